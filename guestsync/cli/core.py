@@ -1,0 +1,190 @@
+"""Core commands: validate, init, schema, sync, import-csv, status."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..config import find_config, json_schema, load_config
+from ..sync_engine import Hub, SyncSummary
+from .app import Ctx, cli, err, out, pass_ctx
+
+
+@cli.command()
+@click.argument("config_file", required=False, metavar="[CONFIG]")
+@pass_ctx
+def validate(ctx: Ctx, config_file: str | None) -> None:
+    """Check the config and every mapping it names; print what is wrong, by file and line.
+
+    Exits 0 when valid, 2 when not.
+    """
+    path = config_file or ctx.config_path
+    hub = Hub(load_config(path))
+    out.print(
+        f"[green]ok[/]: {find_config(path)}: {len(hub.sources)} source(s), "
+        f"{len(hub.targets)} target(s), {len(hub.mappings)} mapping(s)"
+    )
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(directory: Path, force: bool) -> None:
+    """Write an annotated starter guestsync.yaml (and a sample mapping) into DIRECTORY."""
+    starter = resources.files("guestsync") / "starter"
+    files = {
+        directory / "guestsync.yaml": (starter / "guestsync.yaml").read_text("utf-8"),
+        directory / "mappings" / "bookings.yaml": (starter / "bookings.yaml").read_text("utf-8"),
+    }
+    exists = [p for p in files if p.exists()]
+    if exists and not force:
+        raise click.ClickException(
+            f"{', '.join(map(str, exists))} already exist(s); use --force to overwrite"
+        )
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        out.print(f"wrote {path}")
+    out.print("next: edit the file, export HUBSPOT_TOKEN, then `guestsync validate`")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of guestsync.yaml (for editor completion and checking)."""
+    click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+@click.option("--target", "targets", multiple=True, help="Only this target (repeatable).")
+@click.option(
+    "--no-deliver",
+    is_flag=True,
+    help="Stop after processing: queue CRM pushes but do not send them.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_ctx
+def sync(
+    ctx: Ctx, sources: tuple[str, ...], targets: tuple[str, ...], no_deliver: bool, as_json: bool
+) -> None:
+    """Run one pass: import configured files, map and dedupe, push changed guests to the CRM.
+
+    Exit status: 0 all good, 1 some records were rejected or not delivered.
+    """
+    hub = ctx.hub()
+    try:
+        summary = hub.sync(
+            sources=list(sources) or None, targets=list(targets) or None, deliver=not no_deliver
+        )
+    finally:
+        hub.close()
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        print_summary(summary)
+    sys.exit(0 if summary.ok else 1)
+
+
+@cli.command("import-csv")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--source", required=True, help="The configured source these files belong to.")
+@click.option("--no-process", is_flag=True, help="Only store the rows; map them on next sync.")
+@pass_ctx
+def import_csv(ctx: Ctx, files: tuple[Path, ...], source: str, no_process: bool) -> None:
+    """Import CSV FILES for SOURCE: store every row, then map and dedupe them.
+
+    Bad rows are reported with file, line and field and kept for `replay`; good rows go on.
+    Exit status: 0 ok, 1 some rows rejected, 2 nothing imported.
+    """
+    hub = ctx.hub()
+    try:
+        ingest = hub.import_csv(source, list(files))
+        processed = hub.process() if not no_process else None
+    finally:
+        hub.close()
+    for line in ingest.rejected_files:
+        err.print(f"[red]rejected[/] {escape(line)}")
+    for line in ingest.warnings:
+        err.print(f"[yellow]warning[/] {escape(line)}")
+    out.print(f"{ingest.rows} row(s) read from {ingest.files} file(s), {ingest.new} new")
+    rejected = 0
+    if processed is not None:
+        rejected = processed.rejected
+        for line in processed.errors:
+            err.print(f"[red]rejected[/] {escape(line)}")
+        out.print(
+            f"{processed.processed} mapped, {processed.guests_created} new guest(s), "
+            f"{processed.guests_matched} matched, {rejected} rejected"
+        )
+    if ingest.files == 0 or (ingest.rows and ingest.rows == rejected):
+        sys.exit(2)
+    sys.exit(1 if rejected or ingest.rejected_files else 0)
+
+
+@cli.command()
+@pass_ctx
+def status(ctx: Ctx) -> None:
+    """Queues at a glance: inbox by state, outbox and dead letters per target, last runs."""
+    hub = ctx.hub()
+    store = hub.store
+    t = Table(title="inbox")
+    for col in ("pending", "done", "error"):
+        t.add_column(col, justify="right")
+    counts = store.inbox_counts()
+    t.add_row(*(str(counts.get(c, 0)) for c in ("pending", "done", "error")))
+    out.print(t)
+    t = Table(title="targets")
+    for col in ("target", "pending", "delivered", "dead letters", "in CRM"):
+        t.add_column(col)
+    for name in hub.targets:
+        c = store.outbox_counts(name)
+        t.add_row(
+            name,
+            str(c.get("pending", 0)),
+            str(c.get("done", 0)),
+            str(len(store.dead_letters(target=name))),
+            str(store.count_crm_links(name)),
+        )
+    out.print(t)
+    out.print(f"guests: {store.count_guests()}   reservations: {store.count_reservations()}")
+    hub.close()
+
+
+def print_summary(s: SyncSummary, console: Console = out) -> None:
+    for line in s.ingest.rejected_files:
+        err.print(f"[red]rejected file[/] {escape(line)}")
+    for line in s.ingest.warnings:
+        err.print(f"[yellow]warning[/] {escape(line)}")
+    for line in s.process.errors:
+        err.print(f"[red]rejected row[/] {escape(line)}")
+    t = Table(title=f"sync run {s.run_id}")
+    t.add_column("stage")
+    t.add_column("result")
+    t.add_row("read", f"{s.ingest.rows} row(s) from {s.ingest.files} file(s), {s.ingest.new} new")
+    p = s.process
+    t.add_row(
+        "process",
+        f"{p.processed} mapped, {p.rejected} rejected; "
+        f"{p.guests_created} guest(s) created, {p.guests_matched} matched",
+    )
+    t.add_row("guests", f"{s.guests_total} in total, {p.queued} queued for the CRM")
+    for d in s.deliveries:
+        line = (
+            f"{d.pushed} pushed ({d.created} new), {d.dead} dead letter(s), "
+            f"{d.deferred} deferred, {d.retries} retries"
+        )
+        if d.pushed == 0 and d.dead == 0 and d.deferred == 0:
+            line = "nothing to push (no guest changed)"
+        if d.stopped:
+            line += f"\n[red]{escape(d.stopped)}[/]"
+        t.add_row(f"→ {d.target}", line)
+    console.print(t)

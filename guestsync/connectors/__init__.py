@@ -1,0 +1,12 @@
+"""Connector registries: the `type:` in guestsync.yaml -> the class that implements it."""
+
+from __future__ import annotations
+
+from .base import RecordResult, Target
+from .csv_source import CsvSource
+from .hubspot import HubSpotTarget
+
+SOURCES: dict[str, type] = {"csv": CsvSource}
+TARGETS: dict[str, type] = {"hubspot": HubSpotTarget}
+
+__all__ = ["SOURCES", "TARGETS", "CsvSource", "HubSpotTarget", "RecordResult", "Target"]

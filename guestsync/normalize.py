@@ -1,0 +1,71 @@
+"""Normalization of contact points, shared by mapping transforms and identity keys.
+
+Pure functions, memoized: real exports repeat the same phone and email many times.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+
+@lru_cache(maxsize=65536)
+def phone_e164(raw: str, region: str) -> str:
+    """A phone number in E.164 (+886912345678), or ValueError saying why not.
+
+    `region` applies to numbers written without a country code (0912-345-678 in TW).
+    Full-width digits and separators from CJK input methods are folded first.
+    """
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not text:
+        raise ValueError("empty phone number")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number ({exc._msg})") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError(f"not a possible phone number for region {region}")
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"not a valid phone number for region {region}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=65536)
+def email_address(raw: str) -> str:
+    """A normalized email (trimmed, domain lower-cased, local part lower-cased).
+
+    Validation is syntactic only (no DNS): the hub runs offline and at import speed.
+    The local part is lower-cased too because every CRM we push to (HubSpot, Zoho,
+    BottleCRM) treats emails case-insensitively.
+    """
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not text:
+        raise ValueError("empty email")
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email ({exc})") from None
+    return result.normalized.lower()
+
+
+_NON_NAME = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def fold_name(name: str | None) -> str:
+    """A comparison key for a name: NFKC, case-folded, no spaces or punctuation."""
+    if not name:
+        return ""
+    return _NON_NAME.sub("", unicodedata.normalize("NFKC", name).casefold())
+
+
+def name_tokens(name: str | None) -> frozenset[str]:
+    if not name:
+        return frozenset()
+    text = unicodedata.normalize("NFKC", name).casefold()
+    return frozenset(t for t in _NON_NAME.split(text) if t)

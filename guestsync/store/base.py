@@ -1,0 +1,57 @@
+"""The connection, transactions and small helpers every part of the store shares."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from .schema import load_all
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def ts(dt: datetime | None = None) -> str:
+    """A timestamp as stored: ISO 8601 in UTC, microseconds, so strings sort as times."""
+    return (dt or utcnow()).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class StoreBase:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn: sqlite3.Connection = db.conn
+
+    @classmethod
+    def open(cls, path: str | Path) -> Any:
+        """Open (creating if needed) and migrate the store at `path` (":memory:" works)."""
+        memory = str(path) == ":memory:"
+        if not memory:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        db = Database(conn)
+        if not memory:
+            db.enable_wal()
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        load_all().apply(db)
+        return cls(db)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[Any]:
+        """A transaction; nested calls are savepoints."""
+        with self.db.atomic():
+            yield self
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None

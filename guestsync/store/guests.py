@@ -1,0 +1,145 @@
+"""Guests, their source-record links and blocking keys, and reservations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+
+from ..models import Guest, Reservation
+from .base import StoreBase, ts
+
+
+class GuestOps(StoreBase):
+    def new_guest_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def guests_by_keys(self, keys: Sequence[tuple[str, str]]) -> list[Guest]:
+        """Guests sharing any blocking key, oldest first."""
+        if not keys:
+            return []
+        where = " OR ".join("(k.kind = ? AND k.value = ?)" for _ in keys)
+        params = [p for k in keys for p in k]
+        rows = self.conn.execute(
+            "SELECT DISTINCT g.id, g.data, g.created_at FROM guest_keys k"
+            f" JOIN guests g ON g.id = k.guest_id WHERE {where} ORDER BY g.created_at, g.id",
+            params,
+        ).fetchall()
+        return [Guest.model_validate_json(r[1]) for r in rows]
+
+    def get_guest(self, guest_id: str) -> Guest | None:
+        data = self._one("SELECT data FROM guests WHERE id = ?", (guest_id,))
+        return Guest.model_validate_json(data) if data else None
+
+    def save_guest(self, guest: Guest, *, now: datetime | None = None) -> None:
+        assert guest.id, "a golden guest has an id"
+        now_ts = ts(now)
+        self.conn.execute(
+            "INSERT INTO guests (id, data, display_name, email, phone, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data,"
+            " display_name = excluded.display_name, email = excluded.email,"
+            " phone = excluded.phone, updated_at = excluded.updated_at",
+            (
+                guest.id,
+                guest.model_dump_json(exclude_none=True),
+                guest.display_name(),
+                guest.email,
+                guest.phone,
+                now_ts,
+                now_ts,
+            ),
+        )
+
+    def add_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO guest_keys (guest_id, kind, value) VALUES (?, ?, ?)",
+            [(guest_id, k, v) for k, v in keys],
+        )
+
+    def replace_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
+        self.conn.execute("DELETE FROM guest_keys WHERE guest_id = ?", (guest_id,))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO guest_keys (guest_id, kind, value) VALUES (?, ?, ?)",
+            [(guest_id, k, v) for k, v in keys],
+        )
+
+    def link_record(
+        self,
+        *,
+        source: str,
+        stream: str,
+        external_id: str,
+        guest_id: str,
+        record: Guest,
+        seen_at: datetime,
+    ) -> str | None:
+        """Link a source record to a guest; returns the guest it was linked to before, if any."""
+        previous = self._one(
+            "SELECT guest_id FROM guest_links WHERE source = ? AND stream = ? AND external_id = ?",
+            (source, stream, external_id),
+        )
+        self.conn.execute(
+            "INSERT INTO guest_links (source, stream, external_id, guest_id, record, seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, stream, external_id) DO UPDATE SET"
+            " guest_id = excluded.guest_id, record = excluded.record, seen_at = excluded.seen_at",
+            (
+                source,
+                stream,
+                external_id,
+                guest_id,
+                record.model_dump_json(exclude_none=True),
+                ts(seen_at),
+            ),
+        )
+        return previous
+
+    def linked_records(self, guest_id: str) -> list[tuple[datetime, Guest]]:
+        rows = self.conn.execute(
+            "SELECT seen_at, record FROM guest_links WHERE guest_id = ? ORDER BY seen_at",
+            (guest_id,),
+        ).fetchall()
+        return [(datetime.fromisoformat(r[0]), Guest.model_validate_json(r[1])) for r in rows]
+
+    def count_guests(self) -> int:
+        return self._one("SELECT count(*) FROM guests")
+
+    def all_guests(self) -> Iterator[Guest]:
+        for (data,) in self.conn.execute("SELECT data FROM guests ORDER BY created_at, id"):
+            yield Guest.model_validate_json(data)
+
+    # reservations
+
+    def upsert_reservation(
+        self,
+        *,
+        source: str,
+        external_id: str,
+        guest_id: str,
+        reservation: Reservation,
+        updated_at: datetime | None,
+    ) -> None:
+        r = reservation
+        self.conn.execute(
+            "INSERT INTO reservations (source, external_id, guest_id, venue, start_at,"
+            " party_size, status, channel, requests, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, external_id) DO UPDATE"
+            " SET guest_id = excluded.guest_id, venue = excluded.venue,"
+            " start_at = excluded.start_at, party_size = excluded.party_size,"
+            " status = excluded.status, channel = excluded.channel,"
+            " requests = excluded.requests, updated_at = excluded.updated_at",
+            (
+                source,
+                external_id,
+                guest_id,
+                r.venue,
+                r.start_at.isoformat() if r.start_at else None,
+                r.party_size,
+                r.status.value,
+                r.channel,
+                r.requests,
+                ts(updated_at),
+            ),
+        )
+
+    def count_reservations(self) -> int:
+        return self._one("SELECT count(*) FROM reservations")

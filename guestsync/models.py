@@ -8,6 +8,7 @@ resolved from all sources). A `Reservation` carries the booking and the guest wh
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -16,6 +17,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 class Entity(StrEnum):
     guest = "guest"
     reservation = "reservation"
+    order = "order"
+    feedback = "feedback"
+
+
+class OrderChannel(StrEnum):
+    dine_in = "dine_in"
+    takeout = "takeout"
+    delivery = "delivery"
 
 
 class ReservationStatus(StrEnum):
@@ -53,6 +62,10 @@ class Guest(Record):
     dietary_notes: str | None = None
     allergies: list[str] = Field(default_factory=list)
     notes: str | None = None
+    address: str | None = Field(default=None, description="Postal address (delivery orders)")
+    loyalty_ids: list[str] = Field(
+        default_factory=list, description="Member / loyalty numbers, as 'program:number'"
+    )
     marketing_consent: Consent | None = None
 
     def display_name(self) -> str:
@@ -70,6 +83,31 @@ class Reservation(Record):
     requests: str | None = None
 
 
+class OrderItem(Record):
+    name: str
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = None
+
+
+class Order(Record):
+    venue: str | None = None
+    placed_at: AwareDatetime | None = None
+    channel: OrderChannel = OrderChannel.dine_in
+    total: Decimal | None = None
+    currency: str | None = Field(default=None, description="ISO 4217, e.g. TWD")
+    items: list[OrderItem] = Field(default_factory=list)
+    reservation_id: str | None = Field(
+        default=None, description="External id of the booking this bill belongs to, if known"
+    )
+
+
+class Feedback(Record):
+    rating: Decimal | None = Field(default=None, ge=0, le=10)
+    comment: str | None = None
+    at: AwareDatetime | None = None
+    venue: str | None = None
+
+
 class SourceRecord(Record):
     """One mapped source record: who (guest) and, for bookings, what (reservation)."""
 
@@ -80,10 +118,18 @@ class SourceRecord(Record):
     updated_at: AwareDatetime | None = None
     guest: Guest
     reservation: Reservation | None = None
+    order: Order | None = None
+    feedback: Feedback | None = None
+    deleted: bool = Field(default=False, description="The source removed this record")
 
 
 GUEST_FIELDS: tuple[str, ...] = tuple(f for f in Guest.model_fields if f != "id")
 RESERVATION_FIELDS: tuple[str, ...] = tuple(Reservation.model_fields)
+ENTITY_MODELS: dict[Entity, type[Record]] = {
+    Entity.reservation: Reservation,
+    Entity.order: Order,
+    Entity.feedback: Feedback,
+}
 
 
 def canonical_fields(entity: Entity) -> set[str]:
@@ -91,15 +137,21 @@ def canonical_fields(entity: Entity) -> set[str]:
     names = {"id", "updated_at"}
     if entity is Entity.guest:
         return names | set(GUEST_FIELDS)
-    return names | set(RESERVATION_FIELDS) | {f"guest.{f}" for f in GUEST_FIELDS}
+    model = ENTITY_MODELS[entity]
+    return names | set(model.model_fields) | {f"guest.{f}" for f in GUEST_FIELDS}
 
 
 __all__ = [
+    "ENTITY_MODELS",
     "GUEST_FIELDS",
     "RESERVATION_FIELDS",
     "Consent",
     "Entity",
+    "Feedback",
     "Guest",
+    "Order",
+    "OrderChannel",
+    "OrderItem",
     "Reservation",
     "ReservationStatus",
     "SourceRecord",

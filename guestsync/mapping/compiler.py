@@ -14,7 +14,7 @@ from jmespath.exceptions import JMESPathError
 from pydantic import ValidationError
 
 from ..errors import BadRecordError, ConfigError, ConfigErrors
-from ..models import Entity, Guest, Reservation, SourceRecord, canonical_fields
+from ..models import ENTITY_MODELS, Entity, Guest, SourceRecord, canonical_fields
 from ..yamlfile import YamlDoc, load_yaml
 from .spec import FieldSpec, MappingSpec
 from .transforms import TRANSFORMS, Context, Fn
@@ -123,14 +123,18 @@ class CompiledMapping:
                 entity=self.entity,
                 updated_at=values.get("updated_at"),
                 guest=Guest(**guest),
-                reservation=Reservation(**entity) if self.entity is Entity.reservation else None,
+                **(
+                    {self.entity.value: ENTITY_MODELS[self.entity](**entity)}
+                    if self.entity is not Entity.guest
+                    else {}
+                ),
             )
         except ValidationError as exc:
             reasons = []
             for e in exc.errors():
                 loc = [str(p) for p in e["loc"]]
-                if loc and loc[0] in ("guest", "reservation"):
-                    loc = loc[1:] if loc[0] == "reservation" else loc
+                if loc and loc[0] == self.entity.value and self.entity is not Entity.guest:
+                    loc = loc[1:]
                 reasons.append(f"{'.'.join(loc)}: {e['msg']} (value: {e.get('input')!r})")
             raise BadRecordError("; ".join(reasons)) from None
 

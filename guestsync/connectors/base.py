@@ -25,12 +25,36 @@ class RecordResult:
     created: bool = False
 
 
+@dataclass(frozen=True)
+class CrmRef:
+    """A guest as a target knows it: our id and the CRM's record id."""
+
+    guest_id: str
+    crm_id: str
+
+
 class Target(Protocol):
+    """Every CRM target. `rate` is the documented request rate (requests/second) the
+    delivery engine paces calls at; None means no documented limit."""
+
     name: str
     max_batch: int
+    rate: float | None
 
     def project(self, guest: Guest) -> dict[str, Any]:
         """The CRM payload for a golden guest (its hash decides whether to push)."""
         ...
 
     def upsert(self, batch: Sequence[OutboxItem]) -> list[RecordResult]: ...
+
+
+class SupportsDelete(Protocol):
+    """Targets that can remove a contact (privacy requests: `guestsync forget`)."""
+
+    def delete(self, refs: Sequence[CrmRef]) -> list[RecordResult]: ...
+
+
+class SupportsMerge(Protocol):
+    """Targets that can merge two contacts that turned out to be one guest."""
+
+    def merge(self, keep: CrmRef, lose: CrmRef) -> RecordResult: ...

@@ -1,4 +1,9 @@
-"""Compile a mapping file once into pre-bound functions; apply them per record."""
+"""Compile a mapping file once into pre-bound functions; apply them per record.
+
+Everything that can be checked without a record is checked here, with the file, line and
+field of the mistake: unknown canonical fields, unknown transforms and bad arguments,
+bad JMESPath, template syntax, defaults and enum values the canonical model would refuse.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +14,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jmespath
-from jmespath.exceptions import JMESPathError
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from ..errors import BadRecordError, ConfigError, ConfigErrors
-from ..models import ENTITY_MODELS, Entity, Guest, SourceRecord, canonical_fields
+from ..models import ENTITY_MODELS, Consent, Entity, Guest, SourceRecord, canonical_fields
 from ..yamlfile import YamlDoc, load_yaml
+from .getters import Source, build_source, is_empty
 from .spec import FieldSpec, MappingSpec
-from .transforms import TRANSFORMS, Context, Fn
+from .transforms import TRANSFORMS, Context, Fn, KeepRaw
 
-Getter = Callable[[Any], Any]
+META, GUEST, ENTITY = 0, 1, 2
+Run = Callable[[Any, list[str]], Any]
 
 
 @dataclass(frozen=True)
-class _Field:
-    name: str
-    origin: str  # "column Phone" / "path customer.phone", for error messages
-    get: Getter
+class CompiledField:
+    name: str  # canonical name as written: "guest.phone", "start_at"
+    source: Source
     chain: tuple[Fn, ...]
     default: Any
     required: bool
+    dest: int  # META (id, updated_at), GUEST or ENTITY
+    key: str  # the name inside its destination: "phone"
+    run: Run  # raw record, warnings list -> value (BadRecordError when it cannot)
 
-
-def _is_empty(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip()) or v == []
+    @property
+    def origin(self) -> str:
+        return self.source.origin
 
 
 def content_hash(raw: Any) -> str:
@@ -42,101 +49,143 @@ def content_hash(raw: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def _runner(name: str, src: Source, chain: tuple[Fn, ...], default: Any, required: bool) -> Run:
+    get = src.get
+    origin = src.origin
+
+    def run(raw: Any, warnings: list[str]) -> Any:
+        try:
+            v = get(raw)
+        except (KeyError, TypeError, AttributeError):
+            v = None
+        except ValueError as exc:  # a template that failed
+            raise BadRecordError(str(exc), field=name, value=None) from None
+        original = v
+        if not is_empty(v):
+            for fn in chain:
+                try:
+                    v = fn(v)
+                except ValueError as exc:
+                    raise BadRecordError(str(exc), field=name, value=original) from None
+                except KeepRaw as keep:
+                    warnings.append(f"{name}: {keep.reason} (value: {original!r})")
+                    v = keep.value
+                    break
+                if is_empty(v):
+                    break
+        if is_empty(v):
+            if required and is_empty(default):
+                raise BadRecordError(
+                    f"required value is missing ({origin})", field=name, value=original
+                )
+            return default
+        return v
+
+    return run
+
+
 class CompiledMapping:
     """A mapping ready to run. `apply()` does no parsing and no compiling."""
 
-    def __init__(self, spec: MappingSpec, fields: list[_Field], *, name: str) -> None:
+    def __init__(self, spec: MappingSpec, fields: list[CompiledField], *, name: str) -> None:
         self.spec = spec
         self.entity = spec.entity
         self.name = name
-        self._fields = fields
+        self.fields = fields
+        self._plan = tuple((f.run, f.dest, f.key) for f in fields)
         self._id = next((f for f in fields if f.name == "id"), None)
-        self.columns = {s.column for s in spec.fields.values() if s.column}
-        self.required_columns = {s.column for s in spec.fields.values() if s.column and s.required}
+        self._model = ENTITY_MODELS.get(spec.entity)
+        # Columns a CSV header is checked against; alternatives (`column: [a, b]`) are left
+        # out, since any one of them may be absent.
+        self.columns = {s.column for s in spec.fields.values() if isinstance(s.column, str)}
+        self.required_columns = {
+            s.column for s in spec.fields.values() if isinstance(s.column, str) and s.required
+        }
 
     def external_id(self, raw: Any) -> str:
         """The record's id in its source: the `id` field, else a hash of its content."""
         if self._id is not None:
             try:
-                value = self._value(self._id, raw)
+                value = self._id.run(raw, [])
             except BadRecordError:
                 value = None
             if value is not None:
                 return str(value)
         return "sha256:" + content_hash(raw)[:32]
 
-    def _value(self, f: _Field, raw: Any) -> Any:
-        try:
-            v = f.get(raw)
-        except (KeyError, TypeError, AttributeError):
-            v = None
-        original = v
-        if not _is_empty(v):
-            for fn in f.chain:
-                try:
-                    v = fn(v)
-                except ValueError as exc:
-                    raise BadRecordError(str(exc), field=f.name, value=original) from None
-                if _is_empty(v):
-                    break
-        if _is_empty(v):
-            v = f.default
-        if f.required and _is_empty(v):
-            raise BadRecordError(
-                f"required value is missing ({f.origin})", field=f.name, value=original
-            )
-        return v
-
     def map(self, raw: Any) -> dict[str, Any]:
         """Every canonical field's value; all field errors are collected into one error."""
         out: dict[str, Any] = {}
         problems: list[BadRecordError] = []
-        for f in self._fields:
+        for f in self.fields:
             try:
-                out[f.name] = self._value(f, raw)
+                out[f.name] = f.run(raw, [])
             except BadRecordError as exc:
                 problems.append(exc)
         if problems:
-            err = BadRecordError("; ".join(p.render() for p in problems))
-            err.problems = problems  # type: ignore[attr-defined]
-            raise err
+            raise _combined(problems)
         return out
 
     def apply(self, raw: Any, *, source: str, stream: str, external_id: str) -> SourceRecord:
-        values = self.map(raw)
+        warnings: list[str] = []
+        meta: dict[str, Any] = {}
         guest: dict[str, Any] = {}
         entity: dict[str, Any] = {}
-        for key, v in values.items():
-            if v is None or key in ("id", "updated_at"):
+        dests = (meta, guest, entity)
+        problems: list[BadRecordError] | None = None
+        for run, dest, key in self._plan:
+            try:
+                v = run(raw, warnings)
+            except BadRecordError as exc:
+                problems = [*(problems or []), exc]
                 continue
-            if self.entity is Entity.guest:
-                guest[key] = v
-            elif key.startswith("guest."):
-                guest[key[6:]] = v
-            else:
-                entity[key] = v
+            if v is not None:
+                dests[dest][key] = v
+        if problems:
+            raise _combined(problems)
+        updated_at = meta.get("updated_at")
+        consent = guest.get("marketing_consent")
+        if isinstance(consent, bool):
+            if isinstance(updated_at, str):
+                updated_at = _aware(updated_at)
+            guest["marketing_consent"] = Consent(granted=consent, at=updated_at, source=source)
         try:
             return SourceRecord(
                 source=source,
                 stream=stream,
                 external_id=external_id,
                 entity=self.entity,
-                updated_at=values.get("updated_at"),
+                updated_at=updated_at,
                 guest=Guest(**guest),
-                **(
-                    {self.entity.value: ENTITY_MODELS[self.entity](**entity)}
-                    if self.entity is not Entity.guest
-                    else {}
-                ),
+                warnings=warnings,
+                **({self.entity.value: self._model(**entity)} if self._model else {}),
             )
         except ValidationError as exc:
-            reasons = []
-            for e in exc.errors():
-                loc = [str(p) for p in e["loc"]]
-                if loc and loc[0] == self.entity.value and self.entity is not Entity.guest:
-                    loc = loc[1:]
-                reasons.append(f"{'.'.join(loc)}: {e['msg']} (value: {e.get('input')!r})")
-            raise BadRecordError("; ".join(reasons)) from None
+            raise BadRecordError(self._reasons(exc)) from None
+
+    def _reasons(self, exc: ValidationError) -> str:
+        reasons = []
+        for e in exc.errors():
+            loc = [str(p) for p in e["loc"]]
+            if loc and loc[0] == self.entity.value and self._model is not None:
+                loc = loc[1:]
+            reasons.append(f"{'.'.join(loc)}: {e['msg']} (value: {e.get('input')!r})")
+        return "; ".join(reasons)
+
+
+def _aware(text: str) -> Any:
+    try:
+        return TypeAdapter(SourceRecord.model_fields["updated_at"].annotation).validate_python(text)
+    except ValidationError:
+        return None
+
+
+def _combined(problems: list[BadRecordError]) -> BadRecordError:
+    if len(problems) == 1:
+        return problems[0]
+    err = BadRecordError("; ".join(p.render() for p in problems))
+    err.problems = problems  # type: ignore[attr-defined]
+    return err
 
 
 def _transform_chain(spec: FieldSpec, ctx: Context, doc: YamlDoc, loc: tuple) -> tuple[Fn, ...]:
@@ -163,21 +212,32 @@ def _transform_chain(spec: FieldSpec, ctx: Context, doc: YamlDoc, loc: tuple) ->
     return tuple(chain)
 
 
-def _getter(spec: FieldSpec, doc: YamlDoc, loc: tuple) -> tuple[Getter, str]:
-    if spec.column is not None:
-        col = spec.column
+def _annotation(entity: Entity, dest: int, key: str) -> Any:
+    if dest == META:
+        return SourceRecord.model_fields[key].annotation if key == "updated_at" else str
+    model = Guest if dest == GUEST else ENTITY_MODELS[entity]
+    return model.model_fields[key].annotation
 
-        def get(raw: Any) -> Any:
-            return raw.get(col)
 
-        return get, f"column {col!r}"
-    if spec.path is not None:
+def _check_values(entity: Entity, f: CompiledField, doc: YamlDoc, loc: tuple) -> None:
+    """Defaults and enum targets must be values the canonical model accepts."""
+    if f.key == "marketing_consent":
+        return
+    adapter = TypeAdapter(_annotation(entity, f.dest, f.key))
+    checks: list[tuple[Any, tuple]] = []
+    if f.default is not None:
+        checks.append((f.default, (*loc, "default")))
+    for i, fn in enumerate(f.chain):
+        for v in getattr(fn, "enum_values", ()):
+            if v is not None:
+                checks.append((v, (*loc, "transforms", i)))
+    for value, where in checks:
         try:
-            expr = jmespath.compile(spec.path)
-        except JMESPathError as exc:
-            raise doc.error(f"bad JMESPath {spec.path!r}: {exc}", (*loc, "path")) from None
-        return expr.search, f"path {spec.path!r}"
-    return (lambda raw: None), "default"
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            raise doc.error(
+                f"{value!r} is not a valid {f.name}: {exc.errors()[0]['msg']}", where
+            ) from None
 
 
 def compile_mapping(doc: YamlDoc, ctx: Context) -> CompiledMapping:
@@ -201,9 +261,18 @@ def compile_mapping(doc: YamlDoc, ctx: Context) -> CompiledMapping:
                 f"known: {', '.join(sorted(allowed))}",
                 loc,
             )
-        get, origin = _getter(fspec, doc, loc)
+        if name in ("id", "updated_at"):
+            dest, key = META, name
+        elif spec.entity is Entity.guest or name.startswith("guest."):
+            dest, key = GUEST, name.removeprefix("guest.")
+        else:
+            dest, key = ENTITY, name
+        src = build_source(fspec, doc, loc)
         chain = _transform_chain(fspec, ctx, doc, loc)
-        fields.append(_Field(name, origin, get, chain, fspec.default, fspec.required))
+        run = _runner(name, src, chain, fspec.default, fspec.required)
+        f = CompiledField(name, src, chain, fspec.default, fspec.required, dest, key, run)
+        _check_values(spec.entity, f, doc, loc)
+        fields.append(f)
     if spec.entity is Entity.reservation and "start_at" not in spec.fields:
         raise doc.error("a reservation mapping needs a `start_at` field", ("fields",))
     return CompiledMapping(spec, fields, name=doc.file)
@@ -214,4 +283,11 @@ def load_mapping(path: Path | str, ctx: Context) -> CompiledMapping:
     return compile_mapping(load_yaml(path), ctx)
 
 
-__all__ = ["CompiledMapping", "ConfigError", "compile_mapping", "content_hash", "load_mapping"]
+__all__ = [
+    "CompiledField",
+    "CompiledMapping",
+    "ConfigError",
+    "compile_mapping",
+    "content_hash",
+    "load_mapping",
+]

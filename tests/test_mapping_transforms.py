@@ -213,3 +213,35 @@ def test_date_formats_no_year_and_roc():
     assert roc("115/01/02") == roc("民國115年1月2日") == date(2026, 1, 2)
     with pytest.raises(ValueError, match="calendar"):
         t("date", {"calendar": "lunar"})
+
+
+TEMPLATES = [
+    "inline:{{ member.id }}",
+    "{{ a }} {{ b }}",
+    '{{ record["Booking ID"] }}/{{ record.a }}',
+    "{{ a.b.c }}!",
+    "{{ a.items }}",  # dict attribute: Jinja2's own answer, not a key lookup
+    "{% if a %}x{{ a }}{% endif %}",
+    "{{ range }}",
+]
+RECORDS = [
+    {"member": {"id": "M1"}, "a": 1, "b": None, "Booking ID": "B 1"},
+    {"member": None, "a": "text", "b": [1, 2]},
+    {"a": {"b": {"c": 3.5}}, "member": {"id": True}},
+    {"a": {"b": "not a dict"}},
+    {"a": {"items": "k"}},
+    {},
+]
+
+
+@pytest.mark.parametrize("text", TEMPLATES)
+def test_record_template_fast_path_answers_as_jinja_does(text):
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from guestsync.mapping.templating import _ENV, compile_record_template
+
+    assert isinstance(_ENV, SandboxedEnvironment)
+    render = compile_record_template(text)
+    for raw in RECORDS:
+        expected = _ENV.from_string(text).render({**raw, "record": raw}).strip() or None
+        assert render(raw) == expected, (text, raw)

@@ -19,9 +19,10 @@ from pydantic import TypeAdapter, ValidationError
 from ..errors import BadRecordError, ConfigError, ConfigErrors
 from ..models import ENTITY_MODELS, Consent, Entity, Guest, SourceRecord, canonical_fields
 from ..yamlfile import YamlDoc, load_yaml
-from .getters import Source, build_source, is_empty
+from .codegen import FieldCode, field_runner, record_runner
+from .getters import Source, build_source
 from .spec import FieldSpec, MappingSpec
-from .transforms import TRANSFORMS, Context, Fn, KeepRaw
+from .transforms import TRANSFORMS, Context, Fn
 
 META, GUEST, ENTITY = 0, 1, 2
 Run = Callable[[Any, list[str]], Any]
@@ -37,6 +38,7 @@ class CompiledField:
     dest: int  # META (id, updated_at), GUEST or ENTITY
     key: str  # the name inside its destination: "phone"
     run: Run  # raw record, warnings list -> value (BadRecordError when it cannot)
+    code: FieldCode
 
     @property
     def origin(self) -> str:
@@ -49,41 +51,6 @@ def content_hash(raw: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _runner(name: str, src: Source, chain: tuple[Fn, ...], default: Any, required: bool) -> Run:
-    get = src.get
-    origin = src.origin
-
-    def run(raw: Any, warnings: list[str]) -> Any:
-        try:
-            v = get(raw)
-        except (KeyError, TypeError, AttributeError):
-            v = None
-        except ValueError as exc:  # a template that failed
-            raise BadRecordError(str(exc), field=name, value=None) from None
-        original = v
-        if not is_empty(v):
-            for fn in chain:
-                try:
-                    v = fn(v)
-                except ValueError as exc:
-                    raise BadRecordError(str(exc), field=name, value=original) from None
-                except KeepRaw as keep:
-                    warnings.append(f"{name}: {keep.reason} (value: {original!r})")
-                    v = keep.value
-                    break
-                if is_empty(v):
-                    break
-        if is_empty(v):
-            if required and is_empty(default):
-                raise BadRecordError(
-                    f"required value is missing ({origin})", field=name, value=original
-                )
-            return default
-        return v
-
-    return run
-
-
 class CompiledMapping:
     """A mapping ready to run. `apply()` does no parsing and no compiling."""
 
@@ -92,7 +59,9 @@ class CompiledMapping:
         self.entity = spec.entity
         self.name = name
         self.fields = fields
-        self._plan = tuple((f.run, f.dest, f.key) for f in fields)
+        self._values = record_runner(
+            [f.code for f in fields], [f.dest for f in fields], [f.key for f in fields], name=name
+        )
         self._id = next((f for f in fields if f.name == "id"), None)
         self._model = ENTITY_MODELS.get(spec.entity)
         # Columns a CSV header is checked against; alternatives (`column: [a, b]`) are left
@@ -128,19 +97,7 @@ class CompiledMapping:
 
     def apply(self, raw: Any, *, source: str, stream: str, external_id: str) -> SourceRecord:
         warnings: list[str] = []
-        meta: dict[str, Any] = {}
-        guest: dict[str, Any] = {}
-        entity: dict[str, Any] = {}
-        dests = (meta, guest, entity)
-        problems: list[BadRecordError] | None = None
-        for run, dest, key in self._plan:
-            try:
-                v = run(raw, warnings)
-            except BadRecordError as exc:
-                problems = [*(problems or []), exc]
-                continue
-            if v is not None:
-                dests[dest][key] = v
+        (meta, guest, entity), problems = self._values(raw, warnings)
         if problems:
             raise _combined(problems)
         updated_at = meta.get("updated_at")
@@ -269,8 +226,17 @@ def compile_mapping(doc: YamlDoc, ctx: Context) -> CompiledMapping:
             dest, key = ENTITY, name
         src = build_source(fspec, doc, loc)
         chain = _transform_chain(fspec, ctx, doc, loc)
-        run = _runner(name, src, chain, fspec.default, fspec.required)
-        f = CompiledField(name, src, chain, fspec.default, fspec.required, dest, key, run)
+        code = FieldCode(
+            name=name,
+            origin=src.origin,
+            keys=src.keys,
+            get=src.get,
+            chain=chain,
+            default=fspec.default,
+            required=fspec.required,
+        )
+        run = field_runner(code)
+        f = CompiledField(name, src, chain, fspec.default, fspec.required, dest, key, run, code)
         _check_values(spec.entity, f, doc, loc)
         fields.append(f)
     if spec.entity is Entity.reservation and "start_at" not in spec.fields:

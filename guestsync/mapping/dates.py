@@ -56,6 +56,12 @@ def to_datetime(args: Any, ctx: Context) -> Fn:
     hint = f" (expected one of {formats} or ISO 8601)" if formats else " (expected ISO 8601)"
 
     def run(v: Any) -> datetime:
+        if not formats and v.__class__ is str and not v.isdigit():
+            try:  # the common case first: ISO 8601 as sent by APIs and webhooks
+                parsed = datetime.fromisoformat(v)
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+            except ValueError:
+                pass
         if isinstance(v, datetime):
             return v if v.tzinfo else v.replace(tzinfo=zone)
         if isinstance(v, date):
@@ -89,7 +95,7 @@ def to_date(args: Any, ctx: Context) -> Fn:
     year, so 02-29 survives). A time zone given as `timezone` turns aware date-times into
     that zone's local date first."""
     opts = _opts(args, "date", {"formats", "format", "no_year", "calendar", "timezone"})
-    formats = [*_formats(opts), *_ISO_FALLBACK]
+    formats = _formats(opts)
     zone = _zone(opts.get("timezone", ctx.timezone))
     no_year = opts.get("no_year", "reject")
     if no_year not in ("reject", "drop") and not (isinstance(no_year, int) and no_year >= 1):
@@ -97,7 +103,7 @@ def to_date(args: Any, ctx: Context) -> Fn:
     calendar = opts.get("calendar", "gregorian")
     if calendar not in ("gregorian", "roc"):
         raise ValueError("`calendar:` is `gregorian` (default) or `roc` (民國 years)")
-    hint = f" (expected one of {formats[: -len(_ISO_FALLBACK)] or ['YYYY-MM-DD']})"
+    hint = f" (expected one of {formats or ['YYYY-MM-DD']})"
 
     def parse(text: str) -> date | None:
         if calendar == "roc" and (m := _ROC.match(text)):
@@ -117,6 +123,11 @@ def to_date(args: Any, ctx: Context) -> Fn:
             return date.fromisoformat(text)
         except ValueError:
             pass
+        for fmt in _ISO_FALLBACK:
+            try:
+                return datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
         try:
             return _local_date(datetime.fromisoformat(text.replace("Z", "+00:00")))
         except ValueError:
@@ -126,6 +137,11 @@ def to_date(args: Any, ctx: Context) -> Fn:
         return dt.astimezone(zone).date() if dt.tzinfo else dt.date()
 
     def run(v: Any) -> date | None:
+        if not formats and v.__class__ is str and len(v) == 10:
+            try:  # the common case first: YYYY-MM-DD
+                return date.fromisoformat(v)
+            except ValueError:
+                pass
         if isinstance(v, datetime):
             return _local_date(v)
         if isinstance(v, date):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from .transforms import Context, Fn, _opts, _text
@@ -42,8 +43,10 @@ _CJK = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\uac00-\ud7
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=65536)
 def split_name(full: str, *, family_first: bool = False) -> tuple[str | None, str | None]:
-    """(given, family) of one full name; either may be None."""
+    """(given, family) of one full name; either may be None. Memoized: names repeat, and
+    a mapping usually asks twice (once per part)."""
     text = _SPACES.sub(" ", unicodedata.normalize("NFKC", full)).strip()
     if not text:
         return None, None
@@ -78,8 +81,14 @@ def name_split(args: Any, ctx: Context) -> Fn:
     if order not in ("given_first", "family_first"):
         raise ValueError("`order:` is `given_first` (default) or `family_first`")
     index = 0 if part == "given" else 1
-    family_first = order == "family_first"
-    return lambda v: split_name(_text(v), family_first=family_first)[index]
+    if order == "family_first":
+        return lambda v: _split_family_first(_text(v))[index]
+    return lambda v: split_name(_text(v))[index]
+
+
+@lru_cache(maxsize=65536)
+def _split_family_first(full: str) -> tuple[str | None, str | None]:
+    return split_name(full, family_first=True)
 
 
 __all__ = ["COMPOUND_SURNAMES", "name_split", "split_name"]

@@ -204,18 +204,32 @@ def join(args: Any, ctx: Context) -> Fn:
     return run
 
 
+_SEPARATORS = [",", ";", "、", "，", "；", "\n"]
+
+
 def split(args: Any, ctx: Context) -> Fn:
     """Text -> list of trimmed, non-empty parts. The default separators are , ; 、 ， ；
-    and newlines; `{split: "|"}` gives one's own."""
-    seps = args if isinstance(args, str) and args else None
-    pattern = re.compile("|".join(map(re.escape, seps)) if seps else r"[,;、，；\n]")
+    and newlines; `{split: "|"}` or `{split: [" / ", "|"]}` gives one's own."""
+    if args is None:
+        seps = _SEPARATORS
+    elif isinstance(args, str) and args:
+        seps = [args]
+    elif isinstance(args, list) and args and all(isinstance(a, str) and a for a in args):
+        seps = args
+    else:
+        raise ValueError('give a separator or a list of them, e.g. {split: "|"}')
+    first = seps[0]
+    if all(len(s) == 1 for s in seps):
+        table = str.maketrans(dict.fromkeys(seps[1:], first))
+
+        def cut(text: str) -> list[str]:
+            return text.translate(table).split(first)
+    else:
+        cut = re.compile("|".join(map(re.escape, seps))).split
 
     def run(v: Any) -> list[str]:
-        if isinstance(v, list):
-            items = [_text(p) for p in v if p is not None]
-        else:
-            items = pattern.split(_text(v))
-        return [p.strip() for p in items if p.strip()]
+        items = [_text(p) for p in v if p is not None] if isinstance(v, list) else cut(_text(v))
+        return [p.strip() for p in items if p and not p.isspace()]
 
     return run
 

@@ -9,6 +9,7 @@ import pytest
 
 from guestsync.cli import main
 from guestsync.config import load_config
+from guestsync.errors import BadRecordError
 from guestsync.sync_engine import Hub
 
 from .conftest import MAPPINGS, slice_config
@@ -122,3 +123,31 @@ def test_replay_needs_what_and_a_known_source(make_config, capsys):
     assert run(["-c", str(cfg), "replay", "--errors", "--source", "nope"]) == 2
     assert "unknown source 'nope'" in capsys.readouterr().err
     assert run(["-c", str(cfg), "replay", "--errors"]) == 0  # nothing to replay is fine
+
+
+def test_mapping_schema_is_json_schema(capsys):
+    main(["mapping", "schema"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["title"] == "guestsync mapping"
+    assert {"column", "path", "first_of", "template"} <= set(
+        doc["$defs"]["FieldSpec"]["properties"]
+    )
+
+
+def test_preview_and_apply_agree_on_every_profile_sample():
+    """Preview runs each field on its own (per-field code); apply runs the whole record."""
+    from guestsync.mapping import load_mapping
+    from guestsync.mapping.preview import preview_record
+    from guestsync.mapping.samples import read_sample
+    from guestsync.mapping.transforms import Context
+
+    for sample in sorted((MAPPINGS / "samples").iterdir()):
+        mapping = load_mapping(MAPPINGS / f"{sample.stem}.yaml", Context(region="CN"))
+        for origin, raw in read_sample(sample):
+            p = preview_record(mapping, raw, origin=origin, source="s")
+            try:
+                rec = mapping.apply(raw, source="s", stream="preview", external_id=p.external_id)
+            except BadRecordError as exc:
+                assert not p.ok and (p.error or any(f.error for f in p.fields)), (origin, exc)
+                continue
+            assert p.record == rec

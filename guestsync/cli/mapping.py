@@ -1,4 +1,4 @@
-"""Mapping commands: `guestsync mapping preview`."""
+"""Mapping commands: `guestsync mapping preview`, `guestsync mapping schema`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rich.table import Table
 
 from ..config import Config, find_config, load_config
 from ..errors import ConfigError
-from ..mapping import CompiledMapping, load_mapping
+from ..mapping import CompiledMapping, MappingSpec, load_mapping
 from ..mapping.preview import RecordPreview, preview_record
 from ..mapping.samples import read_sample
 from ..mapping.transforms import Context
@@ -79,6 +79,15 @@ def _table(p: RecordPreview) -> Table:
     if p.error:
         t.add_row("[red]record[/]", f"[red]{escape(p.error)}[/]", "", "")
     return t
+
+
+@mapping.command()
+def schema() -> None:
+    """Print the JSON Schema of a mapping file (for editor completion and checking)."""
+    doc = MappingSpec.model_json_schema()
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "guestsync mapping"
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
 @mapping.command()

@@ -268,3 +268,31 @@ def test_default_is_used_when_empty_and_required_with_default_never_fails():
     )
     rec = m.apply({"Lang": " ", "Tags": " , "}, source="s", stream="x", external_id="1")
     assert rec.guest.language == "zh-tw" and rec.guest.tags == []
+
+
+def test_transforms_without_options_refuse_them():
+    err = config_error(
+        """\
+        entity: guest
+        fields:
+          email: {column: E, transforms: [{email: {dns: true}}]}
+        """
+    )
+    assert err.line == 3 and "takes no options" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("transform", "value"),
+    [("datetime", 10**30), ("decimal", "1e999999999"), ("int", [1, 2]), ("date", {"a": 1})],
+)
+def test_odd_values_reject_the_record_never_crash(transform, value):
+    m = mapping(
+        f"""\
+        entity: guest
+        fields:
+          notes: {{path: v, transforms: [{transform}]}}
+        """
+    )
+    with pytest.raises(BadRecordError) as info:
+        m.apply({"v": value}, source="s", stream="x", external_id="1")
+    assert info.value.render().startswith("notes: ")

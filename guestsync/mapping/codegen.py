@@ -54,8 +54,11 @@ def _block(i: int, spec: FieldCode, ns: dict[str, Any], indent: str) -> list[str
                 pad += "    "
             lines.append(f"{pad}v = T{i}_{j}(v)")
         lines += [
-            "    except ValueError as exc:",
-            f"        raise BadRecordError(str(exc), field=N{i}, value=original) from None",
+            # Bad input never crashes the batch: whatever a transform trips on is this
+            # record's problem (ValueError is the usual one, with a readable reason).
+            "    except (ValueError, TypeError, ArithmeticError, OSError) as exc:",
+            f"        raise BadRecordError(str(exc) or repr(exc), field=N{i}, value=original)"
+            " from None",
             "    except KeepRaw as keep:",
             f'        warnings.append(f"{{N{i}}}: {{keep.reason}} (value: {{original!r}})")',
             "        v = keep.value",

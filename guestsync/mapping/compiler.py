@@ -22,7 +22,7 @@ from ..yamlfile import YamlDoc, load_yaml
 from .codegen import FieldCode, field_runner, record_runner
 from .getters import Source, build_source
 from .spec import FieldSpec, MappingSpec
-from .transforms import TRANSFORMS, Context, Fn
+from .transforms import NO_OPTIONS, TRANSFORMS, Context, Fn
 
 META, GUEST, ENTITY = 0, 1, 2
 Run = Callable[[Any, list[str]], Any]
@@ -160,6 +160,11 @@ def _transform_chain(spec: FieldSpec, ctx: Context, doc: YamlDoc, loc: tuple) ->
         if factory is None:
             raise doc.error(
                 f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}",
+                (*loc, "transforms", i),
+            )
+        if name in NO_OPTIONS and args is not None:
+            raise doc.error(
+                f"transform {name} takes no options (write it as `{name}`)",
                 (*loc, "transforms", i),
             )
         try:

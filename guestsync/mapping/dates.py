@@ -43,7 +43,10 @@ def _zone(name: Any) -> ZoneInfo:
 
 def _epoch(n: float, zone: ZoneInfo) -> datetime:
     # Milliseconds when too large to be seconds (inline sends ms, most others seconds).
-    return datetime.fromtimestamp(n / 1000 if n > 10**11 else n, tz=zone)
+    try:
+        return datetime.fromtimestamp(n / 1000 if n > 10**11 else n, tz=zone)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError("epoch time out of range") from None
 
 
 def to_datetime(args: Any, ctx: Context) -> Fn:

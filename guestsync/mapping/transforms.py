@@ -291,3 +291,4 @@ def _registry() -> dict[str, Callable[[Any, Context], Fn]]:
 
 
 TRANSFORMS: dict[str, Callable[[Any, Context], Fn]] = _registry()
+NO_OPTIONS = frozenset({"strip", "lower", "upper", "email", "int"})

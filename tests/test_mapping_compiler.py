@@ -296,3 +296,62 @@ def test_odd_values_reject_the_record_never_crash(transform, value):
     with pytest.raises(BadRecordError) as info:
         m.apply({"v": value}, source="s", stream="x", external_id="1")
     assert info.value.render().startswith("notes: ")
+
+
+def test_order_items_with_each_convert_cents_and_name_bad_items():
+    m = mapping(
+        """\
+        entity: order
+        fields:
+          id: {path: id}
+          total: {path: total_money.amount, transforms: [{decimal: {minor_units: 2}}]}
+          items:
+            path: line_items
+            each:
+              name: {path: name, required: true}
+              quantity: {path: quantity, transforms: [decimal]}
+              unit_price: {path: base_price_money.amount, transforms: [{decimal: {minor_units: 2}}]}
+        """
+    )
+    raw = {
+        "id": "O1",
+        "total_money": {"amount": 56050, "currency": "TWD"},
+        "line_items": [
+            {"name": "牛肉麵", "quantity": "2", "base_price_money": {"amount": 28025}},
+            {"name": "Tea", "quantity": "1"},
+        ],
+    }
+    rec = m.apply(raw, source="sq", stream="orders", external_id="O1")
+    assert rec.order is not None and rec.order.total == Decimal("560.50")
+    assert [(i.name, i.quantity, i.unit_price) for i in rec.order.items] == [
+        ("牛肉麵", Decimal(2), Decimal("280.25")),
+        ("Tea", Decimal(1), None),
+    ]
+    raw["line_items"].append({"quantity": "x"})
+    with pytest.raises(BadRecordError) as info:
+        m.apply(raw, source="sq", stream="orders", external_id="O1")
+    text = info.value.render()
+    assert text.startswith("items: item 3: items.name: required value is missing")
+    assert "items.quantity: not a number" in text
+
+
+def test_each_is_checked_at_load():
+    err = config_error(
+        """\
+        entity: order
+        fields:
+          items:
+            path: lines
+            each:
+              price: {path: p}
+        """
+    )
+    assert (err.line, err.field) == (6, "fields.items.each.price")
+    err = config_error(
+        """\
+        entity: order
+        fields:
+          venue: {path: v, each: {name: {path: n}}}
+        """
+    )
+    assert err.line == 3 and "list of objects" in str(err)

@@ -12,9 +12,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..errors import BadRecordError, ConfigError, ConfigErrors
 from ..models import ENTITY_MODELS, Consent, Entity, Guest, SourceRecord, canonical_fields
@@ -181,15 +181,69 @@ def _annotation(entity: Entity, dest: int, key: str) -> Any:
     return model.model_fields[key].annotation
 
 
-def _check_values(entity: Entity, f: CompiledField, doc: YamlDoc, loc: tuple) -> None:
+def _item_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a list-of-objects field (Order.items -> OrderItem), else None."""
+    args = get_args(annotation)
+    if get_origin(annotation) is list and args and isinstance(args[0], type):
+        return args[0] if issubclass(args[0], BaseModel) else None
+    return None
+
+
+def _each(
+    name: str,
+    spec: dict[str, FieldSpec],
+    model: type[BaseModel],
+    ctx: Context,
+    doc: YamlDoc,
+    loc: tuple,
+) -> Fn:
+    """A transform mapping each element of a list with the `each:` sub-mapping."""
+    codes, keys = [], []
+    for sub, fspec in spec.items():
+        sloc = (*loc, "each", sub)
+        if sub not in model.model_fields or fspec.each is not None:
+            raise doc.error(
+                f"unknown field of {model.__name__}; known: {', '.join(model.model_fields)}", sloc
+            )
+        src = build_source(fspec, doc, sloc)
+        chain = _transform_chain(fspec, ctx, doc, sloc)
+        _check_value_list(model.model_fields[sub].annotation, fspec.default, chain, doc, sloc)
+        codes.append(
+            FieldCode(
+                name=f"{name}.{sub}",
+                origin=src.origin,
+                keys=src.keys,
+                get=src.get,
+                chain=chain,
+                default=fspec.default,
+                required=fspec.required,
+            )
+        )
+        keys.append(sub)
+    values = record_runner(codes, [0] * len(codes), keys, name=f"{doc.file} {name}")
+
+    def run(v: Any) -> list[dict[str, Any]]:
+        items = v if isinstance(v, list) else [v]
+        out = []
+        for n, item in enumerate(items, 1):
+            (item_values, _, _), problems = values(item, [])
+            if problems:
+                raise ValueError(f"item {n}: " + "; ".join(p.render() for p in problems))
+            out.append(item_values)
+        return out
+
+    return run
+
+
+def _check_value_list(
+    annotation: Any, default: Any, chain: tuple[Fn, ...], doc: YamlDoc, loc: tuple
+) -> None:
     """Defaults and enum targets must be values the canonical model accepts."""
-    if f.key == "marketing_consent":
-        return
-    adapter = TypeAdapter(_annotation(entity, f.dest, f.key))
+    adapter = TypeAdapter(annotation)
     checks: list[tuple[Any, tuple]] = []
-    if f.default is not None:
-        checks.append((f.default, (*loc, "default")))
-    for i, fn in enumerate(f.chain):
+    if default is not None:
+        checks.append((default, (*loc, "default")))
+    for i, fn in enumerate(chain):
         for v in getattr(fn, "enum_values", ()):
             if v is not None:
                 checks.append((v, (*loc, "transforms", i)))
@@ -198,8 +252,13 @@ def _check_values(entity: Entity, f: CompiledField, doc: YamlDoc, loc: tuple) ->
             adapter.validate_python(value)
         except ValidationError as exc:
             raise doc.error(
-                f"{value!r} is not a valid {f.name}: {exc.errors()[0]['msg']}", where
+                f"{value!r} is not a valid {loc[-1]}: {exc.errors()[0]['msg']}", where
             ) from None
+
+
+def _check_values(entity: Entity, f: CompiledField, doc: YamlDoc, loc: tuple) -> None:
+    if f.key != "marketing_consent":  # a yes/no there becomes a Consent
+        _check_value_list(_annotation(entity, f.dest, f.key), f.default, f.chain, doc, loc)
 
 
 def compile_mapping(doc: YamlDoc, ctx: Context) -> CompiledMapping:
@@ -231,6 +290,11 @@ def compile_mapping(doc: YamlDoc, ctx: Context) -> CompiledMapping:
             dest, key = ENTITY, name
         src = build_source(fspec, doc, loc)
         chain = _transform_chain(fspec, ctx, doc, loc)
+        if fspec.each is not None:
+            model = _item_model(_annotation(spec.entity, dest, key))
+            if model is None:
+                raise doc.error("`each:` is for a list of objects, such as order items", loc)
+            chain = (*chain, _each(name, fspec.each, model, ctx, doc, loc))
         code = FieldCode(
             name=name,
             origin=src.origin,

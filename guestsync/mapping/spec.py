@@ -21,6 +21,9 @@ Where a value comes from, one of:
   `{{ record["Booking ID"] }}` for keys that are not plain names).
 - none of these, only `default`: a constant.
 
+A list of objects (order `items`) may say how each element becomes one item with `each:`,
+a mapping of the item's fields whose paths are relative to the element.
+
 Transforms run in order, each either a name (`strip`) or a one-key mapping with its
 arguments (`{join: " "}`). `default` applies when the value is empty after the
 transforms; `required: true` rejects the record when it is still empty.
@@ -48,6 +51,11 @@ class FieldSpec(BaseModel):
     )
     template: str | None = Field(default=None, description="Sandboxed Jinja2 over the record.")
     transforms: list[str | dict[str, Any]] = Field(default_factory=list)
+    each: dict[str, FieldSpec] | None = Field(
+        default=None,
+        description="For a list of objects (order items): how each becomes one item; "
+        "paths are relative to the element.",
+    )
     default: Any = None
     required: bool = False
 

@@ -151,3 +151,15 @@ def test_preview_and_apply_agree_on_every_profile_sample():
                 assert not p.ok and (p.error or any(f.error for f in p.fields)), (origin, exc)
                 continue
             assert p.record == rec
+
+
+def test_validate_names_the_mapping_file_line_and_field(make_config, capsys):
+    cfg = make_config(slice_config("http://127.0.0.1:9"))
+    bad = cfg.parent / "mappings" / "booking_en.yaml"
+    bad.write_text(
+        "entity: reservation\nfields:\n  start_at: {column: When, transforms: [datetme]}\n",
+        "utf-8",
+    )
+    assert run(["-c", str(cfg), "validate"]) == 2
+    err = capsys.readouterr().err
+    assert "booking_en.yaml:3: fields.start_at.transforms.0: unknown transform 'datetme'" in err

@@ -101,12 +101,11 @@ class CompiledMapping:
         if problems:
             raise _combined(problems)
         updated_at = meta.get("updated_at")
-        consent = guest.get("marketing_consent")
-        if isinstance(consent, bool):
-            if isinstance(updated_at, str):
-                updated_at = _aware(updated_at)
-            guest["marketing_consent"] = Consent(granted=consent, at=updated_at, source=source)
         try:
+            consent = guest.get("marketing_consent")
+            if isinstance(consent, bool):  # a yes/no: a statement by this source, as of now
+                at = _aware(updated_at) if isinstance(updated_at, str) else updated_at
+                guest["marketing_consent"] = Consent(granted=consent, at=at, source=source)
             return SourceRecord(
                 source=source,
                 stream=stream,
@@ -130,9 +129,14 @@ class CompiledMapping:
         return "; ".join(reasons)
 
 
+_AWARE = TypeAdapter(SourceRecord.model_fields["updated_at"].annotation)
+
+
 def _aware(text: str) -> Any:
+    """`updated_at` given as text (no datetime transform); a bad one is reported by the
+    record's own validation, so here it only means "no time"."""
     try:
-        return TypeAdapter(SourceRecord.model_fields["updated_at"].annotation).validate_python(text)
+        return _AWARE.validate_python(text)
     except ValidationError:
         return None
 

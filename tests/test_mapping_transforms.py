@@ -245,3 +245,20 @@ def test_record_template_fast_path_answers_as_jinja_does(text):
     for raw in RECORDS:
         expected = _ENV.from_string(text).render({**raw, "record": raw}).strip() or None
         assert render(raw) == expected, (text, raw)
+
+
+@pytest.mark.parametrize(
+    ("text", "hour", "minute"),
+    [
+        ("2026/12/24 下午 07:30:00", 19, 30),
+        ("2026/12/24 上午 11:05", 11, 5),
+        ("2026/12/24 下午 12:00", 12, 0),
+        ("2026/12/24 19:30", 19, 30),
+        ("2026年12月24日 19:30", 19, 30),
+        ("２０２６/１２/２４ 下午 ０７:３０", 19, 30),  # full-width from CJK input methods
+    ],
+)
+def test_datetime_accepts_local_windows_and_excel_forms(text, hour, minute):
+    dt = t("datetime")(text)
+    assert (dt.year, dt.month, dt.day, dt.hour, dt.minute) == (2026, 12, 24, hour, minute)
+    assert dt.utcoffset() == timedelta(hours=8)

@@ -49,10 +49,33 @@ def _epoch(n: float, zone: ZoneInfo) -> datetime:
         raise ValueError("epoch time out of range") from None
 
 
+# What zh-TW / zh-CN Windows and Excel write: 2026/12/24 下午 07:30:00 (上午 AM, 下午 PM).
+_LOCAL_FORMATS = (
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %p %I:%M",
+    "%Y/%m/%d %p %I:%M:%S",
+    "%Y-%m-%d %p %I:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日 %p %I:%M",
+)
+
+
+def _local_datetime(text: str) -> datetime | None:
+    text = text.replace("上午", "AM").replace("下午", "PM")
+    for fmt in _LOCAL_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
 def to_datetime(args: Any, ctx: Context) -> Fn:
     """Options: `formats` (strptime, tried in order), `timezone` (for times written without
     an offset; default: `defaults.timezone` of the config). Epoch seconds or milliseconds
-    (numbers, or 10/13-digit text) are accepted too. Output is always time-zone aware."""
+    (numbers, or 10/13-digit text), and the local forms Windows and Excel write in Taiwan
+    and China (2026/12/24 下午 07:30:00), are accepted too. Output is always aware."""
     opts = _opts(args, "datetime", {"formats", "format", "timezone"}, scalar="formats")
     formats = _formats(opts)
     zone = _zone(opts.get("timezone", ctx.timezone))
@@ -85,7 +108,9 @@ def to_datetime(args: Any, ctx: Context) -> Fn:
             try:
                 parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
-                raise ValueError("not a date and time" + hint) from None
+                parsed = _local_datetime(text)
+        if parsed is None:
+            raise ValueError("not a date and time" + hint)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
     return run

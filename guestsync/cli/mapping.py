@@ -48,7 +48,10 @@ def _resolve(ctx: Ctx, name: str) -> tuple[CompiledMapping, str, dict[str, Any]]
             f"{name!r} is neither a mapping file nor a configured source (sources: {known})",
             file=str(config_path),
         )
-    csv_opts = {"encoding": src.encoding, "delimiter": src.delimiter}
+    # CSV reading options of a CSV source; other source types read samples as UTF-8 CSV.
+    csv_opts = {
+        k: getattr(src, k) for k in ("encoding", "delimiter") if getattr(src, k, None) is not None
+    }
     return load_mapping(config.resolve(src.mapping), _context(config)), name, csv_opts
 
 

@@ -8,6 +8,7 @@ source reads them for import. Each record comes with where it was found ("line 3
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Iterator
@@ -21,6 +22,10 @@ def read_sample(
     path: Path, *, encoding: str = "utf-8-sig", delimiter: str = ","
 ) -> Iterator[tuple[str, Any]]:
     suffix = path.suffix.lower()
+    try:
+        codecs.lookup(encoding)
+    except LookupError:  # e.g. a source's "auto" detection: samples are UTF-8
+        encoding = "utf-8-sig"
     try:
         if suffix == ".csv":
             yield from _csv(path, encoding, delimiter)

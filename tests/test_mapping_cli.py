@@ -163,3 +163,28 @@ def test_validate_names_the_mapping_file_line_and_field(make_config, capsys):
     assert run(["-c", str(cfg), "validate"]) == 2
     err = capsys.readouterr().err
     assert "booking_en.yaml:3: fields.start_at.transforms.0: unknown transform 'datetme'" in err
+
+
+def test_samples_json_lines_csv_and_errors(tmp_path):
+    from guestsync.errors import ConfigError
+    from guestsync.mapping.samples import read_sample
+
+    jl = tmp_path / "s.jsonl"
+    jl.write_text('{"a": 1}\n\n{"a": 2}\n', "utf-8")
+    assert list(read_sample(jl)) == [("line 1", {"a": 1}), ("line 3", {"a": 2})]
+    one = tmp_path / "one.json"
+    one.write_text('{"a": 1}', "utf-8")
+    assert list(read_sample(one)) == [("item 1", {"a": 1})]
+    csv = tmp_path / "s.csv"
+    csv.write_bytes("\ufeff姓名 ,電話\n陳小明,0912\n\n王,\n".encode())
+    assert list(read_sample(csv, encoding="auto")) == [
+        ("line 2", {"姓名": "陳小明", "電話": "0912"}),
+        ("line 4", {"姓名": "王", "電話": ""}),
+    ]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"a": 1}\n{oops}\n', "utf-8")
+    with pytest.raises(ConfigError) as info:
+        list(read_sample(bad))
+    assert info.value.line == 2 and "invalid JSON" in str(info.value)
+    with pytest.raises(ConfigError, match="must be"):
+        list(read_sample(tmp_path / "x.xml"))

@@ -121,6 +121,9 @@ class SourceRecord(Record):
     order: Order | None = None
     feedback: Feedback | None = None
     deleted: bool = Field(default=False, description="The source removed this record")
+    warnings: list[str] = Field(
+        default_factory=list, description="Values kept as written, e.g. an unparseable phone"
+    )
 
 
 GUEST_FIELDS: tuple[str, ...] = tuple(f for f in Guest.model_fields if f != "id")

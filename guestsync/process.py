@@ -31,6 +31,7 @@ class ProcessStats:
     guests_matched: int = 0
     queued: int = 0
     errors: list[str] = field(default_factory=list)  # "origin: reason", for the summary
+    warnings: list[str] = field(default_factory=list)  # values kept as written (mapping)
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
@@ -101,6 +102,9 @@ def process_batch(
                         source=row.source,
                         stream=row.stream,
                         external_id=row.external_id,
+                    )
+                    stats.warnings.extend(
+                        f"{row.source} {row.origin}: {w}" for w in record.warnings
                     )
                     seen = record.updated_at or row.received_at
                     guest_id, created, previous = resolve_guest(store, record, seen)

@@ -121,6 +121,8 @@ def import_csv(ctx: Ctx, files: tuple[Path, ...], source: str, no_process: bool)
         rejected = processed.rejected
         for line in processed.errors:
             err.print(f"[red]rejected[/] {escape(line)}")
+        for line in processed.warnings:
+            err.print(f"[yellow]warning[/] {escape(line)}")
         out.print(
             f"{processed.processed} mapped, {processed.guests_created} new guest(s), "
             f"{processed.guests_matched} matched, {rejected} rejected"
@@ -166,6 +168,8 @@ def print_summary(s: SyncSummary, console: Console = out) -> None:
         err.print(f"[yellow]warning[/] {escape(line)}")
     for line in s.process.errors:
         err.print(f"[red]rejected row[/] {escape(line)}")
+    for line in s.process.warnings:
+        err.print(f"[yellow]warning[/] {escape(line)}")
     t = Table(title=f"sync run {s.run_id}")
     t.add_column("stage")
     t.add_column("result")

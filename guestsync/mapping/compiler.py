@@ -1,4 +1,9 @@
-"""Compile a mapping file once into pre-bound functions; apply them per record."""
+"""Compile a mapping file once into pre-bound functions; apply them per record.
+
+Everything that can be checked without a record is checked here, with the file, line and
+field of the mistake: unknown canonical fields, unknown transforms and bad arguments,
+bad JMESPath, template syntax, defaults and enum values the canonical model would refuse.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +12,37 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
-import jmespath
-from jmespath.exceptions import JMESPathError
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..errors import BadRecordError, ConfigError, ConfigErrors
-from ..models import ENTITY_MODELS, Entity, Guest, SourceRecord, canonical_fields
+from ..models import ENTITY_MODELS, Consent, Entity, Guest, SourceRecord, canonical_fields
 from ..yamlfile import YamlDoc, load_yaml
+from .codegen import FieldCode, field_runner, record_runner
+from .getters import Source, build_source
 from .spec import FieldSpec, MappingSpec
-from .transforms import TRANSFORMS, Context, Fn
+from .transforms import NO_OPTIONS, TRANSFORMS, Context, Fn
 
-Getter = Callable[[Any], Any]
+META, GUEST, ENTITY = 0, 1, 2
+Run = Callable[[Any, list[str]], Any]
 
 
 @dataclass(frozen=True)
-class _Field:
-    name: str
-    origin: str  # "column Phone" / "path customer.phone", for error messages
-    get: Getter
+class CompiledField:
+    name: str  # canonical name as written: "guest.phone", "start_at"
+    source: Source
     chain: tuple[Fn, ...]
     default: Any
     required: bool
+    dest: int  # META (id, updated_at), GUEST or ENTITY
+    key: str  # the name inside its destination: "phone"
+    run: Run  # raw record, warnings list -> value (BadRecordError when it cannot)
+    code: FieldCode
 
-
-def _is_empty(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip()) or v == []
+    @property
+    def origin(self) -> str:
+        return self.source.origin
 
 
 def content_hash(raw: Any) -> str:
@@ -45,98 +54,99 @@ def content_hash(raw: Any) -> str:
 class CompiledMapping:
     """A mapping ready to run. `apply()` does no parsing and no compiling."""
 
-    def __init__(self, spec: MappingSpec, fields: list[_Field], *, name: str) -> None:
+    def __init__(self, spec: MappingSpec, fields: list[CompiledField], *, name: str) -> None:
         self.spec = spec
         self.entity = spec.entity
         self.name = name
-        self._fields = fields
+        self.fields = fields
+        self._values = record_runner(
+            [f.code for f in fields], [f.dest for f in fields], [f.key for f in fields], name=name
+        )
         self._id = next((f for f in fields if f.name == "id"), None)
-        self.columns = {s.column for s in spec.fields.values() if s.column}
-        self.required_columns = {s.column for s in spec.fields.values() if s.column and s.required}
+        self._model = ENTITY_MODELS.get(spec.entity)
+        # Columns a CSV header is checked against; alternatives (`column: [a, b]`) are left
+        # out, since any one of them may be absent.
+        self.columns = {s.column for s in spec.fields.values() if isinstance(s.column, str)}
+        self.required_columns = {
+            s.column for s in spec.fields.values() if isinstance(s.column, str) and s.required
+        }
 
     def external_id(self, raw: Any) -> str:
         """The record's id in its source: the `id` field, else a hash of its content."""
         if self._id is not None:
             try:
-                value = self._value(self._id, raw)
+                value = self._id.run(raw, [])
             except BadRecordError:
                 value = None
             if value is not None:
                 return str(value)
         return "sha256:" + content_hash(raw)[:32]
 
-    def _value(self, f: _Field, raw: Any) -> Any:
-        try:
-            v = f.get(raw)
-        except (KeyError, TypeError, AttributeError):
-            v = None
-        original = v
-        if not _is_empty(v):
-            for fn in f.chain:
-                try:
-                    v = fn(v)
-                except ValueError as exc:
-                    raise BadRecordError(str(exc), field=f.name, value=original) from None
-                if _is_empty(v):
-                    break
-        if _is_empty(v):
-            v = f.default
-        if f.required and _is_empty(v):
-            raise BadRecordError(
-                f"required value is missing ({f.origin})", field=f.name, value=original
-            )
-        return v
-
     def map(self, raw: Any) -> dict[str, Any]:
         """Every canonical field's value; all field errors are collected into one error."""
         out: dict[str, Any] = {}
         problems: list[BadRecordError] = []
-        for f in self._fields:
+        for f in self.fields:
             try:
-                out[f.name] = self._value(f, raw)
+                out[f.name] = f.run(raw, [])
             except BadRecordError as exc:
                 problems.append(exc)
         if problems:
-            err = BadRecordError("; ".join(p.render() for p in problems))
-            err.problems = problems  # type: ignore[attr-defined]
-            raise err
+            raise _combined(problems)
         return out
 
     def apply(self, raw: Any, *, source: str, stream: str, external_id: str) -> SourceRecord:
-        values = self.map(raw)
-        guest: dict[str, Any] = {}
-        entity: dict[str, Any] = {}
-        for key, v in values.items():
-            if v is None or key in ("id", "updated_at"):
-                continue
-            if self.entity is Entity.guest:
-                guest[key] = v
-            elif key.startswith("guest."):
-                guest[key[6:]] = v
-            else:
-                entity[key] = v
+        warnings: list[str] = []
+        (meta, guest, entity), problems = self._values(raw, warnings)
+        if problems:
+            raise _combined(problems)
+        updated_at = meta.get("updated_at")
         try:
+            consent = guest.get("marketing_consent")
+            if isinstance(consent, bool):  # a yes/no: a statement by this source, as of now
+                at = _aware(updated_at) if isinstance(updated_at, str) else updated_at
+                guest["marketing_consent"] = Consent(granted=consent, at=at, source=source)
             return SourceRecord(
                 source=source,
                 stream=stream,
                 external_id=external_id,
                 entity=self.entity,
-                updated_at=values.get("updated_at"),
+                updated_at=updated_at,
                 guest=Guest(**guest),
-                **(
-                    {self.entity.value: ENTITY_MODELS[self.entity](**entity)}
-                    if self.entity is not Entity.guest
-                    else {}
-                ),
+                warnings=warnings,
+                **({self.entity.value: self._model(**entity)} if self._model else {}),
             )
         except ValidationError as exc:
-            reasons = []
-            for e in exc.errors():
-                loc = [str(p) for p in e["loc"]]
-                if loc and loc[0] == self.entity.value and self.entity is not Entity.guest:
-                    loc = loc[1:]
-                reasons.append(f"{'.'.join(loc)}: {e['msg']} (value: {e.get('input')!r})")
-            raise BadRecordError("; ".join(reasons)) from None
+            raise BadRecordError(self._reasons(exc)) from None
+
+    def _reasons(self, exc: ValidationError) -> str:
+        reasons = []
+        for e in exc.errors():
+            loc = [str(p) for p in e["loc"]]
+            if loc and loc[0] == self.entity.value and self._model is not None:
+                loc = loc[1:]
+            reasons.append(f"{'.'.join(loc)}: {e['msg']} (value: {e.get('input')!r})")
+        return "; ".join(reasons)
+
+
+_AWARE = TypeAdapter(SourceRecord.model_fields["updated_at"].annotation)
+
+
+def _aware(text: str) -> Any:
+    """`updated_at` given as text (no datetime transform); a bad one is reported by the
+    record's own validation, so here it only means "no time"."""
+    try:
+        return _AWARE.validate_python(text)
+    except ValidationError:
+        return None
+
+
+def _combined(problems: list[BadRecordError]) -> BadRecordError:
+    if len(problems) == 1:
+        return problems[0]
+    err = BadRecordError("; ".join(p.render() for p in problems))
+    err.problems = problems  # type: ignore[attr-defined]
+    return err
 
 
 def _transform_chain(spec: FieldSpec, ctx: Context, doc: YamlDoc, loc: tuple) -> tuple[Fn, ...]:
@@ -156,6 +166,11 @@ def _transform_chain(spec: FieldSpec, ctx: Context, doc: YamlDoc, loc: tuple) ->
                 f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}",
                 (*loc, "transforms", i),
             )
+        if name in NO_OPTIONS and args is not None:
+            raise doc.error(
+                f"transform {name} takes no options (write it as `{name}`)",
+                (*loc, "transforms", i),
+            )
         try:
             chain.append(factory(args, ctx))
         except (ValueError, TypeError, KeyError) as exc:
@@ -163,21 +178,91 @@ def _transform_chain(spec: FieldSpec, ctx: Context, doc: YamlDoc, loc: tuple) ->
     return tuple(chain)
 
 
-def _getter(spec: FieldSpec, doc: YamlDoc, loc: tuple) -> tuple[Getter, str]:
-    if spec.column is not None:
-        col = spec.column
+def _annotation(entity: Entity, dest: int, key: str) -> Any:
+    if dest == META:
+        return SourceRecord.model_fields[key].annotation if key == "updated_at" else str
+    model = Guest if dest == GUEST else ENTITY_MODELS[entity]
+    return model.model_fields[key].annotation
 
-        def get(raw: Any) -> Any:
-            return raw.get(col)
 
-        return get, f"column {col!r}"
-    if spec.path is not None:
+def _item_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a list-of-objects field (Order.items -> OrderItem), else None."""
+    args = get_args(annotation)
+    if get_origin(annotation) is list and args and isinstance(args[0], type):
+        return args[0] if issubclass(args[0], BaseModel) else None
+    return None
+
+
+def _each(
+    name: str,
+    spec: dict[str, FieldSpec],
+    model: type[BaseModel],
+    ctx: Context,
+    doc: YamlDoc,
+    loc: tuple,
+) -> Fn:
+    """A transform mapping each element of a list with the `each:` sub-mapping."""
+    codes, keys = [], []
+    for sub, fspec in spec.items():
+        sloc = (*loc, "each", sub)
+        if sub not in model.model_fields or fspec.each is not None:
+            raise doc.error(
+                f"unknown field of {model.__name__}; known: {', '.join(model.model_fields)}", sloc
+            )
+        src = build_source(fspec, doc, sloc)
+        chain = _transform_chain(fspec, ctx, doc, sloc)
+        _check_value_list(model.model_fields[sub].annotation, fspec.default, chain, doc, sloc)
+        codes.append(
+            FieldCode(
+                name=f"{name}.{sub}",
+                origin=src.origin,
+                keys=src.keys,
+                get=src.get,
+                chain=chain,
+                default=fspec.default,
+                required=fspec.required,
+            )
+        )
+        keys.append(sub)
+    values = record_runner(codes, [0] * len(codes), keys, name=f"{doc.file} {name}")
+
+    def run(v: Any) -> list[dict[str, Any]]:
+        items = v if isinstance(v, list) else [v]
+        out = []
+        for n, item in enumerate(items, 1):
+            (item_values, _, _), problems = values(item, [])
+            if problems:
+                raise ValueError(f"item {n}: " + "; ".join(p.render() for p in problems))
+            out.append(item_values)
+        return out
+
+    return run
+
+
+def _check_value_list(
+    annotation: Any, default: Any, chain: tuple[Fn, ...], doc: YamlDoc, loc: tuple
+) -> None:
+    """Defaults and enum targets must be values the canonical model accepts."""
+    adapter = TypeAdapter(annotation)
+    checks: list[tuple[Any, tuple]] = []
+    if default is not None:
+        checks.append((default, (*loc, "default")))
+    for i, fn in enumerate(chain):
+        for v in getattr(fn, "enum_values", ()):
+            if v is not None:
+                checks.append((v, (*loc, "transforms", i)))
+    for value, where in checks:
         try:
-            expr = jmespath.compile(spec.path)
-        except JMESPathError as exc:
-            raise doc.error(f"bad JMESPath {spec.path!r}: {exc}", (*loc, "path")) from None
-        return expr.search, f"path {spec.path!r}"
-    return (lambda raw: None), "default"
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            raise doc.error(
+                f"{value!r} is not a valid {loc[-1]}: {exc.errors()[0]['msg']}", where
+            ) from None
+
+
+def _check_values(entity: Entity, f: CompiledField, doc: YamlDoc, loc: tuple) -> None:
+    if f.key != "marketing_consent":  # a yes/no there becomes a Consent
+        _check_value_list(_annotation(entity, f.dest, f.key), f.default, f.chain, doc, loc)
 
 
 def compile_mapping(doc: YamlDoc, ctx: Context) -> CompiledMapping:
@@ -201,9 +286,32 @@ def compile_mapping(doc: YamlDoc, ctx: Context) -> CompiledMapping:
                 f"known: {', '.join(sorted(allowed))}",
                 loc,
             )
-        get, origin = _getter(fspec, doc, loc)
+        if name in ("id", "updated_at"):
+            dest, key = META, name
+        elif spec.entity is Entity.guest or name.startswith("guest."):
+            dest, key = GUEST, name.removeprefix("guest.")
+        else:
+            dest, key = ENTITY, name
+        src = build_source(fspec, doc, loc)
         chain = _transform_chain(fspec, ctx, doc, loc)
-        fields.append(_Field(name, origin, get, chain, fspec.default, fspec.required))
+        if fspec.each is not None:
+            model = _item_model(_annotation(spec.entity, dest, key))
+            if model is None:
+                raise doc.error("`each:` is for a list of objects, such as order items", loc)
+            chain = (*chain, _each(name, fspec.each, model, ctx, doc, loc))
+        code = FieldCode(
+            name=name,
+            origin=src.origin,
+            keys=src.keys,
+            get=src.get,
+            chain=chain,
+            default=fspec.default,
+            required=fspec.required,
+        )
+        run = field_runner(code)
+        f = CompiledField(name, src, chain, fspec.default, fspec.required, dest, key, run, code)
+        _check_values(spec.entity, f, doc, loc)
+        fields.append(f)
     if spec.entity is Entity.reservation and "start_at" not in spec.fields:
         raise doc.error("a reservation mapping needs a `start_at` field", ("fields",))
     return CompiledMapping(spec, fields, name=doc.file)
@@ -214,4 +322,11 @@ def load_mapping(path: Path | str, ctx: Context) -> CompiledMapping:
     return compile_mapping(load_yaml(path), ctx)
 
 
-__all__ = ["CompiledMapping", "ConfigError", "compile_mapping", "content_hash", "load_mapping"]
+__all__ = [
+    "CompiledField",
+    "CompiledMapping",
+    "ConfigError",
+    "compile_mapping",
+    "content_hash",
+    "load_mapping",
+]

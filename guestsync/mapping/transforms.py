@@ -1,19 +1,21 @@
 """Field transforms. Each factory takes its YAML arguments and a context once, at compile
 time, and returns a one-argument function run per value.
 
-A transform receives None only if it declares so (`takes_none`); otherwise empty values
-pass through untouched and `default`/`required` decide what happens to them. A value that
-cannot be converted raises ValueError with a reason a person can act on.
+Empty values (None, blank text, []) never reach a transform: `default` and `required`
+decide what happens to them. A value that cannot be converted raises ValueError with a
+reason a person can act on; a transform told to keep a bad value as written raises
+`KeepRaw` instead, and the compiler keeps the value and records a warning.
+
+Dates, times and names live in `dates.py` and `names.py`; this module holds the registry.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from .. import normalize
 
@@ -26,15 +28,37 @@ class Context:
     timezone: str = "Asia/Taipei"
 
 
+class KeepRaw(Exception):
+    """Raised by a transform that keeps an unconvertible value as written, with a reason."""
+
+    def __init__(self, value: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.value = value
+        self.reason = reason
+
+
 def _text(v: Any) -> str:
     return v if isinstance(v, str) else str(v)
+
+
+def _opts(args: Any, name: str, allowed: set[str], *, scalar: str | None = None) -> dict:
+    """Arguments as a dict; a bare scalar is taken as the `scalar` option."""
+    if args is None:
+        return {}
+    if not isinstance(args, dict):
+        if scalar is None:
+            raise ValueError(f"takes options {sorted(allowed)}, not {args!r}")
+        return {scalar: args}
+    unknown = set(args) - allowed
+    if unknown:
+        raise ValueError(f"unknown option(s) {sorted(unknown)}; known: {sorted(allowed)}")
+    return args
 
 
 def strip(args: Any, ctx: Context) -> Fn:
     def run(v: Any) -> Any:
         if isinstance(v, str):
-            v = v.strip()
-            return v or None
+            return v.strip() or None
         return v
 
     return run
@@ -49,8 +73,28 @@ def upper(args: Any, ctx: Context) -> Fn:
 
 
 def phone(args: Any, ctx: Context) -> Fn:
-    region = (args or {}).get("region", ctx.region) if isinstance(args, dict) else ctx.region
-    return lambda v: normalize.phone_e164(_text(v), region)
+    """E.164 with the configured region. `invalid: keep` keeps a bad number as written
+    (trimmed) and flags it instead of rejecting the record (the default, `reject`)."""
+    opts = _opts(args, "phone", {"region", "invalid"}, scalar="region")
+    region = str(opts.get("region", ctx.region)).upper()
+    import phonenumbers  # only to check the region at compile time
+
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown phone region {region!r}; use an ISO code such as TW, HK, CN")
+    invalid = opts.get("invalid", "reject")
+    if invalid not in ("reject", "keep"):
+        raise ValueError("`invalid:` is `reject` (default) or `keep`")
+    e164 = normalize.phone_e164
+    if invalid == "reject":
+        return lambda v: e164(_text(v), region)
+
+    def keep(v: Any) -> str:
+        try:
+            return e164(_text(v), region)
+        except ValueError as exc:
+            raise KeepRaw(_text(v).strip(), f"kept as written: {exc}") from None
+
+    return keep
 
 
 def email(args: Any, ctx: Context) -> Fn:
@@ -71,66 +115,79 @@ def to_int(args: Any, ctx: Context) -> Fn:
                 d = Decimal(text)
             except InvalidOperation:
                 raise ValueError("not a whole number") from None
-            if d != d.to_integral_value():
+            if not d.is_finite() or d != d.to_integral_value():
                 raise ValueError("not a whole number") from None
             return int(d)
 
     return run
 
 
-def _formats(args: Any) -> list[str]:
-    if isinstance(args, dict):
-        args = args.get("formats", args.get("format"))
-    if args is None:
-        return []
-    return [args] if isinstance(args, str) else list(args)
+# Currency marks seen in exports: NT$1,200 / HK$ 88 / ¥88 / 88元 / TWD 1200 / US$5.
+_MONEY_NOISE = re.compile(r"^[A-Z]{0,3}\$|^[A-Z]{3}\s|\s[A-Z]{3}$|[¥￥€£$元圓円\s,_']", re.I)
 
 
-def to_datetime(args: Any, ctx: Context) -> Fn:
-    formats = _formats(args)
-    zone_name = args.get("timezone", ctx.timezone) if isinstance(args, dict) else ctx.timezone
-    zone = ZoneInfo(zone_name)
+def to_decimal(args: Any, ctx: Context) -> Fn:
+    """Money and other exact numbers as Decimal, never float. Options: `places` (round
+    half-up to that many decimals), `minor_units` (the value counts cents: 1500 -> 15.00
+    with `minor_units: 2`, as Square's Money amounts do)."""
+    opts = _opts(args, "decimal", {"places", "minor_units"}, scalar="places")
+    places = opts.get("places")
+    minor = int(opts.get("minor_units", 0))
+    quantum = Decimal(1).scaleb(-int(places)) if places is not None else None
 
-    def run(v: Any) -> datetime:
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            # Epoch time; milliseconds when it is too large to be seconds.
-            return datetime.fromtimestamp(v / 1000 if v > 10**11 else v, tz=zone)
-        text = _text(v).strip()
-        parsed = None
-        for fmt in formats:
+    def run(v: Any) -> Decimal:
+        if isinstance(v, bool):
+            raise ValueError("expected a number, got a yes/no value")
+        if isinstance(v, Decimal):
+            d = v
+        elif isinstance(v, int):
+            d = Decimal(v)
+        elif isinstance(v, float):
+            d = Decimal(repr(v))  # the shortest text that round-trips, not the binary value
+        else:
+            text = _text(v).strip()
+            negative = text.startswith("(") and text.endswith(")")  # accounting style
+            text = _MONEY_NOISE.sub("", text.strip("()"))
             try:
-                parsed = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-        if parsed is None:
-            try:
-                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                hint = f" (expected one of {formats})" if formats else " (expected ISO 8601)"
-                raise ValueError("not a date and time" + hint) from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+                d = Decimal(text)
+            except InvalidOperation:
+                raise ValueError("not a number") from None
+            d = -d if negative else d
+        if not d.is_finite():
+            raise ValueError("not a finite number")
+        if minor:
+            d = d.scaleb(-minor)
+        if quantum is not None:
+            d = d.quantize(quantum, rounding="ROUND_HALF_UP")
+        return d
 
     return run
 
 
-def to_date(args: Any, ctx: Context) -> Fn:
-    formats = _formats(args)
+_TRUE = {"yes", "y", "true", "t", "1", "on", "是", "對", "对", "有", "同意", "✓", "✔"}
+_FALSE = {"no", "n", "false", "f", "0", "off", "否", "不", "無", "无", "不同意", "✗", "✘"}
 
-    def run(v: Any) -> date:
-        if isinstance(v, date):
-            return v
-        text = _text(v).strip()
-        for fmt in formats:
-            try:
-                return datetime.strptime(text, fmt).date()
-            except ValueError:
-                continue
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            hint = f" (expected one of {formats})" if formats else " (expected YYYY-MM-DD)"
-            raise ValueError("not a date" + hint) from None
+
+def to_bool(args: Any, ctx: Context) -> Fn:
+    """yes/no, Y/N, 1/0, true/false, 是/否 (case-insensitive). Options: `true:` and
+    `false:` add words, `invert: true` flips the answer (unsubscribed -> consent)."""
+    opts = _opts(args, "bool", {"true", "false", "invert"})
+    true = _TRUE | {str(w).strip().casefold() for w in opts.get("true", [])}
+    false = _FALSE | {str(w).strip().casefold() for w in opts.get("false", [])}
+    both = true & false
+    if both:
+        raise ValueError(f"{sorted(both)} cannot be both true and false")
+    invert = bool(opts.get("invert", False))
+
+    def run(v: Any) -> bool:
+        if isinstance(v, bool):
+            return v != invert
+        key = _text(v).strip().casefold()
+        if key in true:
+            return not invert
+        if key in false:
+            return invert
+        raise ValueError("not a yes/no value (yes/no, Y/N, 1/0, true/false, 是/否)")
 
     return run
 
@@ -147,9 +204,40 @@ def join(args: Any, ctx: Context) -> Fn:
     return run
 
 
+_SEPARATORS = [",", ";", "、", "，", "；", "\n"]
+
+
+def split(args: Any, ctx: Context) -> Fn:
+    """Text -> list of trimmed, non-empty parts. The default separators are , ; 、 ， ；
+    and newlines; `{split: "|"}` or `{split: [" / ", "|"]}` gives one's own."""
+    if args is None:
+        seps = _SEPARATORS
+    elif isinstance(args, str) and args:
+        seps = [args]
+    elif isinstance(args, list) and args and all(isinstance(a, str) and a for a in args):
+        seps = args
+    else:
+        raise ValueError('give a separator or a list of them, e.g. {split: "|"}')
+    first = seps[0]
+    if all(len(s) == 1 for s in seps):
+        table = str.maketrans(dict.fromkeys(seps[1:], first))
+
+        def cut(text: str) -> list[str]:
+            return text.translate(table).split(first)
+    else:
+        cut = re.compile("|".join(map(re.escape, seps))).split
+
+    def run(v: Any) -> list[str]:
+        items = [_text(p) for p in v if p is not None] if isinstance(v, list) else cut(_text(v))
+        return [p.strip() for p in items if p and not p.isspace()]
+
+    return run
+
+
 def enum(args: Any, ctx: Context) -> Fn:
     if not isinstance(args, dict) or not isinstance(args.get("map"), dict):
         raise ValueError("enum needs {map: {source value: canonical value}, default: …}")
+    _opts(args, "enum", {"map", "default"})
     table = {str(k).strip().casefold(): v for k, v in args["map"].items()}
     has_default = "default" in args
     default = args.get("default")
@@ -162,18 +250,45 @@ def enum(args: Any, ctx: Context) -> Fn:
             return default
         raise ValueError(f"not one of {sorted(table)}")
 
+    run.enum_values = [*table.values(), *([default] if has_default else [])]  # type: ignore[attr-defined]
     return run
 
 
-TRANSFORMS: dict[str, Callable[[Any, Context], Fn]] = {
-    "strip": strip,
-    "lower": lower,
-    "upper": upper,
-    "phone": phone,
-    "email": email,
-    "int": to_int,
-    "date": to_date,
-    "datetime": to_datetime,
-    "join": join,
-    "enum": enum,
-}
+def template(args: Any, ctx: Context) -> Fn:
+    """A sandboxed Jinja2 template over the value, e.g. `{template: "+{{ value }}"}`.
+
+    For templates over the whole record use the field-level `template:` key instead.
+    """
+    from .templating import compile_template
+
+    if not isinstance(args, str):
+        raise ValueError('template needs the template text, e.g. {template: "{{ value }}"}')
+    render = compile_template(args)
+    return lambda v: render({"value": v})
+
+
+def _registry() -> dict[str, Callable[[Any, Context], Fn]]:
+    from .dates import to_date, to_datetime
+    from .names import name_split
+
+    return {
+        "strip": strip,
+        "lower": lower,
+        "upper": upper,
+        "phone": phone,
+        "email": email,
+        "int": to_int,
+        "decimal": to_decimal,
+        "bool": to_bool,
+        "date": to_date,
+        "datetime": to_datetime,
+        "join": join,
+        "split": split,
+        "enum": enum,
+        "template": template,
+        "name_split": name_split,
+    }
+
+
+TRANSFORMS: dict[str, Callable[[Any, Context], Fn]] = _registry()
+NO_OPTIONS = frozenset({"strip", "lower", "upper", "email", "int"})

@@ -1,0 +1,45 @@
+"""`guestsync replay --errors`: re-process inbox rows that failed mapping or validation.
+
+A row rejected by a mapping keeps its raw record and its reason in the inbox. Once the
+mapping (or the config) is fixed, replay resets those rows to pending and runs the process
+stage, which maps them with the current mapping: fixed rows become guests and bookings,
+the others are marked `error` again with their new reason. Replaying twice is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .process import ProcessStats
+from .store import Store
+
+
+@dataclass
+class ReplayStats:
+    requeued: int
+    process: ProcessStats
+
+    @property
+    def fixed(self) -> int:
+        return self.process.processed
+
+    @property
+    def still_failing(self) -> int:
+        return self.process.rejected
+
+
+def replay_errors(
+    store: Store, process: Callable[[], ProcessStats], *, source: str | None = None
+) -> ReplayStats:
+    """Requeue the error rows (of `source`, or all) and run `process` once.
+
+    `process` is the hub's process stage; it also takes any rows that were pending
+    already, so `process.processed` may count more than were requeued.
+    """
+    requeued = store.requeue_inbox_errors(source=source)
+    stats = process() if requeued else ProcessStats()
+    return ReplayStats(requeued, stats)
+
+
+__all__ = ["ReplayStats", "replay_errors"]

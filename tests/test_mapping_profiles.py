@@ -1,0 +1,96 @@
+"""Golden files for the bundled mapping profiles (issue 3).
+
+Each profile in config/mappings/ maps its sample in config/mappings/samples/ to exactly
+the records (or the rejections) in tests/golden/<profile>.json. After an intended change,
+regenerate with `UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_mapping_profiles.py` and
+review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guestsync.errors import BadRecordError
+from guestsync.mapping import load_mapping
+from guestsync.mapping.samples import read_sample
+from guestsync.mapping.transforms import Context
+
+from .conftest import MAPPINGS
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+TAIWAN = Context(region="TW", timezone="Asia/Taipei")
+PROFILES = {
+    "square_customers": ("square_customers.json", TAIWAN),
+    "square_bookings": ("square_bookings.json", TAIWAN),
+    "booking_en": ("booking_en.csv", TAIWAN),
+    "booking_zh": ("booking_zh.csv", TAIWAN),
+    "booking_zh_hans": ("booking_zh_hans.csv", Context(region="CN", timezone="Asia/Shanghai")),
+}
+
+
+def run_profile(profile: str) -> list[dict[str, Any]]:
+    sample, ctx = PROFILES[profile]
+    mapping = load_mapping(MAPPINGS / f"{profile}.yaml", ctx)
+    out: list[dict[str, Any]] = []
+    for origin, raw in read_sample(MAPPINGS / "samples" / sample):
+        ext = mapping.external_id(raw)
+        try:
+            rec = mapping.apply(raw, source="sample", stream="s", external_id=ext)
+        except BadRecordError as exc:
+            out.append({"origin": origin, "external_id": ext, "error": exc.render()})
+            continue
+        out.append({"origin": origin, "record": rec.model_dump(mode="json", exclude_none=True)})
+    return out
+
+
+def test_every_profile_has_a_golden_test():
+    assert {p.stem for p in MAPPINGS.glob("*.yaml")} == set(PROFILES)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_profile_matches_golden(profile):
+    got = run_profile(profile)
+    path = GOLDEN / f"{profile}.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(json.dumps(got, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    assert got == json.loads(path.read_text("utf-8"))
+
+
+def test_golden_files_show_what_the_issue_asks_for():
+    """Spot checks, so a regenerated golden file cannot silently bless a regression."""
+    cust = {r["record"]["external_id"]: r["record"] for r in run_profile("square_customers")[:3]}
+    amy = cust["JDKYHBWT1D4F8MFH63DBMEN8Y4"]["guest"]
+    assert amy["birthday"] == "1904-05-01" and amy["email"] == "amy.lin@example.com"
+    assert amy["marketing_consent"] == {
+        "granted": True,
+        "at": "2026-11-20T09:15:00Z",
+        "source": "sample",
+    }
+    assert amy["loyalty_ids"] == ["square:JDKYHBWT1D4F8MFH63DBMEN8Y4", "square_ref:VIP-0042"]
+    ming = cust["A537H7KAQWSAF8M8EM1Y23E16M"]["guest"]
+    assert ming["marketing_consent"]["granted"] is False and ming["phone"] == "+886912000111"
+    wing = cust["R4X1Y7ZQ9Q0B0BN2J3KD7T6G2H"]
+    assert wing["guest"]["phone"] == "ext. 12" and "phone: kept as written" in (wing["warnings"][0])
+
+    zh = {r["origin"]: r for r in run_profile("booking_zh")}
+    first = zh["line 2"]["record"]
+    assert first["guest"]["phone"] == "+886912345678"  # 手機 before 電話
+    assert (first["guest"]["family_name"], first["guest"]["given_name"]) == ("陳", "小明")
+    second = zh["line 3"]["record"]
+    assert second["guest"]["phone"] == "+886223450000"  # no 手機: 電話
+    assert second["guest"]["family_name"] == "歐陽" and second["reservation"]["status"] == "no_show"
+    assert "guest.phone" in zh["line 5"]["error"]
+
+    bookings = {
+        r.get("external_id") or r["record"]["external_id"]: r
+        for r in run_profile("square_bookings")
+    }
+    ok = bookings["zkras0xv0xwswx"]["record"]
+    assert ok["guest"]["loyalty_ids"] == ["square:JDKYHBWT1D4F8MFH63DBMEN8Y4"]
+    assert ok["reservation"]["start_at"] == "2026-12-24T11:30:00Z"
+    assert "WAITLISTED" in bookings["b4unknown"]["error"]

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from .base import StoreBase, ts, utcnow
 from .guests import GuestOps
+from .identity import IdentityOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
 from .runs import RunOps
 
 
-class Store(InboxOps, GuestOps, OutboxOps, RunOps, StoreBase):
+class Store(InboxOps, GuestOps, IdentityOps, OutboxOps, RunOps, StoreBase):
     """All named store operations on one SQLite connection."""
 
 

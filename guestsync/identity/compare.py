@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
 
 Level = tuple[str, float]
@@ -37,14 +37,24 @@ def _one_token_swapped_for_another(ta: set[str], tb: set[str]) -> bool:
     diff_a, diff_b = ta - tb, tb - ta
     if not diff_a or not diff_b:
         return False
-    best = max(JaroWinkler.similarity(x, y) for x in diff_a for y in diff_b)
-    return best < 0.8
+    return not any(_typo_of(x, y) for x in diff_a for y in diff_b)
+
+
+def _typo_of(x: str, y: str) -> bool:
+    """One token mistyped: close by Jaro-Winkler, or one edit apart in a longer word."""
+    if JaroWinkler.similarity(x, y) >= 0.8:
+        return True
+    return min(len(x), len(y)) >= 5 and OSA.distance(x, y) <= 1
 
 
 def email(a: str, b: str, close: float) -> Level:
+    """Equal, mistyped (edit similarity, transpositions count once), or different.
+
+    Not Jaro-Winkler: two customers' addresses share long prefixes ("guest408@", "guest654@")
+    and domains, so only a small edit distance means a typo."""
     if a == b:
         return ("exact", 1.0)
-    sim = JaroWinkler.similarity(a, b)
+    sim = OSA.normalized_similarity(a, b)
     return ("close", sim) if sim >= close else ("differ", sim)
 
 

@@ -14,15 +14,36 @@ import re
 import unicodedata
 from functools import cache, lru_cache
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_INITIAL = "(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
-_FINAL = (
-    "(?:iang|iong|uang|ueng|ang|eng|ing|ong|ian|iao|uai|uan|van|ai|ei|ao|ou|an|en|er|in|un"
-    "|ia|ie|iu|ua|uo|ue|ve|ui|vn|a|o|e|i|u|v)"
+_CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = re.compile(f"[{_CJK_CHARS}]")
+# A CJK run, or a run of other letters/digits: "林Amy" is two words.
+_WORD = re.compile(f"[{_CJK_CHARS}]+|[^\\W_{_CJK_CHARS}]+", re.UNICODE)
+# Every pinyin syllable (toneless; v for ü), as pypinyin spells them: used to split a
+# run-together romanization ("xiaoming") the same way as per-character romanization.
+_SYLLABLES = frozenset(
+    (  # noqa: SIM905
+        "a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai "
+        "can cang cao ce cen ceng cha chai chan chang chao che chen cheng chi chong chou chu chua "
+        "chuai chuan chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang dao de "
+        "den deng di dian diao die ding diu dong dou du duan dui dun duo e ei en eng er fa fan "
+        "fang fei fen feng fiao fo fou fu ga gai gan gang gao ge gei gen geng gong gou gu gua "
+        "guai guan guang gui gun guo ha hai han hang hao he hei hen heng hong hou hu hua huai "
+        "huan huang hui hun huo ji jia jian jiang jiao jie jin jing jiong jiu ju juan jue jun ka "
+        "kai kan kang kao ke ken keng kong kou ku kua kuai kuan kuang kui kun kuo la lai lan lang "
+        "lao le lei leng li lia lian liang liao lie lin ling liu lo long lou lu luan lun luo lv "
+        "lve ma mai man mang mao me mei men meng mi mian miao mie min ming miu mo mou mu na "
+        "nai nan nang nao ne nei nen neng ni nian niang niao nie nin ning niu nong nou nu nuan "
+        "nun nuo nv nve o ou pa pai pan pang pao pei pen peng pi pian piao pie pin ping po pou pu "
+        "qi qia qian qiang qiao qie qin qing qiong qiu qu quan que qun ran rang rao re ren reng "
+        "ri rong rou ru rua ruan rui run ruo sa sai san sang sao se sen seng sha shai shan shang "
+        "shao she shen sheng shi shou shu shua shuai shuan shuang shui shun shuo si song sou su "
+        "suan sui sun suo ta tai tan tang tao te teng ti tian tiao tie ting tong tou tu tuan tui "
+        "tun tuo wa wai wan wang wei wen weng wo wu xi xia xian xiang xiao xie xin xing xiong xiu "
+        "xu xuan xue xun ya yan yang yao ye yi yin ying yo yong you yu yuan yue yun za zai zan "
+        "zang zao ze zei zen zeng zha zhai zhan zhang zhao zhe zhen zheng zhi zhong zhou zhu zhua "
+        "zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan zui zun zuo "
+    ).split()
 )
-_SYLLABLE = re.compile(_INITIAL + _FINAL)
-_PINYIN_WORD = re.compile(f"(?:{_INITIAL}{_FINAL})+")
 
 
 @cache
@@ -52,11 +73,25 @@ def _latin(text: str) -> str:
 
 
 def _split_pinyin(word: str) -> list[str]:
-    """ "xiaoming" -> ["xiao", "ming"] when the word is wholly pinyin, else [word]."""
-    if len(word) <= 3 or not _PINYIN_WORD.fullmatch(word):
+    """ "xiaoming" -> ["xiao", "ming"] when the word is wholly pinyin, else [word].
+
+    Fewest syllables wins ("fenguan" is fen-guan, never feng-uan: "uan" is no syllable).
+    """
+    n = len(word)
+    if n <= 3 or not word.isascii():
         return [word]
-    parts = _SYLLABLE.findall(word)
-    return parts if "".join(parts) == word else [word]
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        if best[i] is None:
+            continue
+        for j in range(i + 1, min(n, i + 6) + 1):
+            if word[i:j] in _SYLLABLES:
+                cand = [*best[i], word[i:j]]  # type: ignore[misc]
+                if best[j] is None or len(cand) < len(best[j]):  # type: ignore[arg-type]
+                    best[j] = cand
+    split = best[n]
+    return split if split and len(split) > 1 else [word]
 
 
 @lru_cache(maxsize=1 << 17)

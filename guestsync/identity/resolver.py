@@ -16,6 +16,9 @@ from .keys import Features
 from .scoring import DISTINCT, MERGE, REVIEW, Score, Scorer
 
 _RANK = {MERGE: 2, REVIEW: 1, DISTINCT: 0}
+# A record matching two guests with incompatible names joins the better one only if it
+# is this many bits (log2 odds) better; otherwise it is ambiguous and goes to review.
+AMBIGUITY_MARGIN = 4.0
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,7 @@ class Judgement:
 @dataclass
 class Decision:
     judgements: list[Judgement] = field(default_factory=list)  # one per candidate guest
-
-    @property
-    def merge_with(self) -> list[str]:
-        """Guests this record belongs to, in candidate order (oldest guest first)."""
-        return [j.guest_id for j in self.judgements if j.outcome == MERGE]
+    merge_with: list[str] = field(default_factory=list)  # oldest first; the first keeps its id
 
     @property
     def review(self) -> Judgement | None:
@@ -54,12 +53,49 @@ class Decision:
 
 
 def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scorer) -> Decision:
-    """`candidates` grouped by guest in the order guests should win (oldest first)."""
+    """Judge every candidate guest; `candidates` come grouped by guest, oldest guest first.
+
+    A guest scores its best record. Two guard rails keep families apart:
+    - a guest holding any record whose name clearly differs from this record's is at most
+      a review ("Mei Shi" on the family phone is not 施美娟 if 施文美 is in that guest);
+    - when the record matches several guests, only those whose names are compatible with
+      the best match are merged with it (the record alone never joins two siblings), and
+      if a sibling fits about as well as the best, nothing merges: it goes to review.
+    """
     best: dict[str, Judgement] = {}
+    conflict: set[str] = set()
+    names: dict[str, set[str]] = {}
     for c in candidates:
         s = scorer.score(record, c.features)
+        if s.guarded:
+            conflict.add(c.guest_id)
+        if c.features.get("name"):
+            names.setdefault(c.guest_id, set()).add(c.features["name"])
         j = Judgement(c.guest_id, c.ref, s, scorer.outcome(s))
         cur = best.get(c.guest_id)
         if cur is None or (_RANK[j.outcome], s.total) > (_RANK[cur.outcome], cur.score.total):
             best[c.guest_id] = j
-    return Decision(list(best.values()))
+    for gid in conflict:
+        j = best[gid]
+        if j.outcome == MERGE:
+            j.outcome = REVIEW
+    judgements = list(best.values())
+    matched = [j for j in judgements if j.outcome == MERGE]
+    if len(matched) > 1:
+        top = max(matched, key=lambda j: j.score.total)  # ties: the oldest (first)
+        top_names = names.get(top.guest_id, set())
+        rivals = [
+            j
+            for j in matched
+            if j is not top and not _compatible(top_names, names.get(j.guest_id, set()), scorer)
+        ]
+        if rivals and top.score.total - max(j.score.total for j in rivals) < AMBIGUITY_MARGIN:
+            rivals.append(top)  # two siblings fit equally well: a person decides
+        for j in rivals:
+            j.outcome = REVIEW
+        matched = [j for j in matched if j.outcome == MERGE]
+    return Decision(judgements, [j.guest_id for j in matched])
+
+
+def _compatible(a: set[str], b: set[str], scorer: Scorer) -> bool:
+    return not any(scorer.score({"name": x}, {"name": y}).guarded for x in a for y in b)

@@ -93,7 +93,7 @@ def default_fields() -> dict[str, FieldRule]:
 
 class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    merge: float = Field(default=12.0, description="Score at or above which records merge.")
+    merge: float = Field(default=11.0, description="Score at or above which records merge.")
     review: float = Field(
         default=6.0, description="Score from which a pair goes to the review queue."
     )

@@ -341,3 +341,7 @@ class IdentityOps(StoreBase):
                 f"UPDATE {table} SET guest_id = ? WHERE source = ? AND external_id = ?",
                 [(guest_id, r[0], r[2]) for r in refs],
             )
+
+    def link_map(self) -> dict[str, str]:
+        """external_id -> guest id for every linked record (benchmarks, small exports)."""
+        return dict(self.conn.execute("SELECT external_id, guest_id FROM guest_links"))

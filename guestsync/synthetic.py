@@ -218,3 +218,25 @@ def pairwise_quality(predicted: dict[str, str], truth: dict[str, int]) -> dict[s
     recall = both / true if true else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1, "true_pairs": true}
+
+
+def write(out_dir: Any, guests: int, per_guest: float = 3.0, *, seed: int = 1) -> int:
+    """records.jsonl (raw rows) and truth.csv (id,person) in `out_dir`; returns rows."""
+    import csv
+    import json
+    from pathlib import Path
+
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with (
+        (d / "records.jsonl").open("w", encoding="utf-8") as rec,
+        (d / "truth.csv").open("w", newline="", encoding="utf-8") as tru,
+    ):
+        w = csv.writer(tru)
+        w.writerow(["id", "person"])
+        for row, person in rows(guests, per_guest, seed=seed):
+            rec.write(json.dumps(row, ensure_ascii=False) + "\n")
+            w.writerow([row["id"], person])
+            n += 1
+    return n

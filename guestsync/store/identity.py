@@ -171,14 +171,18 @@ class IdentityOps(StoreBase):
     def delete_guest_keys(self, guest_id: str) -> None:
         self.conn.execute("DELETE FROM guest_keys WHERE guest_id = ?", (guest_id,))
 
-    def search_guests(self, text: str, *, limit: int = 20) -> list[Guest]:
-        """Guests whose name, email or phone contains `text`, or who have the key exactly."""
+    def search_guests(
+        self, text: str, *, keys: Sequence[tuple[str, str]] = (), limit: int = 20
+    ) -> list[Guest]:
+        """Live guests having one of `keys` exactly, or whose name, email or phone
+        contains `text`."""
         like = f"%{text}%"
+        by_key = " OR ".join("(kind = ? AND value = ?)" for _ in keys) or "0"
         rows = self.conn.execute(
-            "SELECT data FROM guests WHERE merged_into IS NULL AND (display_name LIKE ?"
-            " OR email LIKE ? OR phone LIKE ? OR id IN (SELECT guest_id FROM guest_keys"
-            " WHERE value = ?)) ORDER BY created_at, id LIMIT ?",
-            (like, like, like, text, limit),
+            "SELECT data FROM guests WHERE merged_into IS NULL AND (id IN (SELECT guest_id"
+            f" FROM guest_keys WHERE {by_key}) OR display_name LIKE ? OR email LIKE ?"
+            " OR phone LIKE ?) ORDER BY created_at, id LIMIT ?",
+            [*(p for k in keys for p in k), like, like, like, limit],
         ).fetchall()
         return [Guest.model_validate_json(r[0]) for r in rows]
 

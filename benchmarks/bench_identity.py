@@ -37,12 +37,12 @@ def one(size: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp) / "bench.db")
         tail_from = len(records) - max(1, len(records) // 10)
-        start = time.perf_counter()
-        tail_start = start
+        start, cpu_start = time.perf_counter(), time.process_time()
+        tail_start, tail_cpu = start, cpu_start
         stats = {"comparisons": 0, "skipped_keys": 0, "merges": 0, "reviews": 0}
         for b in range(0, len(records), BATCH):
             if b <= tail_from < b + BATCH:
-                tail_start = time.perf_counter()
+                tail_start, tail_cpu = time.perf_counter(), time.process_time()
             resolver = Resolver(store)
             with store.atomic():
                 for i, rec in enumerate(records[b : b + BATCH], start=b):
@@ -51,7 +51,7 @@ def one(size: int) -> dict[str, float]:
                     resolver.refresh(gid)
             for k in stats:
                 stats[k] += getattr(resolver.stats, k)
-        end = time.perf_counter()
+        end, cpu_end = time.perf_counter(), time.process_time()
         quality = pairwise_quality(store.link_map(), truth)
         guests = store.count_guests()
         store.close()
@@ -65,6 +65,8 @@ def one(size: int) -> dict[str, float]:
         "records_per_s": n / (end - start),
         "us_per_record": 1e6 * (end - start) / n,
         "tail_us_per_record": 1e6 * (end - tail_start) / tail_n,
+        "cpu_us_per_record": 1e6 * (cpu_end - cpu_start) / n,
+        "tail_cpu_us_per_record": 1e6 * (cpu_end - tail_cpu) / tail_n,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         **quality,
         **{k: float(v) for k, v in stats.items()},
@@ -90,7 +92,8 @@ def main(argv: list[str]) -> None:
             f"{r['records']:>9,} records -> {r['guests']:,} guests ({r['people']:,} people): "
             f"P {r['precision']:.4f} R {r['recall']:.4f} F1 {r['f1']:.4f} | "
             f"{r['records_per_s']:,.0f} rec/s, {r['us_per_record']:.0f} us/rec "
-            f"(last 10%: {r['tail_us_per_record']:.0f}) | peak RSS {r['peak_rss_mb']:.0f} MB | "
+            f"(last 10%: {r['tail_us_per_record']:.0f}), CPU {r['cpu_us_per_record']:.0f} us/rec "
+            f"(last 10%: {r['tail_cpu_us_per_record']:.0f}) | peak RSS {r['peak_rss_mb']:.0f} MB | "
             f"{r['comparisons'] / r['records']:.1f} comparisons/rec, "
             f"{r['skipped_keys']:.0f} over-frequent keys skipped, {r['merges']:.0f} merges, "
             f"{r['reviews']:.0f} reviews",
@@ -101,8 +104,10 @@ def main(argv: list[str]) -> None:
         print(
             f"per-record cost {r['records']:,} / {base['records']:,}: "
             f"{r['us_per_record'] / base['us_per_record']:.2f} overall, "
-            f"{r['tail_us_per_record'] / base['tail_us_per_record']:.2f} last 10% "
-            "(target <= 1.3)"
+            f"{r['tail_us_per_record'] / base['tail_us_per_record']:.2f} last 10%; CPU time "
+            f"{r['cpu_us_per_record'] / base['cpu_us_per_record']:.2f} overall, "
+            f"{r['tail_cpu_us_per_record'] / base['tail_cpu_us_per_record']:.2f} last 10% "
+            "(target <= 1.3; CPU time is the fair one on a shared machine)"
         )
 
 

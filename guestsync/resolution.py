@@ -58,6 +58,7 @@ class Resolver:
         self.blocking = set(self.config.blocking)
         self.touched: set[str] = set()
         self.merged_away: set[str] = set()
+        self.rekey: set[str] = set()  # guests whose keys must be rebuilt from their links
         self.stats = ResolveStats()
 
     def features(self, guest: Guest) -> dict[str, Any]:
@@ -71,17 +72,17 @@ class Resolver:
         f = self.features(record.guest)
         keys = identity.keys_for(f)
         state = store.link_state(ref)
+        if state is not None:  # seen before: its old keys may be stale
+            self.rekey.add(state[0])
         if state is not None and state[1]:  # pinned by a person: stays where it is
             return self._link(ref, state[0], record.guest, f, keys, seen, created=False)
         block = [k for k in keys if k[0] in self.blocking]
         gids, skipped = store.guests_sharing_keys(block, cap=self.config.max_candidates_per_key)
         self.stats.skipped_keys += len(skipped)
         candidates = [
-            CandidateRecord(
-                link.guest_id, ref_text(link.ref), link.features or self.features(link.record)
-            )
-            for link in store.links_of(gids)
-            if link.ref != ref
+            CandidateRecord(gid, ref_text(r), f2 if isinstance(f2, dict) else self.features(f2))
+            for gid, r, f2 in store.candidate_links(gids)
+            if r != ref
         ]
         self.stats.comparisons += len(candidates)
         decision = identity.decide(f, candidates, self.scorer)
@@ -154,16 +155,21 @@ class Resolver:
     # -- golden record -----------------------------------------------------------------
 
     def refresh(self, guest_id: str) -> Guest | None:
-        """Recompute the golden record and blocking keys from all linked records."""
+        """Recompute the golden record from all linked records (and the blocking keys, when
+        a record changed or left: otherwise they were kept up to date as records came)."""
         store = self.store
-        if not store.guest_exists(guest_id) or store.merged_into(guest_id):
+        exists, merged_into = store.guest_state(guest_id)
+        if not exists or merged_into:
             return None  # merged away, or rolled back with a rejected row
         links = store.links_of([guest_id])
         records = [Linked(x.ref[0], x.seen_at, x.record, ref_text(x.ref)) for x in links]
         golden = identity.golden(guest_id, records, self.config.survivorship)
         store.save_guest(golden)
-        keys = {k for x in links for k in identity.keys_for(x.features or self.features(x.record))}
-        store.replace_guest_keys(guest_id, sorted(keys))
+        if guest_id in self.rekey:
+            keys = {
+                k for x in links for k in identity.keys_for(x.features or self.features(x.record))
+            }
+            store.replace_guest_keys(guest_id, sorted(keys))
         return golden
 
     def live(self, guest_ids: set[str]) -> set[str]:
@@ -225,6 +231,7 @@ class Resolver:
         )
         self.merged_away.discard(back)
         self.touched |= {guest_id, back}
+        self.rekey |= {guest_id, back}
         return {guest_id, back}
 
     def accept(self, review_id: int) -> set[str]:

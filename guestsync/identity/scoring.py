@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .compare import compare
+from .compare import COMPARISONS
 from .keys import Features
 from .settings import IdentityConfig
 
@@ -56,18 +56,26 @@ class Scorer:
             for name, rule in self.config.fields.items()
         }
 
+    @cached_property
+    def _plan(self) -> list[tuple[str, Any, float, dict[str, float], bool]]:
+        return [
+            (name, COMPARISONS[r.comparison], r.close, self.weights[name], r.comparison == "name")
+            for name, r in self.config.fields.items()
+        ]
+
     def score(self, a: Features, b: Features) -> Score:
         total = 0.0
         fields: dict[str, FieldScore] = {}
         guarded = False
-        for name, rule in self.config.fields.items():
-            level, sim = compare(rule.comparison, a.get(name), b.get(name), rule.close)
-            if level == "missing":
-                continue
-            w = self.weights[name][level]
+        for name, fn, close, weights, is_name in self._plan:
+            va, vb = a.get(name), b.get(name)
+            if not va or not vb:
+                continue  # missing on either side: no evidence either way
+            level, sim = fn(va, vb, close)
+            w = weights[level]
             total += w
             fields[name] = FieldScore(level, sim, w)
-            if rule.comparison == "name" and level == "differ":
+            if is_name and level == "differ":
                 guarded = True
         return Score(total, fields, guarded)
 

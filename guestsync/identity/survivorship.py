@@ -31,6 +31,9 @@ class Linked:
     ref: str = ""  # stable tie-breaker: "source:stream:external_id"
 
 
+_SKIP = frozenset({"id", "marketing_consent"})
+
+
 def _empty(v: Any) -> bool:
     return v is None or v == "" or v == []
 
@@ -76,20 +79,24 @@ def golden(
     linked = [r if isinstance(r, Linked) else Linked("", r[0], r[1]) for r in records]
     ordered = sorted(linked, key=lambda r: (r.seen, r.ref))
     priority = {s: i for i, s in enumerate(rules.source_priority)}
+    seen: dict[str, list[tuple[Linked, Any]]] = {}
+    for r in ordered:  # one pass over each record's set fields, oldest first
+        for field, v in r.guest.__dict__.items():
+            if field in _SKIP or _empty(v):
+                continue
+            seen.setdefault(field, []).append((r, v))
     values: dict[str, Any] = {}
     for field in GUEST_FIELDS:
-        if field == "marketing_consent":
+        if field not in seen:
             continue
-        seen = [(r, v) for r in ordered if not _empty(v := getattr(r.guest, field))]
-        if not seen:
-            continue
-        if isinstance(seen[0][1], list):
+        found = seen[field]
+        if isinstance(found[0][1], list):
             merged: list[Any] = []
-            for _, v in seen:
+            for _, v in found:
                 merged.extend(x for x in v if x not in merged)
             values[field] = merged
         else:
-            values[field] = _pick(rules.fields.get(field, rules.default), seen, priority)
+            values[field] = _pick(rules.fields.get(field, rules.default), found, priority)
     c = consent(ordered)
     if c is not None:
         values["marketing_consent"] = c

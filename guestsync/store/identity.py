@@ -59,8 +59,8 @@ class IdentityOps(StoreBase):
     def guests_sharing_keys(
         self, keys: Sequence[tuple[str, str]], *, cap: int
     ) -> tuple[list[str], list[tuple[str, str]]]:
-        """Guests sharing any key, oldest first, in one query; and the keys skipped
-        because more than `cap` guests share them (too common to tell anything)."""
+        """Guests sharing any key, in one query; and the keys skipped because more than
+        `cap` guests share them (too common to tell anything, too costly to compare)."""
         if not keys:
             return [], []
         sub = (
@@ -75,15 +75,36 @@ class IdentityOps(StoreBase):
         for kind, value, gid in self.conn.execute(sql, params):
             by_key.setdefault((kind, value), []).append(gid)
         skipped = [k for k, ids in by_key.items() if len(ids) > cap]
-        ids = {g for k, gs in by_key.items() if len(gs) <= cap for g in gs}
-        if not ids:
-            return [], skipped
+        ids = sorted({g for k, gs in by_key.items() if len(gs) <= cap for g in gs})
+        return ids, skipped
+
+    def candidate_links(self, guest_ids: Sequence[str]) -> list[tuple[str, Ref, Any]]:
+        """(guest id, ref, features) of every record linked to these guests, oldest guest
+        first. Features are parsed JSON; a link stored before features existed gives its
+        record (a Guest) instead, for the caller to fold."""
+        if not guest_ids:
+            return []
         rows = self.conn.execute(
-            f"SELECT id FROM guests WHERE id IN ({_placeholders(len(ids))})"
-            " ORDER BY created_at, id",
-            sorted(ids),
+            "SELECT l.guest_id, l.source, l.stream, l.external_id, l.features,"
+            " CASE WHEN l.features IS NULL THEN l.record END FROM guest_links l"
+            f" JOIN guests g ON g.id = l.guest_id WHERE l.guest_id IN"
+            f" ({_placeholders(len(guest_ids))})"
+            " ORDER BY g.created_at, g.id, l.source, l.stream, l.external_id",
+            list(guest_ids),
         ).fetchall()
-        return [r[0] for r in rows], skipped
+        return [
+            (
+                r[0],
+                (r[1], r[2], r[3]),
+                json.loads(r[4]) if r[4] else Guest.model_validate_json(r[5]),
+            )
+            for r in rows
+        ]
+
+    def guest_state(self, guest_id: str) -> tuple[bool, str | None]:
+        """(exists, merged_into) in one look-up."""
+        r = self.conn.execute("SELECT merged_into FROM guests WHERE id = ?", (guest_id,)).fetchone()
+        return (r is not None, r[0] if r else None)
 
     def links_of(self, guest_ids: Sequence[str]) -> list[LinkRow]:
         """All source records linked to these guests, grouped by guest in the given order."""

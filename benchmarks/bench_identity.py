@@ -31,7 +31,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def one(size: int) -> dict[str, float]:
-    data = list(rows(max(1, size // 3), 3.0, seed=42))[:size]
+    data = list(rows(max(1, int(size / 2.6)), 3.0, seed=42))[:size]
     records = [to_record(r) for r, _ in data]
     truth = {r["id"]: t for r, t in data}
     with tempfile.TemporaryDirectory() as tmp:

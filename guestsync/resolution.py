@@ -147,6 +147,12 @@ class Resolver:
         store.repoint_entities(refs, keep)
         store.set_merged_into(lose, keep)
         store.record_merge(keep=keep, lose=lose, reason=reason, links=refs)
+        # Hooks of the other stages, when present: delivery merges the two CRM contacts
+        # (and cancels the loser's queued pushes); aggregates re-home guest-level rows.
+        if (record_guest_merge := getattr(store, "record_guest_merge", None)) is not None:
+            record_guest_merge(keep, lose)
+        if (move_activity := getattr(store, "move_activity", None)) is not None:
+            move_activity(lose, keep)
         self.touched.add(keep)
         self.merged_away.add(lose)
         self.touched.discard(lose)

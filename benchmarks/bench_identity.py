@@ -14,6 +14,7 @@ Usage: bench_identity.py [SIZE ...]   (default: 10000 30000)
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -36,6 +37,8 @@ def one(size: int) -> dict[str, float]:
     truth = {r["id"]: t for r, t in data}
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp) / "bench.db")
+        if os.environ.get("BENCH_CACHE"):
+            store.conn.execute(f"PRAGMA cache_size = -{os.environ['BENCH_CACHE']}")
         tail_from = len(records) - max(1, len(records) // 10)
         start, cpu_start = time.perf_counter(), time.process_time()
         tail_start, tail_cpu = start, cpu_start

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from .connector_options import SourceOptions, TargetOptions
 from .errors import ConfigError, ConfigErrors
+from .identity.settings import IdentityConfig
 from .yamlfile import Loc, YamlDoc, load_yaml
 
 DEFAULT_CONFIG = "guestsync.yaml"
@@ -59,6 +60,7 @@ class Config(BaseModel):
     defaults: Defaults = Field(default_factory=Defaults)
     sources: dict[str, SourceOptions] = Field(default_factory=dict)
     targets: dict[str, TargetOptions] = Field(default_factory=dict)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
 
     _path: Path = PrivateAttr(default=Path(DEFAULT_CONFIG))
 

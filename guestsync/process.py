@@ -15,11 +15,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import identity
 from .connectors.base import Target
 from .errors import BadRecordError
+from .identity import IdentityConfig
 from .mapping import CompiledMapping
 from .models import SourceRecord
+from .resolution import Resolver
 from .store import InboxRow, Store
 
 
@@ -39,36 +40,20 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def resolve_guest(store: Store, record: SourceRecord, seen: Any) -> tuple[str, bool, str | None]:
-    """Link the record to its guest (existing or new).
+def resolve_guest(
+    store: Store, record: SourceRecord, seen: Any, resolver: Resolver | None = None
+) -> tuple[str, bool, str | None]:
+    """Link the record to its guest (existing or new); see guestsync.resolution.
 
     Returns (guest id, created, the guest the record was linked to before if another).
     """
-    keys = identity.keys_for(record.guest)
-    candidates = store.guests_by_keys(keys)
-    match = identity.choose(record.guest, candidates)
-    created = match is None
-    guest_id = match.id if match is not None else store.new_guest_id()
-    assert guest_id is not None
-    if created:
-        store.save_guest(record.guest.model_copy(update={"id": guest_id}))
-    store.add_guest_keys(guest_id, keys)  # visible to the next record of this batch
-    previous = store.link_record(
-        source=record.source,
-        stream=record.stream,
-        external_id=record.external_id,
-        guest_id=guest_id,
-        record=record.guest,
-        seen_at=seen,
-    )
-    return guest_id, created, previous if previous != guest_id else None
+    res = (resolver or Resolver(store)).resolve(record, seen)
+    return res.guest_id, res.created, res.previous
 
 
-def refresh_guest(store: Store, guest_id: str) -> None:
+def refresh_guest(store: Store, guest_id: str, resolver: Resolver | None = None) -> None:
     """Recompute the golden record and its blocking keys from all linked records."""
-    guest = identity.golden(guest_id, store.linked_records(guest_id))
-    store.save_guest(guest)
-    store.replace_guest_keys(guest_id, identity.keys_for(guest))
+    (resolver or Resolver(store)).refresh(guest_id)
 
 
 def queue_for_targets(store: Store, guest_ids: set[str], targets: Mapping[str, Target]) -> int:
@@ -89,8 +74,10 @@ def process_batch(
     mapping_for: Callable[[str, str], CompiledMapping],
     targets: Mapping[str, Target],
     stats: ProcessStats,
+    identity: IdentityConfig | None = None,
 ) -> None:
     touched: set[str] = set()
+    resolver = Resolver(store, identity)
     done: list[int] = []
     with store.atomic():
         for row in rows:
@@ -107,7 +94,7 @@ def process_batch(
                         f"{row.source} {row.origin}: {w}" for w in record.warnings
                     )
                     seen = record.updated_at or row.received_at
-                    guest_id, created, previous = resolve_guest(store, record, seen)
+                    guest_id, created, previous = resolve_guest(store, record, seen, resolver)
                     if record.reservation is not None:
                         store.upsert_reservation(
                             source=record.source,
@@ -129,8 +116,9 @@ def process_batch(
             stats.processed += 1
             stats.guests_created += created
             stats.guests_matched += not created
+        touched = resolver.live(touched)
         for gid in touched:
-            refresh_guest(store, gid)
+            refresh_guest(store, gid, resolver)
         stats.queued += queue_for_targets(store, touched, targets)
         store.mark_inbox_done(done)
 
@@ -141,10 +129,11 @@ def process_pending(
     targets: Mapping[str, Target],
     *,
     batch_size: int = 500,
+    identity: IdentityConfig | None = None,
 ) -> ProcessStats:
     stats = ProcessStats()
     after = 0
     while rows := store.pending_inbox(limit=batch_size, after_id=after):
-        process_batch(store, rows, mapping_for, targets, stats)
+        process_batch(store, rows, mapping_for, targets, stats, identity)
         after = rows[-1].id
     return stats

@@ -115,7 +115,9 @@ class Hub:
         return stats
 
     def process(self) -> ProcessStats:
-        return process_pending(self.store, self.mapping_for, self.targets)
+        return process_pending(
+            self.store, self.mapping_for, self.targets, identity=self.config.identity
+        )
 
     def deliver(self, targets: list[str] | None = None) -> list[DeliveryStats]:
         out = []

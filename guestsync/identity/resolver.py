@@ -1,45 +1,101 @@
-"""Exact-key matching: same email or same phone, and names that do not contradict.
+"""Deciding among candidates: which guests a record belongs to. Pure: no I/O.
 
-A family often shares one phone (and sometimes one email): "陳小明" and "陳美玲" on the same
-number are two guests, so a shared key with a clearly different name is never a match.
+A record is scored against every source record of every candidate guest (not against the
+golden profile), and a guest scores its best record. So the clusters are exactly the
+connected components of "these two records merge": every guest the record merges with is
+merged into one (the oldest keeps its id). That is what makes the result independent of
+the order records arrive in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from ..models import Guest
-from ..normalize import fold_name, name_tokens
+from .keys import Features
+from .scoring import DISTINCT, MERGE, REVIEW, Score, Scorer
 
-
-def _name(g: Guest) -> str:
-    return g.full_name or " ".join(p for p in (g.given_name, g.family_name) if p)
-
-
-def names_compatible(a: Guest, b: Guest) -> bool:
-    """True unless both have a name and the names clearly differ."""
-    na, nb = _name(a), _name(b)
-    if not na or not nb:
-        return True
-    fa, fb = fold_name(na), fold_name(nb)
-    if fa == fb:
-        return True
-    ta, tb = name_tokens(na), name_tokens(nb)
-    # Latin names in another order or with a middle name: "Amy Lin" ~ "Lin Amy", "Amy L Lin".
-    return len(ta) > 1 and len(tb) > 1 and (ta <= tb or tb <= ta)
+_RANK = {MERGE: 2, REVIEW: 1, DISTINCT: 0}
+# A record matching two guests with incompatible names joins the better one only if it
+# is this many bits (log2 odds) better; otherwise it is ambiguous and goes to review.
+AMBIGUITY_MARGIN = 4.0
 
 
-def choose(record: Guest, candidates: Sequence[Guest]) -> Guest | None:
-    """The candidate this record belongs to, or None for a new guest.
+@dataclass(frozen=True)
+class CandidateRecord:
+    guest_id: str
+    ref: str  # "source:stream:external_id" of the linked record
+    features: Features
 
-    Candidates sharing the email are preferred over those sharing only the phone;
-    among equals the oldest guest (first in `candidates`) wins, so results do not depend
-    on the order records arrive in within a run.
+
+@dataclass
+class Judgement:
+    """The best evidence for one candidate guest."""
+
+    guest_id: str
+    ref: str
+    score: Score
+    outcome: str
+
+
+@dataclass
+class Decision:
+    judgements: list[Judgement] = field(default_factory=list)  # one per candidate guest
+    merge_with: list[str] = field(default_factory=list)  # oldest first; the first keeps its id
+
+    @property
+    def review(self) -> Judgement | None:
+        """The best between-thresholds candidate, when nothing merges."""
+        if self.merge_with:
+            return None
+        pending = [j for j in self.judgements if j.outcome == REVIEW]
+        return max(pending, key=lambda j: j.score.total) if pending else None
+
+
+def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scorer) -> Decision:
+    """Judge every candidate guest; `candidates` come grouped by guest, oldest guest first.
+
+    A guest scores its best record. Two guard rails keep families apart:
+    - a guest holding any record whose name clearly differs from this record's is at most
+      a review ("Mei Shi" on the family phone is not 施美娟 if 施文美 is in that guest);
+    - when the record matches several guests, only those whose names are compatible with
+      the best match are merged with it (the record alone never joins two siblings), and
+      if a sibling fits about as well as the best, nothing merges: it goes to review.
     """
-    by_email = [c for c in candidates if record.email and c.email == record.email]
-    by_phone = [c for c in candidates if record.phone and c.phone == record.phone]
-    for group in (by_email, by_phone):
-        for c in group:
-            if names_compatible(record, c):
-                return c
-    return None
+    best: dict[str, Judgement] = {}
+    conflict: set[str] = set()
+    names: dict[str, set[str]] = {}
+    for c in candidates:
+        s = scorer.score(record, c.features)
+        if s.guarded:
+            conflict.add(c.guest_id)
+        if c.features.get("name"):
+            names.setdefault(c.guest_id, set()).add(c.features["name"])
+        j = Judgement(c.guest_id, c.ref, s, scorer.outcome(s))
+        cur = best.get(c.guest_id)
+        if cur is None or (_RANK[j.outcome], s.total) > (_RANK[cur.outcome], cur.score.total):
+            best[c.guest_id] = j
+    for gid in conflict:
+        j = best[gid]
+        if j.outcome == MERGE:
+            j.outcome = REVIEW
+    judgements = list(best.values())
+    matched = [j for j in judgements if j.outcome == MERGE]
+    if len(matched) > 1:
+        top = max(matched, key=lambda j: j.score.total)  # ties: the oldest (first)
+        top_names = names.get(top.guest_id, set())
+        rivals = [
+            j
+            for j in matched
+            if j is not top and not _compatible(top_names, names.get(j.guest_id, set()), scorer)
+        ]
+        if rivals and top.score.total - max(j.score.total for j in rivals) < AMBIGUITY_MARGIN:
+            rivals.append(top)  # two siblings fit equally well: a person decides
+        for j in rivals:
+            j.outcome = REVIEW
+        matched = [j for j in matched if j.outcome == MERGE]
+    return Decision(judgements, [j.guest_id for j in matched])
+
+
+def _compatible(a: set[str], b: set[str], scorer: Scorer) -> bool:
+    return not any(scorer.score({"name": x}, {"name": y}).guarded for x in a for y in b)

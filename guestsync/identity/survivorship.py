@@ -1,29 +1,103 @@
-"""Golden record: which value of each field survives across a guest's source records."""
+"""Golden record: which value of each field survives across a guest's source records.
+
+Computed from all linked records every time (never patched in place), so it is the same
+whatever order records arrived in, and an unmerge simply recomputes both guests.
+Per field, one rule from config: most_recent, source_priority, most_frequent or
+first_non_empty. List fields (tags, allergies, loyalty numbers) are the union of all
+records. Consent is never a plain "most recent value": the newest explicit statement wins
+by its own time (falling back to when the record was seen), and at equal times an opt-out
+beats an opt-in, so an older opt-in can never override a newer opt-out.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from ..models import GUEST_FIELDS, Guest
+from ..models import GUEST_FIELDS, Consent, Guest
+from .settings import Survivorship
 
 
-def golden(guest_id: str, records: Sequence[tuple[datetime, Guest]]) -> Guest:
-    """Most recent non-empty value per field; consent from the newest explicit statement.
+@dataclass(frozen=True)
+class Linked:
+    """One source record of a guest, as survivorship sees it."""
 
-    `records` are (time seen, guest as that source described them). Computed from all
-    linked records every time, so it is the same whatever order they arrived in.
-    """
-    ordered = sorted(records, key=lambda r: r[0])
-    values: dict[str, object] = {}
-    for _, g in ordered:
-        for field in GUEST_FIELDS:
-            if field == "marketing_consent":
+    source: str
+    seen: datetime
+    guest: Guest
+    ref: str = ""  # stable tie-breaker: "source:stream:external_id"
+
+
+_SKIP = frozenset({"id", "marketing_consent"})
+
+
+def _empty(v: Any) -> bool:
+    return v is None or v == "" or v == []
+
+
+def _pick(rule: str, values: list[tuple[Linked, Any]], priority: dict[str, int]) -> Any:
+    """`values` are in time order (oldest first)."""
+    if rule == "first_non_empty":
+        return values[0][1]
+    if rule == "most_frequent":
+        counts = Counter(_hashable(v) for _, v in values)
+        best = max(counts.values())
+        for _, v in reversed(values):  # most recent among the most frequent
+            if counts[_hashable(v)] == best:
+                return v
+    if rule == "source_priority":
+        ranked = sorted(
+            enumerate(values), key=lambda iv: (priority.get(iv[1][0].source, len(priority)), -iv[0])
+        )
+        return ranked[0][1][1]
+    return values[-1][1]  # most_recent
+
+
+def _hashable(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
+def consent(records: Sequence[Linked]) -> Consent | None:
+    """The newest explicit statement; at equal times the opt-out."""
+    stated = [
+        (c.at or r.seen, not c.granted, c) for r in records if (c := r.guest.marketing_consent)
+    ]
+    if not stated:
+        return None
+    return max(stated, key=lambda x: (x[0], x[1]))[2]
+
+
+def golden(
+    guest_id: str,
+    records: Sequence[Linked | tuple[datetime, Guest]],
+    rules: Survivorship | None = None,
+) -> Guest:
+    rules = rules or Survivorship()
+    linked = [r if isinstance(r, Linked) else Linked("", r[0], r[1]) for r in records]
+    ordered = sorted(linked, key=lambda r: (r.seen, r.ref))
+    priority = {s: i for i, s in enumerate(rules.source_priority)}
+    seen: dict[str, list[tuple[Linked, Any]]] = {}
+    for r in ordered:  # one pass over each record's set fields, oldest first
+        for field, v in r.guest.__dict__.items():
+            if field in _SKIP or _empty(v):
                 continue
-            v = getattr(g, field)
-            if v not in (None, "", []):
-                values[field] = v
-    consents = [(c.at or seen, c) for seen, g in ordered if (c := g.marketing_consent)]
-    if consents:
-        values["marketing_consent"] = max(consents, key=lambda x: x[0])[1]
+            seen.setdefault(field, []).append((r, v))
+    values: dict[str, Any] = {}
+    for field in GUEST_FIELDS:
+        if field not in seen:
+            continue
+        found = seen[field]
+        if isinstance(found[0][1], list):
+            merged: list[Any] = []
+            for _, v in found:
+                merged.extend(x for x in v if x not in merged)
+            values[field] = merged
+        else:
+            values[field] = _pick(rules.fields.get(field, rules.default), found, priority)
+    c = consent(ordered)
+    if c is not None:
+        values["marketing_consent"] = c
     return Guest(id=guest_id, **values)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from .base import StoreBase, ts, utcnow
 from .guests import GuestOps
+from .identity import IdentityOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
 from .replay import ReplayOps
 from .runs import RunOps
 
 
-class Store(InboxOps, GuestOps, OutboxOps, RunOps, ReplayOps, StoreBase):
+class Store(InboxOps, GuestOps, IdentityOps, OutboxOps, RunOps, ReplayOps, StoreBase):
     """All named store operations on one SQLite connection."""
 
 

@@ -1,0 +1,180 @@
+"""Guest commands: show, explain, search, merge, unmerge, weights; and `generate`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from .. import guest_admin
+from ..sync_engine import Hub
+from .app import Ctx, cli, out, pass_ctx
+
+
+@cli.group()
+def guests() -> None:
+    """Look up golden guests, see why records were merged, merge or split them by hand."""
+
+
+def _admin(hub: Hub) -> guest_admin.Admin:
+    return guest_admin.Admin(hub.store, hub.targets, hub.config.identity)
+
+
+def _done(what: str, touched: set[str], queued: int) -> None:
+    out.print(f"{what}; {len(touched)} guest(s) recomputed, {queued} CRM push(es) queued")
+
+
+@guests.command()
+@click.argument("guest_id")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_ctx
+def show(ctx: Ctx, guest_id: str, as_json: bool) -> None:
+    """Show a golden guest: its profile, every linked source record, open reviews."""
+    hub = ctx.hub()
+    try:
+        data = guest_admin.profile(hub.store, guest_id)
+    finally:
+        hub.close()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        return
+    if data.get("asked_for"):
+        out.print(f"{escape(guest_id)} was merged into {data['id']}")
+    t = Table(title=f"guest {data['id']}", show_header=False)
+    for k, v in data["golden"].items():
+        if k != "id":
+            t.add_row(k, escape(_text(v)))
+    out.print(t)
+    for name, value in data.items():
+        if name in ("id", "asked_for", "golden"):
+            continue
+        out.print(f"[bold]{name}[/]")
+        for item in value if isinstance(value, list) else [value]:
+            out.print(f"  {escape(_text(item))}")
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+
+
+@guests.command()
+@click.argument("guest_id")
+@pass_ctx
+def explain(ctx: Ctx, guest_id: str) -> None:
+    """Why this guest is what it is: every match decision, with the score of each field."""
+    hub = ctx.hub()
+    try:
+        rows = guest_admin.explain(hub.store, guest_id)
+    finally:
+        hub.close()
+    t = Table(title=f"decisions about {guest_id}")
+    for col in ("record", "went to", "compared with", "score", "fields", "outcome"):
+        t.add_column(col)
+    for r in rows:
+        fields = ", ".join(f"{k} {v['level']} ({v['w']:+.1f})" for k, v in r["fields"].items())
+        record = ":".join(x for x in (r["source"], r["external_id"]) if x) or "-"
+        t.add_row(
+            escape(record),
+            (r["guest_id"] or "")[:8],
+            escape(r["candidate_ref"] or (r["candidate"] or "-")[:8]),
+            "" if r["score"] is None else f"{r['score']:.1f}",
+            escape(fields),
+            r["outcome"],
+        )
+    out.print(t)
+
+
+@guests.command()
+@click.argument("text")
+@click.option("--limit", default=20, show_default=True, help="At most this many guests.")
+@pass_ctx
+def search(ctx: Ctx, text: str, limit: int) -> None:
+    """Find guests by name (陳小明 finds 陈小明 and Chen Xiao Ming), email or phone."""
+    hub = ctx.hub()
+    try:
+        found = guest_admin.search(hub.store, text, region=hub.config.defaults.region, limit=limit)
+    finally:
+        hub.close()
+    t = Table(title=f"guests matching {text!r}")
+    for col in ("id", "name", "email", "phone"):
+        t.add_column(col)
+    for g in found:
+        t.add_row(g.id or "", escape(g.display_name()), g.email or "", g.phone or "")
+    out.print(t)
+
+
+@guests.command()
+@click.argument("keep")
+@click.argument("lose")
+@pass_ctx
+def merge(ctx: Ctx, keep: str, lose: str) -> None:
+    """Merge guest LOSE into KEEP (one real person); re-queues the guest for the CRM.
+
+    LOSE keeps pointing at KEEP; `guests unmerge KEEP --link ...` undoes it.
+    """
+    hub = ctx.hub()
+    try:
+        touched, queued = _admin(hub).merge(keep, lose)
+    finally:
+        hub.close()
+    _done(f"merged {lose} into {keep}", touched, queued)
+
+
+@guests.command()
+@click.argument("guest_id")
+@click.option(
+    "--link",
+    "link",
+    required=True,
+    metavar="SOURCE:EXTERNAL_ID",
+    help="The source record to take out of this guest.",
+)
+@pass_ctx
+def unmerge(ctx: Ctx, guest_id: str, link: str) -> None:
+    """Take a source record out of a guest: the guest it was merged from comes back (or a
+    new guest is made); both are recomputed, kept apart, and re-queued for the CRM."""
+    hub = ctx.hub()
+    try:
+        touched, queued = _admin(hub).unmerge(guest_id, link)
+    finally:
+        hub.close()
+    _done(f"took {link} out of {guest_id}", touched, queued)
+
+
+@guests.command()
+@click.option("--iterations", default=20, show_default=True, help="EM iterations.")
+@pass_ctx
+def weights(ctx: Ctx, iterations: int) -> None:
+    """Estimate m/u weights from the compared pairs in the match log (EM) and print an
+    `identity: fields:` block to paste into guestsync.yaml."""
+    from ..identity.em import estimate, to_yaml
+
+    hub = ctx.hub()
+    try:
+        rows = hub.store.match_field_levels()
+        config = hub.config.identity
+    finally:
+        hub.close()
+    if not rows:
+        raise click.ClickException("no compared pairs in the match log yet: run a sync first")
+    result = estimate(rows, config, iterations=iterations)
+    out.print(f"# {len(rows)} compared pairs, estimated share of matches {result.prior:.3f}")
+    click.echo(to_yaml(result, config))
+
+
+@cli.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--guests", "people", default=1000, show_default=True, help="Real people.")
+@click.option("--per-guest", default=3.0, show_default=True, help="Mean records per person.")
+@click.option("--seed", default=1, show_default=True, help="Same seed, same data.")
+def generate(out_dir: Path, people: int, per_guest: float, seed: int) -> None:
+    """Write seeded synthetic guest records with realistic dirt (records.jsonl) and the
+    ground truth (truth.csv: record id, person id), to measure dedupe quality."""
+    from ..synthetic import write
+
+    n = write(out_dir, people, per_guest, seed=seed)
+    out.print(f"wrote {n} records of {people} people to {out_dir}")

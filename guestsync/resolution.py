@@ -1,0 +1,264 @@
+"""Identity resolution against the store: link each source record to its golden guest,
+merge, unmerge, and settle the review queue.
+
+Per record: fold it (`identity.features`), look up the guests sharing a blocking key (one
+query, over-frequent keys skipped), read their linked records (one query), score the
+record against each (Fellegi-Sunter), then link it, merging every guest it matches into
+the oldest of them. Each decision goes to `match_log`; pairs between the thresholds go to
+`review_queue`. Every merge is a `merges` row listing the links it moved, so `unmerge`
+can put them back, and delivery can merge the two CRM contacts (SupportsMerge).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from . import identity
+from .errors import GuestsyncError
+from .identity import CandidateRecord, IdentityConfig, Linked, Scorer
+from .models import Guest, SourceRecord
+from .store import Store
+from .store.identity import Ref
+
+
+class IdentityError(GuestsyncError):
+    """A merge/unmerge/review request that cannot be done as asked (unknown id, ...)."""
+
+
+def ref_text(ref: Ref) -> str:
+    return f"{ref[0]}:{ref[1]}:{ref[2]}"
+
+
+@dataclass
+class Resolution:
+    guest_id: str
+    created: bool
+    previous: str | None = None
+    merged: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ResolveStats:
+    skipped_keys: int = 0  # over-frequent blocking keys not used for lookup
+    comparisons: int = 0
+    reviews: int = 0
+    merges: int = 0
+
+
+class Resolver:
+    """One per batch (or CLI action); holds the compiled scorer and what it touched."""
+
+    def __init__(self, store: Store, config: IdentityConfig | None = None) -> None:
+        self.store = store
+        self.config = config or IdentityConfig()
+        self.scorer = Scorer(self.config)
+        self.fields = tuple(self.config.fields)
+        self.blocking = set(self.config.blocking)
+        self.touched: set[str] = set()
+        self.merged_away: set[str] = set()
+        self.rekey: set[str] = set()  # guests whose keys must be rebuilt from their links
+        self.stats = ResolveStats()
+
+    def features(self, guest: Guest) -> dict[str, Any]:
+        return identity.features(guest, self.fields)
+
+    # -- automatic ---------------------------------------------------------------------
+
+    def resolve(self, record: SourceRecord, seen: datetime) -> Resolution:
+        store = self.store
+        ref: Ref = (record.source, record.stream, record.external_id)
+        f = self.features(record.guest)
+        keys = identity.keys_for(f)
+        state = store.link_state(ref)
+        if state is not None:  # seen before: its old keys may be stale
+            self.rekey.add(state[0])
+        if state is not None and state[1]:  # pinned by a person: stays where it is
+            return self._link(ref, state[0], record.guest, f, keys, seen, created=False)
+        block = [k for k in keys if k[0] in self.blocking]
+        gids, skipped = store.guests_sharing_keys(block, cap=self.config.max_candidates_per_key)
+        self.stats.skipped_keys += len(skipped)
+        candidates = [
+            CandidateRecord(gid, ref_text(r), f2 if isinstance(f2, dict) else self.features(f2))
+            for gid, r, f2 in store.candidate_links(gids)
+            if r != ref
+        ]
+        self.stats.comparisons += len(candidates)
+        decision = identity.decide(f, candidates, self.scorer)
+        matches = decision.merge_with
+        home = state[0] if state is not None else (matches[0] if matches else None)
+        created = home is None
+        if home is None:
+            home = store.new_guest_id()
+            store.save_guest(Guest(id=home))
+        res = self._link(ref, home, record.guest, f, keys, seen, created=created)
+        for other in matches:
+            if other != home and not store.kept_apart(home, other):
+                self._merge(home, other, reason="auto", pin=False)
+                res.merged.append(other)
+        review = decision.review
+        if review is not None and not store.kept_apart(home, review.guest_id):
+            store.add_review(
+                guest_id=home,
+                candidate=review.guest_id,
+                record_ref=ref_text(ref),
+                candidate_ref=review.ref,
+                score=review.score.total,
+                fields=review.score.as_json(),
+            )
+            self.stats.reviews += 1
+        log = [
+            {
+                "ref": ref,
+                "guest_id": home,
+                "candidate": j.guest_id,
+                "candidate_ref": j.ref,
+                "score": round(j.score.total, 3),
+                "fields": j.score.as_json(),
+                "outcome": j.outcome,
+            }
+            for j in decision.judgements
+        ] or [{"ref": ref, "guest_id": home, "outcome": identity.DISTINCT}]
+        store.log_matches(log)
+        return res
+
+    def _link(
+        self,
+        ref: Ref,
+        guest_id: str,
+        guest: Guest,
+        f: dict[str, Any],
+        keys: list[tuple[str, str]],
+        seen: datetime,
+        *,
+        created: bool,
+    ) -> Resolution:
+        self.store.save_link(ref, guest_id=guest_id, record=guest, features=f, seen_at=seen)
+        self.store.add_guest_keys(guest_id, keys)  # visible to the next record of the batch
+        self.touched.add(guest_id)
+        return Resolution(guest_id, created)
+
+    def _merge(self, keep: str, lose: str, *, reason: str, pin: bool) -> None:
+        store = self.store
+        refs = [link.ref for link in store.links_of([lose])]
+        store.move_links(refs, keep, pin=pin)
+        store.move_keys(lose, keep)
+        store.repoint_entities(refs, keep)
+        store.set_merged_into(lose, keep)
+        store.record_merge(keep=keep, lose=lose, reason=reason, links=refs)
+        # Hooks of the other stages, when present: delivery merges the two CRM contacts
+        # (and cancels the loser's queued pushes); aggregates re-home guest-level rows.
+        if (record_guest_merge := getattr(store, "record_guest_merge", None)) is not None:
+            record_guest_merge(keep, lose)
+        if (move_activity := getattr(store, "move_activity", None)) is not None:
+            move_activity(lose, keep)
+        self.touched.add(keep)
+        self.merged_away.add(lose)
+        self.touched.discard(lose)
+        self.stats.merges += 1
+
+    # -- golden record -----------------------------------------------------------------
+
+    def refresh(self, guest_id: str) -> Guest | None:
+        """Recompute the golden record from all linked records (and the blocking keys, when
+        a record changed or left: otherwise they were kept up to date as records came)."""
+        store = self.store
+        exists, merged_into = store.guest_state(guest_id)
+        if not exists or merged_into:
+            return None  # merged away, or rolled back with a rejected row
+        links = store.links_of([guest_id])
+        records = [Linked(x.ref[0], x.seen_at, x.record, ref_text(x.ref)) for x in links]
+        golden = identity.golden(guest_id, records, self.config.survivorship)
+        store.save_guest(golden)
+        if guest_id in self.rekey:
+            keys = {
+                k for x in links for k in identity.keys_for(x.features or self.features(x.record))
+            }
+            store.replace_guest_keys(guest_id, sorted(keys))
+        return golden
+
+    def live(self, guest_ids: set[str]) -> set[str]:
+        """The guests to refresh and re-queue: those touched, minus those merged away."""
+        return (guest_ids | self.touched) - self.merged_away
+
+    # -- manual ------------------------------------------------------------------------
+
+    def _current(self, guest_id: str) -> str:
+        if not self.store.guest_exists(guest_id):
+            raise IdentityError(f"no guest {guest_id!r} (see `guestsync guests search`)")
+        seen = {guest_id}
+        while (nxt := self.store.merged_into(guest_id)) is not None:
+            if nxt in seen:
+                break
+            seen.add(nxt)
+            guest_id = nxt
+        return guest_id
+
+    def merge(self, keep: str, lose: str, *, reason: str = "manual") -> set[str]:
+        """Merge guest `lose` into `keep`; returns the guests to refresh and re-queue."""
+        keep, lose = self._current(keep), self._current(lose)
+        if keep == lose:
+            raise IdentityError(f"{keep} and {lose} are already one guest")
+        self._merge(keep, lose, reason=reason, pin=True)
+        self.store.log_matches([{"guest_id": keep, "candidate": lose, "outcome": reason}])
+        return {keep}
+
+    def unmerge(self, guest_id: str, ref: Ref) -> set[str]:
+        """Take source record `ref` out of `guest_id`.
+
+        If it came in through a merge, that merge is undone: the merged guest comes back
+        with its own id and every link the merge moved that is still here. Otherwise the
+        record moves to a new guest. Both guests are recomputed from their links and kept
+        apart from then on."""
+        store = self.store
+        state = store.link_state(ref)
+        if state is None or state[0] != guest_id:
+            raise IdentityError(f"{ref_text(ref)} is not linked to guest {guest_id}")
+        back: str | None = None
+        for m in store.merges_into(guest_id):
+            if ref in m.links:
+                back = m.lose
+                here = {x.ref for x in store.links_of([guest_id])}
+                refs = [r for r in m.links if r in here]
+                store.move_links(refs, back, pin=True)
+                store.repoint_entities(refs, back)
+                store.set_merged_into(back, None)
+                store.mark_merge_undone(m.id)
+                break
+        if back is None:
+            back = store.new_guest_id()
+            store.save_guest(Guest(id=back))
+            store.move_links([ref], back, pin=True)
+            store.repoint_entities([ref], back)
+        store.keep_apart(guest_id, back, "unmerge")
+        store.log_matches(
+            [{"ref": ref, "guest_id": back, "candidate": guest_id, "outcome": "unmerge"}]
+        )
+        self.merged_away.discard(back)
+        self.touched |= {guest_id, back}
+        self.rekey |= {guest_id, back}
+        return {guest_id, back}
+
+    def accept(self, review_id: int) -> set[str]:
+        item = self._open_review(review_id)
+        touched = self.merge(item.candidate, item.guest_id, reason="review")
+        self.store.decide_review(review_id, "accepted")
+        return touched
+
+    def reject(self, review_id: int) -> set[str]:
+        item = self._open_review(review_id)
+        self.store.decide_review(review_id, "rejected")
+        self.store.keep_apart(item.guest_id, item.candidate, "review rejected")
+        self.store.log_matches(
+            [{"guest_id": item.guest_id, "candidate": item.candidate, "outcome": "rejected"}]
+        )
+        return set()
+
+    def _open_review(self, review_id: int) -> Any:
+        item = self.store.review(review_id)
+        if item is None:
+            raise IdentityError(f"no review item {review_id} (see `guestsync review list`)")
+        if item.status != "open":
+            raise IdentityError(f"review item {review_id} is already {item.status}")
+        return item

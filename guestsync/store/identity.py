@@ -1,0 +1,372 @@
+"""Identity resolution's tables: candidate lookup by blocking key, links with features,
+the match log, the review queue and merges."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..models import Guest
+from .base import StoreBase, ts
+
+Ref = tuple[str, str, str]  # (source, stream, external_id)
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    ref: Ref
+    guest_id: str
+    seen_at: datetime
+    record: Guest
+    features: dict[str, Any] | None
+    pinned: bool
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    id: int
+    created_at: str
+    guest_id: str
+    candidate: str
+    record_ref: str
+    candidate_ref: str
+    score: float
+    fields: dict[str, Any]
+    status: str
+
+
+@dataclass(frozen=True)
+class MergeRow:
+    id: int
+    at: str
+    keep: str
+    lose: str
+    reason: str
+    links: list[Ref]
+    undone_at: str | None
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class IdentityOps(StoreBase):
+    # -- candidates ----------------------------------------------------------------
+
+    def guests_sharing_keys(
+        self, keys: Sequence[tuple[str, str]], *, cap: int
+    ) -> tuple[list[str], list[tuple[str, str]]]:
+        """Guests sharing any key, in one query; and the keys skipped because more than
+        `cap` guests share them (too common to tell anything, too costly to compare)."""
+        if not keys:
+            return [], []
+        sub = (
+            "SELECT * FROM (SELECT kind, value, guest_id FROM guest_keys"
+            " WHERE kind = ? AND value = ? LIMIT ?)"
+        )
+        sql = " UNION ALL ".join([sub] * len(keys))
+        params: list[Any] = []
+        for k, v in keys:
+            params += [k, v, cap + 1]
+        by_key: dict[tuple[str, str], list[str]] = {}
+        for kind, value, gid in self.conn.execute(sql, params):
+            by_key.setdefault((kind, value), []).append(gid)
+        skipped = [k for k, ids in by_key.items() if len(ids) > cap]
+        ids = sorted({g for k, gs in by_key.items() if len(gs) <= cap for g in gs})
+        return ids, skipped
+
+    def candidate_links(self, guest_ids: Sequence[str]) -> list[tuple[str, Ref, Any]]:
+        """(guest id, ref, features) of every record linked to these guests, oldest guest
+        first. Features are parsed JSON; a link stored before features existed gives its
+        record (a Guest) instead, for the caller to fold."""
+        if not guest_ids:
+            return []
+        rows = self.conn.execute(
+            "SELECT l.guest_id, l.source, l.stream, l.external_id, l.features,"
+            " CASE WHEN l.features IS NULL THEN l.record END FROM guest_links l"
+            f" JOIN guests g ON g.id = l.guest_id WHERE l.guest_id IN"
+            f" ({_placeholders(len(guest_ids))})"
+            " ORDER BY g.created_at, g.id, l.source, l.stream, l.external_id",
+            list(guest_ids),
+        ).fetchall()
+        return [
+            (
+                r[0],
+                (r[1], r[2], r[3]),
+                json.loads(r[4]) if r[4] else Guest.model_validate_json(r[5]),
+            )
+            for r in rows
+        ]
+
+    def guest_state(self, guest_id: str) -> tuple[bool, str | None]:
+        """(exists, merged_into) in one look-up."""
+        r = self.conn.execute("SELECT merged_into FROM guests WHERE id = ?", (guest_id,)).fetchone()
+        return (r is not None, r[0] if r else None)
+
+    def links_of(self, guest_ids: Sequence[str]) -> list[LinkRow]:
+        """All source records linked to these guests, grouped by guest in the given order."""
+        if not guest_ids:
+            return []
+        rows = self.conn.execute(
+            "SELECT source, stream, external_id, guest_id, seen_at, record, features, pinned"
+            f" FROM guest_links WHERE guest_id IN ({_placeholders(len(guest_ids))})"
+            " ORDER BY source, stream, external_id",
+            list(guest_ids),
+        ).fetchall()
+        order = {g: i for i, g in enumerate(guest_ids)}
+        out = [
+            LinkRow(
+                (r[0], r[1], r[2]),
+                r[3],
+                datetime.fromisoformat(r[4]),
+                Guest.model_validate_json(r[5]),
+                json.loads(r[6]) if r[6] else None,
+                bool(r[7]),
+            )
+            for r in rows
+        ]
+        out.sort(key=lambda link: order[link.guest_id])
+        return out
+
+    def link_of(self, ref: Ref) -> LinkRow | None:
+        rows = self.conn.execute(
+            "SELECT guest_id FROM guest_links WHERE source = ? AND stream = ? AND external_id = ?",
+            ref,
+        ).fetchone()
+        if rows is None:
+            return None
+        return next(x for x in self.links_of([rows[0]]) if x.ref == ref)
+
+    def find_links(self, source: str, external_id: str) -> list[Ref]:
+        rows = self.conn.execute(
+            "SELECT source, stream, external_id FROM guest_links WHERE source = ? AND"
+            " external_id = ? ORDER BY stream",
+            (source, external_id),
+        ).fetchall()
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    # -- links and guests ------------------------------------------------------------
+
+    def save_link(
+        self,
+        ref: Ref,
+        *,
+        guest_id: str,
+        record: Guest,
+        features: dict[str, Any],
+        seen_at: datetime,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO guest_links (source, stream, external_id, guest_id, record, seen_at,"
+            " features) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, stream, external_id)"
+            " DO UPDATE SET guest_id = excluded.guest_id, record = excluded.record,"
+            " seen_at = excluded.seen_at, features = excluded.features",
+            (
+                *ref,
+                guest_id,
+                record.model_dump_json(exclude_none=True),
+                ts(seen_at),
+                json.dumps(features, ensure_ascii=False, separators=(",", ":")),
+            ),
+        )
+
+    def move_links(self, refs: Iterable[Ref], guest_id: str, *, pin: bool = False) -> None:
+        self.conn.executemany(
+            "UPDATE guest_links SET guest_id = ?, pinned = max(pinned, ?) WHERE source = ? AND"
+            " stream = ? AND external_id = ?",
+            [(guest_id, int(pin), *r) for r in refs],
+        )
+
+    def set_merged_into(self, guest_id: str, into: str | None) -> None:
+        self.conn.execute("UPDATE guests SET merged_into = ? WHERE id = ?", (into, guest_id))
+
+    def merged_into(self, guest_id: str) -> str | None:
+        return self._one("SELECT merged_into FROM guests WHERE id = ?", (guest_id,))
+
+    def guest_exists(self, guest_id: str) -> bool:
+        return self._one("SELECT 1 FROM guests WHERE id = ?", (guest_id,)) is not None
+
+    def delete_guest_keys(self, guest_id: str) -> None:
+        self.conn.execute("DELETE FROM guest_keys WHERE guest_id = ?", (guest_id,))
+
+    def search_guests(
+        self, text: str, *, keys: Sequence[tuple[str, str]] = (), limit: int = 20
+    ) -> list[Guest]:
+        """Live guests having one of `keys` exactly, or whose name, email or phone
+        contains `text`."""
+        like = f"%{text}%"
+        by_key = " OR ".join("(kind = ? AND value = ?)" for _ in keys) or "0"
+        rows = self.conn.execute(
+            "SELECT data FROM guests WHERE merged_into IS NULL AND (id IN (SELECT guest_id"
+            f" FROM guest_keys WHERE {by_key}) OR display_name LIKE ? OR email LIKE ?"
+            " OR phone LIKE ?) ORDER BY created_at, id LIMIT ?",
+            [*(p for k in keys for p in k), like, like, like, limit],
+        ).fetchall()
+        return [Guest.model_validate_json(r[0]) for r in rows]
+
+    # -- match log -------------------------------------------------------------------
+
+    def log_matches(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows with: ref, guest_id, candidate, candidate_ref, score, fields, outcome."""
+        now = ts()
+        self.conn.executemany(
+            "INSERT INTO match_log (at, source, stream, external_id, guest_id, candidate,"
+            " candidate_ref, score, fields, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    now,
+                    *(r.get("ref") or (None, None, None)),
+                    r["guest_id"],
+                    r.get("candidate"),
+                    r.get("candidate_ref"),
+                    r.get("score"),
+                    json.dumps(r.get("fields") or {}, ensure_ascii=False),
+                    r["outcome"],
+                )
+                for r in rows
+            ],
+        )
+
+    def match_log_for(self, guest_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT id, at, source, stream, external_id, guest_id, candidate, candidate_ref,"
+            " score, fields, outcome FROM match_log WHERE guest_id = ? OR candidate = ?"
+            " ORDER BY id LIMIT ?",
+            (guest_id, guest_id, limit),
+        ).fetchall()
+        keys = ("id", "at", "source", "stream", "external_id", "guest_id", "candidate")
+        keys += ("candidate_ref", "score", "fields", "outcome")
+        out = [dict(zip(keys, r, strict=True)) for r in rows]
+        for d in out:
+            d["fields"] = json.loads(d["fields"] or "{}")
+        return out
+
+    def match_field_levels(self, *, limit: int = 200_000) -> list[dict[str, Any]]:
+        """Field scores of logged comparisons (for estimating weights)."""
+        rows = self.conn.execute(
+            "SELECT fields FROM match_log WHERE candidate IS NOT NULL AND outcome IN"
+            " ('merge', 'review', 'new') ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    # -- review queue ----------------------------------------------------------------
+
+    def add_review(
+        self,
+        *,
+        guest_id: str,
+        candidate: str,
+        record_ref: str,
+        candidate_ref: str,
+        score: float,
+        fields: dict[str, Any],
+    ) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO review_queue (created_at, guest_id, candidate, record_ref,"
+            " candidate_ref, score, fields, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')",
+            (ts(), guest_id, candidate, record_ref, candidate_ref, score, json.dumps(fields)),
+        )
+
+    def reviews(self, *, status: str | None = "open", limit: int = 100) -> list[ReviewItem]:
+        rows = self.conn.execute(
+            "SELECT id, created_at, guest_id, candidate, record_ref, candidate_ref, score,"
+            " fields, status FROM review_queue WHERE (? IS NULL OR status = ?) ORDER BY id"
+            " LIMIT ?",
+            (status, status, limit),
+        ).fetchall()
+        return [ReviewItem(*r[:7], json.loads(r[7] or "{}"), r[8]) for r in rows]
+
+    def review(self, review_id: int) -> ReviewItem | None:
+        r = self.conn.execute(
+            "SELECT id, created_at, guest_id, candidate, record_ref, candidate_ref, score,"
+            " fields, status FROM review_queue WHERE id = ?",
+            (review_id,),
+        ).fetchone()
+        return ReviewItem(*r[:7], json.loads(r[7] or "{}"), r[8]) if r else None
+
+    def decide_review(self, review_id: int, status: str) -> None:
+        self.conn.execute(
+            "UPDATE review_queue SET status = ?, decided_at = ? WHERE id = ?",
+            (status, ts(), review_id),
+        )
+
+    def count_reviews(self, status: str = "open") -> int:
+        return self._one("SELECT count(*) FROM review_queue WHERE status = ?", (status,))
+
+    # -- merges ----------------------------------------------------------------------
+
+    def record_merge(self, *, keep: str, lose: str, reason: str, links: Sequence[Ref]) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO merges (at, keep, lose, reason, links) VALUES (?, ?, ?, ?, ?)",
+            (ts(), keep, lose, reason, json.dumps([list(r) for r in links], ensure_ascii=False)),
+        )
+        return int(cur.lastrowid or 0)
+
+    def merges_into(self, guest_id: str) -> list[MergeRow]:
+        """Merges that kept `guest_id`, newest first, not undone."""
+        rows = self.conn.execute(
+            "SELECT id, at, keep, lose, reason, links, undone_at FROM merges WHERE keep = ?"
+            " AND undone_at IS NULL ORDER BY id DESC",
+            (guest_id,),
+        ).fetchall()
+        return [MergeRow(*r[:5], [tuple(x) for x in json.loads(r[5])], r[6]) for r in rows]
+
+    def merges_since(self, after_id: int = 0, *, limit: int = 1000) -> list[MergeRow]:
+        """Merges in order (delivery uses this to merge CRM contacts)."""
+        rows = self.conn.execute(
+            "SELECT id, at, keep, lose, reason, links, undone_at FROM merges WHERE id > ?"
+            " ORDER BY id LIMIT ?",
+            (after_id, limit),
+        ).fetchall()
+        return [MergeRow(*r[:5], [tuple(x) for x in json.loads(r[5])], r[6]) for r in rows]
+
+    def mark_merge_undone(self, merge_id: int) -> None:
+        self.conn.execute("UPDATE merges SET undone_at = ? WHERE id = ?", (ts(), merge_id))
+
+    def keep_apart(self, a: str, b: str, reason: str) -> None:
+        lo, hi = sorted((a, b))
+        self.conn.execute(
+            "INSERT OR IGNORE INTO kept_apart (a, b, reason, at) VALUES (?, ?, ?, ?)",
+            (lo, hi, reason, ts()),
+        )
+
+    def kept_apart(self, a: str, b: str) -> bool:
+        lo, hi = sorted((a, b))
+        return self._one("SELECT 1 FROM kept_apart WHERE a = ? AND b = ?", (lo, hi)) is not None
+
+    def move_keys(self, lose: str, keep: str) -> None:
+        self.conn.execute(
+            "UPDATE OR IGNORE guest_keys SET guest_id = ? WHERE guest_id = ?", (keep, lose)
+        )
+        self.conn.execute("DELETE FROM guest_keys WHERE guest_id = ?", (lose,))
+
+    def link_state(self, ref: Ref) -> tuple[str, bool] | None:
+        """(guest id, pinned) of a linked record, or None."""
+        r = self.conn.execute(
+            "SELECT guest_id, pinned FROM guest_links WHERE source = ? AND stream = ? AND"
+            " external_id = ?",
+            ref,
+        ).fetchone()
+        return (r[0], bool(r[1])) if r else None
+
+    def repoint_entities(self, refs: Sequence[Ref], guest_id: str) -> None:
+        """Bookings, orders and feedback that came with these source records follow them
+        to `guest_id` (any entity table with source, external_id and guest_id columns)."""
+        for table in ("reservations", "orders", "feedback"):
+            if not self.db[table].exists():
+                continue
+            cols = set(self.db[table].columns_dict)
+            if not {"source", "external_id", "guest_id"} <= cols:
+                continue
+            self.conn.executemany(
+                f"UPDATE {table} SET guest_id = ? WHERE source = ? AND external_id = ?",
+                [(guest_id, r[0], r[2]) for r in refs],
+            )
+
+    def link_map(self) -> dict[str, str]:
+        """external_id -> guest id for every linked record (benchmarks, small exports)."""
+        return dict(self.conn.execute("SELECT external_id, guest_id FROM guest_links"))

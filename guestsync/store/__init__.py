@@ -11,21 +11,25 @@ A PostgreSQL store can later implement the same operations.
 from __future__ import annotations
 
 from .base import StoreBase, ts, utcnow
+from .delivery import CrmOp, DeadLetterDetail, DeliveryOps, QueueDepth
 from .guests import GuestOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
 from .runs import RunOps
 
 
-class Store(InboxOps, GuestOps, OutboxOps, RunOps, StoreBase):
+class Store(InboxOps, GuestOps, OutboxOps, RunOps, DeliveryOps, StoreBase):
     """All named store operations on one SQLite connection."""
 
 
 __all__ = [
+    "CrmOp",
     "DeadLetter",
+    "DeadLetterDetail",
     "InboxEntry",
     "InboxRow",
     "OutboxItem",
+    "QueueDepth",
     "Store",
     "StoreBase",
     "ts",

@@ -38,9 +38,32 @@ class RetryOptions(Options):
     max_attempts: int = Field(default=6, ge=1, le=50, description="Tries per batch per run.")
     initial_wait: float = Field(default=0.5, ge=0, description="Seconds before the 1st retry.")
     max_wait: float = Field(default=60.0, ge=0, description="Cap on one wait, in seconds.")
+    give_up_after_attempts: int = Field(
+        default=20, ge=1, description="Failed attempts (over all runs) before a dead letter."
+    )
+    give_up_after_hours: float = Field(
+        default=72.0, gt=0, description="Hours a record may stay pending before a dead letter."
+    )
 
 
-class HubSpotTargetOptions(Options):
+class CrmTargetOptions(Options):
+    """What every CRM target shares: pacing, retry and timeouts (see delivery.py)."""
+
+    rate: float | None = Field(
+        default=None,
+        gt=0,
+        description="Requests per second to pace at (default: the CRM's documented limit).",
+    )
+    rate_account: str | None = Field(
+        default=None,
+        description="Name of the rate budget; targets writing to one CRM account share it "
+        "(default: derived from the account's credentials).",
+    )
+    timeout: float = Field(default=30.0, gt=0, description="Seconds per HTTP request.")
+    retry: RetryOptions = Field(default_factory=RetryOptions)
+
+
+class HubSpotTargetOptions(CrmTargetOptions):
     """HubSpot CRM v3 contacts, upserted in batches keyed by our guest id."""
 
     type: Literal["hubspot"]
@@ -51,8 +74,71 @@ class HubSpotTargetOptions(Options):
         description="Unique-valued contact property holding the guestsync guest id.",
     )
     batch_size: int = Field(default=100, ge=1, le=100)
-    timeout: float = Field(default=30.0, gt=0, description="Seconds per HTTP request.")
-    retry: RetryOptions = Field(default_factory=RetryOptions)
+    create_id_property: bool = Field(
+        default=False,
+        description="Create `id_property` (unique values) on first use; the token then "
+        "needs the crm.schemas.contacts.write scope.",
+    )
+    email_fallback: bool = Field(
+        default=True,
+        description="When a guest's email already belongs to a contact without our id, "
+        "upsert that contact by email (and so give it our id) instead of failing.",
+    )
 
 
-TargetOptions = Annotated[HubSpotTargetOptions, Field(discriminator="type")]
+class SalesforceTargetOptions(CrmTargetOptions):
+    """Salesforce contacts, upserted by an External ID field through sObject Collections."""
+
+    type: Literal["salesforce"]
+    login_url: HttpUrl = Field(
+        default=HttpUrl("https://login.salesforce.com"),
+        description="OAuth host: login.salesforce.com, test.salesforce.com (sandbox) or "
+        "your My Domain.",
+    )
+    instance_url: HttpUrl | None = Field(
+        default=None, description="API host; default: the one the token answer names."
+    )
+    client_id: str = Field(description="Connected app consumer key.")
+    client_secret: SecretStr | None = Field(default=None, description="${SALESFORCE_SECRET}")
+    refresh_token: SecretStr = Field(description="Write it as ${SALESFORCE_REFRESH_TOKEN}.")
+    api_version: str = Field(default="v61.0", pattern=r"^v\d+\.\d$")
+    sobject: str = Field(default="Contact")
+    external_id_field: str = Field(
+        default="Guest_Key__c",
+        description="Text field marked External ID and Unique, holding the guestsync id.",
+    )
+    batch_size: int = Field(default=200, ge=1, le=200)
+
+
+class ZohoTargetOptions(CrmTargetOptions):
+    """Zoho CRM contacts, upserted with duplicate_check_fields (v8 records API)."""
+
+    type: Literal["zoho"]
+    accounts_url: HttpUrl = Field(
+        default=HttpUrl("https://accounts.zoho.com"),
+        description="Accounts server of your data centre: accounts.zoho.com, .eu, .in, "
+        ".com.au, .jp, .com.cn, ...",
+    )
+    api_domain: HttpUrl | None = Field(
+        default=None, description="API host; default: the api_domain the token answer names."
+    )
+    client_id: str
+    client_secret: SecretStr = Field(description="Write it as ${ZOHO_CLIENT_SECRET}.")
+    refresh_token: SecretStr = Field(description="Write it as ${ZOHO_REFRESH_TOKEN}.")
+    module: str = Field(default="Contacts")
+    id_field: str = Field(
+        default="Guestsync_ID",
+        description="Custom single-line field with 'Do not allow duplicate values' on.",
+    )
+    duplicate_check_fields: list[str] | None = Field(
+        default=None,
+        description="Fields Zoho matches on, in order (default: [id_field]; add Email to "
+        "adopt contacts that existed before guestsync).",
+    )
+    batch_size: int = Field(default=100, ge=1, le=100)
+
+
+TargetOptions = Annotated[
+    HubSpotTargetOptions | SalesforceTargetOptions | ZohoTargetOptions,
+    Field(discriminator="type"),
+]

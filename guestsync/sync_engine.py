@@ -21,6 +21,7 @@ from .ingest import IngestStats, ingest_csv
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
 from .process import ProcessStats, process_pending
+from .rate_budget import pacer_for
 from .store import Store
 
 
@@ -52,9 +53,11 @@ class Hub:
         store: Store | None = None,
         session_factory: Callable[[], requests.Session] = requests.Session,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.sleep = sleep
+        self.clock = clock
         ctx = Context(region=config.defaults.region, timezone=config.defaults.timezone)
         self.mappings: dict[str, CompiledMapping] = {
             name: load_mapping(config.resolve(src.mapping), ctx)
@@ -124,9 +127,26 @@ class Hub:
         for name in targets or list(self.targets):
             target = self.targets[name]
             out.append(
-                deliver(self.store, target, self.config.targets[name].retry, sleep=self.sleep)
+                deliver(
+                    self.store,
+                    target,
+                    self.config.targets[name].retry,
+                    sleep=self.sleep,
+                    pace=self.pacer(name),
+                )
             )
         return out
+
+    def pacer(self, target: str) -> Callable[[], object] | None:
+        """The shared rate budget of the target's CRM account (None: no rate to keep)."""
+        return pacer_for(
+            self.store,
+            target,
+            self.targets[target],
+            self.config.targets[target],
+            clock=self.clock,
+            sleep=self.sleep,
+        )
 
     def sync(
         self,

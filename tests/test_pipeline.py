@@ -39,7 +39,8 @@ def test_every_guest_arrives_exactly_once_despite_429_and_500(make_config, booki
         assert first.process.processed == 15 and first.process.rejected == 1
         assert first.guests_total == 13
         assert d.pushed == 13 and d.created == 13 and d.dead == 0 and d.deferred == 0
-        assert d.retries == 5 and len(waits) == 5  # one per injected 429/500
+        # One retry per injected 429/500 (the other waits are pacing at the rate limit).
+        assert d.retries == 5 and len(waits) >= 5
         assert len(crm.contacts) == 13
         for guest in hub.store.all_guests():
             assert len(crm.find("guestsync_id", guest.id)) == 1

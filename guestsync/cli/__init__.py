@@ -4,7 +4,14 @@ Each module here adds the commands of one area to the `cli` group; `main` is the
 point, which turns guestsync errors into one-line messages and exit codes.
 """
 
-from . import core, guests, mapping, replay, review  # noqa: F401  (registers the commands)
+from . import (  # noqa: F401  (registers the commands)
+    core,
+    delivery,
+    guests,
+    mapping,
+    replay,
+    review,
+)
 from .app import cli, main
 
 __all__ = ["cli", "main"]

@@ -69,22 +69,42 @@ def schema() -> None:
     is_flag=True,
     help="Stop after processing: queue CRM pushes but do not send them.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Run up to delivery, then print per target what would be created, updated, "
+    "merged or deleted, field by field; send nothing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_ctx
 def sync(
-    ctx: Ctx, sources: tuple[str, ...], targets: tuple[str, ...], no_deliver: bool, as_json: bool
+    ctx: Ctx,
+    sources: tuple[str, ...],
+    targets: tuple[str, ...],
+    no_deliver: bool,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Run one pass: import configured files, map and dedupe, push changed guests to the CRM.
 
     Exit status: 0 all good, 1 some records were rejected or not delivered.
     """
+    from .delivery import dry_run_plans, print_plans
+
     hub = ctx.hub()
     try:
         summary = hub.sync(
-            sources=list(sources) or None, targets=list(targets) or None, deliver=not no_deliver
+            sources=list(sources) or None,
+            targets=list(targets) or None,
+            deliver=not (no_deliver or dry_run),
         )
+        plans = dry_run_plans(hub, list(targets) or None) if dry_run else []
     finally:
         hub.close()
+    if dry_run and not as_json:
+        print_summary(summary)
+        print_plans(plans)
+        sys.exit(0 if summary.ok else 1)
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False, default=str))
     else:

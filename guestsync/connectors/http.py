@@ -81,7 +81,11 @@ class HttpClient:
         self.session = session or requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, **(headers or {})})
 
-    def request(self, method: str, path: str, **kw: Any) -> requests.Response:
+    def request(
+        self, method: str, path: str, *, check: bool = True, **kw: Any
+    ) -> requests.Response:
+        """One request; `check=False` returns failed responses for the caller to read
+        (network failures are RetryableError either way)."""
         url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
         try:
             resp = self.session.request(method, url, timeout=self.timeout, **kw)
@@ -89,5 +93,6 @@ class HttpClient:
             raise RetryableError(
                 f"{self.target}: {type(exc).__name__} calling {method} {url}", target=self.target
             ) from None
-        classify(resp, target=self.target)
+        if check:
+            classify(resp, target=self.target)
         return resp

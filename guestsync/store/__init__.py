@@ -11,6 +11,7 @@ A PostgreSQL store can later implement the same operations.
 from __future__ import annotations
 
 from .base import StoreBase, ts, utcnow
+from .delivery import CrmOp, DeadLetterDetail, DeliveryOps, QueueDepth
 from .guests import GuestOps
 from .identity import IdentityOps
 from .inbox import InboxEntry, InboxOps, InboxRow
@@ -19,15 +20,27 @@ from .replay import ReplayOps
 from .runs import RunOps
 
 
-class Store(InboxOps, GuestOps, IdentityOps, OutboxOps, RunOps, ReplayOps, StoreBase):
+class Store(
+    InboxOps,
+    GuestOps,
+    IdentityOps,
+    OutboxOps,
+    RunOps,
+    ReplayOps,
+    DeliveryOps,
+    StoreBase,
+):
     """All named store operations on one SQLite connection."""
 
 
 __all__ = [
+    "CrmOp",
     "DeadLetter",
+    "DeadLetterDetail",
     "InboxEntry",
     "InboxRow",
     "OutboxItem",
+    "QueueDepth",
     "Store",
     "StoreBase",
     "ts",

@@ -19,6 +19,8 @@ class OutboxItem:
     payload_hash: str
     attempts: int
     crm_id: str | None
+    pending_since: str | None = None
+    last_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,15 +65,19 @@ class OutboxOps(StoreBase):
         now_ts = ts()
         self.conn.execute(
             "INSERT INTO outbox (target, guest_id, payload, payload_hash, status, attempts,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)"
+            " created_at, updated_at, pending_since) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
             " ON CONFLICT (target, guest_id) DO UPDATE SET payload = excluded.payload,"
-            " payload_hash = excluded.payload_hash, status = 'pending', attempts = 0,"
-            " last_error = NULL, updated_at = excluded.updated_at",
+            " payload_hash = excluded.payload_hash, attempts = 0, last_error = NULL,"
+            " pending_since = CASE WHEN outbox.status = 'pending'"
+            " THEN coalesce(outbox.pending_since, excluded.pending_since)"
+            " ELSE excluded.pending_since END,"
+            " status = 'pending', updated_at = excluded.updated_at",
             (
                 target,
                 guest_id,
                 json.dumps(payload, ensure_ascii=False, sort_keys=True),
                 payload_hash,
+                now_ts,
                 now_ts,
                 now_ts,
             ),
@@ -80,13 +86,17 @@ class OutboxOps(StoreBase):
 
     def pending_outbox(self, target: str, *, limit: int, after_id: int = 0) -> list[OutboxItem]:
         rows = self.conn.execute(
-            "SELECT o.id, o.guest_id, o.payload, o.payload_hash, o.attempts, l.crm_id"
-            " FROM outbox o LEFT JOIN crm_links l ON l.target = o.target AND"
-            " l.guest_id = o.guest_id WHERE o.target = ? AND o.status = 'pending' AND o.id > ?"
+            "SELECT o.id, o.guest_id, o.payload, o.payload_hash, o.attempts, l.crm_id,"
+            " coalesce(o.pending_since, o.created_at), o.last_error FROM outbox o"
+            " LEFT JOIN crm_links l ON l.target = o.target AND l.guest_id = o.guest_id"
+            " WHERE o.target = ? AND o.status = 'pending' AND o.id > ?"
             " ORDER BY o.id LIMIT ?",
             (target, after_id, limit),
         ).fetchall()
-        return [OutboxItem(r[0], target, r[1], json.loads(r[2]), r[3], r[4], r[5]) for r in rows]
+        return [
+            OutboxItem(r[0], target, r[1], json.loads(r[2]), r[3], r[4], r[5], r[6], r[7])
+            for r in rows
+        ]
 
     def mark_delivered(self, item: OutboxItem, crm_id: str) -> None:
         """The CRM accepted `item`: remember its id and what it has now.
@@ -96,11 +106,18 @@ class OutboxOps(StoreBase):
         """
         now_ts = ts()
         self.conn.execute(
-            "INSERT INTO crm_links (target, guest_id, crm_id, payload_hash, delivered_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (target, guest_id) DO UPDATE SET"
+            "INSERT INTO crm_links (target, guest_id, crm_id, payload_hash, delivered_at, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (target, guest_id) DO UPDATE SET"
             " crm_id = excluded.crm_id, payload_hash = excluded.payload_hash,"
-            " delivered_at = excluded.delivered_at",
-            (item.target, item.guest_id, crm_id, item.payload_hash, now_ts),
+            " delivered_at = excluded.delivered_at, payload = excluded.payload",
+            (
+                item.target,
+                item.guest_id,
+                crm_id,
+                item.payload_hash,
+                now_ts,
+                json.dumps(item.payload, ensure_ascii=False, sort_keys=True),
+            ),
         )
         self.conn.execute(
             "UPDATE outbox SET status = 'done', last_error = NULL, updated_at = ?"

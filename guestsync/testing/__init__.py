@@ -1,7 +1,18 @@
 """Test doubles that follow the vendors' documented shapes, and a helper to serve them
 on 127.0.0.1. Used by the tests, the demo and the benchmarks."""
 
-from .fake_hubspot import FakeHubSpot, FaultPlan
+from .fake_hubspot import FakeHubSpot
+from .fake_salesforce import FakeSalesforce
+from .fake_zoho import FakeZoho
+from .fakecrm import FakeCrm, FaultPlan, RateWindow
 from .server import ServerThread
 
-__all__ = ["FakeHubSpot", "FaultPlan", "ServerThread"]
+__all__ = [
+    "FakeCrm",
+    "FakeHubSpot",
+    "FakeSalesforce",
+    "FakeZoho",
+    "FaultPlan",
+    "RateWindow",
+    "ServerThread",
+]

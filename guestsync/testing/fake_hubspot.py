@@ -1,58 +1,34 @@
-"""A fake HubSpot CRM v3 contacts API for tests and the demo.
+"""A fake HubSpot CRM v3 contacts API for tests, the demo and the benchmarks.
 
 It follows the documented request and response shapes of
 POST /crm/v3/objects/contacts/batch/upsert (200, or 207 with per-input `errors[]`),
-the 429 body of the usage-details page (`errorType: RATE_LIMIT`, `policyName`), and the
-error body of the api-error-responses page. It validates what it receives, can inject
-429/500 answers and dropped connections, and counts everything, so a test can assert that
-every guest arrived exactly once.
+POST /crm/v3/objects/contacts/merge, POST /crm/v3/objects/contacts/gdpr-delete,
+GET/POST /crm/v3/properties/contacts, the 429 body of the usage-details page
+(`errorType: RATE_LIMIT`, `policyName`), and the error body of the api-error-responses
+page. It validates what it receives, keeps unique properties unique (email included),
+can rate-limit (190 per 10 s for private apps), inject faults (see FaultPlan), reject
+chosen records, and counts everything, so a test can assert that every guest arrived
+exactly once.
 """
 
 from __future__ import annotations
 
 import json
-import random
-import threading
 import uuid
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from .fakecrm import FakeCrm, FaultPlan
+
 UPSERT = "/crm/v3/objects/contacts/batch/upsert"
+MERGE = "/crm/v3/objects/contacts/merge"
+GDPR_DELETE = "/crm/v3/objects/contacts/gdpr-delete"
+PROPERTIES = "/crm/v3/properties/contacts"
 
-
-@dataclass
-class FaultPlan:
-    """Which calls fail: first the `script` (one entry per call, None = answer normally),
-    then at random with the given rates (seeded, so runs repeat)."""
-
-    script: list[int | str | None] = field(default_factory=list)
-    rate_429: float = 0.0
-    rate_500: float = 0.0
-    rate_drop: float = 0.0
-    retry_after: str | None = None  # Retry-After header on injected 429s (HubSpot: not documented)
-    seed: int = 7
-
-    def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
-        self._lock = threading.Lock()
-
-    def next(self) -> int | str | None:
-        with self._lock:
-            if self.script:
-                return self.script.pop(0)
-            roll = self._rng.random()
-            if roll < self.rate_429:
-                return 429
-            if roll < self.rate_429 + self.rate_500:
-                return 500
-            if roll < self.rate_429 + self.rate_500 + self.rate_drop:
-                return "drop"
-            return None
+__all__ = ["FakeHubSpot", "FaultPlan"]
 
 
 def _now() -> str:
@@ -72,7 +48,10 @@ def _error(status: int, message: str, category: str, **extra: Any) -> Response:
     return resp
 
 
-class FakeHubSpot:
+class FakeHubSpot(FakeCrm):
+    name = "hubspot"
+    api_prefix = "/crm/"
+
     def __init__(
         self,
         *,
@@ -80,24 +59,40 @@ class FakeHubSpot:
         unique_properties: tuple[str, ...] = ("guestsync_id", "email"),
         faults: FaultPlan | None = None,
         state_path: Path | None = None,
+        **kw: Any,
     ) -> None:
         self.token = token
-        self.unique_properties = unique_properties
-        self.faults = faults or FaultPlan()
+        self.unique_properties = set(unique_properties)
         self.state_path = state_path
         self.contacts: dict[str, dict[str, str]] = {}
+        self.index: dict[tuple[str, str], str] = {}  # (unique property, value) -> id
         self.next_id = 1001
-        self.counts: Counter[str] = Counter()
-        self.lock = threading.Lock()
+        self.merged: dict[str, str] = {}  # loser id -> keeper id
         if state_path and state_path.exists():
             state = json.loads(state_path.read_text())
             self.contacts, self.next_id = state["contacts"], state["next_id"]
-        self.app = self._make_app()
+            for cid, props in self.contacts.items():
+                self._index(cid, props)
+        super().__init__(faults=faults, **kw)
 
     # -- helpers for assertions ---------------------------------------------------------
 
     def find(self, prop: str, value: str) -> list[str]:
+        if prop in self.unique_properties:
+            cid = self.index.get((prop, value))
+            return [cid] if cid is not None else []
         return [cid for cid, p in self.contacts.items() if p.get(prop) == value]
+
+    def _index(self, cid: str, props: dict[str, str]) -> None:
+        for prop in self.unique_properties:
+            if props.get(prop):
+                self.index[(prop, props[prop])] = cid
+
+    def _unindex(self, cid: str) -> None:
+        for prop in self.unique_properties:
+            value = self.contacts[cid].get(prop)
+            if value and self.index.get((prop, value)) == cid:
+                del self.index[(prop, value)]
 
     def _save(self) -> None:
         if self.state_path:
@@ -105,52 +100,36 @@ class FakeHubSpot:
                 json.dumps({"contacts": self.contacts, "next_id": self.next_id}, ensure_ascii=False)
             )
 
+    # -- vendor answers -----------------------------------------------------------------
+
+    def presented_token(self) -> str | None:
+        return request.headers.get("Authorization", "").removeprefix("Bearer ") or None
+
+    def static_token_ok(self, token: str | None) -> bool:
+        return token == self.token
+
+    def unauthorized(self) -> Response:
+        return _error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
+
+    def throttled(self) -> Response:
+        resp = jsonify(
+            {
+                "status": "error",
+                "message": "You have reached your ten_secondly_rolling limit.",
+                "errorType": "RATE_LIMIT",
+                "correlationId": str(uuid.uuid4()),
+                "policyName": "TEN_SECONDLY_ROLLING",
+            }
+        )
+        resp.status_code = 429
+        return resp
+
+    def server_error(self) -> Response:
+        return _error(500, "internal error", "INTERNAL_ERROR")
+
     # -- the app ------------------------------------------------------------------------
 
-    def _make_app(self) -> Flask:
-        app = Flask("fake_hubspot")
-
-        @app.before_request
-        def auth_and_faults() -> Response | None:
-            self.counts["requests"] += 1
-            if request.path.startswith("/_fake"):
-                return None
-            if request.headers.get("Authorization") != f"Bearer {self.token}":
-                self.counts["401"] += 1
-                return _error(
-                    401, "Authentication credentials not found.", "INVALID_AUTHENTICATION"
-                )
-            fault = self.faults.next()
-            if fault == 429:
-                self.counts["429"] += 1
-                resp = jsonify(
-                    {
-                        "status": "error",
-                        "message": "You have reached your ten_secondly_rolling limit.",
-                        "errorType": "RATE_LIMIT",
-                        "correlationId": str(uuid.uuid4()),
-                        "policyName": "TEN_SECONDLY_ROLLING",
-                    }
-                )
-                resp.status_code = 429
-                if self.faults.retry_after:
-                    resp.headers["Retry-After"] = self.faults.retry_after
-                return resp
-            if fault == 500:
-                self.counts["500"] += 1
-                return _error(500, "internal error", "INTERNAL_ERROR")
-            if fault == "drop":
-                self.counts["drop"] += 1
-                # Close the socket without an answer, as a reset connection would.
-                sock = request.environ.get("werkzeug.socket")
-                if sock is not None:
-                    import socket as _socket
-
-                    sock.shutdown(_socket.SHUT_RDWR)
-                    sock.close()
-                return Response(status=500)
-            return None
-
+    def routes(self, app: Flask) -> None:
         @app.post(UPSERT)
         def batch_upsert() -> Response:
             body = request.get_json(silent=True)
@@ -161,6 +140,69 @@ class FakeHubSpot:
             with self.lock:
                 resp = self._upsert(body["inputs"])
                 self._save()
+            return resp
+
+        @app.post(MERGE)
+        def merge() -> Response:
+            body = request.get_json(silent=True) or {}
+            keep, lose = str(body.get("primaryObjectId")), str(body.get("objectIdToMerge"))
+            with self.lock:
+                keep = self.merged.get(keep, keep)
+                if self.merged.get(lose) == keep:  # merged before: ids resolve to the keeper
+                    return jsonify({"id": keep, "properties": self.contacts[keep]})
+                if keep not in self.contacts or lose not in self.contacts or keep == lose:
+                    return _error(404, f"Object not found: {keep} or {lose}", "OBJECT_NOT_FOUND")
+                loser = self.contacts[lose]
+                self._unindex(lose)
+                del self.contacts[lose]
+                kept = self.contacts[keep]
+                for prop, value in loser.items():
+                    if prop not in self.unique_properties and not kept.get(prop):
+                        kept[prop] = value
+                self.merged[lose] = keep
+                self.counts["merged"] += 1
+                self._save()
+                return jsonify({"id": keep, "properties": dict(kept), "archived": False})
+
+        @app.post(GDPR_DELETE)
+        def gdpr_delete() -> Response:
+            body = request.get_json(silent=True) or {}
+            cid = str(body.get("objectId"))
+            if body.get("idProperty"):
+                found = self.find(body["idProperty"], cid)
+                cid = found[0] if found else cid
+            with self.lock:
+                if cid not in self.contacts:
+                    return _error(404, f"Object not found: {cid}", "OBJECT_NOT_FOUND")
+                self._unindex(cid)
+                del self.contacts[cid]
+                self.counts["gdpr_deleted"] += 1
+                self._save()
+            return Response(status=204)
+
+        @app.get(f"{PROPERTIES}/<name>")
+        def get_property(name: str) -> Response:
+            if name not in self.unique_properties:
+                return _error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
+            return jsonify({"name": name, "type": "string", "hasUniqueValue": name != "email"})
+
+        @app.post(PROPERTIES)
+        def create_property() -> Response:
+            body = request.get_json(silent=True) or {}
+            name = body.get("name")
+            if not all(body.get(k) for k in ("name", "label", "type", "fieldType", "groupName")):
+                return _error(
+                    400, "name, label, type, fieldType, groupName are required", "VALIDATION_ERROR"
+                )
+            if name in self.unique_properties:
+                return _error(
+                    409, f"A property named '{name}' already exists.", "OBJECT_ALREADY_EXISTS"
+                )
+            if body.get("hasUniqueValue"):
+                self.unique_properties.add(name)
+            self.counts["properties_created"] += 1
+            resp = jsonify({**body, "createdAt": _now()})
+            resp.status_code = 201
             return resp
 
         @app.get("/crm/v3/objects/contacts")
@@ -182,8 +224,6 @@ class FakeHubSpot:
         def state() -> Response:
             return jsonify({"contacts": len(self.contacts), "counts": dict(self.counts)})
 
-        return app
-
     def _check_shape(self, body: Any) -> str | None:
         if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
             return "Invalid input JSON: expected an object with an `inputs` array"
@@ -201,6 +241,33 @@ class FakeHubSpot:
                 return f"inputs[{i}].properties must map names to string values"
         return None
 
+    def _record_error(self, key: str, item: dict[str, Any]) -> dict[str, Any] | None:
+        props = item["properties"]
+        email = props.get("email")
+        if email is not None and "@" not in email:
+            return {
+                "status": "error",
+                "category": "VALIDATION_ERROR",
+                "message": f"Property values were not valid: email {email!r}",
+                "context": {"ids": [key]},
+                "errors": [
+                    {
+                        "message": f"{email!r} is not a valid email address",
+                        "in": "email",
+                        "code": "INVALID_EMAIL",
+                    }
+                ],
+            }
+        trace = item.get("objectWriteTraceId") or key
+        if trace in self.reject:
+            return {
+                "status": "error",
+                "category": "VALIDATION_ERROR",
+                "message": self.reject[trace],
+                "context": {"ids": [key]},
+            }
+        return None
+
     def _upsert(self, inputs: list[dict[str, Any]]) -> Response:
         results, errors = [], []
         ts = _now()
@@ -208,26 +275,25 @@ class FakeHubSpot:
             prop = item.get("idProperty") or request.args.get("idProperty")
             key, props = item["id"], item["properties"]
             trace = item.get("objectWriteTraceId")
-            email = props.get("email")
-            if email is not None and "@" not in email:
-                errors.append(
-                    {
-                        "status": "error",
-                        "category": "VALIDATION_ERROR",
-                        "message": f"Property values were not valid: email {email!r}",
-                        "context": {"ids": [key]},
-                        "errors": [
-                            {
-                                "message": f"{email!r} is not a valid email address",
-                                "in": "email",
-                                "code": "INVALID_EMAIL",
-                            }
-                        ],
-                    }
-                )
+            error = self._record_error(key, item)
+            existing = self.find(prop, key)
+            if error is None:
+                for uprop in self.unique_properties:
+                    value = props.get(uprop)
+                    owner = self.index.get((uprop, value)) if value else None
+                    if owner is not None and owner not in existing:
+                        # ❓ HubSpot's exact conflict body in a batch is undocumented.
+                        error = {
+                            "status": "error",
+                            "category": "CONFLICT",
+                            "message": f"Contact already exists. Existing ID: {owner}",
+                            "context": {"ids": [key], "existingId": [owner]},
+                        }
+                        break
+            if error is not None:
+                errors.append(error)
                 self.counts["rejected"] += 1
                 continue
-            existing = self.find(prop, key)
             new = not existing
             if new:
                 cid = str(self.next_id)
@@ -237,7 +303,9 @@ class FakeHubSpot:
             else:
                 cid = existing[0]
                 self.counts["updated"] += 1
+            self._unindex(cid)
             self.contacts[cid].update(props)
+            self._index(cid, self.contacts[cid])
             result = {
                 "id": cid,
                 "new": new,

@@ -1,0 +1,158 @@
+"""10,000 guests to each fake CRM through injected faults: nothing lost, nothing doubled.
+
+10% 500s, 5% throttles (each vendor's own answer), 1% dropped connections, 1% replies
+lost after the CRM processed the call, access tokens expiring every 25 calls (OAuth
+targets), and 1% invalid records. Every valid guest must be in the CRM exactly once,
+every invalid one a dead letter with the CRM's message, and a second run sends nothing.
+Sleeps are injected: the test never waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from guestsync.connector_options import (
+    HubSpotTargetOptions,
+    RetryOptions,
+    SalesforceTargetOptions,
+    ZohoTargetOptions,
+)
+from guestsync.connectors import HubSpotTarget, SalesforceTarget, ZohoTarget
+from guestsync.connectors.base import Target
+from guestsync.delivery import deliver
+from guestsync.models import Guest
+from guestsync.process import payload_hash
+from guestsync.rate_budget import SharedRateLimiter
+from guestsync.store import Store
+from guestsync.testing import FakeHubSpot, FakeSalesforce, FakeZoho, FaultPlan, ServerThread
+
+N = 10_000
+FAULTS = {"rate_500": 0.10, "rate_429": 0.05, "rate_drop": 0.01, "rate_lost": 0.01}
+
+
+@dataclass
+class Setup:
+    target: Target
+    crm: FakeHubSpot | FakeSalesforce | FakeZoho
+    count: Callable[[str], int]
+    total: Callable[[], int]
+    vendor_message: str  # what the CRM says about an invalid email
+
+
+@contextmanager
+def hubspot(faults: FaultPlan) -> Iterator[Setup]:
+    crm = FakeHubSpot(faults=faults)
+    with ServerThread(crm.app) as srv:
+        t = HubSpotTarget(
+            "hubspot", HubSpotTargetOptions(type="hubspot", token="test-token", base_url=srv.url)
+        )
+        yield Setup(
+            t,
+            crm,
+            lambda g: len(crm.find("guestsync_id", g)),
+            lambda: len(crm.contacts),
+            "is not a valid email address",
+        )
+
+
+@contextmanager
+def salesforce(faults: FaultPlan) -> Iterator[Setup]:
+    crm = FakeSalesforce(faults=faults, token_uses=25)
+    with ServerThread(crm.app) as srv:
+        options = SalesforceTargetOptions(
+            type="salesforce", login_url=srv.url, client_id="cid", refresh_token="refresh-1"
+        )
+        yield Setup(
+            SalesforceTarget("salesforce", options),
+            crm,
+            lambda g: len(crm.find(g)),
+            lambda: len(crm.records),
+            "INVALID_EMAIL_ADDRESS: Email: invalid email address",
+        )
+
+
+@contextmanager
+def zoho(faults: FaultPlan) -> Iterator[Setup]:
+    crm = FakeZoho(faults=faults, token_uses=25)
+    with ServerThread(crm.app) as srv:
+        options = ZohoTargetOptions(
+            type="zoho",
+            accounts_url=srv.url,
+            client_id="cid",
+            client_secret="secret",
+            refresh_token="refresh-1",
+        )
+        yield Setup(
+            ZohoTarget("zoho", options),
+            crm,
+            lambda g: len(crm.find("Guestsync_ID", g)),
+            lambda: len(crm.records),
+            "INVALID_DATA: invalid data (Email)",
+        )
+
+
+def _fill(store: Store, target: Target, n: int) -> set[str]:
+    """Queue n guests; every 100th has an email the CRM refuses. Returns those ids."""
+    invalid = set()
+    with store.atomic():
+        for i in range(n):
+            gid = f"guest-{i:05d}"
+            g = Guest(id=gid, given_name="Mei", family_name=f"Lin{i}", email=f"m{i}@example.com")
+            payload = target.project(g)
+            if i % 100 == 37:
+                invalid.add(gid)
+                for key in payload:
+                    if key.lower() == "email":
+                        payload[key] = f"m{i}-at-example"
+            store.enqueue(target.name, gid, payload, payload_hash(payload))
+    return invalid
+
+
+@pytest.mark.parametrize("make", [hubspot, salesforce, zoho], ids=lambda f: f.__name__)
+def test_10k_guests_arrive_exactly_once_through_faults(tmp_path: Path, make):
+    store = Store.open(tmp_path / "hub.db")
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(s: float) -> None:  # a clock that moves only when we "sleep"
+        waits.append(s)
+        now[0] += s
+
+    retry = RetryOptions(max_attempts=8, initial_wait=0.5, max_wait=30)
+    # The script makes sure a dropped connection and a lost reply happen early on.
+    with make(FaultPlan(script=[None, "lost", None, "drop"], seed=11, **FAULTS)) as s:
+        invalid = _fill(store, s.target, N)
+        pace = SharedRateLimiter(
+            store, "acct", s.target.rate or 10, clock=lambda: now[0], sleep=sleep
+        ).acquire
+        runs = []
+        for _ in range(5):  # a run gives up on a batch after 8 tries; the next goes on
+            runs.append(deliver(store, s.target, retry, sleep=sleep, pace=pace))
+            if not store.outbox_counts(s.target.name).get("pending"):
+                break
+        assert store.outbox_counts(s.target.name) == {"done": N - len(invalid), "dead": 100}
+        assert s.crm.counts["500"] > 0 and s.crm.counts["429"] > 0 and s.crm.counts["lost"] > 0
+        assert sum(r.retries for r in runs) > 0 and max(waits) > 0
+        if not isinstance(s.crm, FakeHubSpot):  # OAuth: tokens expired and were refreshed
+            assert s.crm.counts["tokens_issued"] > 2
+
+        # Every valid guest exactly once; every invalid one a dead letter with the message.
+        assert s.total() == N - len(invalid)
+        valid = [f"guest-{i:05d}" for i in range(N) if f"guest-{i:05d}" not in invalid]
+        assert all(s.count(g) == 1 for g in valid)
+        dead = store.dead_letters(target=s.target.name)
+        assert {d.guest_id for d in dead} == invalid
+        assert all(s.vendor_message in d.error for d in dead), dead[0].error
+        assert store.count_crm_links(s.target.name) == N - len(invalid)
+
+        # A second run sends nothing.
+        before = s.crm.counts["requests"]
+        again = deliver(store, s.target, retry, sleep=sleep, pace=pace)
+        assert again.pushed == 0 and again.batches == 0
+        assert s.crm.counts["requests"] == before
+    store.close()

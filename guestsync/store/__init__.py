@@ -11,13 +11,14 @@ A PostgreSQL store can later implement the same operations.
 from __future__ import annotations
 
 from .base import StoreBase, ts, utcnow
+from .export import ExportOps
 from .guests import GuestOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
 from .runs import RunOps
 
 
-class Store(InboxOps, GuestOps, OutboxOps, RunOps, StoreBase):
+class Store(InboxOps, GuestOps, OutboxOps, RunOps, ExportOps, StoreBase):
     """All named store operations on one SQLite connection."""
 
 

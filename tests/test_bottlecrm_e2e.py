@@ -11,6 +11,7 @@ must land exactly once, across re-runs.
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
+from guestsync.config import load_config
 from guestsync.connector_options import BottleCrmTargetOptions, RetryOptions
 from guestsync.connectors.base import CrmRef
 from guestsync.connectors.bottlecrm import BottleCrmTarget
@@ -26,6 +28,7 @@ from guestsync.delivery import deliver
 from guestsync.models import Guest
 from guestsync.process import payload_hash
 from guestsync.store import Store
+from guestsync.sync_engine import Hub
 from guestsync.testing import bottlecrm
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +42,15 @@ def crm(tmp_path_factory) -> Iterator[tuple[bottlecrm.BottleCrmServer, str, str]
     except bottlecrm.Unavailable as exc:
         pytest.skip(str(exc))
     install = bottlecrm.ensure_installed(ROOT / ".cache" / "bottlecrm", python=python)
-    with bottlecrm.BottleCrmServer(install, tmp_path_factory.mktemp("bottlecrm")) as server:
-        jwt = server.login()
+    server = bottlecrm.BottleCrmServer(install, tmp_path_factory.mktemp("bottlecrm"))
+    server.spawn()
+    try:
+        first = server.devlogin()  # while the server boots
+        server.wait_ready()
+        jwt = server.login(first)
         yield server, server.create_token(jwt), jwt
+    finally:
+        server.stop()
 
 
 class DropAfterSave(HTTPAdapter):
@@ -156,16 +165,18 @@ def test_every_guest_lands_exactly_once_across_faults_and_reruns(crm, tmp_path):
     assert _enqueue(store, target, guests) == 0
     assert deliver(store, target, RETRY).pushed == 0
 
-    # Run 3: a few guests changed while the CRM is down for the whole run: deferred, kept.
+    # Run 3: a few guests changed while the CRM is unreachable for the whole run (nothing
+    # listens on its port; cheaper than another ~10 s boot): deferred and kept.
     changed = [g.model_copy(update={"notes": "VIP"}) for g in guests[:5]]
     assert _enqueue(store, target, changed) == 5
-    server.stop()
-    stats = deliver(store, target, RETRY)
+    down = BottleCrmTargetOptions(
+        type="bottlecrm", base_url=f"http://127.0.0.1:{bottlecrm.free_port()}", token=token
+    )
+    stats = deliver(store, BottleCrmTarget("bottle", down), RETRY)
     assert stats.stopped and stats.pushed == 0
     assert store.outbox_counts("bottle")["pending"] == 5
 
-    # Run 4: back up; the changes are PATCHed onto the same contacts.
-    server.start()
+    # Run 4: reachable again; the changes are PATCHed onto the same contacts.
     assert deliver(store, target, RETRY).pushed == 5
     after = {c["source_ref"]: c for c in server.contacts(token)}
     assert max(_ours(server, token, "faults").values()) == 1
@@ -210,3 +221,39 @@ def test_a_token_without_write_scope_stops_the_target(crm, tmp_path):
     stats = deliver(store, target, RETRY)
     assert stats.stopped and "credentials refused" in stats.stopped
     assert store.dead_letters() == [] and store.outbox_counts("bottle")["pending"] == 3
+
+
+HUB_CONFIG = """\
+store: {{path: hub.db}}
+sources:
+  pos: {{type: csv, paths: [pos/*.csv], mapping: mappings/booking_zh.yaml}}
+targets:
+  bottle:
+    type: bottlecrm
+    base_url: {url}
+    token: ${{BOTTLECRM_TOKEN}}
+    retry: {{max_attempts: 4, initial_wait: 0, max_wait: 0}}
+"""
+
+
+def test_sync_from_a_chinese_pos_export_through_the_hub(crm, make_config, tmp_path):
+    """The whole pipeline from guestsync.yaml: CSV -> mapping -> dedupe -> BottleCRM."""
+    server, token, _ = crm
+    (tmp_path / "pos").mkdir()
+    shutil.copy(ROOT / "config" / "samples" / "pos_export_zh.csv", tmp_path / "pos")
+    config = load_config(
+        make_config(HUB_CONFIG.format(url=server.url)), environ={"BOTTLECRM_TOKEN": token}
+    )
+    hub = Hub(config, sleep=lambda s: None)
+    first = hub.sync()
+    [d] = first.deliveries
+    assert d.pushed == first.guests_total > 0 and d.dead == 0 and d.stopped is None
+    ids = {g.id for g in hub.store.all_guests()}
+    by_ref = Counter(c["source_ref"] for c in server.contacts(token))
+    assert all(by_ref[i] == 1 for i in ids)
+    ming = next(c for c in server.contacts(token) if c["email"] == "ming.chen@example.com")
+    assert (ming["first_name"], ming["last_name"]) == ("小明", "陳")
+    assert ming["phone_e164"] == "+886912345678" and ming["country"] == "TW"
+    second = hub.sync()
+    assert second.deliveries[0].pushed == 0
+    hub.close()

@@ -168,3 +168,13 @@ def test_delete_and_merge():
     r = t.merge(CrmRef("g3", "u3"), CrmRef("g4", "u4"))
     assert (r.ok, r.crm_id) == (True, "u3")
     assert json.loads(responses.calls[-1].request.body) == {"merge_id": "u4"}
+
+
+@responses.activate
+def test_a_guest_with_only_a_name_is_looked_up_by_that_name_not_the_placeholder():
+    responses.get(CONTACTS, json=_page({"id": "u3", "email": None, "source_ref": "g1"}))
+    responses.patch(CONTACTS + "u3/", json={"error": False})
+    t = _target()
+    [r] = t.upsert([_item("g1", **t.project(Guest(id="g1", full_name="Madonna")))])
+    assert (r.ok, r.crm_id) == (True, "u3")
+    assert responses.calls[0].request.params == {"name": "Madonna", "limit": "100", "offset": "0"}

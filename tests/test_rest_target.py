@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import textwrap
 
 import pytest
 import responses
@@ -20,7 +19,10 @@ from guestsync.errors import AuthError, ConfigError
 from guestsync.models import Guest
 from guestsync.process import payload_hash
 from guestsync.store import OutboxItem, Store
+from guestsync.sync_engine import Hub
 from guestsync.testing import ServerThread
+
+from .conftest import ROOT
 
 BASE = "http://crm.test"
 
@@ -134,6 +136,31 @@ def test_single_record_create_then_update_by_crm_id():
 
 
 @responses.activate
+def test_a_per_record_path_sends_one_request_per_record_in_a_batch():
+    opts = RestTargetOptions.model_validate(
+        {
+            "type": "rest",
+            "base_url": BASE,
+            "batch_size": 10,
+            "upsert": {"method": "PUT", "path": "/contacts/by-key/{{ guest_id }}"},
+        }
+    )
+    responses.put(BASE + "/contacts/by-key/g1", json={"id": 1})
+    responses.put(BASE + "/contacts/by-key/g2", status=503)
+    results = RestTarget("crm", opts).upsert([_item("g1"), _item("g2"), _item("g3")])
+    assert [(r.ok, r.retryable) for r in results] == [(True, False), (False, True), (False, True)]
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_value_missing_for_one_guest_renders_null_instead_of_failing():
+    responses.post(BASE + "/contacts", json={"id": "c-1"})
+    t = _single(record={"mail": "{{ fields.email }}", "note": "tel {{ fields.phone }}"})
+    assert t.upsert([_item("g1")])[0].ok
+    assert json.loads(responses.calls[0].request.body) == {"mail": None, "note": "tel "}
+
+
+@responses.activate
 def test_missing_id_is_a_rejection_naming_the_answer_and_403_stops():
     responses.post(BASE + "/contacts", json={"status": "ok"})
     [r] = _single().upsert([_item("g1")])
@@ -210,16 +237,14 @@ def test_delivery_through_the_engine_to_a_local_crm(tmp_path):
     assert dead.guest_id == "nomail" and dead.error == "crm: email is required"
 
 
-def test_readme_style_example_is_valid(make_config):
-    text = textwrap.dedent(
-        """\
-        targets:
-          crm:
-            type: rest
-            base_url: https://api.example-crm.com
-            auth: {kind: bearer, token: "${CRM_TOKEN}"}
-            upsert: {path: "/contacts/{{ guest_id }}", method: PUT}
-        """
-    )
-    config = load_config(make_config(text), environ={"CRM_TOKEN": "t"})
-    assert RestTarget("crm", config.targets["crm"]).max_batch == 1
+def test_the_readme_example_of_other_targets_is_valid(make_config):
+    readme = (ROOT / "README.md").read_text("utf-8")
+    [block] = [b for b in readme.split("```yaml\n")[1:] if "type: rest" in b]
+    path = make_config(block.split("```")[0])
+    config = load_config(path, environ={"BOTTLECRM_TOKEN": "t", "CRM_TOKEN": "t"})
+    hub = Hub(config)
+    assert {n: t.max_batch for n, t in hub.targets.items()} == {"bottlecrm": 1, "my_crm": 50}
+    assert hub.targets["my_crm"].project(Guest(id="g", full_name="Mei Lin")) == {
+        "external_id": "g",
+        "name": "Mei Lin",
+    }

@@ -128,7 +128,7 @@ class BottleCrmTarget:
         """The uuid of the contact holding this guest: ours by `source_ref` first, else
         the one with the same email (email is unique per org, case-insensitively)."""
         email = (payload.get("email") or "").lower()
-        for params in _lookups(payload):
+        for params in _lookups(payload, placeholder=self.options.name_placeholder):
             by_email = None
             for contact in self._list(params):
                 if contact.get("source_ref") == guest_id:
@@ -200,7 +200,7 @@ class BottleCrmTarget:
         return resp.status_code, body
 
 
-def _lookups(payload: dict[str, Any]) -> list[dict[str, str]]:
+def _lookups(payload: dict[str, Any], *, placeholder: str = "-") -> list[dict[str, str]]:
     """List filters to try in order: email is unique; phone and name only narrow the list
     down to candidates whose `source_ref` must then be ours."""
     out = []
@@ -209,7 +209,8 @@ def _lookups(payload: dict[str, Any]) -> list[dict[str, str]]:
     if payload.get("phone"):
         out.append({"phone": payload["phone"]})
     elif not payload.get("email"):
-        out.append({"search": payload.get("last_name") or payload.get("first_name") or ""})
+        names = [payload.get(k) for k in ("last_name", "first_name")]
+        out.append({"name": next((n for n in names if n and n != placeholder), "")})
     return out
 
 

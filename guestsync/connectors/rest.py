@@ -32,13 +32,13 @@ from typing import Any
 import requests
 
 from ..connector_options import RestRequest, RestTargetOptions
-from ..errors import ConfigError
+from ..errors import ConfigError, RetryableError
 from ..models import Guest
 from ..store import OutboxItem
 from .base import RecordResult
 from .http import HttpClient
 from .names import first_last
-from .templating import Render, compile_expression, compile_path, compile_template
+from .templating import Render, compile_expression, compile_path, compile_template, variables
 
 
 class _Call:
@@ -46,6 +46,8 @@ class _Call:
 
     def __init__(self, spec: RestRequest, *, where: str, batch_size: int) -> None:
         self.method = spec.method
+        # A path naming one record (/contacts/{{ crm_id }}) means one request per record.
+        self.per_record = bool(variables(spec.path) & {"guest_id", "crm_id", "fields"})
         self.path = compile_template(spec.path, where=f"{where}.path")
         self.record = compile_template(spec.record, where=f"{where}.record")
         default_body = "{{ records[0] }}" if batch_size == 1 else "{{ records }}"
@@ -96,9 +98,26 @@ class RestTarget:
         results: dict[str, RecordResult] = {}
         for items, call in ((new, self.upsert_call), (known, self.update_call)):
             if items and call:
-                for r in self._send(call, items):
+                for r in self._send_all(call, items):
                     results[r.guest_id] = r
         return [results[i.guest_id] for i in batch]
+
+    def _send_all(self, call: _Call, items: Sequence[OutboxItem]) -> list[RecordResult]:
+        if not call.per_record or len(items) == 1:
+            return self._send(call, items)
+        out: list[RecordResult] = []
+        for pos, item in enumerate(items):
+            try:
+                out += self._send(call, [item])
+            except RetryableError as exc:
+                if not out:
+                    raise  # nothing sent yet: let the engine retry the batch
+                out += [
+                    RecordResult(i.guest_id, ok=False, retryable=True, error=str(exc))
+                    for i in items[pos:]
+                ]
+                break
+        return out
 
     def _send(self, call: _Call, items: Sequence[OutboxItem]) -> list[RecordResult]:
         contexts = [

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 import jmespath
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import TemplateError, Undefined, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import ConfigError
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+# A missing value (a guest without an email) renders empty / null instead of failing the
+# batch; the sandbox answers `undefined` for unsafe attributes too.
+_ENV = ImmutableSandboxedEnvironment(undefined=Undefined, autoescape=False)
 _WHOLE = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
 
 Render = Callable[[dict[str, Any]], Any]
@@ -44,6 +46,20 @@ def compile_template(template: Any, *, where: str) -> Render:
     return _wrap(lambda **ctx: compiled.render(**ctx), where)
 
 
+def variables(template: Any) -> set[str]:
+    """The top-level names a template uses (to know whether it is per record)."""
+    if isinstance(template, dict):
+        return set().union(*(variables(v) for v in template.values()))
+    if isinstance(template, list):
+        return set().union(*(variables(v) for v in template))
+    if not isinstance(template, str) or "{" not in template:
+        return set()
+    try:
+        return meta.find_undeclared_variables(_ENV.parse(template))
+    except TemplateError:
+        return set()
+
+
 def compile_expression(expression: str, *, where: str) -> Render:
     try:
         expr = _ENV.compile_expression(expression, undefined_to_none=True)
@@ -58,7 +74,7 @@ def _wrap(fn: Callable[..., Any], where: str) -> Render:
             value = fn(**ctx)
         except TemplateError as exc:
             raise ConfigError(f"template failed: {exc}", field=where) from None
-        return None if isinstance(value, StrictUndefined) else value
+        return None if isinstance(value, Undefined) else value
 
     return render
 

@@ -177,6 +177,11 @@ class BottleCrmServer:
         shutil.copyfile(install.template_db, self.db)
 
     def start(self, *, timeout: float = 60) -> BottleCrmServer:
+        self.spawn()
+        return self.wait_ready(timeout=timeout)
+
+    def spawn(self) -> None:
+        """Launch the server process; `wait_ready()` then waits for /healthz/."""
         log = open(self.run_dir / "runserver.log", "ab")  # noqa: SIM115 (lives with proc)
         self.proc = subprocess.Popen(
             [
@@ -191,6 +196,9 @@ class BottleCrmServer:
             stderr=subprocess.STDOUT,
         )
         log.close()
+
+    def wait_ready(self, *, timeout: float = 60) -> BottleCrmServer:
+        assert self.proc is not None, "spawn() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -223,11 +231,16 @@ class BottleCrmServer:
 
     # -- credentials -------------------------------------------------------------------
 
-    def login(self, *, email: str = "owner@resto.example", org: str = "Demo Bistro") -> str:
-        """An org JWT for a new owner and org, whose default country is TW (so local
-        numbers get an E.164 form). There is no password login: `devlogin` it is."""
+    def devlogin(self, email: str = "owner@resto.example") -> str:
+        """A JWT (no org yet) for a new user. There is no password login; this command
+        needs DEBUG and only the database, so it can run while the server boots."""
         out = self.install.admin("devlogin", email, "--create", db=self.db, cwd=self.run_dir)
-        jwt = _access_token(out)
+        return _access_token(out)
+
+    def login(self, jwt: str | None = None, *, org: str = "Demo Bistro") -> str:
+        """An org JWT for a new org, whose default country is TW (so local numbers get
+        an E.164 form)."""
+        jwt = jwt or self.devlogin()
         org_id = self.call("POST", "/api/org/", jwt, {"name": org})["org"]["id"]
         jwt = self.call("POST", "/api/auth/switch-org/", jwt, {"org_id": org_id})["access_token"]
         self.call("PATCH", "/api/org/settings/", jwt, {"default_country": "TW"})
@@ -240,8 +253,8 @@ class BottleCrmServer:
         body = {"name": "guestsync", "scopes": list(scopes)}
         return self.call("POST", "/api/profile/tokens/", jwt, body)["token"]
 
-    def mint_token(self, **login: str) -> str:
-        return self.create_token(self.login(**login))
+    def mint_token(self) -> str:
+        return self.create_token(self.login())
 
     def call(self, method: str, path: str, token: str, body: Any = None) -> Any:
         resp = requests.request(

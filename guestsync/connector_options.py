@@ -8,9 +8,9 @@ map the same names to the classes (a test keeps the two in step).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
 
 class Options(BaseModel):
@@ -138,7 +138,99 @@ class ZohoTargetOptions(CrmTargetOptions):
     batch_size: int = Field(default=100, ge=1, le=100)
 
 
+class BottleCrmTargetOptions(CrmTargetOptions):
+    """BottleCRM (django-crm) contacts: no upsert, so guests are matched by our id,
+    then email, and PATCHed; our guest id is kept in the contact's `source_ref`."""
+
+    type: Literal["bottlecrm"]
+    base_url: HttpUrl = Field(description="The CRM's address, e.g. https://crm.example.com")
+    token: SecretStr = Field(description="Personal access token (bcrm_pat_…); ${BOTTLECRM_TOKEN}")
+    batch_size: int = Field(default=1, ge=1, le=100, description="Contacts per delivery batch.")
+    name_placeholder: str = Field(
+        default="-", min_length=1, description="Sent for a required name part we do not know."
+    )
+
+
+class RestAuth(Options):
+    """How a generic REST CRM wants its credentials; secrets as ${ENV}."""
+
+    kind: Literal["none", "bearer", "basic", "header"] = "none"
+    token: SecretStr | None = Field(default=None, description="bearer: the token.")
+    username: str | None = Field(default=None, description="basic: the user name.")
+    password: SecretStr | None = Field(default=None, description="basic: the password.")
+    header: str = Field(default="X-API-Key", description="header: the header's name.")
+    value: SecretStr | None = Field(default=None, description="header: the key.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> RestAuth:
+        need = {"bearer": ["token"], "basic": ["username", "password"], "header": ["value"]}
+        missing = [f for f in need.get(self.kind, []) if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"auth kind {self.kind!r} needs {', '.join(missing)}")
+        return self
+
+
+class RestRequest(Options):
+    """One call: templates are Jinja2 (sandboxed). A string that is one `{{ … }}`
+    keeps the value's type, so `"{{ fields }}"` inserts an object, not its text."""
+
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    path: str = Field(description="URL path template, e.g. /contacts/{{ crm_id }}")
+    record: Any = Field(
+        default="{{ fields }}",
+        description="Per-record body part; sees guest_id, crm_id, fields.",
+    )
+    body: Any = Field(
+        default=None,
+        description="Request body; sees `records` (the rendered record parts). Default: "
+        "the one record when batch_size is 1, else the list of records.",
+    )
+    results_path: str | None = Field(
+        default=None, description="JMESPath to the per-record results (default: the body)."
+    )
+    id_path: str = Field(default="id", description="JMESPath to the CRM id in one result.")
+    key_path: str | None = Field(
+        default=None,
+        description="JMESPath to our guest id in one result; without it, results match "
+        "records by position.",
+    )
+    error_path: str | None = Field(
+        default=None, description="JMESPath to a per-record error message in one result."
+    )
+
+
+DEFAULT_REST_FIELDS = {
+    "guest_id": "guest.id",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "guest.email",
+    "phone": "guest.phone",
+}
+
+
+class RestTargetOptions(CrmTargetOptions):
+    """Any CRM with a JSON REST API, described in YAML instead of code."""
+
+    type: Literal["rest"]
+    base_url: HttpUrl
+    auth: RestAuth = Field(default_factory=RestAuth)
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers.")
+    batch_size: int = Field(default=1, ge=1, le=1000)
+    fields: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_REST_FIELDS),
+        description="CRM field -> Jinja2 expression over `guest`, `first_name`, `last_name`.",
+    )
+    upsert: RestRequest = Field(description="Creates or updates; used for every record.")
+    update: RestRequest | None = Field(
+        default=None, description="If set, used instead for records whose CRM id is known."
+    )
+
+
 TargetOptions = Annotated[
-    HubSpotTargetOptions | SalesforceTargetOptions | ZohoTargetOptions,
+    HubSpotTargetOptions
+    | SalesforceTargetOptions
+    | ZohoTargetOptions
+    | BottleCrmTargetOptions
+    | RestTargetOptions,
     Field(discriminator="type"),
 ]

@@ -7,6 +7,7 @@ point, which turns guestsync errors into one-line messages and exit codes.
 from . import (  # noqa: F401  (registers the commands)
     core,
     delivery,
+    export,
     guests,
     mapping,
     replay,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from .base import RecordResult, Target
+from .bottlecrm import BottleCrmTarget
 from .csv_source import CsvSource
 from .hubspot import HubSpotTarget
+from .rest import RestTarget
 from .salesforce import SalesforceTarget
 from .zoho import ZohoTarget
 
@@ -13,14 +15,19 @@ TARGETS: dict[str, type] = {
     "hubspot": HubSpotTarget,
     "salesforce": SalesforceTarget,
     "zoho": ZohoTarget,
+    "bottlecrm": BottleCrmTarget,
+    "rest": RestTarget,
 }
 
 __all__ = [
     "SOURCES",
     "TARGETS",
+    "BottleCrmTarget",
     "CsvSource",
     "HubSpotTarget",
     "RecordResult",
+    "RestTarget",
+    "SalesforceTarget",
     "Target",
     "ZohoTarget",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .base import StoreBase, ts, utcnow
 from .delivery import CrmOp, DeadLetterDetail, DeliveryOps, QueueDepth
+from .export import ExportOps
 from .guests import GuestOps
 from .identity import IdentityOps
 from .inbox import InboxEntry, InboxOps, InboxRow
@@ -28,6 +29,7 @@ class Store(
     RunOps,
     ReplayOps,
     DeliveryOps,
+    ExportOps,
     StoreBase,
 ):
     """All named store operations on one SQLite connection."""

@@ -1,0 +1,45 @@
+"""Read-only streams for exports: rows come from a cursor, never a whole table in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..models import Guest
+from .base import StoreBase
+
+RESERVATION_COLUMNS = (
+    "source",
+    "external_id",
+    "venue",
+    "start_at",
+    "party_size",
+    "status",
+    "channel",
+    "requests",
+)
+
+
+class ExportOps(StoreBase):
+    def stream_guests(self) -> Iterator[Guest]:
+        """Golden guests, oldest first, one at a time (a separate cursor, so it can be
+        read while other statements run)."""
+        cur = self.conn.cursor()
+        cur.arraysize = 500
+        for (data,) in cur.execute("SELECT data FROM guests ORDER BY created_at, id"):
+            yield Guest.model_validate_json(data)
+
+    def stream_guest_reservations(self) -> Iterator[tuple[Guest, dict[str, Any] | None]]:
+        """Each guest with each of their reservations (oldest first); a guest without any
+        comes once, with None."""
+        cols = ", ".join(f"r.{c}" for c in RESERVATION_COLUMNS)
+        cur = self.conn.cursor()
+        cur.arraysize = 500
+        rows = cur.execute(
+            f"SELECT g.data, r.rowid, {cols} FROM guests g"
+            " LEFT JOIN reservations r ON r.guest_id = g.id"
+            " ORDER BY g.created_at, g.id, r.start_at, r.rowid"
+        )
+        for data, rowid, *values in rows:
+            reservation = dict(zip(RESERVATION_COLUMNS, values, strict=True)) if rowid else None
+            yield Guest.model_validate_json(data), reservation

@@ -160,11 +160,13 @@ def parse_config(
         raise validation_errors(doc, exc) from None
     config._path = Path(doc.file)
     for name, src in config.sources.items():
-        mapping = config.resolve(src.mapping)
-        if not mapping.is_file():
-            raise doc.error(
-                f"mapping file {str(mapping)!r} not found", ("sources", name, "mapping")
-            )
+        for stream, file in src.mapping_files().items():
+            mapping = config.resolve(file)
+            if not mapping.is_file():
+                where = ("mapping",) if src.type == "csv" else ("streams", stream, "mapping")
+                raise doc.error(
+                    f"mapping file {str(mapping)!r} not found", ("sources", name, *where)
+                )
     return config
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
 
 class Options(BaseModel):
@@ -27,11 +27,28 @@ class CsvSourceOptions(Options):
     )
     mapping: str = Field(description="Mapping file for this source (relative to this config).")
     stream: str = Field(default="bookings", description="Name of the record stream.")
-    encoding: str = Field(default="utf-8-sig", description="Text encoding of the files.")
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    encoding: str = Field(
+        default="auto",
+        description="Text encoding of the files; `auto` detects UTF-8 (BOM), Big5, GBK, Shift-JIS.",
+    )
+    delimiter: str | None = Field(
+        default=None, min_length=1, max_length=1, description="Sniffed from the header if unset."
+    )
+    archive: str | None = Field(
+        default=None, description="Move each imported file into this folder (relative to config)."
+    )
+    rejects: bool = Field(default=False, description="Write <file>.rejects.csv beside the input.")
+    schedule: str | None = Field(default=None, description="Cron expression, e.g. '0 3 * * *'.")
 
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        from .pull_options import check_cron
 
-SourceOptions = Annotated[CsvSourceOptions, Field(discriminator="type")]
+        return check_cron(v)
+
+    def mapping_files(self) -> dict[str, str]:
+        return {self.stream: self.mapping}
 
 
 class RetryOptions(Options):
@@ -56,3 +73,10 @@ class HubSpotTargetOptions(Options):
 
 
 TargetOptions = Annotated[HubSpotTargetOptions, Field(discriminator="type")]
+
+# Pull sources import RetryOptions from here, so they join the union last.
+from .pull_options import RestSourceOptions, SquareSourceOptions  # noqa: E402
+
+SourceOptions = Annotated[
+    CsvSourceOptions | RestSourceOptions | SquareSourceOptions, Field(discriminator="type")
+]

@@ -15,9 +15,10 @@ from .guests import GuestOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
 from .runs import RunOps
+from .sources import SourceOps
 
 
-class Store(InboxOps, GuestOps, OutboxOps, RunOps, StoreBase):
+class Store(InboxOps, GuestOps, OutboxOps, RunOps, SourceOps, StoreBase):
     """All named store operations on one SQLite connection."""
 
 

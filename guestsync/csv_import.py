@@ -1,0 +1,120 @@
+"""`import-csv` as a library call: files in, rows mapped and deduped, rejects written out,
+files archived, and an exit status cron can act on (0 ok, 1 some rows rejected,
+2 nothing imported).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .connectors.csv_source import expand
+from .ingest import IngestStats, RowProblem
+from .process import ProcessStats
+
+if TYPE_CHECKING:
+    from .sync_engine import Hub
+
+
+@dataclass
+class ImportReport:
+    ingest: IngestStats
+    process: ProcessStats | None = None
+    rejects_files: list[Path] = field(default_factory=list)
+    archived: list[Path] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.ingest.bad_rows) + (self.process.rejected if self.process else 0)
+
+    @property
+    def exit_code(self) -> int:
+        ing = self.ingest
+        if ing.files == 0 and not ing.skipped_files:
+            return 2  # no file found, or every file rejected whole
+        if ing.rows and self.rejected >= ing.rows:
+            return 2  # every row was rejected
+        if self.rejected or ing.rejected_files:
+            return 1
+        return 0
+
+
+def write_rejects(path: Path, problems: list[RowProblem]) -> Path | None:
+    """`<name>.rejects.csv` beside the input: the rejected rows as read, with the reason,
+    ready to be fixed and imported again."""
+    if not problems:
+        return None
+    out = path.with_name(path.stem + ".rejects.csv")
+    columns: list[str] = []
+    for p in problems:
+        columns.extend(k for k in p.record if k not in columns)
+    with out.open("w", newline="", encoding="utf-8-sig") as fh:  # Excel opens it right
+        w = csv.writer(fh)
+        w.writerow(["_row", "_column", "_error", *columns])
+        for p in sorted(problems, key=lambda p: p.line):
+            w.writerow([p.line, p.column or "", p.reason, *(p.record.get(c) for c in columns)])
+    return out
+
+
+def _archive(path: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / path.name
+    n = 1
+    while dest.exists():
+        dest = folder / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    shutil.move(str(path), dest)
+    return dest
+
+
+def import_files(
+    hub: Hub,
+    source: str,
+    patterns: list[str],
+    *,
+    force: bool = False,
+    process: bool = True,
+    archive: str | None = None,
+    rejects: bool | None = None,
+    progress: Callable[[Path, int, int], None] | None = None,
+) -> ImportReport:
+    """Import files, globs or directories for a configured CSV source.
+
+    `progress(path, bytes_read, size)` is called while each file is read.
+    """
+    src = hub.source(source)
+    files = expand(patterns, Path.cwd())
+    ingest = IngestStats()
+    if not files:
+        ingest.rejected_files.append(f"no file matches {', '.join(patterns)}")
+    for path in files:
+        size = path.stat().st_size
+
+        def tick(done: int, path: Path = path, size: int = size) -> None:
+            if progress:
+                progress(path, done, size)
+
+        hub.import_csv(source, [path], ingest, force=force, progress=tick)
+    report = ImportReport(ingest)
+    if process:
+        report.process = hub.process()
+    want_rejects = src.options.rejects if rejects is None else rejects
+    for name in ingest.imported:
+        path = Path(name)
+        problems = [p for p in ingest.bad_rows if p.file == path.name]
+        for origin, raw, error in hub.store.inbox_errors_from(source, f"{path.name}:"):
+            line = int(origin.rsplit(":", 1)[1])
+            problems.append(RowProblem(path.name, line, None, error, json.loads(raw)))
+        if want_rejects and (out := write_rejects(path, problems)):
+            report.rejects_files.append(out)
+    folder = archive or src.options.archive
+    if folder:
+        target = hub.config.resolve(folder) if not archive else Path(folder)
+        for name in ingest.imported:
+            report.archived.append(_archive(Path(name), target))
+    return report

@@ -107,9 +107,12 @@ def import_files(
     for name in ingest.imported:
         path = Path(name)
         problems = [p for p in ingest.bad_rows if p.file == path.name]
+        fields = hub.mapping_for(source, src.options.stream).spec.fields
         for origin, raw, error in hub.store.inbox_errors_from(source, f"{path.name}:"):
             line = int(origin.rsplit(":", 1)[1])
-            problems.append(RowProblem(path.name, line, None, error, json.loads(raw)))
+            spec = fields.get(error.split(":", 1)[0])  # "guest.phone: not a …" -> Phone
+            column = spec.column if spec is not None else None
+            problems.append(RowProblem(path.name, line, column, error, json.loads(raw)))
         if want_rejects and (out := write_rejects(path, problems)):
             report.rejects_files.append(out)
     folder = archive or src.options.archive

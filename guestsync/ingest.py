@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .connectors.csv_source import CsvSource, file_digest
+from .connectors.csv_source import CsvSource, file_digest, path_fields
 from .errors import BadRecordError
 from .mapping import CompiledMapping
 from .store import InboxEntry, Store
@@ -75,12 +75,16 @@ def ingest_csv(
     """Store every data row of `path` in the inbox; the file is rejected whole only if its
     header lacks a column the mapping requires (nothing of it is stored then)."""
     stats = stats or IngestStats()
+    wanted = set(mapping.columns)
+    for spec in mapping.spec.fields.values():
+        if spec.path:
+            wanted |= path_fields(spec.path)
     try:
         digest = file_digest(path)
         if not force and (before := store.file_imported(source.name, digest)):
             stats.skipped_files.append(f"{path}: imported before (as {before}); --force to redo")
             return stats
-        header = set(source.header(path, mapping.columns))
+        header = set(source.header(path, wanted))
     except (OSError, UnicodeError, LookupError) as exc:
         stats.rejected_files.append(f"{path}: cannot read ({exc})")
         return stats
@@ -97,7 +101,7 @@ def ingest_csv(
     stats.files += 1
     rows = 0
     batch: list[InboxEntry] = []
-    for row in source.rows(path, mapping.columns, progress=progress):
+    for row in source.rows(path, wanted, progress=progress):
         rows += 1
         if row.error is not None:
             stats.bad_rows.append(

@@ -56,11 +56,12 @@ def detect_encoding(path: Path) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    try:  # the sample may end inside a character: decode incrementally, not final
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    # The sample may end inside a character: decode incrementally, not final. A few bad
+    # bytes among many good multi-byte characters is a UTF-8 file with a damaged row.
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=False)
+    bad = text.count(REPLACEMENT)
+    if bad == 0 or sum(1 for c in text if ord(c) > 127) >= 20 * bad:
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(head, cp_isolation=CANDIDATES).best()
@@ -82,6 +83,23 @@ def sniff_delimiter(header_line: str) -> str:
 def header_key(name: str) -> str:
     """Header text compared loosely: full-width folded (NFKC), no spaces, any case."""
     return "".join(unicodedata.normalize("NFKC", name).replace("\ufeff", "").split()).casefold()
+
+
+def path_fields(path: str) -> set[str]:
+    """The record keys a JMESPath expression reads (`[Date, Time]` -> Date, Time)."""
+    import jmespath
+
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "field":
+                found.add(str(node.get("value")))
+            for child in node.get("children", []):
+                walk(child)
+
+    walk(jmespath.compile(path).parsed)
+    return found
 
 
 def match_header(header: list[str], wanted: Iterable[str]) -> list[str]:

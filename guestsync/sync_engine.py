@@ -4,6 +4,7 @@ four stages. `sync()` is one pass of all of them, recorded as a row in `runs`.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ from .errors import BadRecordError, ConfigError
 from .ingest import IngestStats, ingest_csv
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
+from .parallel import PARALLEL_MIN_ROWS, MappingPool, process_pending_parallel
 from .process import ProcessStats, process_pending
 from .pull import PullStats, make_source, pull
 from .store import Store
@@ -59,6 +61,8 @@ class Hub:
         self.config = config
         self.sleep = sleep
         ctx = Context(region=config.defaults.region, timezone=config.defaults.timezone)
+        self.context = ctx
+        self.parallel_min_rows = PARALLEL_MIN_ROWS  # map in a 2nd process above this
         # One mapping per (source, stream); `mappings` keeps each source's first one.
         self.stream_mappings: dict[tuple[str, str], CompiledMapping] = {
             (name, stream): load_mapping(config.resolve(file), ctx)
@@ -149,6 +153,14 @@ class Hub:
         return stats
 
     def process(self) -> ProcessStats:
+        if (os.cpu_count() or 1) > 1 and self.store.count_pending() >= self.parallel_min_rows:
+            files = {
+                (name, stream): str(self.config.resolve(file))
+                for name, src in self.config.sources.items()
+                for stream, file in src.mapping_files().items()
+            }
+            with MappingPool(files, self.context) as pool:
+                return process_pending_parallel(self.store, self.mapping_for, self.targets, pool)
         return process_pending(self.store, self.mapping_for, self.targets)
 
     def deliver(self, targets: list[str] | None = None) -> list[DeliveryStats]:

@@ -38,3 +38,6 @@ class SourceOps(StoreBase):
             " AND substr(origin, 1, ?) = ? ORDER BY id",
             (source, len(origin_prefix), origin_prefix),
         ).fetchall()
+
+    def count_pending(self) -> int:
+        return self._one("SELECT count(*) FROM inbox WHERE status = 'pending'")

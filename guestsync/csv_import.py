@@ -87,7 +87,7 @@ def import_files(
 
     `progress(path, bytes_read, size)` is called while each file is read.
     """
-    src = hub.source(source)
+    hub.source(source)  # an unknown source is a config error, even with no file found
     files = expand(patterns, Path.cwd())
     ingest = IngestStats()
     if not files:
@@ -103,21 +103,35 @@ def import_files(
     report = ImportReport(ingest)
     if process:
         report.process = hub.process()
-    want_rejects = src.options.rejects if rejects is None else rejects
-    for name in ingest.imported:
-        path = Path(name)
-        problems = [p for p in ingest.bad_rows if p.file == path.name]
-        fields = hub.mapping_for(source, src.options.stream).spec.fields
-        for origin, raw, error in hub.store.inbox_errors_from(source, f"{path.name}:"):
-            line = int(origin.rsplit(":", 1)[1])
-            spec = fields.get(error.split(":", 1)[0])  # "guest.phone: not a …" -> Phone
-            column = spec.column if spec is not None else None
-            problems.append(RowProblem(path.name, line, column, error, json.loads(raw)))
-        if want_rejects and (out := write_rejects(path, problems)):
-            report.rejects_files.append(out)
-    folder = archive or src.options.archive
-    if folder:
-        target = hub.config.resolve(folder) if not archive else Path(folder)
-        for name in ingest.imported:
-            report.archived.append(_archive(Path(name), target))
+    report.rejects_files, report.archived = finish_imports(
+        hub, ingest, archive=archive, rejects=rejects
+    )
     return report
+
+
+def finish_imports(
+    hub: Hub, ingest: IngestStats, *, archive: str | None = None, rejects: bool | None = None
+) -> tuple[list[Path], list[Path]]:
+    """After processing: write each imported file's rejects CSV (if asked, by argument or
+    the source's `rejects:`) and move it to the archive folder (argument or `archive:`)."""
+    written: list[Path] = []
+    archived: list[Path] = []
+    for source, name in ingest.imported:
+        src = hub.source(source)
+        path = Path(name)
+        if src.options.rejects if rejects is None else rejects:
+            problems = [p for p in ingest.bad_rows if (p.source, p.file) == (source, path.name)]
+            fields = hub.mapping_for(source, src.options.stream).spec.fields
+            for origin, raw, error in hub.store.inbox_errors_from(source, f"{path.name}:"):
+                line = int(origin.rsplit(":", 1)[1])
+                spec = fields.get(error.split(":", 1)[0])  # "guest.phone: not a …" -> Phone
+                column = spec.column if spec is not None else None
+                problems.append(RowProblem(source, path.name, line, column, error, json.loads(raw)))
+            if out := write_rejects(path, problems):
+                written.append(out)
+        folder = Path(archive) if archive else None
+        if folder is None and src.options.archive:
+            folder = hub.config.resolve(src.options.archive)
+        if folder and path.exists():
+            archived.append(_archive(path, folder))
+    return written, archived

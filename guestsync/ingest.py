@@ -26,6 +26,7 @@ BATCH = 5000
 class RowProblem:
     """A row that could not be stored as read (CSV shape, undecodable bytes)."""
 
+    source: str
     file: str
     line: int
     column: str | None
@@ -46,7 +47,7 @@ class IngestStats:
     warnings: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)  # imported before (same bytes)
     bad_rows: list[RowProblem] = field(default_factory=list)
-    imported: list[str] = field(default_factory=list)  # paths imported in this run
+    imported: list[tuple[str, str]] = field(default_factory=list)  # (source, path) this run
 
 
 def _entry(source: CsvSource, mapping: CompiledMapping, origin: str, record: dict) -> InboxEntry:
@@ -105,7 +106,7 @@ def ingest_csv(
         rows += 1
         if row.error is not None:
             stats.bad_rows.append(
-                RowProblem(path.name, row.line, row.column, row.error, row.record)
+                RowProblem(source.name, path.name, row.line, row.column, row.error, row.record)
             )
             continue
         batch.append(_entry(source, mapping, f"{path.name}:{row.line}", row.record))
@@ -119,7 +120,7 @@ def ingest_csv(
             source.name, digest, path=str(path), size=path.stat().st_size, rows=rows
         )
     stats.rows += rows
-    stats.imported.append(str(path))
+    stats.imported.append((source.name, str(path)))
     return stats
 
 

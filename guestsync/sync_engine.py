@@ -16,6 +16,7 @@ import requests
 from .config import Config
 from .connectors import TARGETS, CsvSource
 from .connectors.base import Target
+from .csv_import import finish_imports
 from .delivery import DeliveryStats, deliver
 from .errors import BadRecordError, ConfigError
 from .ingest import IngestStats, ingest_csv
@@ -188,6 +189,7 @@ class Hub:
             summary.ingest = self.ingest_configured(sources)
             summary.pull = self.pull(sources)
             summary.process = self.process()
+            finish_imports(self, summary.ingest)  # rejects CSVs and archive, if configured
             if deliver:
                 summary.deliveries = self.deliver(targets)
             summary.guests_total = self.store.count_guests()

@@ -205,3 +205,23 @@ def test_nothing_matching_exits_2(make_config, tmp_path, capsys):
         main(["-c", str(cfg), "import-csv", str(tmp_path / "none*.csv"), "--source", "en"])
     assert info.value.code == 2
     assert "no file matches" in capsys.readouterr().err
+
+
+def test_sync_archives_configured_files_and_writes_their_rejects(make_config, tmp_path):
+    cfg = make_config(
+        CONFIG.replace("rejects: true}", "rejects: true, paths: [drop/*.csv], archive: done}")
+    )
+    (tmp_path / "drop").mkdir()
+    _write(
+        tmp_path / "drop" / "x.csv",
+        EN_HEADER
+        + "X1,Amy,amy@example.com,0912000111,2026-12-24,19:30,2,,,\n"
+        + "X2,Bad,bad@example.com,12,2026-12-24,19:30,2,,,\n",
+    )
+    hub = Hub(load_config(cfg))
+    summary = hub.sync(sources=["en"], deliver=False)
+    hub.close()
+    assert summary.process.processed == 1 and summary.process.rejected == 1
+    assert (tmp_path / "done" / "x.csv").exists() and not (tmp_path / "drop" / "x.csv").exists()
+    rejects = (tmp_path / "drop" / "x.rejects.csv").read_text("utf-8-sig")
+    assert "X2" in rejects and "X1" not in rejects

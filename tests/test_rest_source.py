@@ -355,3 +355,39 @@ def test_a_failing_stream_is_reported_and_keeps_its_cursor():
     stats = pull(store, source({}))
     assert "HTTP 400: bad filter" in stats.errors[0]
     assert store.get_cursor("api", "guests") is None
+
+
+@responses.activate
+def test_requests_are_paced_by_the_source_rate_limit():
+    counter = iter(range(1, 100))
+    responses.add_callback(
+        responses.GET,
+        f"{BASE}/v1/guests",
+        callback=lambda req: (200, {}, json.dumps({"items": [{"id": "a"}], "next": next(counter)})),
+    )
+    now, waits = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    opts = {
+        "type": "rest",
+        "base_url": BASE,
+        "rate": 2,
+        "max_pages": 5,
+        "streams": {
+            "guests": {
+                "path": "v1/guests",
+                "mapping": "m.yaml",
+                "records": "items",
+                "pagination": {"type": "cursor", "token_path": "next", "param": "c"},
+            }
+        },
+    }
+    src = RestSource(
+        "api", RestSourceOptions.model_validate(opts), sleep=sleep, clock=lambda: now[0]
+    )
+    pages = list(src.read("guests", None))
+    assert len(pages) == 5 and len(responses.calls) == 5
+    assert now[0] == pytest.approx(1.5)  # 2 at once (the burst), then one every 0.5 s

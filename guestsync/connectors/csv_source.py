@@ -135,14 +135,20 @@ class CsvSource:
         self.name = name
         self.options = options
         self.base_dir = base_dir
+        self._encodings: dict[tuple[str, int, int], str] = {}
 
     def files(self) -> list[Path]:
         """The configured files, globs and directories expanded, in a stable order."""
         return expand(self.options.paths, self.base_dir)
 
     def encoding(self, path: Path) -> str:
-        enc = self.options.encoding
-        return detect_encoding(path) if enc == "auto" else enc
+        if self.options.encoding != "auto":
+            return self.options.encoding
+        st = path.stat()
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        if key not in self._encodings:  # the header and the rows are read separately
+            self._encodings[key] = detect_encoding(path)
+        return self._encodings[key]
 
     def _open(self, path: Path) -> TextIO:
         # errors="replace": one bad byte spoils its row (reported), not the rest of the file

@@ -62,8 +62,9 @@ class OAuth2Auth(Auth):
     ) -> None:
         self.options = options
         self.clock = clock
-        self.http = HttpClient(options.token_url, target=f"{name} token", session=session)
-        self.timeout = timeout
+        self.http = HttpClient(
+            options.token_url, target=f"{name} token", session=session, timeout=timeout
+        )
         self._token: str | None = None
         self._expires_at = 0.0
         self._refresh_token = (

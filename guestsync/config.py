@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from .connector_options import SourceOptions, TargetOptions
 from .errors import ConfigError, ConfigErrors
+from .options_base import source_mappings
 from .yamlfile import Loc, YamlDoc, load_yaml
 
 DEFAULT_CONFIG = "guestsync.yaml"
@@ -160,7 +161,7 @@ def parse_config(
         raise validation_errors(doc, exc) from None
     config._path = Path(doc.file)
     for name, src in config.sources.items():
-        for stream, file in src.mapping_files().items():
+        for stream, file in source_mappings(src).items():
             mapping = config.resolve(file)
             if not mapping.is_file():
                 where = ("mapping",) if src.type == "csv" else ("streams", stream, "mapping")

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
+from pydantic import Field, HttpUrl, SecretStr, field_validator
 
-
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from .options_base import Options, RetryOptions
+from .pull_options import RestSourceOptions, SquareSourceOptions, check_cron
 
 
 class CsvSourceOptions(Options):
@@ -43,18 +42,15 @@ class CsvSourceOptions(Options):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
-        from .pull_options import check_cron
-
         return check_cron(v)
 
     def mapping_files(self) -> dict[str, str]:
         return {self.stream: self.mapping}
 
 
-class RetryOptions(Options):
-    max_attempts: int = Field(default=6, ge=1, le=50, description="Tries per batch per run.")
-    initial_wait: float = Field(default=0.5, ge=0, description="Seconds before the 1st retry.")
-    max_wait: float = Field(default=60.0, ge=0, description="Cap on one wait, in seconds.")
+SourceOptions = Annotated[
+    CsvSourceOptions | RestSourceOptions | SquareSourceOptions, Field(discriminator="type")
+]
 
 
 class HubSpotTargetOptions(Options):
@@ -73,10 +69,3 @@ class HubSpotTargetOptions(Options):
 
 
 TargetOptions = Annotated[HubSpotTargetOptions, Field(discriminator="type")]
-
-# Pull sources import RetryOptions from here, so they join the union last.
-from .pull_options import RestSourceOptions, SquareSourceOptions  # noqa: E402
-
-SourceOptions = Annotated[
-    CsvSourceOptions | RestSourceOptions | SquareSourceOptions, Field(discriminator="type")
-]

@@ -7,6 +7,7 @@ before it are neither lost nor read twice (the inbox is idempotent on top of tha
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -93,6 +94,10 @@ def make_source(
     from .connectors import SOURCES
 
     cls = SOURCES[options.type]
-    if options.type == "csv":
-        return cls(name, options, base_dir=base_dir)
-    return cls(name, options, base_dir=base_dir, session=session_factory(), sleep=sleep)
+    accepts = inspect.signature(cls).parameters
+    extra: dict[str, Any] = {}
+    if "session" in accepts:  # pull sources: one requests Session each
+        extra["session"] = session_factory()
+    if "sleep" in accepts:
+        extra["sleep"] = sleep
+    return cls(name, options, base_dir=base_dir, **extra)

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from .connector_options import RetryOptions
+from .options_base import RetryOptions
 
 
 class _Opts(BaseModel):
@@ -30,6 +30,19 @@ def check_cron(v: str | None) -> str | None:
         raise ValueError(
             f"bad cron expression {v!r} ({exc}); write five fields, e.g. '0 3 * * *'"
         ) from None
+    return v
+
+
+def check_jmespath(v: str | None) -> str | None:
+    if v is None:
+        return v
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        jmespath.compile(v)
+    except JMESPathError as exc:
+        raise ValueError(f"bad JMESPath {v!r}: {exc}") from None
     return v
 
 
@@ -106,6 +119,8 @@ class Incremental(_Opts):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    _path = field_validator("field")(classmethod(lambda cls, v: check_jmespath(v)))
+
     @model_validator(mode="after")
     def _mode(self) -> Incremental:
         if self.field is None and self.end_param is None:
@@ -136,6 +151,8 @@ class CursorToken(_Opts):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    _path = field_validator("token_path")(classmethod(lambda cls, v: check_jmespath(v)))
+
 
 class LinkHeader(_Opts):
     """RFC 5988 `Link: <url>; rel="next"`: the next page is that URL, as given."""
@@ -158,6 +175,8 @@ class StreamOptions(_Opts):
     mapping: str = Field(description="Mapping file for this stream (relative to the config).")
     incremental: Incremental | None = None
     pagination: PaginationOptions | None = None
+
+    _paths = field_validator("records", "id")(classmethod(lambda cls, v: check_jmespath(v)))
 
 
 class RestSourceOptions(_Opts):

@@ -58,12 +58,12 @@ def source_jobs(config: Config, hub_factory: Callable[[], Hub]) -> list[Job]:
     """A job per source that has `schedule:`."""
     jobs = []
     for name, src in config.sources.items():
-        if src.schedule:
+        if getattr(src, "schedule", None):
 
             def run(name: str = name) -> str:
                 return run_source(hub_factory, name)
 
-            jobs.append(Job(f"source:{name}", src.schedule, run))
+            jobs.append(Job(f"source:{name}", src.schedule, run))  # type: ignore[union-attr]
     return jobs
 
 

@@ -22,6 +22,7 @@ from .errors import BadRecordError, ConfigError
 from .ingest import IngestStats, ingest_csv
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
+from .options_base import source_mappings
 from .parallel import PARALLEL_MIN_ROWS, MappingPool, process_pending_parallel
 from .process import ProcessStats, process_pending
 from .pull import PullStats, make_source, pull
@@ -68,7 +69,7 @@ class Hub:
         self.stream_mappings: dict[tuple[str, str], CompiledMapping] = {
             (name, stream): load_mapping(config.resolve(file), ctx)
             for name, src in config.sources.items()
-            for stream, file in src.mapping_files().items()
+            for stream, file in source_mappings(src).items()
         }
         self.mappings: dict[str, CompiledMapping] = {}
         for (name, _), m in self.stream_mappings.items():
@@ -149,7 +150,7 @@ class Hub:
         stats = PullStats()
         for name in sources or list(self.sources):
             src = self.source(name)
-            if not isinstance(src, CsvSource):
+            if not isinstance(src, CsvSource) and callable(getattr(src, "read", None)):
                 pull(self.store, src, stats=stats)
         return stats
 
@@ -158,7 +159,7 @@ class Hub:
             files = {
                 (name, stream): str(self.config.resolve(file))
                 for name, src in self.config.sources.items()
-                for stream, file in src.mapping_files().items()
+                for stream, file in source_mappings(src).items()
             }
             with MappingPool(files, self.context) as pool:
                 return process_pending_parallel(self.store, self.mapping_for, self.targets, pool)

@@ -82,10 +82,12 @@ def import_files(
     archive: str | None = None,
     rejects: bool | None = None,
     progress: Callable[[Path, int, int], None] | None = None,
+    process_progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Import files, globs or directories for a configured CSV source.
 
-    `progress(path, bytes_read, size)` is called while each file is read.
+    `progress(path, bytes_read, size)` is called while each file is read, and
+    `process_progress(rows done, rows pending)` while the rows are mapped and resolved.
     """
     hub.source(source)  # an unknown source is a config error, even with no file found
     files = expand(patterns, Path.cwd())
@@ -102,7 +104,7 @@ def import_files(
         hub.import_csv(source, [path], ingest, force=force, progress=tick)
     report = ImportReport(ingest)
     if process:
-        report.process = hub.process()
+        report.process = hub.process(progress=process_progress)
     report.rejects_files, report.archived = finish_imports(
         hub, ingest, archive=archive, rejects=rejects
     )

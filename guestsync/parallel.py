@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -22,7 +23,7 @@ from .errors import BadRecordError
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
 from .models import SourceRecord
-from .process import ProcessStats, process_batch
+from .process import ProcessStats, process_batch, process_pending
 from .store import InboxRow, Store
 
 PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it saves
@@ -88,14 +89,46 @@ def process_pending_parallel(
     pool: MappingPool,
     *,
     batch_size: int = BATCH,
+    progress: Callable[[int], None] | None = None,
 ) -> ProcessStats:
     """Like `process_pending`, with batch k+1 mapped in the worker while k is written."""
     stats = ProcessStats()
+    done = 0
     rows = store.pending_inbox(limit=batch_size, after_id=0)
     future = pool.submit(rows) if rows else None
     while rows and future is not None:
         following = store.pending_inbox(limit=batch_size, after_id=rows[-1].id)
         next_future = pool.submit(following) if following else None
         process_batch(store, rows, mapping_for, targets, stats, mapped=future.result())
+        done += len(rows)
+        if progress:
+            progress(done)
         rows, future = following, next_future
     return stats
+
+
+def process_inbox(
+    store: Store,
+    mapping_for: Callable[[str, str], CompiledMapping],
+    targets: Mapping[str, Target],
+    *,
+    files: dict[tuple[str, str], str],
+    ctx: Context,
+    parallel_min_rows: int = PARALLEL_MIN_ROWS,
+    progress: Callable[[int, int], None] | None = None,
+) -> ProcessStats:
+    """Process every pending row: in-process for small backlogs, with a mapping worker
+    for large ones (`progress(rows done, rows pending)` after each batch)."""
+    pending = store.count_pending()
+    if (os.cpu_count() or 1) < 2 or pending < parallel_min_rows:
+        stats = process_pending(store, mapping_for, targets)
+        if progress:
+            progress(pending, pending)
+        return stats
+
+    def tick(done: int) -> None:
+        if progress:
+            progress(done, pending)
+
+    with MappingPool(files, ctx) as pool:
+        return process_pending_parallel(store, mapping_for, targets, pool, progress=tick)

@@ -4,7 +4,6 @@ four stages. `sync()` is one pass of all of them, recorded as a row in `runs`.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,8 +22,8 @@ from .ingest import IngestStats, ingest_csv
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
 from .options_base import source_mappings
-from .parallel import PARALLEL_MIN_ROWS, MappingPool, process_pending_parallel
-from .process import ProcessStats, process_pending
+from .parallel import PARALLEL_MIN_ROWS, process_inbox
+from .process import ProcessStats
 from .pull import PullStats, make_source, pull
 from .store import Store
 
@@ -154,16 +153,22 @@ class Hub:
                 pull(self.store, src, stats=stats)
         return stats
 
-    def process(self) -> ProcessStats:
-        if (os.cpu_count() or 1) > 1 and self.store.count_pending() >= self.parallel_min_rows:
-            files = {
-                (name, stream): str(self.config.resolve(file))
-                for name, src in self.config.sources.items()
-                for stream, file in source_mappings(src).items()
-            }
-            with MappingPool(files, self.context) as pool:
-                return process_pending_parallel(self.store, self.mapping_for, self.targets, pool)
-        return process_pending(self.store, self.mapping_for, self.targets)
+    def process(self, progress: Callable[[int, int], None] | None = None) -> ProcessStats:
+        """Map, resolve and queue every pending inbox row; large backlogs use 2 cores."""
+        files = {
+            (name, stream): str(self.config.resolve(file))
+            for name, src in self.config.sources.items()
+            for stream, file in source_mappings(src).items()
+        }
+        return process_inbox(
+            self.store,
+            self.mapping_for,
+            self.targets,
+            files=files,
+            ctx=self.context,
+            parallel_min_rows=self.parallel_min_rows,
+            progress=progress,
+        )
 
     def deliver(self, targets: list[str] | None = None) -> list[DeliveryStats]:
         out = []

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..csv_import import import_files
@@ -51,17 +51,22 @@ def import_csv(
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
+        MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=out,
         disable=not show,
     )
-    tasks: dict[Path, int] = {}
+    tasks: dict[Path | str, int] = {}
 
     def tick(path: Path, done: int, size: int) -> None:
         if path not in tasks:
-            tasks[path] = progress.add_task(path.name, total=size)
+            tasks[path] = progress.add_task(f"{path.name} (bytes)", total=size)
         progress.update(tasks[path], completed=done)
+
+    def tick_process(done: int, pending: int) -> None:
+        if "process" not in tasks:
+            tasks["process"] = progress.add_task("map + dedupe (rows)", total=pending)
+        progress.update(tasks["process"], completed=done)
 
     try:
         with progress:
@@ -74,6 +79,7 @@ def import_csv(
                 archive=archive,
                 rejects=rejects,
                 progress=tick,
+                process_progress=tick_process,
             )
     finally:
         hub.close()

@@ -109,6 +109,9 @@ def test_detection_helpers(tmp_path):
     p = tmp_path / "bom.csv"
     p.write_bytes(HANT.encode("utf-8-sig"))
     assert detect_encoding(p) == "utf-8-sig"
+    p = tmp_path / "west.csv"  # Excel on a Western Windows
+    p.write_bytes("Booking ID,Name\nB1,José Müller\nB2,Renée Café\n".encode("cp1252"))
+    assert detect_encoding(p) == "cp1252"
     assert sniff_delimiter("a\tb\tc,d") == "\t"
     assert sniff_delimiter('"x;y",b,c') == ","
     assert match_header(["\ufeffbooking  ID", "ＮＡＭＥ", "x"], ["Booking ID", "Name"]) == [

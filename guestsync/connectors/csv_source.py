@@ -24,7 +24,7 @@ from ..connector_options import CsvSourceOptions
 
 SAMPLE = 256 * 1024  # bytes read to detect the encoding
 # Encodings charset-normalizer may choose between; results map to their supersets.
-CANDIDATES = ["utf_8", "big5", "cp950", "gb18030", "gbk", "gb2312", "shift_jis", "cp932"]
+CANDIDATES = ["utf_8", "big5", "cp950", "gb18030", "gbk", "gb2312", "shift_jis", "cp932", "cp1252"]
 SUPERSET = {
     "big5": "cp950",
     "big5hkscs": "big5hkscs",

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from .connector_options import SourceOptions, TargetOptions
 from .errors import ConfigError, ConfigErrors
 from .identity.settings import IdentityConfig
+from .options_base import source_mappings
 from .yamlfile import Loc, YamlDoc, load_yaml
 
 DEFAULT_CONFIG = "guestsync.yaml"
@@ -162,11 +163,13 @@ def parse_config(
         raise validation_errors(doc, exc) from None
     config._path = Path(doc.file)
     for name, src in config.sources.items():
-        mapping = config.resolve(src.mapping)
-        if not mapping.is_file():
-            raise doc.error(
-                f"mapping file {str(mapping)!r} not found", ("sources", name, "mapping")
-            )
+        for stream, file in source_mappings(src).items():
+            mapping = config.resolve(file)
+            if not mapping.is_file():
+                where = ("mapping",) if src.type == "csv" else ("streams", stream, "mapping")
+                raise doc.error(
+                    f"mapping file {str(mapping)!r} not found", ("sources", name, *where)
+                )
     return config
 
 

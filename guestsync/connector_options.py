@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
+from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
-
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from .options_base import Options, RetryOptions
+from .pull_options import RestSourceOptions, SquareSourceOptions, check_cron
 
 
 class CsvSourceOptions(Options):
@@ -27,17 +26,36 @@ class CsvSourceOptions(Options):
     )
     mapping: str = Field(description="Mapping file for this source (relative to this config).")
     stream: str = Field(default="bookings", description="Name of the record stream.")
-    encoding: str = Field(default="utf-8-sig", description="Text encoding of the files.")
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    encoding: str = Field(
+        default="auto",
+        description="Text encoding of the files; `auto` detects UTF-8 (BOM), Big5, GBK, Shift-JIS.",
+    )
+    delimiter: str | None = Field(
+        default=None, min_length=1, max_length=1, description="Sniffed from the header if unset."
+    )
+    archive: str | None = Field(
+        default=None, description="Move each imported file into this folder (relative to config)."
+    )
+    rejects: bool = Field(default=False, description="Write <file>.rejects.csv beside the input.")
+    schedule: str | None = Field(default=None, description="Cron expression, e.g. '0 3 * * *'.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        return check_cron(v)
+
+    def mapping_files(self) -> dict[str, str]:
+        return {self.stream: self.mapping}
 
 
-SourceOptions = Annotated[CsvSourceOptions, Field(discriminator="type")]
+SourceOptions = Annotated[
+    CsvSourceOptions | RestSourceOptions | SquareSourceOptions, Field(discriminator="type")
+]
 
 
-class RetryOptions(Options):
-    max_attempts: int = Field(default=6, ge=1, le=50, description="Tries per batch per run.")
-    initial_wait: float = Field(default=0.5, ge=0, description="Seconds before the 1st retry.")
-    max_wait: float = Field(default=60.0, ge=0, description="Cap on one wait, in seconds.")
+class DeliveryRetryOptions(RetryOptions):
+    """Retry within a run, plus when a record pending over many runs becomes a dead letter."""
+
     give_up_after_attempts: int = Field(
         default=20, ge=1, description="Failed attempts (over all runs) before a dead letter."
     )
@@ -60,7 +78,7 @@ class CrmTargetOptions(Options):
         "(default: derived from the account's credentials).",
     )
     timeout: float = Field(default=30.0, gt=0, description="Seconds per HTTP request.")
-    retry: RetryOptions = Field(default_factory=RetryOptions)
+    retry: DeliveryRetryOptions = Field(default_factory=DeliveryRetryOptions)
 
 
 class HubSpotTargetOptions(CrmTargetOptions):

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from .connector_options import RetryOptions
+from .connector_options import DeliveryRetryOptions
 from .connectors.base import RecordResult, Target
 from .errors import AuthError, PermanentError, RetryableError
 from .retry import call_with_retry
@@ -62,7 +62,7 @@ class Delivery:
 
     store: Store
     target: Target
-    retry: RetryOptions
+    retry: DeliveryRetryOptions
     sleep: Callable[[float], None] = time.sleep
     pace: Callable[[], object] | None = None  # takes a token from the shared rate budget
     stats: DeliveryStats = field(init=False)
@@ -192,7 +192,7 @@ class Delivery:
 def deliver(
     store: Store,
     target: Target,
-    retry: RetryOptions,
+    retry: DeliveryRetryOptions,
     *,
     sleep: Callable[[float], None] = time.sleep,
     pace: Callable[[], object] | None = None,

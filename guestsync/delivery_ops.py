@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .connector_options import RetryOptions
+from .connector_options import DeliveryRetryOptions
 from .connectors.base import CrmRef, RecordResult, Target
 from .errors import AuthError, PermanentError, RetryableError
 from .store import CrmOp, Store
@@ -137,7 +137,7 @@ def delete_guest_everywhere(
     targets: Mapping[str, Target],
     guest_id: str,
     *,
-    retry: Mapping[str, RetryOptions] | None = None,
+    retry: Mapping[str, DeliveryRetryOptions] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     pace: Mapping[str, Callable[[], object]] | None = None,
 ) -> list[ForgetOutcome]:
@@ -165,7 +165,7 @@ def delete_guest_everywhere(
         d = Delivery(
             store,
             target,
-            (retry or {}).get(name) or RetryOptions(),
+            (retry or {}).get(name) or DeliveryRetryOptions(),
             sleep=sleep,
             pace=(pace or {}).get(name),
         )

@@ -75,21 +75,29 @@ def process_batch(
     targets: Mapping[str, Target],
     stats: ProcessStats,
     identity: IdentityConfig | None = None,
+    *,
+    mapped: list[SourceRecord | str] | None = None,
 ) -> None:
+    """`mapped`, if given, holds each row already mapped (or its rejection reason), e.g.
+    by a mapping worker process (parallel.py) while the previous batch was resolved."""
     touched: set[str] = set()
     resolver = Resolver(store, identity)
     done: list[int] = []
     with store.atomic():
-        for row in rows:
+        for i, row in enumerate(rows):
             try:
                 with store.atomic():
-                    mapping = mapping_for(row.source, row.stream)
-                    record = mapping.apply(
-                        json.loads(row.raw),
-                        source=row.source,
-                        stream=row.stream,
-                        external_id=row.external_id,
-                    )
+                    if mapped is not None:
+                        record = mapped[i]
+                        if isinstance(record, str):
+                            raise BadRecordError(record)
+                    else:
+                        record = mapping_for(row.source, row.stream).apply(
+                            json.loads(row.raw),
+                            source=row.source,
+                            stream=row.stream,
+                            external_id=row.external_id,
+                        )
                     stats.warnings.extend(
                         f"{row.source} {row.origin}: {w}" for w in record.warnings
                     )

@@ -20,8 +20,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from .connector_options import RetryOptions
 from .errors import RateLimitedError, RetryableError
+from .options_base import RetryOptions
 
 T = TypeVar("T")
 

@@ -13,14 +13,18 @@ from typing import Any
 import requests
 
 from .config import Config
-from .connectors import SOURCES, TARGETS, CsvSource
+from .connectors import TARGETS, CsvSource
 from .connectors.base import Target
+from .csv_import import finish_imports
 from .delivery import DeliveryStats, deliver
 from .errors import BadRecordError, ConfigError
 from .ingest import IngestStats, ingest_csv
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
-from .process import ProcessStats, process_pending
+from .options_base import source_mappings
+from .parallel import PARALLEL_MIN_ROWS, process_inbox
+from .process import ProcessStats
+from .pull import PullStats, make_source, pull
 from .rate_budget import pacer_for
 from .store import Store
 
@@ -32,11 +36,13 @@ class SyncSummary:
     process: ProcessStats
     deliveries: list[DeliveryStats] = field(default_factory=list)
     guests_total: int = 0
+    pull: PullStats = field(default_factory=PullStats)
 
     @property
     def ok(self) -> bool:
         return (
             not self.ingest.rejected_files
+            and not self.pull.errors
             and not self.process.rejected
             and all(d.stopped is None and not d.dead for d in self.deliveries)
         )
@@ -59,12 +65,25 @@ class Hub:
         self.sleep = sleep
         self.clock = clock
         ctx = Context(region=config.defaults.region, timezone=config.defaults.timezone)
-        self.mappings: dict[str, CompiledMapping] = {
-            name: load_mapping(config.resolve(src.mapping), ctx)
+        self.context = ctx
+        self.parallel_min_rows = PARALLEL_MIN_ROWS  # map in a 2nd process above this
+        # One mapping per (source, stream); `mappings` keeps each source's first one.
+        self.stream_mappings: dict[tuple[str, str], CompiledMapping] = {
+            (name, stream): load_mapping(config.resolve(file), ctx)
             for name, src in config.sources.items()
+            for stream, file in source_mappings(src).items()
         }
-        self.sources: dict[str, CsvSource] = {
-            name: SOURCES[src.type](name, src, base_dir=config.path.parent)
+        self.mappings: dict[str, CompiledMapping] = {}
+        for (name, _), m in self.stream_mappings.items():
+            self.mappings.setdefault(name, m)
+        self.sources: dict[str, Any] = {
+            name: make_source(
+                name,
+                src,
+                base_dir=config.path.parent,
+                session_factory=session_factory,
+                sleep=sleep,
+            )
             for name, src in config.sources.items()
         }
         self.targets: dict[str, Target] = {
@@ -86,13 +105,13 @@ class Hub:
 
     def mapping_for(self, source: str, stream: str) -> CompiledMapping:
         try:
-            return self.mappings[source]
+            return self.stream_mappings.get((source, stream)) or self.mappings[source]
         except KeyError:
             raise BadRecordError(
                 f"source {source!r} is no longer in the config; add it back to process this row"
             ) from None
 
-    def source(self, name: str) -> CsvSource:
+    def source(self, name: str) -> Any:
         if name not in self.sources:
             known = ", ".join(sorted(self.sources)) or "none configured"
             raise ConfigError(
@@ -103,23 +122,56 @@ class Hub:
     # -- stages ------------------------------------------------------------------------
 
     def import_csv(
-        self, source: str, paths: list[Path], stats: IngestStats | None = None
+        self,
+        source: str,
+        paths: list[Path],
+        stats: IngestStats | None = None,
+        *,
+        force: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> IngestStats:
         src = self.source(source)
+        if not isinstance(src, CsvSource):
+            raise ConfigError(f"source {source!r} is not a CSV source", file=str(self.config.path))
         stats = stats or IngestStats()
+        mapping = self.mapping_for(source, src.options.stream)
         for path in paths:
-            ingest_csv(self.store, src, self.mappings[source], path, stats)
+            ingest_csv(self.store, src, mapping, path, stats, force=force, progress=progress)
         return stats
 
     def ingest_configured(self, sources: list[str] | None = None) -> IngestStats:
         stats = IngestStats()
         for name in sources or list(self.sources):
-            self.import_csv(name, self.source(name).files(), stats)
+            src = self.source(name)
+            if isinstance(src, CsvSource):
+                self.import_csv(name, src.files(), stats)
         return stats
 
-    def process(self) -> ProcessStats:
-        return process_pending(
-            self.store, self.mapping_for, self.targets, identity=self.config.identity
+    def pull(self, sources: list[str] | None = None) -> PullStats:
+        """Pull every configured pull source (REST, Square) into the inbox."""
+        stats = PullStats()
+        for name in sources or list(self.sources):
+            src = self.source(name)
+            if not isinstance(src, CsvSource) and callable(getattr(src, "read", None)):
+                pull(self.store, src, stats=stats)
+        return stats
+
+    def process(self, progress: Callable[[int, int], None] | None = None) -> ProcessStats:
+        """Map, resolve and queue every pending inbox row; large backlogs use 2 cores."""
+        files = {
+            (name, stream): str(self.config.resolve(file))
+            for name, src in self.config.sources.items()
+            for stream, file in source_mappings(src).items()
+        }
+        return process_inbox(
+            self.store,
+            self.mapping_for,
+            self.targets,
+            files=files,
+            ctx=self.context,
+            parallel_min_rows=self.parallel_min_rows,
+            identity=self.config.identity,
+            progress=progress,
         )
 
     def deliver(self, targets: list[str] | None = None) -> list[DeliveryStats]:
@@ -154,14 +206,17 @@ class Hub:
         sources: list[str] | None = None,
         targets: list[str] | None = None,
         deliver: bool = True,
+        kind: str = "sync",
     ) -> SyncSummary:
-        """One pass: ingest configured files, process the inbox, deliver the outbox."""
-        run_id = self.store.start_run("sync")
+        """One pass: ingest configured files, pull APIs, process the inbox, deliver."""
+        run_id = self.store.start_run(kind)
         summary = SyncSummary(run_id, IngestStats(), ProcessStats())
         status = "failed"
         try:
             summary.ingest = self.ingest_configured(sources)
+            summary.pull = self.pull(sources)
             summary.process = self.process()
+            finish_imports(self, summary.ingest)  # rejects CSVs and archive, if configured
             if deliver:
                 summary.deliveries = self.deliver(targets)
             summary.guests_total = self.store.count_guests()

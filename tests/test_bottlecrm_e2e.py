@@ -21,7 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from guestsync.config import load_config
-from guestsync.connector_options import BottleCrmTargetOptions, RetryOptions
+from guestsync.connector_options import BottleCrmTargetOptions, DeliveryRetryOptions
 from guestsync.connectors.base import CrmRef
 from guestsync.connectors.bottlecrm import BottleCrmTarget
 from guestsync.delivery import deliver
@@ -32,7 +32,7 @@ from guestsync.sync_engine import Hub
 from guestsync.testing import bottlecrm
 
 ROOT = Path(__file__).resolve().parent.parent
-RETRY = RetryOptions(max_attempts=4, initial_wait=0, max_wait=0)
+RETRY = DeliveryRetryOptions(max_attempts=4, initial_wait=0, max_wait=0)
 
 
 @pytest.fixture(scope="module")

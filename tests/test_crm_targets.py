@@ -10,8 +10,8 @@ import pytest
 import responses
 
 from guestsync.connector_options import (
+    DeliveryRetryOptions,
     HubSpotTargetOptions,
-    RetryOptions,
     SalesforceTargetOptions,
     ZohoTargetOptions,
 )
@@ -26,7 +26,7 @@ from guestsync.testing import FakeHubSpot, ServerThread
 
 from .contract.harness import item
 
-RETRY = RetryOptions(max_attempts=3, initial_wait=0, max_wait=0)
+RETRY = DeliveryRetryOptions(max_attempts=3, initial_wait=0, max_wait=0)
 
 
 @pytest.fixture

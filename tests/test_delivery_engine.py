@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from guestsync.connector_options import RetryOptions
+from guestsync.connector_options import DeliveryRetryOptions
 from guestsync.connectors.base import CrmRef, RecordResult
 from guestsync.delivery import deliver
 from guestsync.delivery_ops import delete_guest_everywhere
@@ -16,7 +16,7 @@ from guestsync.models import Guest
 from guestsync.rate_budget import SharedRateLimiter
 from guestsync.store import OutboxItem, Store
 
-RETRY = RetryOptions(max_attempts=3, initial_wait=0, max_wait=0)
+RETRY = DeliveryRetryOptions(max_attempts=3, initial_wait=0, max_wait=0)
 
 
 class Stub:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from guestsync.connector_options import (
+    DeliveryRetryOptions,
     HubSpotTargetOptions,
-    RetryOptions,
     SalesforceTargetOptions,
     ZohoTargetOptions,
 )
@@ -123,7 +123,7 @@ def test_10k_guests_arrive_exactly_once_through_faults(tmp_path: Path, make):
         waits.append(s)
         now[0] += s
 
-    retry = RetryOptions(max_attempts=8, initial_wait=0.5, max_wait=30)
+    retry = DeliveryRetryOptions(max_attempts=8, initial_wait=0.5, max_wait=30)
     # The script makes sure a dropped connection and a lost reply happen early on.
     with make(FaultPlan(script=[None, "lost", None, "drop"], seed=11, **FAULTS)) as s:
         invalid = _fill(store, s.target, N)

@@ -12,7 +12,7 @@ import yaml
 from flask import Flask, jsonify, request
 
 from guestsync.config import load_config
-from guestsync.connector_options import RestTargetOptions, RetryOptions
+from guestsync.connector_options import DeliveryRetryOptions, RestTargetOptions
 from guestsync.connectors.rest import RestTarget
 from guestsync.delivery import deliver
 from guestsync.errors import AuthError, ConfigError
@@ -229,7 +229,7 @@ def test_delivery_through_the_engine_to_a_local_crm(tmp_path):
         for g in guests:
             p = target.project(g)
             store.enqueue("crm", g.id, p, payload_hash(p))
-        stats = deliver(store, target, RetryOptions(initial_wait=0, max_wait=0))
+        stats = deliver(store, target, DeliveryRetryOptions(initial_wait=0, max_wait=0))
     assert (stats.pushed, stats.dead, stats.batches) == (7, 1, 3)
     assert sorted(contacts) == [f"g{i}" for i in range(7)]
     assert store.crm_id("crm", "g3") == str(contacts["g3"]["id"])
@@ -239,7 +239,7 @@ def test_delivery_through_the_engine_to_a_local_crm(tmp_path):
 
 def test_the_readme_example_of_other_targets_is_valid(make_config):
     readme = (ROOT / "README.md").read_text("utf-8")
-    [block] = [b for b in readme.split("```yaml\n")[1:] if "type: rest" in b]
+    [block] = [b for b in readme.split("```yaml\n")[1:] if "type: rest" in b and "upsert" in b]
     path = make_config(block.split("```")[0])
     config = load_config(path, environ={"BOTTLECRM_TOKEN": "t", "CRM_TOKEN": "t"})
     hub = Hub(config)

@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (registers the commands)
     mapping,
     replay,
     review,
+    sources,
 )
 from .app import cli, main
 

@@ -1,4 +1,4 @@
-"""Core commands: validate, init, schema, sync, import-csv, status."""
+"""Core commands: validate, init, schema, sync, status."""
 
 from __future__ import annotations
 
@@ -112,46 +112,6 @@ def sync(
     sys.exit(0 if summary.ok else 1)
 
 
-@cli.command("import-csv")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
-@click.option("--source", required=True, help="The configured source these files belong to.")
-@click.option("--no-process", is_flag=True, help="Only store the rows; map them on next sync.")
-@pass_ctx
-def import_csv(ctx: Ctx, files: tuple[Path, ...], source: str, no_process: bool) -> None:
-    """Import CSV FILES for SOURCE: store every row, then map and dedupe them.
-
-    Bad rows are reported with file, line and field and kept for `replay`; good rows go on.
-    Exit status: 0 ok, 1 some rows rejected, 2 nothing imported.
-    """
-    hub = ctx.hub()
-    try:
-        ingest = hub.import_csv(source, list(files))
-        processed = hub.process() if not no_process else None
-    finally:
-        hub.close()
-    for line in ingest.rejected_files:
-        err.print(f"[red]rejected[/] {escape(line)}")
-    for line in ingest.warnings:
-        err.print(f"[yellow]warning[/] {escape(line)}")
-    out.print(f"{ingest.rows} row(s) read from {ingest.files} file(s), {ingest.new} new")
-    rejected = 0
-    if processed is not None:
-        rejected = processed.rejected
-        for line in processed.errors:
-            err.print(f"[red]rejected[/] {escape(line)}")
-        for line in processed.warnings:
-            err.print(f"[yellow]warning[/] {escape(line)}")
-        out.print(
-            f"{processed.processed} mapped, {processed.guests_created} new guest(s), "
-            f"{processed.guests_matched} matched, {rejected} rejected"
-        )
-    if ingest.files == 0 or (ingest.rows and ingest.rows == rejected):
-        sys.exit(2)
-    sys.exit(1 if rejected or ingest.rejected_files else 0)
-
-
 @cli.command()
 @pass_ctx
 def status(ctx: Ctx) -> None:
@@ -186,6 +146,8 @@ def print_summary(s: SyncSummary, console: Console = out) -> None:
         err.print(f"[red]rejected file[/] {escape(line)}")
     for line in s.ingest.warnings:
         err.print(f"[yellow]warning[/] {escape(line)}")
+    for line in s.pull.errors:
+        err.print(f"[red]pull failed[/] {escape(line)}")
     for line in s.process.errors:
         err.print(f"[red]rejected row[/] {escape(line)}")
     for line in s.process.warnings:
@@ -194,6 +156,8 @@ def print_summary(s: SyncSummary, console: Console = out) -> None:
     t.add_column("stage")
     t.add_column("result")
     t.add_row("read", f"{s.ingest.rows} row(s) from {s.ingest.files} file(s), {s.ingest.new} new")
+    if s.pull.pages or s.pull.errors:
+        t.add_row("pull", f"{s.pull.records} record(s) in {s.pull.pages} page(s), {s.pull.new} new")
     p = s.process
     t.add_row(
         "process",

@@ -7,10 +7,12 @@ from .bottlecrm import BottleCrmTarget
 from .csv_source import CsvSource
 from .hubspot import HubSpotTarget
 from .rest import RestTarget
+from .rest_source import RestSource
 from .salesforce import SalesforceTarget
+from .square import SquareSource
 from .zoho import ZohoTarget
 
-SOURCES: dict[str, type] = {"csv": CsvSource}
+SOURCES: dict[str, type] = {"csv": CsvSource, "rest": RestSource, "square": SquareSource}
 TARGETS: dict[str, type] = {
     "hubspot": HubSpotTarget,
     "salesforce": SalesforceTarget,
@@ -26,8 +28,10 @@ __all__ = [
     "CsvSource",
     "HubSpotTarget",
     "RecordResult",
+    "RestSource",
     "RestTarget",
     "SalesforceTarget",
+    "SquareSource",
     "Target",
     "ZohoTarget",
 ]

@@ -19,6 +19,7 @@ from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
 from .replay import ReplayOps
 from .runs import RunOps
+from .sources import SourceOps
 
 
 class Store(
@@ -30,6 +31,7 @@ class Store(
     ReplayOps,
     DeliveryOps,
     ExportOps,
+    SourceOps,
     StoreBase,
 ):
     """All named store operations on one SQLite connection."""

@@ -1,0 +1,130 @@
+"""CSV import rows/s and peak RSS through the whole pipeline (ingest, map, resolve,
+outbox) vs `sqlite-utils insert --csv` of the same file into a bare table, same run.
+
+Each side runs in its own child process, so each peak RSS (ru_maxrss) is its own.
+Usage: bench_csv_import.py [--ingest-only] [N ...]   (default 20000; e.g. `100000 1000000`)
+`--ingest-only` stops after stage 1 (rows into the inbox): the streaming-memory check for
+very large files when the whole pipeline would take too long on a loaded machine.
+The file has ~3 rows per guest with phone/email spellings varied, Chinese names, and is
+written in UTF-8 with a BOM, as Excel exports it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADER = ["Booking ID", "Name", "Email", "Phone", "Date", "Time", "Party Size", "Status"]
+HEADER += ["Venue", "Notes"]
+SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴周"
+GIVEN = ["小明", "美玲", "志強", "雅婷", "建國", "淑芬", "家豪", "怡君", "俊傑", "佩珊"]
+
+
+def make_csv(path: Path, n: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    guests = max(1, n // 3)
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER)
+        for i in range(n):
+            g = rng.randrange(guests)
+            name = SURNAMES[g % len(SURNAMES)] + GIVEN[(g // len(SURNAMES)) % len(GIVEN)]
+            d = f"9{g:08d}"
+            phone = rng.choice([f"0{d[:3]}-{d[3:6]}-{d[6:]}", f"+886 {d[:3]} {d[3:6]} {d[6:]}"])
+            email = rng.choice([f"guest{g}@example.com", f"Guest{g}@Example.com", ""])
+            day, hour = f"2026-12-{1 + i % 28:02d}", f"{17 + i % 5}:{(i % 2) * 30:02d}"
+            notes = "窗邊\n座位" if i % 97 == 0 else ""  # a quoted newline now and then
+            w.writerow(
+                [f"B{i}", name, email, phone, day, hour, 1 + i % 8, "Confirmed", "信義店", notes]
+            )
+
+
+def child_pipeline(csv_path: Path, workdir: Path, *, process: bool = True) -> dict:
+    from guestsync.config import load_config
+    from guestsync.csv_import import import_files
+    from guestsync.sync_engine import Hub
+
+    cfg = workdir / "guestsync.yaml"
+    cfg.write_text(
+        f"store: {{path: {workdir / 'hub.db'}}}\n"
+        "sources:\n  site:\n    type: csv\n"
+        f"    mapping: {ROOT / 'config' / 'mappings' / 'booking_en.yaml'}\n"
+        "targets:\n  hubspot: {type: hubspot, token: x, base_url: 'http://127.0.0.1:9'}\n",
+        "utf-8",
+    )
+    hub = Hub(load_config(cfg))
+    t0 = time.perf_counter()
+    report = import_files(hub, "site", [str(csv_path)], process=process)
+    elapsed = time.perf_counter() - t0
+    assert report.ingest.rows > 0 and (not process or report.process.processed > 0), report
+    out = {"seconds": elapsed, "rows": report.ingest.rows, "guests": hub.store.count_guests()}
+    hub.close()
+    return out
+
+
+def child_bare(csv_path: Path, workdir: Path) -> dict:
+    exe = Path(sys.executable).with_name("sqlite-utils")
+    t0 = time.perf_counter()
+    subprocess.run(
+        [str(exe), "insert", str(workdir / "bare.db"), "rows", str(csv_path), "--csv"],
+        check=True,
+    )
+    return {"seconds": time.perf_counter() - t0}
+
+
+def run_child(kind: str, csv_path: Path, workdir: Path) -> dict:
+    workdir.mkdir()
+    res = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(csv_path), str(workdir)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        kind, csv_path, workdir = sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+        if kind == "bare":
+            out = child_bare(csv_path, workdir)
+        else:
+            out = child_pipeline(csv_path, workdir, process=kind == "pipeline")
+        usage = resource.RUSAGE_CHILDREN if kind == "bare" else resource.RUSAGE_SELF
+        out["peak_rss_mb"] = resource.getrusage(usage).ru_maxrss / 1024
+        print(json.dumps(out))
+        return
+    args = sys.argv[1:]
+    ingest_only = "--ingest-only" in args
+    sizes = [int(a) for a in args if a != "--ingest-only"] or [20_000]
+    stage = "ingest only (rows into the inbox)" if ingest_only else "ingest+map+resolve+outbox"
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            csv_path = Path(tmp) / "bookings.csv"
+            make_csv(csv_path, n)
+            mb = csv_path.stat().st_size / 1e6
+            bare = run_child("bare", csv_path, Path(tmp) / "bare")
+            pipe = run_child("ingest" if ingest_only else "pipeline", csv_path, Path(tmp) / "pipe")
+        p, b = n / pipe["seconds"], n / bare["seconds"]
+        print(f"rows: {n:,} ({mb:.1f} MB)")
+        print(
+            f"pipeline ({stage}): {pipe['seconds']:.1f}s  {p:,.0f} rows/s"
+            f"  peak RSS {pipe['peak_rss_mb']:.0f} MB  ({pipe['guests']:,} guests)"
+        )
+        print(
+            f"baseline (sqlite-utils insert --csv): {bare['seconds']:.1f}s  {b:,.0f} rows/s"
+            f"  peak RSS {bare['peak_rss_mb']:.0f} MB"
+        )
+        print(f"ratio pipeline/baseline rows/s: {p / b:.3f}  (target >= 2)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Source commands: import-csv, pull, schedule list / run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..csv_import import import_files
+from ..scheduler import build_scheduler, next_runs, source_jobs
+from .app import Ctx, cli, err, out, pass_ctx
+
+
+@cli.command("import-csv")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--source", required=True, help="The configured CSV source these files belong to.")
+@click.option("--no-process", is_flag=True, help="Only store the rows; map them on next sync.")
+@click.option("--force", is_flag=True, help="Import files again even if imported before.")
+@click.option("--archive", metavar="DIR", help="Move each imported file into DIR.")
+@click.option(
+    "--rejects/--no-rejects",
+    default=None,
+    help="Write <file>.rejects.csv beside each input with its rejected rows and reasons.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only errors (for cron); no progress bar.")
+@pass_ctx
+def import_csv(
+    ctx: Ctx,
+    files: tuple[str, ...],
+    source: str,
+    no_process: bool,
+    force: bool,
+    archive: str | None,
+    rejects: bool | None,
+    quiet: bool,
+) -> None:
+    """Import CSV FILES (files, globs or directories) for SOURCE: store every row, then map
+    and dedupe them. The encoding (UTF-8, BOM, Big5, GBK, Shift-JIS) and delimiter are
+    detected; a file already imported (same bytes) is skipped unless --force.
+
+    Bad rows are reported with file, row, column and reason and kept for `replay`; good
+    rows go on. Exit status: 0 ok, 1 some rows rejected, 2 nothing imported.
+    """
+    hub = ctx.hub()
+    show = not quiet and out.is_terminal
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=out,
+        disable=not show,
+    )
+    tasks: dict[Path | str, int] = {}
+
+    def tick(path: Path, done: int, size: int) -> None:
+        if path not in tasks:
+            tasks[path] = progress.add_task(f"{path.name} (bytes)", total=size)
+        progress.update(tasks[path], completed=done)
+
+    def tick_process(done: int, pending: int) -> None:
+        if "process" not in tasks:
+            tasks["process"] = progress.add_task("map + dedupe (rows)", total=pending)
+        progress.update(tasks["process"], completed=done)
+
+    try:
+        with progress:
+            report = import_files(
+                hub,
+                source,
+                list(files),
+                force=force,
+                process=not no_process,
+                archive=archive,
+                rejects=rejects,
+                progress=tick,
+                process_progress=tick_process,
+            )
+    finally:
+        hub.close()
+    ing = report.ingest
+    for line in ing.rejected_files:
+        err.print(f"[red]rejected file[/] {escape(line)}")
+    for line in ing.warnings:
+        err.print(f"[yellow]warning[/] {escape(line)}")
+    for p in ing.bad_rows:
+        err.print(f"[red]rejected[/] {escape(p.render())}")
+    if report.process is not None:
+        for line in report.process.errors:
+            err.print(f"[red]rejected[/] {escape(line)}")
+        for line in report.process.warnings:
+            err.print(f"[yellow]warning[/] {escape(line)}")
+    if not quiet:
+        for line in ing.skipped_files:
+            out.print(f"skipped {escape(line)}")
+        out.print(f"{ing.rows} row(s) read from {ing.files} file(s), {ing.new} new")
+        if report.process is not None:
+            p = report.process
+            out.print(
+                f"{p.processed} mapped, {p.guests_created} new guest(s), "
+                f"{p.guests_matched} matched, {report.rejected} rejected"
+            )
+        for path in report.rejects_files:
+            out.print(f"rejected rows written to {escape(str(path))}")
+        for path in report.archived:
+            out.print(f"archived to {escape(str(path))}")
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+@pass_ctx
+def pull(ctx: Ctx, sources: tuple[str, ...]) -> None:
+    """Pull REST / Square sources into the inbox only (no mapping, no CRM push); each page
+    is stored with its cursor, so an interrupted pull resumes where it stopped."""
+    hub = ctx.hub()
+    try:
+        stats = hub.pull(list(sources) or None)
+        cursors = hub.store.cursors()
+    finally:
+        hub.close()
+    for line in stats.errors:
+        err.print(f"[red]pull failed[/] {escape(line)}")
+    out.print(f"{stats.records} record(s) in {stats.pages} page(s), {stats.new} new")
+    for source, stream, value, _ in cursors:
+        out.print(f"  cursor {source}/{stream}: {escape(value)}")
+    sys.exit(1 if stats.errors else 0)
+
+
+@cli.group()
+def schedule() -> None:
+    """Scheduled jobs: sources (and exports) with `schedule:` cron expressions."""
+
+
+@schedule.command("list")
+@pass_ctx
+def schedule_list(ctx: Ctx) -> None:
+    """Show every scheduled job, its cron expression and its next run time."""
+    hub = ctx.hub()
+    config = hub.config
+    jobs = source_jobs(config, ctx.hub)
+    if not jobs:
+        out.print("no job has `schedule:`; add e.g. `schedule: '0 3 * * *'` to a source")
+        return
+    t = Table(title=f"schedules ({config.defaults.timezone})")
+    for col in ("job", "cron", "next run"):
+        t.add_column(col)
+    for job_id, cron, when in next_runs(jobs, timezone=config.defaults.timezone):
+        t.add_row(job_id, cron, when.isoformat(timespec="minutes") if when else "never")
+    out.print(t)
+
+
+@schedule.command("run")
+@pass_ctx
+def schedule_run(ctx: Ctx) -> None:
+    """Run the scheduled jobs in the foreground until interrupted (`serve` does this too)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    config = ctx.hub().config
+    jobs = source_jobs(config, ctx.hub)
+    if not jobs:
+        raise click.ClickException("no job has `schedule:`")
+    tz = config.defaults.timezone
+    sched = build_scheduler(jobs, timezone=tz, scheduler=BlockingScheduler(timezone=ZoneInfo(tz)))
+    out.print(f"running {len(jobs)} job(s); Ctrl-C to stop")
+    try:
+        sched.start()
+    except (KeyboardInterrupt, SystemExit):
+        sched.shutdown(wait=True)

@@ -1,0 +1,28 @@
+"""The base of every options model and the retry policy options, shared by
+`connector_options` (targets, CSV) and `pull_options` (REST, Square) without an import
+cycle between the two."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RetryOptions(Options):
+    max_attempts: int = Field(default=6, ge=1, le=50, description="Tries per batch per run.")
+    initial_wait: float = Field(default=0.5, ge=0, description="Seconds before the 1st retry.")
+    max_wait: float = Field(default=60.0, ge=0, description="Cap on one wait, in seconds.")
+
+
+def source_mappings(options: Any) -> dict[str, str]:
+    """The mapping file of each stream of a source: its `mapping_files()` when it has
+    several streams, else its one `mapping:` (under its `stream:` name if it has one)."""
+    files = getattr(options, "mapping_files", None)
+    if callable(files):
+        return files()
+    return {getattr(options, "stream", None) or "default": options.mapping}

@@ -1,0 +1,139 @@
+"""Use the second core: map inbox rows in a worker process while the main process
+resolves guests and writes the previous batch.
+
+Mapping (parsing, phone/email normalization, dates, validation) is pure and about half
+of the process stage's CPU; identity resolution and the SQLite writes stay in the one
+process that owns the store. The worker is spawned (not forked: the parent may run
+threads and holds an open SQLite connection) and compiles the same mapping files.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from pydantic import ValidationError
+
+from .connectors.base import Target
+from .errors import BadRecordError
+from .identity import IdentityConfig
+from .mapping import CompiledMapping, load_mapping
+from .mapping.transforms import Context
+from .models import SourceRecord
+from .process import ProcessStats, process_batch, process_pending
+from .store import InboxRow, Store
+
+PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it saves
+BATCH = 2000
+
+_MAPPINGS: dict[tuple[str, str], CompiledMapping] = {}
+
+
+def _init(files: dict[tuple[str, str], str], ctx: Context) -> None:
+    _MAPPINGS.update({key: load_mapping(path, ctx) for key, path in files.items()})
+
+
+def _lookup(source: str, stream: str) -> CompiledMapping:
+    found = _MAPPINGS.get((source, stream)) or next(
+        (m for (s, _), m in _MAPPINGS.items() if s == source), None
+    )
+    if found is None:
+        raise BadRecordError(
+            f"source {source!r} is no longer in the config; add it back to process this row"
+        )
+    return found
+
+
+def map_rows(items: list[tuple[str, str, str, str]]) -> list[SourceRecord | str]:
+    """Map (source, stream, external id, raw JSON) rows; a failure becomes its reason."""
+    out: list[SourceRecord | str] = []
+    for source, stream, external_id, raw in items:
+        try:
+            out.append(
+                _lookup(source, stream).apply(
+                    json.loads(raw), source=source, stream=stream, external_id=external_id
+                )
+            )
+        except (BadRecordError, ValidationError, ValueError) as exc:
+            out.append(exc.render() if isinstance(exc, BadRecordError) else str(exc))
+    return out
+
+
+class MappingPool:
+    def __init__(self, files: dict[tuple[str, str], str], ctx: Context, *, workers: int = 1):
+        self.executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init,
+            initargs=(files, ctx),
+        )
+
+    def submit(self, rows: list[InboxRow]) -> Future[list[SourceRecord | str]]:
+        items = [(r.source, r.stream, r.external_id, r.raw) for r in rows]
+        return self.executor.submit(map_rows, items)
+
+    def __enter__(self) -> MappingPool:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def process_pending_parallel(
+    store: Store,
+    mapping_for: Callable[[str, str], CompiledMapping],
+    targets: Mapping[str, Target],
+    pool: MappingPool,
+    *,
+    batch_size: int = BATCH,
+    identity: IdentityConfig | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ProcessStats:
+    """Like `process_pending`, with batch k+1 mapped in the worker while k is written."""
+    stats = ProcessStats()
+    done = 0
+    rows = store.pending_inbox(limit=batch_size, after_id=0)
+    future = pool.submit(rows) if rows else None
+    while rows and future is not None:
+        following = store.pending_inbox(limit=batch_size, after_id=rows[-1].id)
+        next_future = pool.submit(following) if following else None
+        process_batch(store, rows, mapping_for, targets, stats, identity, mapped=future.result())
+        done += len(rows)
+        if progress:
+            progress(done)
+        rows, future = following, next_future
+    return stats
+
+
+def process_inbox(
+    store: Store,
+    mapping_for: Callable[[str, str], CompiledMapping],
+    targets: Mapping[str, Target],
+    *,
+    files: dict[tuple[str, str], str],
+    ctx: Context,
+    parallel_min_rows: int = PARALLEL_MIN_ROWS,
+    identity: IdentityConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ProcessStats:
+    """Process every pending row: in-process for small backlogs, with a mapping worker
+    for large ones (`progress(rows done, rows pending)` after each batch)."""
+    pending = store.count_pending()
+    if (os.cpu_count() or 1) < 2 or pending < parallel_min_rows:
+        stats = process_pending(store, mapping_for, targets, identity=identity)
+        if progress:
+            progress(pending, pending)
+        return stats
+
+    def tick(done: int) -> None:
+        if progress:
+            progress(done, pending)
+
+    with MappingPool(files, ctx) as pool:
+        return process_pending_parallel(
+            store, mapping_for, targets, pool, identity=identity, progress=tick
+        )

@@ -1,0 +1,42 @@
+"""Mapping in a worker process gives exactly what mapping in-process gives."""
+
+from __future__ import annotations
+
+import shutil
+
+from guestsync.config import load_config
+from guestsync.sync_engine import Hub
+
+from .conftest import SAMPLES, write_config
+
+CONFIG = """\
+store: {path: hub.db}
+sources:
+  site: {type: csv, paths: [site.csv], mapping: mappings/booking_en.yaml}
+targets:
+  hubspot: {type: hubspot, token: x, base_url: "http://127.0.0.1:9"}
+"""
+
+
+def _run(tmp_path, *, parallel: bool):
+    write_config(tmp_path, CONFIG)
+    shutil.copy(SAMPLES / "booking_site.csv", tmp_path / "site.csv")
+    hub = Hub(load_config(tmp_path / "guestsync.yaml"))
+    hub.parallel_min_rows = 0 if parallel else 10**9
+    summary = hub.sync(deliver=False)
+    guests = sorted(
+        (g.display_name(), g.email or "", g.phone or "") for g in hub.store.all_guests()
+    )
+    reservations = hub.store.count_reservations()
+    hub.close()
+    p = summary.process
+    return guests, reservations, (p.processed, p.rejected, p.queued), p.errors
+
+
+def test_parallel_mapping_matches_serial(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    serial = _run(tmp_path / "a", parallel=False)
+    parallel = _run(tmp_path / "b", parallel=True)
+    assert parallel == serial
+    assert serial[2][1] == 1 and "site.csv:" in serial[3][0]  # the bad-phone row, both ways

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
 
+from .webhooks.options import WebhookSourceOptions
+
 
 class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -31,7 +33,7 @@ class CsvSourceOptions(Options):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
 
 
-SourceOptions = Annotated[CsvSourceOptions, Field(discriminator="type")]
+SourceOptions = Annotated[CsvSourceOptions | WebhookSourceOptions, Field(discriminator="type")]
 
 
 class RetryOptions(Options):

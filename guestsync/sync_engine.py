@@ -60,6 +60,12 @@ class Hub:
             name: load_mapping(config.resolve(src.mapping), ctx)
             for name, src in config.sources.items()
         }
+        # Per-stream mappings (a webhook platform with several event kinds).
+        self.stream_mappings: dict[tuple[str, str], CompiledMapping] = {
+            (name, stream): load_mapping(config.resolve(path), ctx)
+            for name, src in config.sources.items()
+            for stream, path in getattr(src, "stream_mappings", {}).items()
+        }
         self.sources: dict[str, CsvSource] = {
             name: SOURCES[src.type](name, src, base_dir=config.path.parent)
             for name, src in config.sources.items()
@@ -82,6 +88,8 @@ class Hub:
             self._store = None
 
     def mapping_for(self, source: str, stream: str) -> CompiledMapping:
+        if (source, stream) in self.stream_mappings:
+            return self.stream_mappings[(source, stream)]
         try:
             return self.mappings[source]
         except KeyError:

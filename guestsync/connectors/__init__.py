@@ -5,8 +5,17 @@ from __future__ import annotations
 from .base import RecordResult, Target
 from .csv_source import CsvSource
 from .hubspot import HubSpotTarget
+from .webhook_source import WebhookSource
 
-SOURCES: dict[str, type] = {"csv": CsvSource}
+SOURCES: dict[str, type] = {"csv": CsvSource, "webhook": WebhookSource}
 TARGETS: dict[str, type] = {"hubspot": HubSpotTarget}
 
-__all__ = ["SOURCES", "TARGETS", "CsvSource", "HubSpotTarget", "RecordResult", "Target"]
+__all__ = [
+    "SOURCES",
+    "TARGETS",
+    "CsvSource",
+    "HubSpotTarget",
+    "RecordResult",
+    "Target",
+    "WebhookSource",
+]

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from .base import StoreBase, ts, utcnow
 from .guests import GuestOps
+from .health import HealthOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
 from .runs import RunOps
+from .webhooks import WebhookOps
 
 
-class Store(InboxOps, GuestOps, OutboxOps, RunOps, StoreBase):
+class Store(InboxOps, GuestOps, OutboxOps, RunOps, WebhookOps, HealthOps, StoreBase):
     """All named store operations on one SQLite connection."""
 
 

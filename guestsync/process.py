@@ -20,6 +20,7 @@ from .connectors.base import Target
 from .errors import BadRecordError
 from .mapping import CompiledMapping
 from .models import SourceRecord
+from .ordering import is_current
 from .store import InboxRow, Store
 
 
@@ -30,6 +31,7 @@ class ProcessStats:
     guests_created: int = 0
     guests_matched: int = 0
     queued: int = 0
+    stale: int = 0  # older than a state already processed: skipped (ordering.py)
     errors: list[str] = field(default_factory=list)  # "origin: reason", for the summary
 
 
@@ -102,6 +104,10 @@ def process_batch(
                         stream=row.stream,
                         external_id=row.external_id,
                     )
+                    if not is_current(store, record):
+                        stats.stale += 1
+                        done.append(row.id)
+                        continue
                     seen = record.updated_at or row.received_at
                     guest_id, created, previous = resolve_guest(store, record, seen)
                     if record.reservation is not None:

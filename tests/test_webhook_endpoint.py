@@ -73,7 +73,11 @@ def test_toast_and_generic_hmac_sources(client, hub):
     assert post(client, "toast", toast, toast_headers(toast)).status_code == 202
     zap = sample("generic_booking.json")
     assert post(client, "zap", zap, hmac_headers(zap)).status_code == 202
-    assert post(client, "zap", zap, hmac_headers(zap)).status_code == 200  # event_id_path: id
+    assert post(client, "zap", zap, hmac_headers(zap)).status_code == 200  # same body hash
+    changed = zap.replace(b"Central", b"Wan Chai")
+    headers = hmac_headers(changed) | {"X-Event-Id": "delivery-2"}
+    assert post(client, "zap", changed, headers).status_code == 202
+    assert post(client, "zap", changed, headers).status_code == 200  # X-Event-Id
     assert {(r.source, r.external_id) for r in inbox(hub)} == {
         ("toast", "tc-42"),
         ("zap", "zap-1001"),

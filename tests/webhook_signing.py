@@ -59,7 +59,7 @@ SOURCES = f"""\
     mapping: mappings/generic_booking.yaml
     stream: bookings
     webhook: {{scheme: hmac, secrets: [zap-secret], header: X-Signature, prefix: "sha256=",
-              event_id_path: id, max_body: 4096}}
+              event_id_header: X-Event-Id, max_body: 4096}}
 """
 
 

@@ -30,6 +30,8 @@ from .webhooks.fetch import fetch_pending
 from .webhooks.metrics import Metrics
 
 log = logging.getLogger("guestsync.service")
+# waitress warns on every queued request under load; the queue is expected and bounded
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 class Worker:

@@ -71,7 +71,7 @@ def create_app(
             content_length=request.content_length,
             content_type=request.content_type,
             headers=request.headers,
-            url=request.url,
+            url=lambda: request.url,
         )
         return jsonify(answer.body), answer.status
 

@@ -36,32 +36,47 @@ class WebhookOps(StoreBase):
     ) -> bool:
         """Remember `event_id` and store its rows (each: entry, needs fetch) in one
         transaction. Returns False, storing nothing, if the event id was seen before."""
+        return self.add_webhook_events([(source, event_id, entries)], now=now)[0]
+
+    def add_webhook_events(
+        self,
+        events: Sequence[tuple[str, str, Sequence[tuple[InboxEntry, bool]]]],
+        *,
+        now: datetime | None = None,
+    ) -> list[bool]:
+        """Several webhook events (source, event id, rows) in ONE transaction (group
+        commit); per event, True if new, False if its id was already known."""
         now_ts = ts(now)
         with self.atomic():
-            cur = self.conn.execute(
-                "INSERT OR IGNORE INTO webhook_events (source, event_id, received_at, rows)"
-                " VALUES (?, ?, ?, ?)",
-                (source, event_id, now_ts, len(entries)),
-            )
-            if cur.rowcount == 0:
-                return False
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO inbox (source, stream, external_id, content_hash, raw,"
-                " origin, received_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.source,
-                        e.stream,
-                        e.external_id,
-                        e.content_hash,
-                        e.raw,
-                        e.origin,
-                        now_ts,
-                        FETCH if fetch else "pending",
-                    )
-                    for e, fetch in entries
-                ],
-            )
+            return [self._add_event(s, e, rows, now_ts) for s, e, rows in events]
+
+    def _add_event(
+        self, source: str, event_id: str, entries: Sequence[tuple[InboxEntry, bool]], now_ts: str
+    ) -> bool:
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO webhook_events (source, event_id, received_at, rows)"
+            " VALUES (?, ?, ?, ?)",
+            (source, event_id, now_ts, len(entries)),
+        )
+        if cur.rowcount == 0:
+            return False
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO inbox (source, stream, external_id, content_hash, raw,"
+            " origin, received_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.source,
+                    e.stream,
+                    e.external_id,
+                    e.content_hash,
+                    e.raw,
+                    e.origin,
+                    now_ts,
+                    FETCH if fetch else "pending",
+                )
+                for e, fetch in entries
+            ],
+        )
         return True
 
     def forget_webhook_events(self, *, older_than: timedelta) -> int:

@@ -69,6 +69,12 @@ class Metrics:
         self.rejected = Counter(
             "guestsync_webhooks_rejected", "Webhooks refused", ["source", "reason"], registry=r
         )
+        self.commits = Counter(
+            "guestsync_webhook_commits", "Inbox transactions (group commits)", registry=r
+        )
+        self.committed = Counter(
+            "guestsync_webhook_committed_events", "Events written by those commits", registry=r
+        )
         self.deliveries = Counter(
             "guestsync_deliveries", "Records accepted by a target", ["target"], registry=r
         )

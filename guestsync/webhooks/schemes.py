@@ -36,11 +36,16 @@ class SignatureError(Exception):
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """What a scheme may look at: raw body, headers (case-insensitive mapping), URL."""
+    """What a scheme may look at: raw body, headers (case-insensitive mapping), URL (a
+    string, or a function giving it: rebuilding the URL costs, and few schemes need it)."""
 
     body: bytes
     headers: Mapping[str, str]
-    url: str = ""
+    url_of: str | Callable[[], str] = ""
+
+    @property
+    def url(self) -> str:
+        return self.url_of() if callable(self.url_of) else self.url_of
 
 
 class Scheme(Protocol):

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -52,11 +54,25 @@ class Worker:
         self.stopping = threading.Event()
         self.cycles = 0
         self.last_error: str | None = None
+        self._pruned_at = float("-inf")
         self._thread = threading.Thread(target=self.run, name="guestsync-worker", daemon=True)
+
+    def prune(self, *, every: float = 3600.0) -> None:
+        """Forget webhook event ids past the longest `remember_days` (at least 7 days)."""
+        if time.monotonic() - self._pruned_at < every:
+            return
+        days = [
+            hook.remember_days
+            for src in self.hub.config.sources.values()
+            if (hook := getattr(src, "webhook", None)) is not None
+        ]
+        self.hub.store.forget_webhook_events(older_than=timedelta(days=max(days, default=30)))
+        self._pruned_at = time.monotonic()
 
     def step(self) -> bool:
         """One cycle; True if it did something (then the next one starts at once)."""
         store = self.hub.store
+        self.prune()
         with self.metrics.runs.labels("fetch").time():
             fetched = fetch_pending(store, self.hub.config.sources, self.session)
         with self.metrics.runs.labels("process").time():

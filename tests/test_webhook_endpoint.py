@@ -189,3 +189,18 @@ def test_admin_is_off_without_a_token(make_config):
     c = create_app(config, store=Store.open(":memory:")).test_client()
     assert c.get("/admin/status", headers={"Authorization": "Bearer x"}).status_code == 404
     assert json.loads(c.get("/healthz").data)["ok"] is True
+
+
+def test_status_shows_webhook_sources_and_queues(client, hub):
+    from click.testing import CliRunner
+
+    from guestsync.cli import cli
+
+    body = sample("generic_booking.json")
+    post(client, "zap", body, hmac_headers(body))
+    post(client, "zap", b"not json", hmac_headers(b"not json"))
+    result = CliRunner().invoke(cli, ["-c", str(hub.config.path), "status"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    zap = next(line for line in result.output.splitlines() if "zap" in line)
+    assert "│ 1 " in zap and zap.rstrip(" │").endswith("1")  # 1 webhook, 1 quarantined
+    assert "inbox" in result.output and "queues" in result.output

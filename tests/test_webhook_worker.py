@@ -134,3 +134,17 @@ def test_a_transient_api_error_leaves_the_row_for_the_next_cycle(hub):
     responses.get(f"{SQUARE_API}/v2/customers/CUST_AMY", status=503)
     stats = fetch_pending(hub.store, hub.config.sources, requests.Session())
     assert stats.deferred == 1 and len(hub.store.rows_to_fetch()) == 1
+
+
+def test_event_ids_are_remembered_at_least_seven_days(hub):
+    from datetime import UTC, datetime, timedelta
+
+    store = hub.store
+    old = datetime.now(UTC) - timedelta(days=8)
+    recent = datetime.now(UTC) - timedelta(days=6)
+    assert store.add_webhook_event("zap", "e-old", [], now=old)
+    assert store.add_webhook_event("zap", "e-recent", [], now=recent)
+    # asking to forget after 1 day still keeps 7
+    assert store.forget_webhook_events(older_than=timedelta(days=1)) == 1
+    assert not store.add_webhook_event("zap", "e-recent", [])  # still a duplicate
+    assert store.add_webhook_event("zap", "e-old", [])  # forgotten: new again

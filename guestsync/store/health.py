@@ -44,3 +44,14 @@ class HealthOps(StoreBase):
         if not self.db["review_queue"].exists():
             return None
         return self._one("SELECT count(*) FROM review_queue")
+
+    def webhook_source_stats(self) -> dict[str, tuple[int, str | None]]:
+        """Per source: webhook events remembered and when the last one arrived."""
+        rows = self.conn.execute(
+            "SELECT source, count(*), max(received_at) FROM webhook_events GROUP BY source"
+        ).fetchall()
+        return {s: (n, last) for s, n, last in rows}
+
+    def quarantine_counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT source, count(*) FROM webhook_quarantine GROUP BY source")
+        return dict(rows.fetchall())

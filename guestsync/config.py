@@ -68,6 +68,10 @@ class ServerConfig(BaseModel):
     admin_token: SecretStr | None = Field(
         default=None, description="Bearer token for /admin/*; write it as ${GUESTSYNC_ADMIN}."
     )
+    admin_from: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Client addresses allowed on /admin/* (with the token); localhost only.",
+    )
     worker_interval: float = Field(
         default=1.0, gt=0, description="Seconds the worker waits when the queues are empty."
     )

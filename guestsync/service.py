@@ -153,6 +153,9 @@ class Service:
             threads=config.server.threads,
             ident="guestsync",
             clear_untrusted_proxy_headers=True,
+            # waitress buffers a body before the app sees it: refuse huge ones early
+            # (the app answers 413 itself, with metrics, below 4x the largest max_body)
+            max_request_body_size=4 * max(_max_bodies(config), default=1024 * 1024),
         )
         self.url = f"http://{self.server.effective_host}:{self.server.effective_port}"
         self._http = threading.Thread(target=self.server.run, name="guestsync-http", daemon=True)
@@ -178,6 +181,14 @@ class Service:
         self.worker.stop(timeout=timeout)
         self.hub.close()
         self.app_store.close()
+
+
+def _max_bodies(config: Config) -> list[int]:
+    return [
+        hook.max_body
+        for src in config.sources.values()
+        if (hook := getattr(src, "webhook", None)) is not None
+    ]
 
 
 def _stop_accepting(srv: Any) -> None:

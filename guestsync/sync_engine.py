@@ -111,6 +111,8 @@ class Hub:
         self, source: str, paths: list[Path], stats: IngestStats | None = None
     ) -> IngestStats:
         src = self.source(source)
+        if not isinstance(src, CsvSource):
+            raise ConfigError(f"source {source!r} is not a csv source; it cannot import files")
         stats = stats or IngestStats()
         for path in paths:
             ingest_csv(self.store, src, self.mappings[source], path, stats)
@@ -119,7 +121,8 @@ class Hub:
     def ingest_configured(self, sources: list[str] | None = None) -> IngestStats:
         stats = IngestStats()
         for name in sources or list(self.sources):
-            self.import_csv(name, self.source(name).files(), stats)
+            if isinstance(self.source(name), CsvSource):  # webhook sources: already in
+                self.import_csv(name, self.source(name).files(), stats)
         return stats
 
     def process(self) -> ProcessStats:

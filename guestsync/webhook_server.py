@@ -9,7 +9,9 @@ Routes:
     POST /admin/replay          inbox rows in error back to pending (bearer token)
 
 Nothing but verification and the inbox write may ever happen in a webhook request.
-Admin routes answer 404 unless `server.admin_token` is set, and 401 without the token.
+Admin routes answer 404 unless `server.admin_token` is set, 403 to clients outside
+`server.admin_from` (localhost by default, even when webhooks listen publicly), and 401
+without the token.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ def create_app(
     def admin_denied() -> tuple[Response, int] | None:
         if token is None:
             return jsonify({"error": "admin endpoints are off (set server.admin_token)"}), 404
+        if request.remote_addr not in config.server.admin_from:
+            return jsonify({"error": "admin endpoints answer only server.admin_from"}), 403
         given = request.headers.get("Authorization", "")
         expected = f"Bearer {token.get_secret_value()}"
         if not hmac.compare_digest(given.encode(), expected.encode()):

@@ -204,3 +204,25 @@ def test_status_shows_webhook_sources_and_queues(client, hub):
     zap = next(line for line in result.output.splitlines() if "zap" in line)
     assert "│ 1 " in zap and zap.rstrip(" │").endswith("1")  # 1 webhook, 1 quarantined
     assert "inbox" in result.output and "queues" in result.output
+
+
+def test_admin_answers_only_localhost_even_with_the_token(client):
+    remote = client.get(
+        "/admin/status",
+        headers={"Authorization": "Bearer s3cret"},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert remote.status_code == 403
+
+
+def test_validate_and_import_csv_know_webhook_sources(hub):
+    from click.testing import CliRunner
+
+    from guestsync.cli import cli
+    from guestsync.errors import ConfigError
+
+    result = CliRunner().invoke(cli, ["validate", str(hub.config.path)])
+    assert result.exit_code == 0 and "4 source(s)" in result.output
+    with pytest.raises(ConfigError, match="not a csv source"):
+        hub.import_csv("square", [])
+    assert hub.sync(deliver=False).ingest.files == 0  # webhook sources read no files

@@ -5,8 +5,6 @@ through `fetch()` (webhooks/fetch.py) before they are processed."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
 from ..webhooks.options import WebhookSourceOptions
 
 
@@ -16,16 +14,8 @@ class WebhookSource:
         self.options = options
         self.base_dir = base_dir
 
-    def files(self) -> list[Path]:
-        """No files: `guestsync sync` reads nothing for this source (its events are in
-        the inbox already)."""
-        return []
-
     def streams(self) -> list[str]:
         return sorted({self.options.stream, *self.options.stream_mappings})
 
     def __repr__(self) -> str:
         return f"WebhookSource({self.name!r}, platform={self.options.platform!r})"
-
-    def describe(self) -> dict[str, Any]:
-        return {"platform": self.options.platform, "scheme": self.options.webhook.scheme}

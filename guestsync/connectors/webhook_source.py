@@ -1,10 +1,11 @@
 """`type: webhook`: a source that calls us. It has nothing to read on a schedule; the
 webhook server verifies and stores its events, and the worker may fetch id-only events
-through `fetch()` (webhooks/fetch.py) before they are processed."""
+through webhooks/fetch.py before they are processed."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
 from ..webhooks.options import WebhookSourceOptions
 
 

@@ -36,6 +36,19 @@ log = logging.getLogger("guestsync.service")
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
+class Draining(Exception):
+    """Raised by the worker's sleep once SIGTERM arrived: a retry wait is cut short and
+    the batch stays pending in the outbox (delivered after the restart)."""
+
+
+def interruptible_sleep(stopping: threading.Event) -> Callable[[float], None]:
+    def sleep(seconds: float) -> None:
+        if stopping.wait(seconds):
+            raise Draining()
+
+    return sleep
+
+
 class Worker:
     """Fetch, process, deliver; again at once while there is work, else wait `interval`."""
 
@@ -46,12 +59,13 @@ class Worker:
         metrics: Metrics,
         interval: float = 1.0,
         session: requests.Session | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.hub = hub
         self.metrics = metrics
         self.interval = interval
         self.session = session or requests.Session()
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()
         self.cycles = 0
         self.last_error: str | None = None
         self._pruned_at = float("-inf")
@@ -94,6 +108,8 @@ class Worker:
             try:
                 busy = self.step()
                 self.last_error = None
+            except Draining:
+                break
             except Exception as exc:  # keep serving; the error is in /healthz and the log
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("worker step failed")
@@ -131,13 +147,19 @@ class Service:
         *,
         host: str | None = None,
         port: int | None = None,
-        hub_factory: Callable[[Config], Hub] = Hub,
+        hub_factory: Callable[..., Hub] = Hub,
         worker: bool = True,
     ) -> None:
         self.config = config
         self.metrics = Metrics()
-        self.hub = hub_factory(config)
-        self.worker = Worker(self.hub, metrics=self.metrics, interval=config.server.worker_interval)
+        stopping = threading.Event()
+        self.hub = hub_factory(config, sleep=interruptible_sleep(stopping))
+        self.worker = Worker(
+            self.hub,
+            metrics=self.metrics,
+            interval=config.server.worker_interval,
+            stopping=stopping,
+        )
         self.run_worker = worker
         self.app_store = Store.open(config.store_path)
         app = create_app(

@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from guestsync.config import load_config
+from guestsync.service import Service
+from guestsync.store import Store
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread
 
 from .webhook_signing import hmac_headers, webhook_config
@@ -148,3 +151,33 @@ def test_kill_9_then_restart_delivers_every_acknowledged_webhook_once(make_confi
         assert emails.count(f"guest{i}@example.com") == 1, i
     assert len(emails) == len(set(emails))  # nothing pushed twice as two contacts
     assert fake.counts["500"] > 0  # retries happened along the way
+
+
+def test_service_in_process_health_and_a_drain_that_cuts_retry_waits_short(make_config):
+    fake = FakeHubSpot(token="test-token", faults=FaultPlan(rate_500=1.0))
+    with ServerThread(fake.app) as crm_server:
+        text = webhook_config(crm_server.url, extra="server: {worker_interval: 0.05}\n")
+        text = text.replace("initial_wait: 0, max_wait: 0", "initial_wait: 60, max_wait: 60")
+        service = Service(load_config(make_config(text)), port=0).start()
+        try:
+            body = booking(1)
+            r = requests.post(
+                f"{service.url}/webhooks/zap",
+                data=body,
+                headers=hmac_headers(body) | {"Content-Type": "application/json"},
+                timeout=10,
+            )
+            assert r.status_code == 202
+            health = requests.get(f"{service.url}/healthz", timeout=10).json()
+            assert health["ok"] and health["worker"] is True
+            deadline = time.monotonic() + 20
+            while fake.counts["500"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)  # the worker is now waiting 60 s before its retry
+            assert fake.counts["500"] >= 1
+        finally:
+            service.stop(timeout=5)
+        assert not service.worker._thread.is_alive()  # the 60 s wait was cut short
+        store = Store.open(service.config.store_path)
+        assert store.outbox_counts("hubspot") == {"pending": 1}  # kept for the restart
+        assert store.dead_letters() == []
+        store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 import requests
@@ -20,6 +21,7 @@ from .webhook_signing import (
     inline_headers,
     sample,
     square_headers,
+    standard_headers,
     toast_headers,
     webhook_config,
 )
@@ -98,6 +100,18 @@ def test_samples_map_to_guests_and_reservations(client, hub):
     assert stats.processed == 5
     assert hub.store.count_guests() == 5  # whether Amy and 林小姐 merge is identity's call
     assert hub.store.count_reservations() == 3
+
+
+def test_standard_webhooks_source_dedupes_on_webhook_id(client, hub):
+    body = sample("generic_booking.json")
+    now = int(time.time())
+    assert post(client, "std", body, standard_headers(body, "msg_1", now)).status_code == 202
+    assert post(client, "std", body, standard_headers(body, "msg_1", now + 5)).status_code == 200
+    stale = standard_headers(body, "msg_2", now - 600)
+    assert post(client, "std", body, stale).status_code == 401
+    changed = body.replace(b"Central", b"Mong Kok")
+    assert post(client, "std", changed, standard_headers(changed, "msg_3", now)).status_code == 202
+    assert len([r for r in inbox(hub) if r.source == "std"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -222,7 +236,7 @@ def test_validate_and_import_csv_know_webhook_sources(hub):
     from guestsync.errors import ConfigError
 
     result = CliRunner().invoke(cli, ["validate", str(hub.config.path)])
-    assert result.exit_code == 0 and "4 source(s)" in result.output
+    assert result.exit_code == 0 and "5 source(s)" in result.output
     with pytest.raises(ConfigError, match="not a csv source"):
         hub.import_csv("square", [])
     assert hub.sync(deliver=False).ingest.files == 0  # webhook sources read no files

@@ -11,6 +11,7 @@ from pathlib import Path
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples" / "webhooks"
 SQUARE_URL = "https://hooks.example.com/webhooks/square"
+STD_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-test-key-32byte").decode()
 
 
 def sample(name: str) -> bytes:
@@ -60,7 +61,20 @@ SOURCES = f"""\
     stream: bookings
     webhook: {{scheme: hmac, secrets: [zap-secret], header: X-Signature, prefix: "sha256=",
               event_id_header: X-Event-Id, max_body: 4096}}
+  std:
+    type: webhook
+    mapping: mappings/generic_booking.yaml
+    stream: bookings
+    webhook: {{scheme: standard, secrets: ["{STD_SECRET}"]}}
 """
+
+
+def standard_headers(body: bytes, msg_id: str, ts: int, secret: str = STD_SECRET) -> dict:
+    """Standard Webhooks, from the spec: v1 = b64(HMAC-SHA256(key, f"{id}.{ts}.{body}"))."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
+    sig = "v1," + base64.b64encode(mac).decode()
+    return {"webhook-id": msg_id, "webhook-timestamp": str(ts), "webhook-signature": sig}
 
 
 def webhook_config(crm_url: str = "http://127.0.0.1:9", *, extra: str = "") -> str:

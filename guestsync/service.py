@@ -192,7 +192,11 @@ class Service:
 
     def stop(self, *, timeout: float = 30.0) -> None:
         """Drain: no new connections; requests in flight finish; the worker finishes its
-        step; then the stores close."""
+        step; then the stores close.
+
+        waitress has no public drain call (its run() loop ends when its socket map is
+        empty), so the listening socket and then the idle channels are closed from inside
+        its loop thread through its trigger, after its task threads finished."""
         srv = self.server
         srv.trigger.pull_trigger(lambda: _stop_accepting(srv))
         srv.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)

@@ -247,3 +247,8 @@ def test_every_registered_scheme_turns_garbage_headers_into_signature_errors():
         secret = SW_NEW if name == "standard" else "k"
         with pytest.raises(SignatureError):
             scheme(name, secret).verify(SignedRequest(b"{}", garbage, ""), now=NOW)
+
+
+def test_signed_request_exposes_query_parameters_for_schemes_that_sign_them():
+    req = SignedRequest(b"{}", {}, lambda: "https://h.example/webhooks/jdy?timestamp=17&nonce=ab")
+    assert req.query == {"timestamp": "17", "nonce": "ab"}

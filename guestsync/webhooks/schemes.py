@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
+from urllib.parse import parse_qs, urlsplit
 
 DEFAULT_TOLERANCE = 300.0
 
@@ -46,6 +47,11 @@ class SignedRequest:
     @property
     def url(self) -> str:
         return self.url_of() if callable(self.url_of) else self.url_of
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters (e.g. Jiandaoyun signs ?timestamp=…&nonce=…): first values."""
+        return {k: v[0] for k, v in parse_qs(urlsplit(self.url).query).items()}
 
 
 class Scheme(Protocol):

@@ -20,6 +20,7 @@ from ..mapping import CompiledMapping, load_mapping
 from ..mapping.compiler import content_hash
 from ..mapping.transforms import Context
 from ..store import InboxEntry, Store
+from .group_commit import GroupCommit
 from .metrics import Metrics
 from .profiles import ShapeError, Splitter, splitter_for
 from .schemes import Scheme, SignatureError, SignedRequest, build_scheme
@@ -73,57 +74,6 @@ def is_json(content_type: str | None) -> bool:
     return mime == "application/json" or (
         mime.startswith("application/") and mime.endswith("+json")
     )
-
-
-class _Pending:
-    __slots__ = ("done", "entries", "error", "event_id", "new", "source")
-
-    def __init__(self, source: str, event_id: str, entries: list) -> None:
-        self.source, self.event_id, self.entries = source, event_id, entries
-        self.done = False
-        self.new = False
-        self.error: BaseException | None = None
-
-
-class GroupCommit:
-    """Many concurrent webhook writes, one SQLite transaction (group commit).
-
-    Each request queues its rows, then takes the store lock; whoever holds it writes
-    everything queued so far in one transaction. A request whose rows a previous holder
-    already committed returns at once. The answer is sent only after its commit.
-    """
-
-    def __init__(self, store: Store, lock: threading.Lock, metrics: Metrics) -> None:
-        self.store = store
-        self.lock = lock
-        self.metrics = metrics
-        self._queue: list[_Pending] = []
-        self._queue_lock = threading.Lock()
-
-    def submit(self, source: str, event_id: str, entries: list) -> bool:
-        """True if the event was new (rows stored), False if its id was seen before."""
-        item = _Pending(source, event_id, entries)
-        with self._queue_lock:
-            self._queue.append(item)
-        with self.lock:
-            if not item.done:
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                try:
-                    results = self.store.add_webhook_events(
-                        [(p.source, p.event_id, p.entries) for p in batch]
-                    )
-                except BaseException as exc:  # every request of the batch fails (5xx)
-                    for p in batch:
-                        p.error, p.done = exc, True
-                    raise
-                self.metrics.commits.inc()
-                self.metrics.committed.inc(len(batch))
-                for p, new in zip(batch, results, strict=True):
-                    p.new, p.done = new, True
-        if item.error is not None:
-            raise item.error
-        return item.new
 
 
 class Receiver:

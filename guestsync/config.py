@@ -9,7 +9,15 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from .connector_options import SourceOptions, TargetOptions
 from .errors import ConfigError, ConfigErrors
@@ -52,6 +60,25 @@ class Defaults(BaseModel):
         return v
 
 
+class ServerConfig(BaseModel):
+    """`guestsync serve`: where the HTTP server listens, and the admin token."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str = Field(default="127.0.0.1", description="Bind address (0.0.0.0 to expose).")
+    port: int = Field(default=8080, ge=0, le=65535)
+    threads: int = Field(default=8, ge=1, le=64, description="HTTP worker threads.")
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer token for /admin/*; write it as ${GUESTSYNC_ADMIN}."
+    )
+    admin_from: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Client addresses allowed on /admin/* (with the token); localhost only.",
+    )
+    worker_interval: float = Field(
+        default=1.0, gt=0, description="Seconds the worker waits when the queues are empty."
+    )
+
+
 class Config(BaseModel):
     """The whole guestsync.yaml."""
 
@@ -59,6 +86,7 @@ class Config(BaseModel):
     version: int = Field(default=1, ge=1, le=1)
     store: StoreConfig = Field(default_factory=StoreConfig)
     defaults: Defaults = Field(default_factory=Defaults)
+    server: ServerConfig = Field(default_factory=ServerConfig)
     sources: dict[str, SourceOptions] = Field(default_factory=dict)
     targets: dict[str, TargetOptions] = Field(default_factory=dict)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)

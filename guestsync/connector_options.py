@@ -14,6 +14,7 @@ from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
 from .options_base import Options, RetryOptions
 from .pull_options import RestSourceOptions, SquareSourceOptions, check_cron
+from .webhooks.options import WebhookSourceOptions
 
 
 class CsvSourceOptions(Options):
@@ -49,7 +50,8 @@ class CsvSourceOptions(Options):
 
 
 SourceOptions = Annotated[
-    CsvSourceOptions | RestSourceOptions | SquareSourceOptions, Field(discriminator="type")
+    CsvSourceOptions | RestSourceOptions | SquareSourceOptions | WebhookSourceOptions,
+    Field(discriminator="type"),
 ]
 
 

@@ -20,6 +20,7 @@ from .errors import BadRecordError
 from .identity import IdentityConfig
 from .mapping import CompiledMapping
 from .models import SourceRecord
+from .ordering import is_current
 from .resolution import Resolver
 from .store import InboxRow, Store
 
@@ -31,6 +32,7 @@ class ProcessStats:
     guests_created: int = 0
     guests_matched: int = 0
     queued: int = 0
+    stale: int = 0  # older than a state already processed: skipped (ordering.py)
     errors: list[str] = field(default_factory=list)  # "origin: reason", for the summary
     warnings: list[str] = field(default_factory=list)  # values kept as written (mapping)
 
@@ -101,6 +103,10 @@ def process_batch(
                     stats.warnings.extend(
                         f"{row.source} {row.origin}: {w}" for w in record.warnings
                     )
+                    if not is_current(store, record):
+                        stats.stale += 1
+                        done.append(row.id)
+                        continue
                     seen = record.updated_at or row.received_at
                     guest_id, created, previous = resolve_guest(store, record, seen, resolver)
                     if record.reservation is not None:

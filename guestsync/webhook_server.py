@@ -1,34 +1,135 @@
 """The HTTP face of the hub (Flask): `create_app(config)`.
 
 Routes:
-    GET  /healthz               store reachable; inbox counts
-    POST /webhooks/<source>     (the webhook issue fills this in: verify, write inbox, 202)
+    GET  /healthz               store reachable, worker alive, queue depths (503 if not)
+    GET  /metrics               Prometheus text format
+    POST /webhooks/<source>     verify, write the inbox, 202 (see webhooks/receiver.py)
+    GET  /admin/status          queues and last runs, JSON        (bearer token)
+    GET  /admin/quarantine      quarantined webhook bodies        (bearer token)
+    POST /admin/replay          inbox rows in error back to pending (bearer token)
 
-Nothing but verification and the inbox write may ever happen in a request.
+Nothing but verification and the inbox write may ever happen in a webhook request.
+Admin routes answer 404 unless `server.admin_token` is set, 403 to clients outside
+`server.admin_from` (localhost by default, even when webhooks listen publicly), and 401
+without the token.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+import hmac
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
 
 from .config import Config
 from .store import Store
+from .webhooks.metrics import CONTENT_TYPE, Metrics
+from .webhooks.receiver import Receiver
 
 
-def create_app(config: Config, *, store: Store | None = None) -> Flask:
+def create_app(
+    config: Config,
+    *,
+    store: Store | None = None,
+    metrics: Metrics | None = None,
+    worker_alive: Callable[[], bool] | None = None,
+) -> Flask:
+    """`worker_alive` is given by `guestsync serve`; without it /healthz does not ask."""
     app = Flask("guestsync")
     opened = store or Store.open(config.store_path)
+    lock = threading.Lock()  # the app's one connection is shared by waitress's threads
+    metrics = metrics or Metrics()
+    metrics.watch_store(opened, lock)
+    receiver = Receiver(config, opened, lock=lock, metrics=metrics)
+    app.extensions["guestsync"] = {"store": opened, "receiver": receiver, "metrics": metrics}
+    token = config.server.admin_token
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
+        body: dict[str, Any] = {"ok": True}
         try:
-            counts = opened.inbox_counts()
+            with lock:
+                opened.ping()
+                body["inbox"] = opened.inbox_counts()
+                body["outbox"] = {t: n for t, (n, _) in opened.outbox_depths().items()}
         except Exception as exc:  # the store is unreachable: say so, do not crash
             return jsonify({"ok": False, "error": type(exc).__name__}), 503
-        return jsonify({"ok": True, "inbox": counts}), 200
+        if worker_alive is not None:
+            body["worker"] = worker_alive()
+            body["ok"] = body["worker"]
+        return jsonify(body), 200 if body["ok"] else 503
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(metrics.render(), content_type=CONTENT_TYPE)
 
     @app.post("/webhooks/<source>")
     def webhook(source: str) -> tuple[Response, int]:
-        return jsonify({"error": f"no webhook source named {source!r}"}), 404
+        answer = receiver.handle(
+            source,
+            stream=request.stream,
+            content_length=request.content_length,
+            content_type=request.content_type,
+            headers=request.headers,
+            url=lambda: request.url,
+        )
+        return jsonify(answer.body), answer.status
+
+    def admin_denied() -> tuple[Response, int] | None:
+        if token is None:
+            return jsonify({"error": "admin endpoints are off (set server.admin_token)"}), 404
+        if request.remote_addr not in config.server.admin_from:
+            return jsonify({"error": "admin endpoints answer only server.admin_from"}), 403
+        given = request.headers.get("Authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return jsonify({"error": "bearer token required"}), 401
+        return None
+
+    @app.get("/admin/status")
+    def admin_status() -> tuple[Response, int]:
+        if denied := admin_denied():
+            return denied
+        with lock:
+            body = {
+                "inbox": opened.inbox_counts(),
+                "inbox_oldest_pending_seconds": opened.oldest_pending_inbox_age(),
+                "outbox": {
+                    t: {"pending": n, "oldest_seconds": a}
+                    for t, (n, a) in opened.outbox_depths().items()
+                },
+                "dead_letters": opened.dead_letter_counts(),
+                "runs": opened.runs(limit=10),
+            }
+        return jsonify(body), 200
+
+    @app.get("/admin/quarantine")
+    def admin_quarantine() -> tuple[Response, int]:
+        if denied := admin_denied():
+            return denied
+        with lock:
+            rows = opened.quarantined(source=request.args.get("source"))
+        return jsonify(
+            [
+                {
+                    "id": q.id,
+                    "source": q.source,
+                    "received_at": q.received_at,
+                    "reason": q.reason,
+                    "body": q.body.decode("utf-8", "replace"),
+                }
+                for q in rows
+            ]
+        ), 200
+
+    @app.post("/admin/replay")
+    def admin_replay() -> tuple[Response, int]:
+        if denied := admin_denied():
+            return denied
+        with lock:
+            n = opened.replay_inbox_errors(source=request.args.get("source"))
+        return jsonify({"requeued": n}), 200
 
     return app

@@ -19,6 +19,7 @@ from guestsync.errors import BadRecordError
 from guestsync.mapping import load_mapping
 from guestsync.mapping.samples import read_sample
 from guestsync.mapping.transforms import Context
+from guestsync.webhooks.profiles import PROFILES as WEBHOOK_SPLIT
 
 from .conftest import MAPPINGS
 
@@ -33,11 +34,35 @@ PROFILES = {
 }
 
 
+# Webhook profiles map one event of a webhook body, as the platform's splitter cuts it
+# (guestsync.webhooks.profiles); their samples are the bodies in config/samples/webhooks/.
+WEBHOOK_SAMPLES = MAPPINGS.parent / "samples" / "webhooks"
+WEBHOOK_PROFILES = {
+    "square_webhook_customers": ("square_customer_updated.json", "square"),
+    "square_webhook_bookings": ("square_booking_created.json", "square"),
+    "inline_reservations": ("inline_reservations.json", "inline"),
+    "toast_guests": ("toast_guest.json", "toast"),
+    "generic_booking": ("generic_booking.json", None),
+}
+
+
+def samples(profile: str) -> list[tuple[str, Any]]:
+    if profile in PROFILES:
+        return list(read_sample(MAPPINGS / "samples" / PROFILES[profile][0]))
+    sample, platform = WEBHOOK_PROFILES[profile]
+    body = json.loads((WEBHOOK_SAMPLES / sample).read_text("utf-8"))
+    if platform is None:
+        records = body if isinstance(body, list) else [body]
+    else:
+        records = [e.record for e in WEBHOOK_SPLIT[platform].events(body, False)]
+    return [(f"event {i}", r) for i, r in enumerate(records, 1)]
+
+
 def run_profile(profile: str) -> list[dict[str, Any]]:
-    sample, ctx = PROFILES[profile]
+    ctx = PROFILES[profile][1] if profile in PROFILES else TAIWAN
     mapping = load_mapping(MAPPINGS / f"{profile}.yaml", ctx)
     out: list[dict[str, Any]] = []
-    for origin, raw in read_sample(MAPPINGS / "samples" / sample):
+    for origin, raw in samples(profile):
         ext = mapping.external_id(raw)
         try:
             rec = mapping.apply(raw, source="sample", stream="s", external_id=ext)
@@ -49,10 +74,10 @@ def run_profile(profile: str) -> list[dict[str, Any]]:
 
 
 def test_every_profile_has_a_golden_test():
-    assert {p.stem for p in MAPPINGS.glob("*.yaml")} == set(PROFILES)
+    assert {p.stem for p in MAPPINGS.glob("*.yaml")} == set(PROFILES) | set(WEBHOOK_PROFILES)
 
 
-@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("profile", sorted(PROFILES) + sorted(WEBHOOK_PROFILES))
 def test_profile_matches_golden(profile):
     got = run_profile(profile)
     path = GOLDEN / f"{profile}.json"

@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (registers the commands)
     mapping,
     replay,
     review,
+    serve,
     sources,
 )
 from .app import cli, main

@@ -15,6 +15,7 @@ from rich.table import Table
 from ..config import find_config, json_schema, load_config
 from ..sync_engine import Hub, SyncSummary
 from .app import Ctx, cli, err, out, pass_ctx
+from .status_tables import print_service_status
 
 
 @cli.command()
@@ -138,6 +139,7 @@ def status(ctx: Ctx) -> None:
         )
     out.print(t)
     out.print(f"guests: {store.count_guests()}   reservations: {store.count_reservations()}")
+    print_service_status(out, store, list(hub.sources))
     hub.close()
 
 

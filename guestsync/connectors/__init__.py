@@ -10,9 +10,15 @@ from .rest import RestTarget
 from .rest_source import RestSource
 from .salesforce import SalesforceTarget
 from .square import SquareSource
+from .webhook_source import WebhookSource
 from .zoho import ZohoTarget
 
-SOURCES: dict[str, type] = {"csv": CsvSource, "rest": RestSource, "square": SquareSource}
+SOURCES: dict[str, type] = {
+    "csv": CsvSource,
+    "rest": RestSource,
+    "square": SquareSource,
+    "webhook": WebhookSource,
+}
 TARGETS: dict[str, type] = {
     "hubspot": HubSpotTarget,
     "salesforce": SalesforceTarget,
@@ -33,5 +39,6 @@ __all__ = [
     "SalesforceTarget",
     "SquareSource",
     "Target",
+    "WebhookSource",
     "ZohoTarget",
 ]

@@ -14,12 +14,14 @@ from .base import StoreBase, ts, utcnow
 from .delivery import CrmOp, DeadLetterDetail, DeliveryOps, QueueDepth
 from .export import ExportOps
 from .guests import GuestOps
+from .health import HealthOps
 from .identity import IdentityOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
 from .replay import ReplayOps
 from .runs import RunOps
 from .sources import SourceOps
+from .webhooks import WebhookOps
 
 
 class Store(
@@ -32,6 +34,8 @@ class Store(
     DeliveryOps,
     ExportOps,
     SourceOps,
+    WebhookOps,
+    HealthOps,
     StoreBase,
 ):
     """All named store operations on one SQLite connection."""

@@ -1,0 +1,62 @@
+"""The service tables of `guestsync status`: sources (cursor, webhooks, quarantine),
+targets (queue, oldest, dead letters), last runs, review queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def print_service_status(console: Console, store: Any, sources: list[str]) -> None:
+    cursors: dict[str, list[str]] = {}
+    for source, stream, value, updated in store.cursors():
+        cursors.setdefault(source, []).append(f"{stream}={value} ({updated[:19]})")
+    hooks = store.webhook_source_stats()
+    quarantine = store.quarantine_counts()
+    t = Table(title="sources")
+    for col in ("source", "cursor", "webhooks", "last webhook", "quarantined"):
+        t.add_column(col)
+    for name in sources:
+        n, last = hooks.get(name, (0, None))
+        t.add_row(
+            name,
+            "; ".join(cursors.get(name, [])) or "-",
+            str(n),
+            (last or "-")[:19],
+            str(quarantine.get(name, 0)),
+        )
+    console.print(t)
+    t = Table(title="queues")
+    for col in ("queue", "pending", "oldest", "dead letters"):
+        t.add_column(col)
+    t.add_row(
+        "inbox",
+        str(store.inbox_counts().get("pending", 0)),
+        _age(store.oldest_pending_inbox_age()),
+        "-",
+    )
+    dead = store.dead_letter_counts()
+    for target, (n, oldest) in sorted(store.outbox_depths().items()):
+        t.add_row(f"→ {target}", str(n), _age(oldest), str(dead.get(target, 0)))
+    console.print(t)
+    runs = store.runs(limit=5)
+    if runs:
+        t = Table(title="last runs")
+        for col in ("run", "kind", "started", "status"):
+            t.add_column(col)
+        for r in runs:
+            t.add_row(str(r["id"]), r["kind"], (r["started_at"] or "")[:19], r["status"])
+        console.print(t)
+    review = store.review_queue_size()
+    if review is not None:
+        console.print(f"review queue: {review} pair(s) waiting for a decision")

@@ -1,0 +1,230 @@
+"""`guestsync serve`: the webhook server, the worker and the scheduled jobs in one process.
+
+Why waitress: a production WSGI server that is pure Python and runs the same on Linux,
+macOS and Windows (restaurant IT often runs a Windows box; gunicorn is POSIX-only). Its
+thread pool fits this workload: a webhook request is a signature check and one short
+SQLite transaction, so threads are enough, and one process keeps one SQLite writer set.
+
+Threads: waitress's accept loop and request threads; one worker thread (fetch id-only
+events, process the inbox, deliver the outbox, continuously); the scheduler's threads if
+configured. SIGTERM (or Ctrl-C) drains: stop accepting, finish the requests in flight,
+let the worker finish its current step, close the stores, exit 0. Every stage is durable
+in the store, so a restart (even after kill -9) resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import requests
+import waitress
+
+from .config import Config
+from .store import Store
+from .sync_engine import Hub
+from .webhook_server import create_app
+from .webhooks.fetch import fetch_pending
+from .webhooks.metrics import Metrics
+
+log = logging.getLogger("guestsync.service")
+# waitress warns on every queued request under load; the queue is expected and bounded
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+class Draining(Exception):
+    """Raised by the worker's sleep once SIGTERM arrived: a retry wait is cut short and
+    the batch stays pending in the outbox (delivered after the restart)."""
+
+
+def interruptible_sleep(stopping: threading.Event) -> Callable[[float], None]:
+    def sleep(seconds: float) -> None:
+        if stopping.wait(seconds):
+            raise Draining()
+
+    return sleep
+
+
+class Worker:
+    """Fetch, process, deliver; again at once while there is work, else wait `interval`."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        metrics: Metrics,
+        interval: float = 1.0,
+        session: requests.Session | None = None,
+        stopping: threading.Event | None = None,
+    ) -> None:
+        self.hub = hub
+        self.metrics = metrics
+        self.interval = interval
+        self.session = session or requests.Session()
+        self.stopping = stopping or threading.Event()
+        self.cycles = 0
+        self.last_error: str | None = None
+        self._pruned_at = float("-inf")
+        self._thread = threading.Thread(target=self.run, name="guestsync-worker", daemon=True)
+
+    def prune(self, *, every: float = 3600.0) -> None:
+        """Forget webhook event ids past the longest `remember_days` (at least 7 days)."""
+        if time.monotonic() - self._pruned_at < every:
+            return
+        days = [
+            hook.remember_days
+            for src in self.hub.config.sources.values()
+            if (hook := getattr(src, "webhook", None)) is not None
+        ]
+        self.hub.store.forget_webhook_events(older_than=timedelta(days=max(days, default=30)))
+        self._pruned_at = time.monotonic()
+
+    def step(self) -> bool:
+        """One cycle; True if it did something (then the next one starts at once)."""
+        store = self.hub.store
+        self.prune()
+        with self.metrics.runs.labels("fetch").time():
+            fetched = fetch_pending(store, self.hub.config.sources, self.session)
+        with self.metrics.runs.labels("process").time():
+            processed = self.hub.process()
+        busy = fetched.fetched + fetched.failed + processed.processed + processed.rejected > 0
+        if self.stopping.is_set():
+            return busy
+        with self.metrics.runs.labels("deliver").time():
+            for d in self.hub.deliver():
+                self.metrics.deliveries.labels(d.target).inc(d.pushed)
+                self.metrics.retries.labels(d.target).inc(d.retries)
+                self.metrics.dead.labels(d.target).inc(d.dead)
+                busy = busy or d.pushed + d.dead > 0
+        self.cycles += 1
+        return busy
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                busy = self.step()
+                self.last_error = None
+            except Draining:
+                break
+            except Exception as exc:  # keep serving; the error is in /healthz and the log
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("worker step failed")
+                busy = False
+            if not busy:
+                self.stopping.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not self.stopping.is_set()
+
+    def stop(self, *, timeout: float = 30.0) -> None:
+        self.stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+
+def start_scheduler(config: Config, hub: Hub) -> Any | None:
+    """Hook for the scheduled pull jobs (guestsync/scheduler.py, issue 6). Returns an
+    object with `shutdown()`, or None when there is no scheduler module or no job."""
+    try:
+        from . import scheduler  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    start = getattr(scheduler, "start_scheduler", None)
+    return start(config, hub) if start is not None else None
+
+
+class Service:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        hub_factory: Callable[..., Hub] = Hub,
+        worker: bool = True,
+    ) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        stopping = threading.Event()
+        self.hub = hub_factory(config, sleep=interruptible_sleep(stopping))
+        self.worker = Worker(
+            self.hub,
+            metrics=self.metrics,
+            interval=config.server.worker_interval,
+            stopping=stopping,
+        )
+        self.run_worker = worker
+        self.app_store = Store.open(config.store_path)
+        app = create_app(
+            config,
+            store=self.app_store,
+            metrics=self.metrics,
+            worker_alive=self.worker.alive if worker else None,
+        )
+        self.server: Any = waitress.create_server(
+            app,
+            host=host or config.server.host,
+            port=config.server.port if port is None else port,
+            threads=config.server.threads,
+            ident="guestsync",
+            clear_untrusted_proxy_headers=True,
+            # waitress buffers a body before the app sees it: refuse huge ones early
+            # (the app answers 413 itself, with metrics, below 4x the largest max_body)
+            max_request_body_size=4 * max(_max_bodies(config), default=1024 * 1024),
+        )
+        self.url = f"http://{self.server.effective_host}:{self.server.effective_port}"
+        self._http = threading.Thread(target=self.server.run, name="guestsync-http", daemon=True)
+        self.scheduler: Any | None = None
+
+    def start(self) -> Service:
+        if self.run_worker:
+            self.worker.start()
+        self.scheduler = start_scheduler(self.config, self.hub)
+        self._http.start()
+        return self
+
+    def stop(self, *, timeout: float = 30.0) -> None:
+        """Drain: no new connections; requests in flight finish; the worker finishes its
+        step; then the stores close.
+
+        waitress has no public drain call (its run() loop ends when its socket map is
+        empty), so the listening socket and then the idle channels are closed from inside
+        its loop thread through its trigger, after its task threads finished."""
+        srv = self.server
+        srv.trigger.pull_trigger(lambda: _stop_accepting(srv))
+        srv.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
+        srv.trigger.pull_trigger(lambda: _close_channels(srv))
+        self._http.join(timeout)
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        self.worker.stop(timeout=timeout)
+        self.hub.close()
+        self.app_store.close()
+
+
+def _max_bodies(config: Config) -> list[int]:
+    return [
+        hook.max_body
+        for src in config.sources.values()
+        if (hook := getattr(src, "webhook", None)) is not None
+    ]
+
+
+def _stop_accepting(srv: Any) -> None:
+    srv.accepting = False
+    srv.del_channel()
+    srv.socket.close()
+
+
+def _close_channels(srv: Any) -> None:
+    for channel in list(srv._map.values()):
+        if channel is not srv.trigger:
+            channel.handle_close()
+    srv.trigger.close()

@@ -1,0 +1,57 @@
+"""Queue depths and ages for /healthz, /metrics and `guestsync status`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .base import StoreBase, utcnow
+
+
+def _age(oldest: str | None, now: datetime) -> float | None:
+    return None if oldest is None else (now - datetime.fromisoformat(oldest)).total_seconds()
+
+
+class HealthOps(StoreBase):
+    def ping(self) -> bool:
+        return self._one("SELECT 1") == 1
+
+    def oldest_pending_inbox_age(self, *, now: datetime | None = None) -> float | None:
+        oldest = self._one(
+            "SELECT received_at FROM inbox WHERE status IN ('pending', 'fetch') ORDER BY id LIMIT 1"
+        )
+        return _age(oldest, now or utcnow())
+
+    def outbox_depths(self, *, now: datetime | None = None) -> dict[str, tuple[int, float | None]]:
+        """Per target: pending rows and the age in seconds of the oldest one."""
+        rows = self.conn.execute(
+            "SELECT target, count(*), min(updated_at) FROM outbox WHERE status = 'pending'"
+            " GROUP BY target"
+        ).fetchall()
+        return {t: (n, _age(oldest, now or utcnow())) for t, n, oldest in rows}
+
+    def dead_letter_counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT target, count(*) FROM dead_letters GROUP BY target")
+        return dict(rows.fetchall())
+
+    def cursors(self) -> list[tuple[str, str, str, str]]:
+        """(source, stream, value, updated_at) of every pull cursor."""
+        return self.conn.execute(
+            "SELECT source, stream, value, updated_at FROM cursors ORDER BY source, stream"
+        ).fetchall()
+
+    def review_queue_size(self) -> int | None:
+        """Rows waiting for a human merge decision; None if that table does not exist."""
+        if not self.db["review_queue"].exists():
+            return None
+        return self._one("SELECT count(*) FROM review_queue")
+
+    def webhook_source_stats(self) -> dict[str, tuple[int, str | None]]:
+        """Per source: webhook events remembered and when the last one arrived."""
+        rows = self.conn.execute(
+            "SELECT source, count(*), max(received_at) FROM webhook_events GROUP BY source"
+        ).fetchall()
+        return {s: (n, last) for s, n, last in rows}
+
+    def quarantine_counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT source, count(*) FROM webhook_quarantine GROUP BY source")
+        return dict(rows.fetchall())

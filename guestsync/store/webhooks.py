@@ -1,0 +1,159 @@
+"""Webhook events (dedupe by event id), quarantine, id-only rows awaiting a fetch, and
+record versions (an older update never overwrites a newer one)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .base import StoreBase, ts, utcnow
+from .inbox import InboxEntry, InboxRow
+
+FETCH = "fetch"  # inbox status of an id-only webhook row: the worker fetches it first
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    id: int
+    source: str
+    received_at: str
+    reason: str
+    content_type: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class WebhookOps(StoreBase):
+    def add_webhook_event(
+        self,
+        source: str,
+        event_id: str,
+        entries: Sequence[tuple[InboxEntry, bool]],
+        *,
+        now: datetime | None = None,
+    ) -> bool:
+        """Remember `event_id` and store its rows (each: entry, needs fetch) in one
+        transaction. Returns False, storing nothing, if the event id was seen before."""
+        return self.add_webhook_events([(source, event_id, entries)], now=now)[0]
+
+    def add_webhook_events(
+        self,
+        events: Sequence[tuple[str, str, Sequence[tuple[InboxEntry, bool]]]],
+        *,
+        now: datetime | None = None,
+    ) -> list[bool]:
+        """Several webhook events (source, event id, rows) in ONE transaction (group
+        commit); per event, True if new, False if its id was already known."""
+        now_ts = ts(now)
+        with self.atomic():
+            return [self._add_event(s, e, rows, now_ts) for s, e, rows in events]
+
+    def _add_event(
+        self, source: str, event_id: str, entries: Sequence[tuple[InboxEntry, bool]], now_ts: str
+    ) -> bool:
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO webhook_events (source, event_id, received_at, rows)"
+            " VALUES (?, ?, ?, ?)",
+            (source, event_id, now_ts, len(entries)),
+        )
+        if cur.rowcount == 0:
+            return False
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO inbox (source, stream, external_id, content_hash, raw,"
+            " origin, received_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.source,
+                    e.stream,
+                    e.external_id,
+                    e.content_hash,
+                    e.raw,
+                    e.origin,
+                    now_ts,
+                    FETCH if fetch else "pending",
+                )
+                for e, fetch in entries
+            ],
+        )
+        return True
+
+    def forget_webhook_events(self, *, older_than: timedelta) -> int:
+        """Drop event ids older than `older_than` (callers keep at least 7 days)."""
+        cutoff = ts(utcnow() - max(older_than, timedelta(days=7)))
+        cur = self.conn.execute("DELETE FROM webhook_events WHERE received_at < ?", (cutoff,))
+        return cur.rowcount
+
+    def quarantine(
+        self,
+        source: str,
+        *,
+        reason: str,
+        body: bytes,
+        content_type: str,
+        headers: Mapping[str, str],
+    ) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO webhook_quarantine (source, received_at, reason, content_type,"
+            " headers, body) VALUES (?, ?, ?, ?, ?, ?)",
+            (source, ts(), reason, content_type, json.dumps(dict(headers)), body),
+        )
+        return int(cur.lastrowid or 0)
+
+    def quarantined(self, *, source: str | None = None, limit: int = 100) -> list[Quarantined]:
+        rows = self.conn.execute(
+            "SELECT id, source, received_at, reason, content_type, headers, body"
+            " FROM webhook_quarantine WHERE (? IS NULL OR source = ?) ORDER BY id LIMIT ?",
+            (source, source, limit),
+        ).fetchall()
+        return [Quarantined(*r[:5], json.loads(r[5]), bytes(r[6])) for r in rows]
+
+    # id-only rows
+
+    def rows_to_fetch(self, *, limit: int = 100) -> list[InboxRow]:
+        rows = self.conn.execute(
+            "SELECT id, source, stream, external_id, raw, origin, received_at FROM inbox"
+            " WHERE status = ? ORDER BY id LIMIT ?",
+            (FETCH, limit),
+        ).fetchall()
+        return [
+            InboxRow(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]), FETCH)
+            for r in rows
+        ]
+
+    def fetched(self, inbox_id: int, raw: str) -> None:
+        """The full record arrived: the row is now an ordinary pending row."""
+        self.conn.execute(
+            "UPDATE inbox SET raw = ?, status = 'pending' WHERE id = ? AND status = ?",
+            (raw, inbox_id, FETCH),
+        )
+
+    def replay_inbox_errors(self, *, source: str | None = None) -> int:
+        """Rows marked `error` go back to pending (after a mapping fix)."""
+        cur = self.conn.execute(
+            "UPDATE inbox SET status = 'pending', error = NULL WHERE status = 'error'"
+            " AND (? IS NULL OR source = ?)",
+            (source, source),
+        )
+        return cur.rowcount
+
+    # record versions
+
+    def claim_version(self, source: str, stream: str, external_id: str, version: str) -> bool:
+        """True if `version` is not older than the newest seen for this record (and
+        remember it); False if a newer state was already processed."""
+        seen = self._one(
+            "SELECT version FROM record_versions WHERE source = ? AND stream = ? AND"
+            " external_id = ?",
+            (source, stream, external_id),
+        )
+        if seen is not None and seen > version:
+            return False
+        self.conn.execute(
+            "INSERT INTO record_versions (source, stream, external_id, version, seen_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, stream, external_id) DO UPDATE"
+            " SET version = excluded.version, seen_at = excluded.seen_at",
+            (source, stream, external_id, version, ts()),
+        )
+        return True

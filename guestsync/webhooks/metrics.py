@@ -1,0 +1,91 @@
+"""Prometheus metrics of the service, in a registry of its own (one per app, so tests and
+several apps in one process do not collide). Queue gauges are read from the store when
+scraped, so they are right even after a restart."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _QueueCollector(Collector):
+    def __init__(self, store: Any, lock: threading.Lock) -> None:
+        self.store = store
+        self.lock = lock
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self.lock:
+            inbox = self.store.inbox_counts()
+            oldest = self.store.oldest_pending_inbox_age()
+            outbox = self.store.outbox_depths()
+            dead = self.store.dead_letter_counts()
+        g = GaugeMetricFamily("guestsync_inbox_rows", "Inbox rows by status", labels=["status"])
+        for status in ("pending", "fetch", "done", "error"):
+            g.add_metric([status], inbox.get(status, 0))
+        yield g
+        yield GaugeMetricFamily(
+            "guestsync_inbox_oldest_pending_seconds",
+            "Age of the oldest inbox row not yet processed",
+            value=oldest or 0.0,
+        )
+        depth = GaugeMetricFamily("guestsync_outbox_pending", "Pending pushes", labels=["target"])
+        age = GaugeMetricFamily(
+            "guestsync_outbox_oldest_pending_seconds", "Oldest pending push", labels=["target"]
+        )
+        for target, (n, a) in outbox.items():
+            depth.add_metric([target], n)
+            age.add_metric([target], a or 0.0)
+        yield depth
+        yield age
+        d = GaugeMetricFamily("guestsync_dead_letters", "Dead letters", labels=["target"])
+        for target, n in dead.items():
+            d.add_metric([target], n)
+        yield d
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.received = Counter(
+            "guestsync_webhooks_received", "Webhook requests", ["source"], registry=r
+        )
+        self.accepted = Counter(
+            "guestsync_webhooks_accepted", "Webhooks stored (202)", ["source"], registry=r
+        )
+        self.duplicates = Counter(
+            "guestsync_webhooks_duplicate",
+            "Webhooks already received (200)",
+            ["source"],
+            registry=r,
+        )
+        self.rejected = Counter(
+            "guestsync_webhooks_rejected", "Webhooks refused", ["source", "reason"], registry=r
+        )
+        self.commits = Counter(
+            "guestsync_webhook_commits", "Inbox transactions (group commits)", registry=r
+        )
+        self.committed = Counter(
+            "guestsync_webhook_committed_events", "Events written by those commits", registry=r
+        )
+        self.deliveries = Counter(
+            "guestsync_deliveries", "Records accepted by a target", ["target"], registry=r
+        )
+        self.retries = Counter("guestsync_delivery_retries", "Retries", ["target"], registry=r)
+        self.dead = Counter("guestsync_delivery_dead", "New dead letters", ["target"], registry=r)
+        self.runs = Histogram(
+            "guestsync_run_seconds", "Duration of worker stages", ["stage"], registry=r
+        )
+
+    def watch_store(self, store: Any, lock: threading.Lock) -> None:
+        self.registry.register(_QueueCollector(store, lock))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -12,6 +12,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from .connector_options import SourceOptions, TargetOptions
+from .crm_config import CrmConfig
 from .errors import ConfigError, ConfigErrors
 from .yamlfile import Loc, YamlDoc, load_yaml
 
@@ -59,6 +60,7 @@ class Config(BaseModel):
     defaults: Defaults = Field(default_factory=Defaults)
     sources: dict[str, SourceOptions] = Field(default_factory=dict)
     targets: dict[str, TargetOptions] = Field(default_factory=dict)
+    crm: CrmConfig = Field(default_factory=CrmConfig)  # segments, CRM properties, privacy
 
     _path: Path = PrivateAttr(default=Path(DEFAULT_CONFIG))
 

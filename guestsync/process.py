@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import identity
+from . import activity, identity
+from .activity import ActivitySettings
 from .connectors.base import Target
 from .errors import BadRecordError
 from .mapping import CompiledMapping
@@ -30,6 +31,7 @@ class ProcessStats:
     guests_created: int = 0
     guests_matched: int = 0
     queued: int = 0
+    suppressed: int = 0  # records about forgotten guests, dropped (privacy.py)
     errors: list[str] = field(default_factory=list)  # "origin: reason", for the summary
 
 
@@ -70,14 +72,22 @@ def refresh_guest(store: Store, guest_id: str) -> None:
     store.replace_guest_keys(guest_id, identity.keys_for(guest))
 
 
-def queue_for_targets(store: Store, guest_ids: set[str], targets: Mapping[str, Target]) -> int:
+def queue_for_targets(
+    store: Store,
+    guest_ids: set[str],
+    targets: Mapping[str, Target],
+    settings: ActivitySettings | None = None,
+) -> int:
     queued = 0
     for gid in sorted(guest_ids):
         guest = store.get_guest(gid)
         if guest is None:
             continue
+        view = activity.guest_view(store, gid, settings) if settings else None
         for name, target in targets.items():
             payload = target.project(guest)
+            if settings is not None:  # aggregates, segment, consent (crm_properties.py)
+                payload = activity.enrich(store, name, gid, payload, settings, view)
             queued += store.enqueue(name, gid, payload, payload_hash(payload))
     return queued
 
@@ -88,6 +98,7 @@ def process_batch(
     mapping_for: Callable[[str, str], CompiledMapping],
     targets: Mapping[str, Target],
     stats: ProcessStats,
+    settings: ActivitySettings | None = None,
 ) -> None:
     touched: set[str] = set()
     done: list[int] = []
@@ -103,6 +114,10 @@ def process_batch(
                         external_id=row.external_id,
                     )
                     seen = record.updated_at or row.received_at
+                    if not activity.admit(store, record):  # a forgotten guest
+                        store.mark_inbox_suppressed(row.id)
+                        stats.suppressed += 1
+                        continue
                     guest_id, created, previous = resolve_guest(store, record, seen)
                     if record.reservation is not None:
                         store.upsert_reservation(
@@ -112,6 +127,7 @@ def process_batch(
                             reservation=record.reservation,
                             updated_at=record.updated_at,
                         )
+                    activity.record(store, record, guest_id, seen)
                     touched.add(guest_id)
                     if previous:  # the record moved: its old guest is re-derived too
                         touched.add(previous)
@@ -127,7 +143,8 @@ def process_batch(
             stats.guests_matched += not created
         for gid in touched:
             refresh_guest(store, gid)
-        stats.queued += queue_for_targets(store, touched, targets)
+        activity.after_batch(store, touched, settings or ActivitySettings())
+        stats.queued += queue_for_targets(store, touched, targets, settings)
         store.mark_inbox_done(done)
 
 
@@ -137,10 +154,11 @@ def process_pending(
     targets: Mapping[str, Target],
     *,
     batch_size: int = 500,
+    settings: ActivitySettings | None = None,
 ) -> ProcessStats:
     stats = ProcessStats()
     after = 0
     while rows := store.pending_inbox(limit=batch_size, after_id=after):
-        process_batch(store, rows, mapping_for, targets, stats)
+        process_batch(store, rows, mapping_for, targets, stats, settings)
         after = rows[-1].id
     return stats

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from .activity import ActivitySettings
 from .config import Config
 from .connectors import SOURCES, TARGETS, CsvSource
 from .connectors.base import Target
@@ -20,6 +21,7 @@ from .errors import BadRecordError, ConfigError
 from .ingest import IngestStats, ingest_csv
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
+from .privacy import install_log_masking
 from .process import ProcessStats, process_pending
 from .store import Store
 
@@ -69,6 +71,13 @@ class Hub:
             for name, t in config.targets.items()
         }
         self._store = store
+        self.activity = ActivitySettings(
+            crm=config.crm,
+            timezone=config.defaults.timezone,
+            target_types={name: t.type for name, t in config.targets.items()},
+        )
+        if config.crm.privacy.mask_logs:
+            install_log_masking()
 
     @property
     def store(self) -> Store:
@@ -115,7 +124,7 @@ class Hub:
         return stats
 
     def process(self) -> ProcessStats:
-        return process_pending(self.store, self.mapping_for, self.targets)
+        return process_pending(self.store, self.mapping_for, self.targets, settings=self.activity)
 
     def deliver(self, targets: list[str] | None = None) -> list[DeliveryStats]:
         out = []

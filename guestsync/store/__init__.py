@@ -10,19 +10,22 @@ A PostgreSQL store can later implement the same operations.
 
 from __future__ import annotations
 
+from .activity import ActivityOps, GuestActivity
 from .base import StoreBase, ts, utcnow
 from .guests import GuestOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
+from .privacy import PrivacyOps
 from .runs import RunOps
 
 
-class Store(InboxOps, GuestOps, OutboxOps, RunOps, StoreBase):
+class Store(InboxOps, GuestOps, OutboxOps, RunOps, ActivityOps, PrivacyOps, StoreBase):
     """All named store operations on one SQLite connection."""
 
 
 __all__ = [
     "DeadLetter",
+    "GuestActivity",
     "InboxEntry",
     "InboxRow",
     "OutboxItem",

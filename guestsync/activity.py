@@ -1,0 +1,117 @@
+"""The process stage's hooks for issue 8: orders, feedback and consent of each record,
+suppression of forgotten guests, aggregates of the touched guests, CRM properties.
+
+`process.py` calls these at four points; all the logic is here:
+- `admit()` before identity resolution: a record about a forgotten guest is suppressed
+  (unless it carries an opt-in given after the guest was forgotten: re-consent);
+- `record()` after the reservation upsert: orders, feedback and consent statements;
+- `after_batch()` once the golden records are refreshed: aggregates and segments;
+- `enrich()` on each target's `project(guest)`: the mapped aggregate/consent properties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from . import aggregates, consent, crm_properties, privacy
+from .crm_config import CrmConfig
+from .models import SourceRecord
+from .store import Store, utcnow
+
+
+@dataclass
+class ActivitySettings:
+    """What the hooks need from the config; defaults suit tests and a bare config."""
+
+    crm: CrmConfig = field(default_factory=CrmConfig)
+    timezone: str = "Asia/Taipei"
+    target_types: dict[str, str] = field(default_factory=dict)  # target name -> type
+    clock: Callable[[], datetime] = utcnow
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.tz).date()
+
+
+def admit(store: Store, record: SourceRecord) -> bool:
+    """False when the record is about a forgotten guest and must not be stored."""
+    return privacy.admit(store, record)
+
+
+def record(store: Store, record: SourceRecord, guest_id: str, seen: datetime) -> None:
+    """Store the order, feedback and consent statements of one mapped record."""
+    if record.order is not None:
+        store.upsert_order(
+            source=record.source,
+            external_id=record.external_id,
+            guest_id=guest_id,
+            order=record.order,
+            updated_at=record.updated_at,
+        )
+    if record.feedback is not None:
+        store.upsert_feedback(
+            source=record.source,
+            external_id=record.external_id,
+            guest_id=guest_id,
+            feedback=record.feedback,
+            updated_at=record.updated_at,
+        )
+    said = consent.statements(record.guest, seen_at=seen, source=record.source)
+    if said:
+        store.save_consent(
+            source=record.source,
+            stream=record.stream,
+            external_id=record.external_id,
+            guest_id=guest_id,
+            statements=[(s.channel, s.granted, s.at, s.source) for s in said],
+        )
+    else:  # the record may have moved to another guest: its statements move with it
+        store.relink_consent(record.source, record.stream, record.external_id, guest_id)
+
+
+def after_batch(store: Store, guest_ids: set[str], settings: ActivitySettings) -> None:
+    aggregates.refresh(store, guest_ids, today=settings.today(), tz=settings.tz, crm=settings.crm)
+
+
+def consent_state(store: Store, guest_id: str) -> dict[str, consent.Statement]:
+    return consent.effective(
+        consent.Statement(ch, g, at, src) for ch, g, at, src in store.consent_statements(guest_id)
+    )
+
+
+def guest_view(store: Store, guest_id: str, settings: ActivitySettings) -> dict[str, Any]:
+    """Every value a CRM property can be mapped from, for one guest."""
+    guest = store.get_guest(guest_id)
+    if guest is None:
+        return {}
+    v: dict[str, Any] = guest.model_dump(
+        exclude={"marketing_consent", "email_consent", "sms_consent"}
+    )
+    v |= aggregates.view(aggregates.load(store, guest_id), settings.crm)
+    v |= consent.view(consent_state(store, guest_id))
+    return v
+
+
+def enrich(
+    store: Store,
+    target_name: str,
+    guest_id: str,
+    payload: dict[str, Any],
+    settings: ActivitySettings,
+    view: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`payload` (the target's `project(guest)`) with the mapped computed properties."""
+    ttype = settings.target_types.get(target_name)
+    props = crm_properties.property_map(target_name, ttype, settings.crm.properties)
+    if not props:
+        return payload
+    if view is None:
+        view = guest_view(store, guest_id, settings)
+    return crm_properties.merge(payload, crm_properties.properties(props, view, target_type=ttype))

@@ -11,13 +11,14 @@ suppression of forgotten guests, aggregates of the touched guests, CRM propertie
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import aggregates, consent, crm_properties, privacy
+from .connectors.base import Target
 from .crm_config import CrmConfig
 from .models import SourceRecord
 from .store import Store, utcnow
@@ -115,3 +116,27 @@ def enrich(
     if view is None:
         view = guest_view(store, guest_id, settings)
     return crm_properties.merge(payload, crm_properties.properties(props, view, target_type=ttype))
+
+
+def refresh_all(store: Store, targets: Mapping[str, Target], settings: ActivitySettings) -> int:
+    """Recompute every guest's aggregates and queue the payloads that changed.
+
+    Segments and "birthday within N days" move with the calendar even when no record
+    arrives, so this runs once per local day (`daily_refresh`) or on demand
+    (`guestsync refresh`). Returns how many outbox rows it queued.
+    """
+    from .process import queue_for_targets  # the process stage imports this module
+
+    ids = set(store.all_guest_ids())
+    with store.atomic():
+        aggregates.refresh(store, ids, today=settings.today(), tz=settings.tz, crm=settings.crm)
+        queued = queue_for_targets(store, ids, targets, settings)
+        store.set_meta("aggregates_day", settings.today().isoformat())
+    return queued
+
+
+def daily_refresh(store: Store, targets: Mapping[str, Target], settings: ActivitySettings) -> int:
+    """`refresh_all` if it has not run yet today (local day); else nothing."""
+    if store.get_meta("aggregates_day") == settings.today().isoformat():
+        return 0
+    return refresh_all(store, targets, settings)

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from . import activity
 from .activity import ActivitySettings
 from .config import Config
 from .connectors import SOURCES, TARGETS, CsvSource
@@ -124,7 +125,10 @@ class Hub:
         return stats
 
     def process(self) -> ProcessStats:
-        return process_pending(self.store, self.mapping_for, self.targets, settings=self.activity)
+        stats = process_pending(self.store, self.mapping_for, self.targets, settings=self.activity)
+        # Segments and upcoming birthdays move with the calendar: once a day, everyone.
+        stats.queued += activity.daily_refresh(self.store, self.targets, self.activity)
+        return stats
 
     def deliver(self, targets: list[str] | None = None) -> list[DeliveryStats]:
         out = []

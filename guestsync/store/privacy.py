@@ -100,6 +100,16 @@ class PrivacyOps(StoreBase):
             (ts(), inbox_id),
         )
 
+    def get_meta(self, key: str) -> str | None:
+        return self._one("SELECT value FROM meta WHERE key = ?", (key,))
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"
+            " value = excluded.value",
+            (key, value),
+        )
+
     # forget
 
     def guest_ids_by_contact(

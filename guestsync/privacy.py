@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from . import consent
-from .connectors.base import CrmRef, SupportsDelete, Target
+from .connectors.base import CrmRef, Target
 from .errors import ConfigError, GuestsyncError
 from .models import SourceRecord
 from .normalize import email_address, phone_e164
@@ -124,11 +124,11 @@ def forget(
 def _delete_in(target: Target, refs: Sequence[CrmRef]) -> dict[str, Any]:
     if not refs:
         return {"status": "not linked"}
-    if not isinstance(target, SupportsDelete) and not hasattr(target, "delete"):
+    if not callable(getattr(target, "delete", None)):  # the SupportsDelete capability
         # The CRM ids are not personal data; they let someone delete these by hand.
         return {"status": "unsupported", "crm_ids": [r.crm_id for r in refs]}
     try:
-        results = target.delete(refs)  # type: ignore[attr-defined]
+        results = target.delete(refs)  # type: ignore[attr-defined]  # SupportsDelete
     except GuestsyncError as exc:
         return {"status": "failed", "error": str(exc), "crm_ids": [r.crm_id for r in refs]}
     failed = [r for r in results if not r.ok]

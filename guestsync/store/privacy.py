@@ -200,15 +200,15 @@ class PrivacyOps(StoreBase):
         # Children before parents: tables with a foreign key to guests go last but one.
         return sorted(tables, key=lambda t: t in ("guest_links", "guest_keys"))
 
-    def rows_mentioning(self, guest_id: str) -> dict[str, int]:
-        """table -> rows still holding `guest_id` in any text column (forget's own check)."""
+    def rows_mentioning(self, text: str) -> dict[str, int]:
+        """table -> rows holding `text` in any column (to check that forget left nothing)."""
         out: dict[str, int] = {}
         for (table,) in self.conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         ).fetchall():
             cols = [c[1] for c in self.conn.execute(f"PRAGMA table_info([{table}])")]
             where = " OR ".join(f"instr(CAST([{c}] AS TEXT), ?) > 0" for c in cols)
-            n = self._one(f"SELECT count(*) FROM [{table}] WHERE {where}", [guest_id] * len(cols))
+            n = self._one(f"SELECT count(*) FROM [{table}] WHERE {where}", [text] * len(cols))
             if n:
                 out[table] = n
         return out

@@ -16,10 +16,11 @@ from .guests import GuestOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
 from .privacy import PrivacyOps
+from .reports import ReportOps
 from .runs import RunOps
 
 
-class Store(InboxOps, GuestOps, OutboxOps, RunOps, ActivityOps, PrivacyOps, StoreBase):
+class Store(InboxOps, GuestOps, OutboxOps, RunOps, ActivityOps, PrivacyOps, ReportOps, StoreBase):
     """All named store operations on one SQLite connection."""
 
 

@@ -82,9 +82,7 @@ def after_batch(store: Store, guest_ids: set[str], settings: ActivitySettings) -
 
 
 def consent_state(store: Store, guest_id: str) -> dict[str, consent.Statement]:
-    return consent.effective(
-        consent.Statement(ch, g, at, src) for ch, g, at, src in store.consent_statements(guest_id)
-    )
+    return consent.effective(consent.Statement(*row) for row in store.consent_statements(guest_id))
 
 
 def guest_view(store: Store, guest_id: str, settings: ActivitySettings) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from . import consent
 from .crm_config import CrmConfig
 from .models import Guest, OrderChannel, ReservationStatus
 from .segments import segment_for
@@ -240,10 +241,12 @@ def view(agg: Aggregates | None, crm: CrmConfig) -> dict[str, Any]:
 
 
 def summary(store: Store, guest_id: str) -> dict[str, str]:
-    """Label -> text, for `guestsync guests show` and the report: empty values left out."""
+    """Label -> text, for `guestsync guests show`: segment, visits, spend, no-shows,
+    favourites, ratings, consent in force. Empty values are left out."""
     agg = load(store, guest_id)
     if agg is None:
         return {}
+    said = consent.effective(consent.Statement(*row) for row in store.consent_statements(guest_id))
     rows: dict[str, Any] = {
         "segment": agg.segment,
         "visits": agg.visit_count,
@@ -262,6 +265,10 @@ def summary(store: Store, guest_id: str) -> dict[str, str]:
         "birthday soon": agg.upcoming_birthday,
         "anniversary soon": agg.upcoming_anniversary,
     }
+    for ch, st in sorted(said.items()):
+        rows[f"{ch} marketing"] = (
+            f"{'opt-in' if st.granted else 'opt-out'} ({st.source}, {st.at:%Y-%m-%d})"
+        )
     return {k: str(v) for k, v in rows.items() if v not in (None, "", [])}
 
 

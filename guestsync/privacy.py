@@ -107,9 +107,14 @@ def forget(
         result.targets[name] = _delete_in(target, refs)
     hashes = list(selector_hashes)
     with store.atomic():
+        contacts = {c for gid in result.guest_ids for c in store.guest_contacts(gid)}
+        contacts |= {(k, v) for k, v in (("email", email), ("phone", phone)) if v}
+        hashes += [(k, contact_hash(salt, k, v)) for k, v in contacts]
         for gid in result.guest_ids:
-            hashes += [(k, contact_hash(salt, k, v)) for k, v in store.guest_contacts(gid)]
             result.rows_deleted += store.erase_guest(gid)
+        # Raw rows never linked to the guest (rejected ones) may still name them. Only
+        # exact spellings are found: an email in any case, a phone as E.164.
+        result.rows_deleted += store.erase_raw_mentions(sorted(v for _, v in contacts))
         store.add_suppressions(hashes)
         result.log_id = store.log_forget(
             selector=selector,

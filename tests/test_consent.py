@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from guestsync import activity
+from guestsync import activity, aggregates
 from guestsync.connector_options import HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
 from guestsync.consent import Statement, effective
@@ -75,6 +75,10 @@ def test_channels_are_independent_and_specific_beats_general_in_one_record():
         ]
     )
     assert state["email"].granted is True and state["sms"].granted is False
+    store = Store.open(":memory:")
+    feed(store, [_rec("a", email_consent=Consent(granted=False, at=T1, source="form"))])
+    (gid,) = store.all_guest_ids()
+    assert aggregates.summary(store, gid)["email marketing"] == "opt-out (form, 2026-01-01)"
 
 
 def test_a_statement_without_a_time_counts_from_when_it_was_seen():

@@ -17,7 +17,7 @@ from guestsync.connectors.hubspot import HubSpotTarget
 from guestsync.delivery import deliver
 from guestsync.errors import PermanentError
 from guestsync.models import Consent, Entity, Guest, SourceRecord
-from guestsync.store import Store
+from guestsync.store import InboxEntry, Store
 from guestsync.testing import FakeHubSpot, ServerThread
 
 from .activity_fixtures import feed, settings
@@ -85,6 +85,10 @@ def test_forget_removes_every_trace_but_the_hash_and_reaches_the_crm(crm):
     store, targets = _setup(url)
     amy = store.guest_ids_by_contact(email="amy@example.com").pop()
     assert len(fake.contacts) == 2
+    # A row that was rejected (never linked to her) still names her.
+    store.add_to_inbox([InboxEntry("site", "b", "X9", "h", '{"Email": "AMY@Example.com"}', "t")])
+    (bad,) = store.pending_inbox(limit=10)
+    store.mark_inbox_error(bad.id, "bad phone")
     result = privacy.forget(store, targets, email=" AMY@example.com ")
     assert result.guest_ids == [amy] and result.complete
     assert result.targets["hubspot"] == {"status": "deleted", "count": 1}
@@ -92,6 +96,7 @@ def test_forget_removes_every_trace_but_the_hash_and_reaches_the_crm(crm):
     for trace in (amy, "amy@example.com", "+886912000111", "Amy Lin", "Lovely lunch", "R1"):
         assert store.rows_mentioning(trace) == {}, trace
     assert store.get_guest(amy) is None
+    assert store.inbox_errors() == []
     assert len(store.all_guest_ids()) == 1  # Bob
     assert {k for k, _ in store.suppression_hashes()} == {"email", "phone"}
     (log,) = store.forget_log()

@@ -156,6 +156,23 @@ class PrivacyOps(StoreBase):
             ).fetchall()
         )
 
+    def erase_raw_mentions(self, texts: Sequence[str]) -> int:
+        """Delete inbox rows whose raw text contains any of `texts` (case-insensitive):
+        rows never linked to a guest (rejected ones) can still hold their email."""
+        n = 0
+        for t in texts:
+            n += self.conn.execute(
+                "DELETE FROM inbox WHERE instr(lower(raw), lower(?)) > 0", (t,)
+            ).rowcount
+        return n
+
+    def move_activity(self, from_guest: str, to_guest: str) -> None:
+        """Re-home reservations, orders, feedback and consent (for identity merges)."""
+        for table in ("reservations", "orders", "feedback", "consent_events"):
+            self.conn.execute(
+                f"UPDATE {table} SET guest_id = ? WHERE guest_id = ?", (to_guest, from_guest)
+            )
+
     def erase_guest(self, guest_id: str) -> int:
         """Delete every row about `guest_id` in every table; returns how many.
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -72,6 +73,9 @@ class Aggregates(BaseModel):
     segment: str = "prospect"
 
 
+_SCALARS = {k: f.default for k, f in Aggregates.model_fields.items() if f.default_factory is None}
+
+
 def next_occurrence(day: date, today: date) -> date:
     """The next anniversary of `day` on or after `today` (29 Feb -> 28 Feb off leap years)."""
     for year in (today.year, today.year + 1):
@@ -114,7 +118,8 @@ def _rate(part: int, whole: int) -> Decimal | None:
 def compute(
     guest: Guest | None, act: GuestActivity, *, today: date, tz: ZoneInfo, crm: CrmConfig
 ) -> Aggregates:
-    a = Aggregates()
+    # Plain attributes while counting (pydantic attribute access is slow); one model at the end.
+    a = SimpleNamespace(**_SCALARS, spend={}, average_spend={}, favourite_items=[])
     visits: dict[tuple[str, date], datetime] = {}  # (venue, local day) -> earliest local time
     covers: dict[tuple[str, date], int] = {}
     by_ext: dict[str, tuple[str, date]] = {}
@@ -204,7 +209,7 @@ def compute(
         today=today,
         t=crm.segments,
     )
-    return a
+    return Aggregates.model_construct(**vars(a))
 
 
 def refresh(

@@ -41,6 +41,23 @@ class ActivitySettings:
         return self.clock().astimezone(self.tz).date()
 
 
+def settings_for(store: Store, settings: ActivitySettings | None = None) -> ActivitySettings:
+    """`settings`, else those the hub attached to this store, else the defaults.
+
+    The hub attaches its settings to the store it opens, so every caller of the process
+    stage (sync, webhook worker, identity merges) projects the same payload for a guest,
+    whether or not it passes settings: otherwise payload hashes would flip between them.
+    """
+    if settings is not None:
+        return settings
+    attached = getattr(store, "activity_settings", None)
+    return attached if isinstance(attached, ActivitySettings) else ActivitySettings()
+
+
+def attach(store: Store, settings: ActivitySettings) -> None:
+    store.activity_settings = settings  # type: ignore[attr-defined]
+
+
 def admit(store: Store, record: SourceRecord) -> bool:
     """False when the record is about a forgotten guest and must not be stored."""
     return privacy.admit(store, record)
@@ -101,6 +118,7 @@ def guest_view(store: Store, guest_id: str, settings: ActivitySettings) -> dict[
 def enrich(
     store: Store,
     target_name: str,
+    target: Target,
     guest_id: str,
     payload: dict[str, Any],
     settings: ActivitySettings,
@@ -108,6 +126,8 @@ def enrich(
 ) -> dict[str, Any]:
     """`payload` (the target's `project(guest)`) with the mapped computed properties."""
     ttype = settings.target_types.get(target_name)
+    if ttype is None:  # not from the config: the target's own options say its type
+        ttype = getattr(getattr(target, "options", None), "type", None)
     props = crm_properties.property_map(target_name, ttype, settings.crm.properties)
     if not props:
         return payload

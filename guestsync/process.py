@@ -79,15 +79,17 @@ def queue_for_targets(
     settings: ActivitySettings | None = None,
 ) -> int:
     queued = 0
+    settings = activity.settings_for(store, settings)
     for gid in sorted(guest_ids):
         guest = store.get_guest(gid)
         if guest is None:
             continue
-        view = activity.guest_view(store, gid, settings) if settings else None
+        view = activity.guest_view(store, gid, settings)
         for name, target in targets.items():
-            payload = target.project(guest)
-            if settings is not None:  # aggregates, segment, consent (crm_properties.py)
-                payload = activity.enrich(store, name, gid, payload, settings, view)
+            # The target's contact, plus aggregates, segment and consent (crm_properties.py)
+            payload = activity.enrich(
+                store, name, target, gid, target.project(guest), settings, view
+            )
             queued += store.enqueue(name, gid, payload, payload_hash(payload))
     return queued
 
@@ -143,7 +145,7 @@ def process_batch(
             stats.guests_matched += not created
         for gid in touched:
             refresh_guest(store, gid)
-        activity.after_batch(store, touched, settings or ActivitySettings())
+        activity.after_batch(store, touched, activity.settings_for(store, settings))
         stats.queued += queue_for_targets(store, touched, targets, settings)
         store.mark_inbox_done(done)
 

@@ -84,6 +84,7 @@ class Hub:
     def store(self) -> Store:
         if self._store is None:
             self._store = Store.open(self.config.store_path)
+        activity.attach(self._store, self.activity)  # segments, CRM properties from config
         return self._store
 
     def close(self) -> None:

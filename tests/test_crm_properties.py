@@ -86,3 +86,22 @@ def test_salesforce_and_zoho_defaults_keep_native_json_types():
 def test_an_unknown_value_name_is_a_config_error_listing_the_valid_ones():
     with pytest.raises(ValidationError, match=r"unknown value 'visits'.*visit_count"):
         CrmConfig(properties={"hubspot": {"gs_visits": "visits"}})
+
+
+def test_callers_that_pass_no_settings_project_the_same_payload():
+    """Identity merges and other workers call queue_for_targets without settings: they
+    must produce the same payload (and hash) as the hub, or pushes would flip-flop."""
+    from guestsync.process import queue_for_targets
+
+    store = Store.open(":memory:")
+    targets = _hubspot()
+    s = settings(crm=CrmConfig(properties={"hubspot": {"tier": "segment"}}))
+    activity.attach(store, s)
+    feed(store, AMY_RECORDS, targets=targets, activity=s)
+    (item,) = store.pending_outbox("hubspot", limit=10)
+    assert item.payload["tier"] == "regular" and "gs_segment" not in item.payload
+    assert queue_for_targets(store, {item.guest_id}, targets) == 0  # same hash: nothing new
+    bare = Store.open(":memory:")  # nothing attached: defaults, type from the target
+    feed(bare, AMY_RECORDS, targets=targets)
+    (plain,) = bare.pending_outbox("hubspot", limit=10)
+    assert plain.payload["gs_segment"] == "regular"

@@ -144,3 +144,12 @@ def test_mask_hides_emails_and_phones_but_not_dates():
     assert privacy.mask(text) == (
         "a***@example.com, +88691****678, 09*****678, +85291***567 on 2026-03-01"
     )
+
+
+def test_log_masking_applies_to_every_logger(caplog):
+    import logging
+
+    privacy.install_log_masking()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("guestsync.anything").info("guest %s called", "amy@example.com")
+    assert "a***@example.com" in caplog.text and "amy@example.com" not in caplog.text

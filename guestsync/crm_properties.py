@@ -85,6 +85,11 @@ VALUES: dict[str, Value] = {
     "sms_consent_at": Value("datetime", "SMS consent changed at"),
 }
 
+# Values the hub computes (aggregates.py): an empty one clears the CRM property.
+AGGREGATE_VALUES = frozenset(list(VALUES)[list(VALUES).index("segment") :]) - {
+    n for n in VALUES if "_opt_" in n or "_consent_" in n
+}
+
 _COMPUTED = (
     "segment",
     "first_visit",
@@ -166,13 +171,22 @@ def _format(value: Any, *, as_string: bool) -> Any:
 def properties(
     props: Mapping[str, str], view: Mapping[str, Any], *, target_type: str | None
 ) -> dict[str, Any]:
-    """The CRM properties of one guest from its flat `view` (see `aggregates.view`).
-    Empty values are left out, as the targets' own `project()` does."""
+    """The CRM properties of one guest from its flat `view` (see `activity.guest_view`).
+
+    An empty computed value is sent as a clear ("" for HubSpot, where "" clears a
+    property ✅ platform-apis.md §1.1; null elsewhere): a birthday no longer "upcoming"
+    must disappear from the CRM, not linger from the last push. Empty guest fields and
+    unknown consent are left out, as `project()` does: the hub never clears what it does
+    not know (an unknown consent must not overwrite an opt-out made in the CRM).
+    """
     as_string = (target_type or "") in STRING_VALUED
+    empty = "" if as_string else None
     out: dict[str, Any] = {}
     for prop, name in props.items():
         v = view.get(name)
         if v is None or v == "" or v == []:
+            if name in AGGREGATE_VALUES:
+                _put(out, prop, empty)
             continue
         _put(out, prop, _format(v, as_string=as_string))
     return out

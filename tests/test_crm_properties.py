@@ -37,7 +37,7 @@ def test_default_hubspot_properties_are_added_as_strings_on_top_of_project():
     assert p["gs_favourite_items"] == "Beer; Seafood set; Dumplings"
     assert p["gs_upcoming_birthday"] == "2026-03-25"
     assert all(isinstance(v, str) for v in p.values())  # HubSpot takes strings only
-    assert "gs_upcoming_anniversary" not in p  # empty values are left out
+    assert p["gs_upcoming_anniversary"] == ""  # cleared in HubSpot, not left stale
 
 
 def test_a_segment_change_is_pushed_and_an_unchanged_guest_is_not():
@@ -78,7 +78,10 @@ def test_salesforce_and_zoho_defaults_keep_native_json_types():
         "total_spend": Decimal("12.50"),
     }
     sf = crm_properties.properties(crm_properties.SALESFORCE, view, target_type="salesforce")
-    assert sf == {"GS_Visit_Count__c": 3, "HasOptedOutOfEmail": True, "GS_Total_Spend__c": 12.5}
+    assert sf["GS_Visit_Count__c"] == 3 and sf["GS_Total_Spend__c"] == 12.5
+    assert sf["HasOptedOutOfEmail"] is True
+    assert sf["GS_Segment__c"] is None  # an empty computed value clears the field
+    assert "GS_Sms_Opt_In__c" not in sf and "GS_Allergies__c" not in sf  # unknown: left alone
     zoho = crm_properties.properties(crm_properties.ZOHO, view, target_type="zoho")
     assert zoho["Email_Opt_Out"] is True and zoho["GS_Visit_Count"] == 3
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from .base import StoreBase, ts
 
-# Tables whose rows belong to a guest through another key than `guest_id`.
-_BY_LINK = ("inbox",)
+# What forget keeps: the suppression hashes, the log of requests, the store's own meta.
+_KEEP = {"suppressions", "forget_log", "meta", "_sqlite_migrations"}
 
 
 class PrivacyOps(StoreBase):
@@ -199,7 +199,26 @@ class PrivacyOps(StoreBase):
                 f"DELETE FROM [{table}] WHERE guest_id = ?", (guest_id,)
             ).rowcount
         n += self.conn.execute("DELETE FROM guests WHERE id = ?", (guest_id,)).rowcount
+        # Then any row anywhere that still names the guest's id in some column (a match
+        # log or review queue keyed differently, a JSON list of ids…).
+        for table in self._all_tables():
+            if table in _KEEP:
+                continue
+            cols = [c[1] for c in self.conn.execute(f"PRAGMA table_info([{table}])")]
+            where = " OR ".join(f"instr(CAST([{c}] AS TEXT), ?) > 0" for c in cols)
+            n += self.conn.execute(
+                f"DELETE FROM [{table}] WHERE {where}", [guest_id] * len(cols)
+            ).rowcount
         return n
+
+    def _all_tables(self) -> list[str]:
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND name NOT LIKE '\\_%' ESCAPE '\\'"
+            )
+        ]
 
     def _guest_tables(self) -> list[str]:
         names = [

@@ -92,6 +92,9 @@ def test_forget_and_refresh_commands(cfg):
     result = runner.invoke(cli, ["-c", str(cfg), "forget", "--email", "amy@example.com", "--yes"])
     assert result.exit_code == 0, result.output
     assert "forgot 1 guest(s)" in result.output
+    log = runner.invoke(cli, ["-c", str(cfg), "forget", "--log"])
+    assert log.exit_code == 0 and "#1 " in log.output and "done" in log.output
+    assert "amy" not in log.output
     again = runner.invoke(cli, ["-c", str(cfg), "forget", "--email", "amy@example.com", "--yes"])
     assert again.exit_code == 2
     both = runner.invoke(cli, ["-c", str(cfg), "forget", "--email", "a@b.c", "--phone", "1"])

@@ -42,14 +42,33 @@ def report_cmd(ctx: Ctx, html_file: Path | None, top: int) -> None:
 @click.option("--phone", help="Forget the guest(s) with this phone (any format).")
 @click.option("--guest", "guest_id", metavar="ID", help="Forget this guest id.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--log", "show_log", is_flag=True, help="List past forget requests and stop.")
 @pass_ctx
-def forget(ctx: Ctx, email: str | None, phone: str | None, guest_id: str | None, yes: bool) -> None:
+def forget(
+    ctx: Ctx,
+    email: str | None,
+    phone: str | None,
+    guest_id: str | None,
+    yes: bool,
+    show_log: bool,
+) -> None:
     """Delete a guest's personal data here and in every CRM that supports deletion.
 
     A salted hash of each email and phone is kept so later records about the guest are
     suppressed (unless they opt in again); the request is logged without personal data.
     Exit status: 0 done, 1 some CRM could not delete (see the ids printed), 2 nobody found.
     """
+    if show_log:
+        hub = ctx.hub()
+        try:
+            for row in hub.store.forget_log():
+                click.echo(
+                    f"#{row['id']} {row['requested_at']} {row['status']}: {row['guests']}"
+                    f" guest(s), {row['rows_deleted']} row(s); targets {row['targets']}"
+                )
+        finally:
+            hub.close()
+        return
     if sum(x is not None for x in (email, phone, guest_id)) != 1:
         raise ConfigError("name exactly one of --email, --phone or --guest")
     if not yes:

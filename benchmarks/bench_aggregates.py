@@ -4,7 +4,8 @@ Builds a store with N guests (each about 4 reservations, 3 bills with 2 items, 1
 feedback), then measures, in the same run:
 - baseline: reading one batch of guests' rows (`guest_activity`), the floor;
 - incremental: `aggregates.refresh()` of those BATCH guests (read + compute + save);
-- full: `aggregates.refresh()` of all N guests.
+- full: `aggregates.refresh()` of all N guests;
+- daily: the next day's refresh, which redoes only the guests whose `recheck_on` came.
 Prints guests/s and the ratios incremental/baseline and full-per-guest/incremental-per-
 guest (about 1: the cost per touched guest does not grow with the store).
 Usage: bench_aggregates.py [N] [BATCH]
@@ -113,10 +114,18 @@ def main() -> None:
         base = timed(read)
         inc = timed(incremental)
         whole = timed(full, repeat=1 if n > 20000 else 3)
+        # The next day: only guests whose recheck day has come are recomputed.
+        tomorrow = today + timedelta(days=1)
+        due = set(store.guests_to_recheck(tomorrow))
+        t0 = time.perf_counter()
+        with store.atomic():
+            aggregates.refresh(store, due, today=tomorrow, tz=TZ, crm=crm)
+        daily = time.perf_counter() - t0
         store.close()
     print(f"baseline read of {batch} guests:   {batch / base:9.0f} guests/s  ({base:.3f} s)")
     print(f"incremental refresh of {batch}:     {batch / inc:9.0f} guests/s  ({inc:.3f} s)")
     print(f"full refresh of {n}:            {n / whole:9.0f} guests/s  ({whole:.3f} s)")
+    print(f"next day's refresh: {len(due)} of {n} guests due, {daily:.3f} s")
     print(f"ratio incremental / baseline read: {inc / base:.2f}x")
     print(f"ratio per-guest full / incremental: {(whole / n) / (inc / batch):.2f}")
 

@@ -136,25 +136,39 @@ def enrich(
     return crm_properties.merge(payload, crm_properties.properties(props, view, target_type=ttype))
 
 
-def refresh_all(store: Store, targets: Mapping[str, Target], settings: ActivitySettings) -> int:
-    """Recompute every guest's aggregates and queue the payloads that changed.
-
-    Segments and "birthday within N days" move with the calendar even when no record
-    arrives, so this runs once per local day (`daily_refresh`) or on demand
-    (`guestsync refresh`). Returns how many outbox rows it queued.
-    """
+def refresh_all(
+    store: Store,
+    targets: Mapping[str, Target],
+    settings: ActivitySettings,
+    guest_ids: set[str] | None = None,
+) -> int:
+    """Recompute the aggregates of `guest_ids` (default: every guest) and queue the
+    payloads that changed. Returns how many outbox rows it queued."""
     from .process import queue_for_targets  # the process stage imports this module
 
-    ids = set(store.all_guest_ids())
+    ids = set(store.all_guest_ids()) if guest_ids is None else guest_ids
     with store.atomic():
         aggregates.refresh(store, ids, today=settings.today(), tz=settings.tz, crm=settings.crm)
         queued = queue_for_targets(store, ids, targets, settings)
         store.set_meta("aggregates_day", settings.today().isoformat())
+        store.set_meta("aggregates_config", _fingerprint(settings))
     return queued
 
 
 def daily_refresh(store: Store, targets: Mapping[str, Target], settings: ActivitySettings) -> int:
-    """`refresh_all` if it has not run yet today (local day); else nothing."""
-    if store.get_meta("aggregates_day") == settings.today().isoformat():
+    """Once per local day: segments and "birthday within N days" move with the calendar
+    even when no record arrives. Only the guests whose `recheck_on` day has come are
+    recomputed (see `aggregates.recheck_on`), so the cost follows the guests that change,
+    not the size of the store; everyone is recomputed when the `crm:` settings changed."""
+    today = settings.today().isoformat()
+    if store.get_meta("aggregates_day") == today:
         return 0
-    return refresh_all(store, targets, settings)
+    if store.get_meta("aggregates_config") != _fingerprint(settings):
+        return refresh_all(store, targets, settings)
+    return refresh_all(store, targets, settings, set(store.guests_to_recheck(settings.today())))
+
+
+def _fingerprint(settings: ActivitySettings) -> str:
+    # Targets too: a target added to the config gets every guest queued once.
+    targets = sorted(settings.target_types.items())
+    return f"{settings.timezone}|{targets}|{settings.crm.model_dump_json()}"

@@ -19,7 +19,7 @@ is per order with a total.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -212,6 +212,25 @@ def compute(
     return Aggregates.model_construct(**vars(a))
 
 
+def recheck_on(a: Aggregates, guest: Guest | None, *, today: date, crm: CrmConfig) -> date | None:
+    """The first day after `today` on which `compute()` could answer differently with no
+    new record: a segment threshold is crossed, or a birthday/anniversary enters or leaves
+    the "upcoming" window. None: never (until a record arrives)."""
+    t = crm.segments
+    days: list[date] = []
+    if a.last_activity is not None:
+        days += [a.last_activity + timedelta(days=n + 1) for n in (t.at_risk_days, t.lapsed_days)]
+    if a.first_activity is not None:
+        days.append(a.first_activity + timedelta(days=t.new_days + 1))
+    for day in (guest.birthday, guest.anniversary) if guest is not None else ():
+        if day is None:
+            continue
+        occ = next_occurrence(day, today)
+        days += [occ - timedelta(days=crm.upcoming_days), occ + timedelta(days=1)]
+    future = [d for d in days if d > today]
+    return min(future) if future else None
+
+
 def refresh(
     store: Store, guest_ids: set[str], *, today: date, tz: ZoneInfo, crm: CrmConfig
 ) -> dict[str, Aggregates]:
@@ -222,7 +241,8 @@ def refresh(
         if guest is None:
             continue
         agg = compute(guest, store.guest_activity(gid), today=today, tz=tz, crm=crm)
-        store.save_aggregates(gid, agg.model_dump(mode="json"), agg.segment)
+        again = recheck_on(agg, guest, today=today, crm=crm)
+        store.save_aggregates(gid, agg.model_dump(mode="json"), agg.segment, again)
         out[gid] = agg
     return out
 

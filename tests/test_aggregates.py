@@ -156,7 +156,8 @@ def records(draw) -> SourceRecord:
     day = draw(st.sampled_from(DAYS)).isoformat()
     hm = draw(st.sampled_from(["08:00", "12:30", "19:00", "23:30"]))
     venue = draw(st.sampled_from(["taipei", "taichung"]))
-    guest = Guest(email=email)
+    birthday = draw(st.sampled_from([None, date(1990, 4, 2), date(1988, 2, 29)]))
+    guest = Guest(email=email, birthday=birthday)
     if kind == "res":
         status = draw(st.sampled_from(["confirmed", "completed", "no_show", "cancelled"]))
         return SourceRecord(
@@ -219,3 +220,45 @@ def test_incremental_recomputation_equals_full_recomputation(recs, batch_size):
         crm=CrmConfig(),
     )
     assert {g: a.model_dump(mode="json") for g, a in full.items()} == incremental
+
+
+def test_recheck_on_is_the_first_day_the_answer_can_change():
+    store = Store.open(":memory:")
+    feed(store, AMY_RECORDS)
+    (gid,) = store.all_guest_ids()
+    guest, act, crm = store.get_guest(gid), store.guest_activity(gid), CrmConfig()
+    today = date(2026, 3, 20)
+    a = aggregates.compute(guest, act, today=today, tz=TPE, crm=crm)
+    # Birthday 25 Mar leaves the window on the 26th; at_risk would come on 18 May.
+    assert aggregates.recheck_on(a, guest, today=today, crm=crm) == date(2026, 3, 26)
+    same = aggregates.compute(guest, act, today=date(2026, 3, 25), tz=TPE, crm=crm)
+    assert same == a
+    later = aggregates.compute(guest, act, today=date(2026, 3, 26), tz=TPE, crm=crm)
+    assert later.upcoming_birthday is None
+
+
+@hsettings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(records(), min_size=1, max_size=20),
+    st.lists(st.integers(1, 120), min_size=1, max_size=4),
+)
+def test_daily_refresh_of_due_guests_equals_recomputing_everyone(recs, steps):
+    from guestsync import activity
+
+    from .activity_fixtures import settings
+
+    store = Store.open(":memory:")
+    feed(store, recs)
+    activity.refresh_all(store, {}, settings())  # from here on only due guests are redone
+    day = NOW
+    for step in steps:  # days pass with no new record
+        day += timedelta(days=step)
+        s = settings()
+        s.clock = lambda d=day: d
+        activity.daily_refresh(store, {}, s)
+        assert store.get_meta("aggregates_day") == s.today().isoformat()
+        daily = store.all_aggregates()
+        full = aggregates.refresh(
+            store, set(store.all_guest_ids()), today=s.today(), tz=TPE, crm=CrmConfig()
+        )
+        assert {g: a.model_dump(mode="json") for g, a in full.items()} == daily

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -188,13 +188,30 @@ class ActivityOps(StoreBase):
 
     # aggregates
 
-    def save_aggregates(self, guest_id: str, data: dict[str, Any], segment: str) -> None:
+    def save_aggregates(
+        self, guest_id: str, data: dict[str, Any], segment: str, recheck_on: date | None = None
+    ) -> None:
         self.conn.execute(
-            "INSERT INTO guest_aggregates (guest_id, data, segment, computed_at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (guest_id) DO UPDATE SET data = excluded.data,"
-            " segment = excluded.segment, computed_at = excluded.computed_at",
-            (guest_id, json.dumps(data, ensure_ascii=False, sort_keys=True), segment, ts()),
+            "INSERT INTO guest_aggregates (guest_id, data, segment, computed_at, recheck_on)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guest_id) DO UPDATE SET data = excluded.data,"
+            " segment = excluded.segment, computed_at = excluded.computed_at,"
+            " recheck_on = excluded.recheck_on",
+            (
+                guest_id,
+                json.dumps(data, ensure_ascii=False, sort_keys=True),
+                segment,
+                ts(),
+                recheck_on.isoformat() if recheck_on else None,
+            ),
         )
+
+    def guests_to_recheck(self, today: date) -> list[str]:
+        """Guests whose aggregates may have changed by `today` with no new record."""
+        rows = self.conn.execute(
+            "SELECT guest_id FROM guest_aggregates WHERE recheck_on <= ? ORDER BY guest_id",
+            (today.isoformat(),),
+        )
+        return [r[0] for r in rows]
 
     def get_aggregates(self, guest_id: str) -> dict[str, Any] | None:
         data = self._one("SELECT data FROM guest_aggregates WHERE guest_id = ?", (guest_id,))

@@ -53,11 +53,20 @@ def m0008(db: Database) -> None:
     )
     db["feedback"].create_index(["guest_id"], index_name="feedback_guest")
     db["guest_aggregates"].create(
-        {"guest_id": str, "data": str, "segment": str, "computed_at": str},
+        {
+            "guest_id": str,
+            "data": str,
+            "segment": str,
+            "computed_at": str,
+            # The first day the values could change with no new record (segment thresholds,
+            # a birthday entering or leaving the window): the daily refresh looks only here.
+            "recheck_on": str,
+        },
         pk="guest_id",
         foreign_keys=[("guest_id", "guests", "id")],
     )
     db["guest_aggregates"].create_index(["segment"], index_name="guest_aggregates_segment")
+    db["guest_aggregates"].create_index(["recheck_on"], index_name="guest_aggregates_recheck")
     # One row per explicit statement a source record made, per channel; the newest wins.
     db["consent_events"].create(
         {

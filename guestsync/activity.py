@@ -11,6 +11,7 @@ suppression of forgotten guests, aggregates of the touched guests, CRM propertie
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,10 +33,19 @@ class ActivitySettings:
     timezone: str = "Asia/Taipei"
     target_types: dict[str, str] = field(default_factory=dict)  # target name -> type
     clock: Callable[[], datetime] = utcnow
+    # The aggregates the current batch just computed, so projecting does not re-read them.
+    fresh: dict[str, aggregates.Aggregates] = field(default_factory=dict, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def stamp(self) -> str:
+        """Fingerprint of what aggregates depend on besides the rows: saved with each
+        guest's aggregates, so a change of settings recomputes everyone once."""
+        blob = f"{self.timezone}|{self.crm.model_dump_json(exclude={'properties', 'privacy'})}"
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
@@ -95,7 +105,14 @@ def record(store: Store, record: SourceRecord, guest_id: str, seen: datetime) ->
 
 
 def after_batch(store: Store, guest_ids: set[str], settings: ActivitySettings) -> None:
-    aggregates.refresh(store, guest_ids, today=settings.today(), tz=settings.tz, crm=settings.crm)
+    settings.fresh = aggregates.refresh(
+        store,
+        guest_ids,
+        today=settings.today(),
+        tz=settings.tz,
+        crm=settings.crm,
+        stamp=settings.stamp,
+    )
 
 
 def consent_state(store: Store, guest_id: str) -> dict[str, consent.Statement]:
@@ -110,7 +127,8 @@ def guest_view(store: Store, guest_id: str, settings: ActivitySettings) -> dict[
     v: dict[str, Any] = guest.model_dump(
         exclude={"marketing_consent", "email_consent", "sms_consent"}
     )
-    v |= aggregates.view(aggregates.load(store, guest_id), settings.crm)
+    agg = settings.fresh.get(guest_id) or aggregates.load(store, guest_id)
+    v |= aggregates.view(agg, settings.crm)
     v |= consent.view(consent_state(store, guest_id))
     return v
 
@@ -141,34 +159,38 @@ def refresh_all(
     targets: Mapping[str, Target],
     settings: ActivitySettings,
     guest_ids: set[str] | None = None,
+    *,
+    queue_ids: set[str] | None = None,
 ) -> int:
     """Recompute the aggregates of `guest_ids` (default: every guest) and queue the
-    payloads that changed. Returns how many outbox rows it queued."""
+    payloads of those (or of `queue_ids`) that changed. Returns how many it queued."""
     from .process import queue_for_targets  # the process stage imports this module
 
     ids = set(store.all_guest_ids()) if guest_ids is None else guest_ids
     with store.atomic():
-        aggregates.refresh(store, ids, today=settings.today(), tz=settings.tz, crm=settings.crm)
-        queued = queue_for_targets(store, ids, targets, settings)
+        after_batch(store, ids, settings)
+        queued = queue_for_targets(store, ids | (queue_ids or set()), targets, settings)
         store.set_meta("aggregates_day", settings.today().isoformat())
-        store.set_meta("aggregates_config", _fingerprint(settings))
+        store.set_meta("queued_for", _projection(settings))
     return queued
 
 
 def daily_refresh(store: Store, targets: Mapping[str, Target], settings: ActivitySettings) -> int:
     """Once per local day: segments and "birthday within N days" move with the calendar
-    even when no record arrives. Only the guests whose `recheck_on` day has come are
-    recomputed (see `aggregates.recheck_on`), so the cost follows the guests that change,
-    not the size of the store; everyone is recomputed when the `crm:` settings changed."""
-    today = settings.today().isoformat()
-    if store.get_meta("aggregates_day") == today:
+    even when no record arrives. Only guests whose `recheck_on` day has come, or whose
+    aggregates were computed under other settings, are recomputed (`aggregates.recheck_on`),
+    so the cost follows the guests that change, not the size of the store. When the
+    targets or the property mapping changed, every guest is queued (payloads differ)."""
+    if store.get_meta("aggregates_day") == settings.today().isoformat():
         return 0
-    if store.get_meta("aggregates_config") != _fingerprint(settings):
-        return refresh_all(store, targets, settings)
-    return refresh_all(store, targets, settings, set(store.guests_to_recheck(settings.today())))
+    due = set(store.guests_to_recheck(settings.today(), stamp=settings.stamp))
+    everyone = None
+    if store.get_meta("queued_for") != _projection(settings):
+        everyone = set(store.all_guest_ids())
+    return refresh_all(store, targets, settings, due, queue_ids=everyone)
 
 
-def _fingerprint(settings: ActivitySettings) -> str:
-    # Targets too: a target added to the config gets every guest queued once.
+def _projection(settings: ActivitySettings) -> str:
+    """What the payloads depend on besides the guest: targets and the property mapping."""
     targets = sorted(settings.target_types.items())
-    return f"{settings.timezone}|{targets}|{settings.crm.model_dump_json()}"
+    return f"{targets}|{sorted(settings.crm.properties.items())}|{settings.stamp}"

@@ -129,8 +129,7 @@ def compute(
         visits[key] = min(visits.get(key, when), when)
         covers[key] = max(covers.get(key, 0), party or 0)
 
-    for sr in act.reservations:
-        r = sr.reservation
+    for r in act.reservations:
         a.reservation_count += 1
         a.no_show_count += r.status is ReservationStatus.no_show
         a.cancellation_count += r.status is ReservationStatus.cancelled
@@ -138,10 +137,10 @@ def compute(
             continue
         local = r.start_at.astimezone(tz)
         key = (r.venue or "", local.date())
-        by_ext[sr.external_id] = key
+        by_ext[r.external_id] = key
         if r.status in _VISITED:
             visit(key, local, r.party_size)
-    due = sum(1 for sr in act.reservations if sr.reservation.status in _DUE)
+    due = sum(1 for r in act.reservations if r.status in _DUE)
     a.no_show_rate = _rate(a.no_show_count, due)
     a.cancellation_rate = _rate(a.cancellation_count, a.reservation_count)
 
@@ -149,8 +148,7 @@ def compute(
     counts: Counter[str] = Counter()
     items: Counter[str] = Counter()
     spelling: dict[str, str] = {}
-    for so in act.orders:
-        o = so.order
+    for o in act.orders:
         a.order_count += 1
         if o.total is not None:
             cur = (o.currency or crm.currency).upper()
@@ -232,7 +230,13 @@ def recheck_on(a: Aggregates, guest: Guest | None, *, today: date, crm: CrmConfi
 
 
 def refresh(
-    store: Store, guest_ids: set[str], *, today: date, tz: ZoneInfo, crm: CrmConfig
+    store: Store,
+    guest_ids: set[str],
+    *,
+    today: date,
+    tz: ZoneInfo,
+    crm: CrmConfig,
+    stamp: str = "",
 ) -> dict[str, Aggregates]:
     """Recompute and save the aggregates of `guest_ids` (the guests a batch touched)."""
     out = {}
@@ -242,7 +246,7 @@ def refresh(
             continue
         agg = compute(guest, store.guest_activity(gid), today=today, tz=tz, crm=crm)
         again = recheck_on(agg, guest, today=today, crm=crm)
-        store.save_aggregates(gid, agg.model_dump(mode="json"), agg.segment, again)
+        store.save_aggregates(gid, agg.model_dump(mode="json"), agg.segment, again, stamp=stamp)
         out[gid] = agg
     return out
 

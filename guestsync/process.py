@@ -91,6 +91,7 @@ def queue_for_targets(
                 store, name, target, gid, target.project(guest), settings, view
             )
             queued += store.enqueue(name, gid, payload, payload_hash(payload))
+    settings.fresh = {}  # this batch's aggregates are projected; later reads go to the store
     return queued
 
 

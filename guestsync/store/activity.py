@@ -12,29 +12,56 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ..models import Feedback, Order, OrderChannel, OrderItem, Reservation, ReservationStatus
+from ..models import Feedback, Order, OrderChannel, ReservationStatus
 from .base import StoreBase, ts
 
+# Read rows for `aggregates.compute()`: plain slotted dataclasses, since a guest's whole
+# history is read on every recomputation and pydantic construction dominated its cost.
 
-@dataclass(frozen=True)
-class SourcedReservation:
+
+@dataclass(frozen=True, slots=True)
+class ReservationRow:
     source: str
     external_id: str
-    reservation: Reservation
+    venue: str | None
+    start_at: datetime | None
+    party_size: int | None
+    status: ReservationStatus
 
 
-@dataclass(frozen=True)
-class SourcedOrder:
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    name: str
+    quantity: Decimal
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
     source: str
     external_id: str
-    order: Order
+    venue: str | None
+    placed_at: datetime | None
+    channel: OrderChannel
+    total: Decimal | None
+    currency: str | None
+    items: list[ItemRow]
+    reservation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    rating: Decimal | None
+    comment: str | None
+    at: datetime | None
+    venue: str | None = None
 
 
 @dataclass
 class GuestActivity:
-    reservations: list[SourcedReservation] = field(default_factory=list)
-    orders: list[SourcedOrder] = field(default_factory=list)
-    feedback: list[Feedback] = field(default_factory=list)
+    reservations: list[ReservationRow] = field(default_factory=list)
+    orders: list[OrderRow] = field(default_factory=list)
+    feedback: list[FeedbackRow] = field(default_factory=list)
 
 
 def _dec(v: str | None) -> Decimal | None:
@@ -126,58 +153,51 @@ class ActivityOps(StoreBase):
 
     def guest_activity(self, guest_id: str) -> GuestActivity:
         act = GuestActivity()
-        for r in self.conn.execute(
-            "SELECT source, external_id, venue, start_at, party_size, status, channel"
-            " FROM reservations WHERE guest_id = ? ORDER BY source, external_id",
-            (guest_id,),
-        ):
-            res = Reservation.model_construct(
-                venue=r[2],
-                start_at=datetime.fromisoformat(r[3]) if r[3] else None,
-                party_size=r[4],
-                status=ReservationStatus(r[5]),
-                channel=r[6],
-                requests=None,
+        dt = datetime.fromisoformat
+        act.reservations = [
+            ReservationRow(
+                r[0], r[1], r[2], dt(r[3]) if r[3] else None, r[4], ReservationStatus(r[5])
             )
-            act.reservations.append(SourcedReservation(r[0], r[1], res))
-        items: dict[tuple[str, str], list[OrderItem]] = {}
+            for r in self.conn.execute(
+                "SELECT source, external_id, venue, start_at, party_size, status"
+                " FROM reservations WHERE guest_id = ? ORDER BY source, external_id",
+                (guest_id,),
+            )
+        ]
+        items: dict[tuple[str, str], list[ItemRow]] = {}
         for r in self.conn.execute(
             "SELECT i.source, i.external_id, i.name, i.quantity, i.unit_price FROM order_items i"
             " JOIN orders o ON o.source = i.source AND o.external_id = i.external_id"
             " WHERE o.guest_id = ? ORDER BY i.source, i.external_id, i.line",
             (guest_id,),
         ):
-            items.setdefault((r[0], r[1]), []).append(
-                OrderItem.model_construct(name=r[2], quantity=Decimal(r[3]), unit_price=_dec(r[4]))
+            items.setdefault((r[0], r[1]), []).append(ItemRow(r[2], Decimal(r[3]), _dec(r[4])))
+        act.orders = [
+            OrderRow(
+                r[0],
+                r[1],
+                r[2],
+                dt(r[3]) if r[3] else None,
+                OrderChannel(r[4]),
+                _dec(r[5]),
+                r[6],
+                items.get((r[0], r[1]), []),
+                r[7],
             )
-        for r in self.conn.execute(
-            "SELECT source, external_id, venue, placed_at, channel, total, currency,"
-            " reservation_id FROM orders WHERE guest_id = ? ORDER BY source, external_id",
-            (guest_id,),
-        ):
-            order = Order.model_construct(
-                venue=r[2],
-                placed_at=datetime.fromisoformat(r[3]) if r[3] else None,
-                channel=OrderChannel(r[4]),
-                total=_dec(r[5]),
-                currency=r[6],
-                items=items.get((r[0], r[1]), []),
-                reservation_id=r[7],
+            for r in self.conn.execute(
+                "SELECT source, external_id, venue, placed_at, channel, total, currency,"
+                " reservation_id FROM orders WHERE guest_id = ? ORDER BY source, external_id",
+                (guest_id,),
             )
-            act.orders.append(SourcedOrder(r[0], r[1], order))
-        for r in self.conn.execute(
-            "SELECT rating, comment, at, venue FROM feedback WHERE guest_id = ?"
-            " ORDER BY at, source, external_id",
-            (guest_id,),
-        ):
-            act.feedback.append(
-                Feedback.model_construct(
-                    rating=_dec(r[0]),
-                    comment=r[1],
-                    at=datetime.fromisoformat(r[2]) if r[2] else None,
-                    venue=r[3],
-                )
+        ]
+        act.feedback = [
+            FeedbackRow(_dec(r[0]), r[1], dt(r[2]) if r[2] else None, r[3])
+            for r in self.conn.execute(
+                "SELECT rating, comment, at, venue FROM feedback WHERE guest_id = ?"
+                " ORDER BY at, source, external_id",
+                (guest_id,),
             )
+        ]
         return act
 
     def count_orders(self) -> int:
@@ -189,27 +209,38 @@ class ActivityOps(StoreBase):
     # aggregates
 
     def save_aggregates(
-        self, guest_id: str, data: dict[str, Any], segment: str, recheck_on: date | None = None
+        self,
+        guest_id: str,
+        data: dict[str, Any],
+        segment: str,
+        recheck_on: date | None = None,
+        *,
+        stamp: str = "",
     ) -> None:
         self.conn.execute(
-            "INSERT INTO guest_aggregates (guest_id, data, segment, computed_at, recheck_on)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guest_id) DO UPDATE SET data = excluded.data,"
-            " segment = excluded.segment, computed_at = excluded.computed_at,"
-            " recheck_on = excluded.recheck_on",
+            "INSERT INTO guest_aggregates (guest_id, data, segment, computed_at, recheck_on,"
+            " stamp) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guest_id) DO UPDATE SET"
+            " data = excluded.data, segment = excluded.segment,"
+            " computed_at = excluded.computed_at, recheck_on = excluded.recheck_on,"
+            " stamp = excluded.stamp",
             (
                 guest_id,
                 json.dumps(data, ensure_ascii=False, sort_keys=True),
                 segment,
                 ts(),
                 recheck_on.isoformat() if recheck_on else None,
+                stamp,
             ),
         )
 
-    def guests_to_recheck(self, today: date) -> list[str]:
-        """Guests whose aggregates may have changed by `today` with no new record."""
+    def guests_to_recheck(self, today: date, *, stamp: str) -> list[str]:
+        """Guests whose aggregates may differ by `today` with no new record: their recheck
+        day came, they were computed under other settings (`stamp`), or never."""
         rows = self.conn.execute(
-            "SELECT guest_id FROM guest_aggregates WHERE recheck_on <= ? ORDER BY guest_id",
-            (today.isoformat(),),
+            "SELECT g.id FROM guests g LEFT JOIN guest_aggregates a ON a.guest_id = g.id"
+            " WHERE a.guest_id IS NULL OR a.recheck_on <= ? OR a.stamp IS NOT ?"
+            " ORDER BY g.id",
+            (today.isoformat(), stamp),
         )
         return [r[0] for r in rows]
 

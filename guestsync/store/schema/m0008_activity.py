@@ -61,6 +61,7 @@ def m0008(db: Database) -> None:
             # The first day the values could change with no new record (segment thresholds,
             # a birthday entering or leaving the window): the daily refresh looks only here.
             "recheck_on": str,
+            "stamp": str,  # fingerprint of the settings they were computed with
         },
         pk="guest_id",
         foreign_keys=[("guest_id", "guests", "id")],

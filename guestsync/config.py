@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from .connector_options import SourceOptions, TargetOptions
+from .crm_config import CrmConfig
 from .errors import ConfigError, ConfigErrors
 from .identity.settings import IdentityConfig
 from .options_base import source_mappings
@@ -90,6 +91,7 @@ class Config(BaseModel):
     sources: dict[str, SourceOptions] = Field(default_factory=dict)
     targets: dict[str, TargetOptions] = Field(default_factory=dict)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    crm: CrmConfig = Field(default_factory=CrmConfig)  # segments, CRM properties, privacy
 
     _path: Path = PrivateAttr(default=Path(DEFAULT_CONFIG))
 

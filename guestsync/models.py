@@ -66,7 +66,11 @@ class Guest(Record):
     loyalty_ids: list[str] = Field(
         default_factory=list, description="Member / loyalty numbers, as 'program:number'"
     )
-    marketing_consent: Consent | None = None
+    marketing_consent: Consent | None = Field(
+        default=None, description="Consent for every marketing channel (email and SMS)"
+    )
+    email_consent: Consent | None = Field(default=None, description="Email only")
+    sms_consent: Consent | None = Field(default=None, description="SMS only")
 
     def display_name(self) -> str:
         if self.full_name:

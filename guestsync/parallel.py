@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .activity import ActivitySettings
 from .connectors.base import Target
 from .errors import BadRecordError
 from .identity import IdentityConfig
@@ -91,6 +92,7 @@ def process_pending_parallel(
     *,
     batch_size: int = BATCH,
     identity: IdentityConfig | None = None,
+    settings: ActivitySettings | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ProcessStats:
     """Like `process_pending`, with batch k+1 mapped in the worker while k is written."""
@@ -101,7 +103,16 @@ def process_pending_parallel(
     while rows and future is not None:
         following = store.pending_inbox(limit=batch_size, after_id=rows[-1].id)
         next_future = pool.submit(following) if following else None
-        process_batch(store, rows, mapping_for, targets, stats, identity, mapped=future.result())
+        process_batch(
+            store,
+            rows,
+            mapping_for,
+            targets,
+            stats,
+            identity,
+            mapped=future.result(),
+            settings=settings,
+        )
         done += len(rows)
         if progress:
             progress(done)
@@ -118,13 +129,14 @@ def process_inbox(
     ctx: Context,
     parallel_min_rows: int = PARALLEL_MIN_ROWS,
     identity: IdentityConfig | None = None,
+    settings: ActivitySettings | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ProcessStats:
     """Process every pending row: in-process for small backlogs, with a mapping worker
     for large ones (`progress(rows done, rows pending)` after each batch)."""
     pending = store.count_pending()
     if (os.cpu_count() or 1) < 2 or pending < parallel_min_rows:
-        stats = process_pending(store, mapping_for, targets, identity=identity)
+        stats = process_pending(store, mapping_for, targets, identity=identity, settings=settings)
         if progress:
             progress(pending, pending)
         return stats
@@ -135,5 +147,5 @@ def process_inbox(
 
     with MappingPool(files, ctx) as pool:
         return process_pending_parallel(
-            store, mapping_for, targets, pool, identity=identity, progress=tick
+            store, mapping_for, targets, pool, identity=identity, settings=settings, progress=tick
         )

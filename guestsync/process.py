@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import activity
+from .activity import ActivitySettings
 from .connectors.base import Target
 from .errors import BadRecordError
 from .identity import IdentityConfig
@@ -33,6 +35,7 @@ class ProcessStats:
     guests_matched: int = 0
     queued: int = 0
     stale: int = 0  # older than a state already processed: skipped (ordering.py)
+    suppressed: int = 0  # records about forgotten guests, dropped (privacy.py)
     errors: list[str] = field(default_factory=list)  # "origin: reason", for the summary
     warnings: list[str] = field(default_factory=list)  # values kept as written (mapping)
 
@@ -58,15 +61,26 @@ def refresh_guest(store: Store, guest_id: str, resolver: Resolver | None = None)
     (resolver or Resolver(store)).refresh(guest_id)
 
 
-def queue_for_targets(store: Store, guest_ids: set[str], targets: Mapping[str, Target]) -> int:
+def queue_for_targets(
+    store: Store,
+    guest_ids: set[str],
+    targets: Mapping[str, Target],
+    settings: ActivitySettings | None = None,
+) -> int:
     queued = 0
+    settings = activity.settings_for(store, settings)
     for gid in sorted(guest_ids):
         guest = store.get_guest(gid)
         if guest is None:
             continue
+        view = activity.guest_view(store, gid, settings)
         for name, target in targets.items():
-            payload = target.project(guest)
+            # The target's contact, plus aggregates, segment and consent (crm_properties.py)
+            payload = activity.enrich(
+                store, name, target, gid, target.project(guest), settings, view
+            )
             queued += store.enqueue(name, gid, payload, payload_hash(payload))
+    settings.fresh = {}  # this batch's aggregates are projected; later reads go to the store
     return queued
 
 
@@ -79,6 +93,7 @@ def process_batch(
     identity: IdentityConfig | None = None,
     *,
     mapped: list[SourceRecord | str] | None = None,
+    settings: ActivitySettings | None = None,
 ) -> None:
     """`mapped`, if given, holds each row already mapped (or its rejection reason), e.g.
     by a mapping worker process (parallel.py) while the previous batch was resolved."""
@@ -108,6 +123,10 @@ def process_batch(
                         done.append(row.id)
                         continue
                     seen = record.updated_at or row.received_at
+                    if not activity.admit(store, record):  # a forgotten guest
+                        store.mark_inbox_suppressed(row.id)
+                        stats.suppressed += 1
+                        continue
                     guest_id, created, previous = resolve_guest(store, record, seen, resolver)
                     if record.reservation is not None:
                         store.upsert_reservation(
@@ -117,6 +136,7 @@ def process_batch(
                             reservation=record.reservation,
                             updated_at=record.updated_at,
                         )
+                    activity.record(store, record, guest_id, seen)
                     touched.add(guest_id)
                     if previous:  # the record moved: its old guest is re-derived too
                         touched.add(previous)
@@ -133,7 +153,8 @@ def process_batch(
         touched = resolver.live(touched)
         for gid in touched:
             refresh_guest(store, gid, resolver)
-        stats.queued += queue_for_targets(store, touched, targets)
+        activity.after_batch(store, touched, activity.settings_for(store, settings))
+        stats.queued += queue_for_targets(store, touched, targets, settings)
         store.mark_inbox_done(done)
 
 
@@ -144,10 +165,11 @@ def process_pending(
     *,
     batch_size: int = 500,
     identity: IdentityConfig | None = None,
+    settings: ActivitySettings | None = None,
 ) -> ProcessStats:
     stats = ProcessStats()
     after = 0
     while rows := store.pending_inbox(limit=batch_size, after_id=after):
-        process_batch(store, rows, mapping_for, targets, stats, identity)
+        process_batch(store, rows, mapping_for, targets, stats, identity, settings=settings)
         after = rows[-1].id
     return stats

@@ -12,6 +12,8 @@ from typing import Any
 
 import requests
 
+from . import activity
+from .activity import ActivitySettings
 from .config import Config
 from .connectors import TARGETS, CsvSource
 from .connectors.base import Target
@@ -23,6 +25,7 @@ from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
 from .options_base import source_mappings
 from .parallel import PARALLEL_MIN_ROWS, process_inbox
+from .privacy import install_log_masking
 from .process import ProcessStats
 from .pull import PullStats, make_source, pull
 from .rate_budget import pacer_for
@@ -91,11 +94,19 @@ class Hub:
             for name, t in config.targets.items()
         }
         self._store = store
+        self.activity = ActivitySettings(
+            crm=config.crm,
+            timezone=config.defaults.timezone,
+            target_types={name: t.type for name, t in config.targets.items()},
+        )
+        if config.crm.privacy.mask_logs:
+            install_log_masking()
 
     @property
     def store(self) -> Store:
         if self._store is None:
             self._store = Store.open(self.config.store_path)
+        activity.attach(self._store, self.activity)  # segments, CRM properties from config
         return self._store
 
     def close(self) -> None:
@@ -163,7 +174,7 @@ class Hub:
             for name, src in self.config.sources.items()
             for stream, file in source_mappings(src).items()
         }
-        return process_inbox(
+        stats = process_inbox(
             self.store,
             self.mapping_for,
             self.targets,
@@ -171,8 +182,12 @@ class Hub:
             ctx=self.context,
             parallel_min_rows=self.parallel_min_rows,
             identity=self.config.identity,
+            settings=self.activity,
             progress=progress,
         )
+        # Segments and upcoming birthdays move with the calendar: once a day, everyone.
+        stats.queued += activity.daily_refresh(self.store, self.targets, self.activity)
+        return stats
 
     def deliver(self, targets: list[str] | None = None) -> list[DeliveryStats]:
         out = []

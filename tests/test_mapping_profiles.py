@@ -31,6 +31,9 @@ PROFILES = {
     "booking_en": ("booking_en.csv", TAIWAN),
     "booking_zh": ("booking_zh.csv", TAIWAN),
     "booking_zh_hans": ("booking_zh_hans.csv", Context(region="CN", timezone="Asia/Shanghai")),
+    # POS bills and survey answers: the demo's samples in config/samples/.
+    "pos_orders_zh": ("../../samples/pos_orders_zh.csv", TAIWAN),
+    "survey_zh": ("../../samples/survey_zh.csv", TAIWAN),
 }
 
 

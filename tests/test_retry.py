@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from guestsync.connector_options import RetryOptions
 from guestsync.errors import PermanentError, RateLimitedError, RetryableError
+from guestsync.options_base import RetryOptions
 from guestsync.retry import call_with_retry
 
 

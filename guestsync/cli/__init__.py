@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (registers the commands)
     delivery,
     export,
     guests,
+    insights,
     mapping,
     replay,
     review,

@@ -93,7 +93,10 @@ def default_fields() -> dict[str, FieldRule]:
 
 class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    merge: float = Field(default=11.0, description="Score at or above which records merge.")
+    # 10.5: one agreeing phone (log2(0.85/0.0005) = 10.7) with nothing against it merges, as a
+    # POS bill or survey answer that carries only the phone must; a clearly different name
+    # (-5.0) sends the pair below review.
+    merge: float = Field(default=10.5, description="Score at or above which records merge.")
     review: float = Field(
         default=6.0, description="Score from which a pair goes to the review queue."
     )

@@ -10,6 +10,7 @@ A PostgreSQL store can later implement the same operations.
 
 from __future__ import annotations
 
+from .activity import ActivityOps, GuestActivity
 from .base import StoreBase, ts, utcnow
 from .delivery import CrmOp, DeadLetterDetail, DeliveryOps, QueueDepth
 from .export import ExportOps
@@ -18,7 +19,9 @@ from .health import HealthOps
 from .identity import IdentityOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
+from .privacy import PrivacyOps
 from .replay import ReplayOps
+from .reports import ReportOps
 from .runs import RunOps
 from .sources import SourceOps
 from .webhooks import WebhookOps
@@ -36,6 +39,9 @@ class Store(
     SourceOps,
     WebhookOps,
     HealthOps,
+    ActivityOps,
+    PrivacyOps,
+    ReportOps,
     StoreBase,
 ):
     """All named store operations on one SQLite connection."""
@@ -45,6 +51,7 @@ __all__ = [
     "CrmOp",
     "DeadLetter",
     "DeadLetterDetail",
+    "GuestActivity",
     "InboxEntry",
     "InboxRow",
     "OutboxItem",

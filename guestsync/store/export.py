@@ -26,7 +26,9 @@ class ExportOps(StoreBase):
         read while other statements run)."""
         cur = self.conn.cursor()
         cur.arraysize = 500
-        for (data,) in cur.execute("SELECT data FROM guests ORDER BY created_at, id"):
+        for (data,) in cur.execute(
+            "SELECT data FROM guests WHERE merged_into IS NULL ORDER BY created_at, id"
+        ):
             yield Guest.model_validate_json(data)
 
     def stream_guest_reservations(self) -> Iterator[tuple[Guest, dict[str, Any] | None]]:
@@ -37,7 +39,7 @@ class ExportOps(StoreBase):
         cur.arraysize = 500
         rows = cur.execute(
             f"SELECT g.data, r.rowid, {cols} FROM guests g"
-            " LEFT JOIN reservations r ON r.guest_id = g.id"
+            " LEFT JOIN reservations r ON r.guest_id = g.id WHERE g.merged_into IS NULL"
             " ORDER BY g.created_at, g.id, r.start_at, r.rowid"
         )
         for data, rowid, *values in rows:

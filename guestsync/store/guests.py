@@ -101,10 +101,12 @@ class GuestOps(StoreBase):
         return [(datetime.fromisoformat(r[0]), Guest.model_validate_json(r[1])) for r in rows]
 
     def count_guests(self) -> int:
-        return self._one("SELECT count(*) FROM guests")
+        return self._one("SELECT count(*) FROM guests WHERE merged_into IS NULL")
 
     def all_guests(self) -> Iterator[Guest]:
-        for (data,) in self.conn.execute("SELECT data FROM guests ORDER BY created_at, id"):
+        for (data,) in self.conn.execute(
+            "SELECT data FROM guests WHERE merged_into IS NULL ORDER BY created_at, id"
+        ):
             yield Guest.model_validate_json(data)
 
     # reservations

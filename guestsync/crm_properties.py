@@ -1,0 +1,213 @@
+"""Which guestsync values go to which CRM property, per target.
+
+A target's own `project(guest)` builds the contact (names, email, phone…). On top of it
+the engine adds the computed values (aggregates, segment, consent) under the property
+names configured in `crm.properties.<target>`, or the defaults for the target's type
+below. Because they are part of the payload, they are part of its hash: a guest whose
+segment changes is pushed again; one whose values did not change is not.
+
+A property name with a dot nests (`custom_fields.visits` -> {"custom_fields": {"visits": …}})
+for CRMs that keep custom values in an object.
+
+The custom properties the defaults need must exist in the CRM first: `guestsync targets
+setup --print` lists them (and `--create` creates them in HubSpot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+# Kinds map to CRM field types in `crm_setup.py`: string, number, date, datetime, bool.
+
+
+def _title(name: str) -> str:
+    return "_".join(w.capitalize() for w in name.split("_"))
+
+
+@dataclass(frozen=True)
+class Value:
+    kind: str
+    label: str
+
+
+VALUES: dict[str, Value] = {
+    # canonical guest fields
+    "full_name": Value("string", "Full name"),
+    "given_name": Value("string", "First name"),
+    "family_name": Value("string", "Last name"),
+    "email": Value("string", "Email"),
+    "phone": Value("string", "Phone"),
+    "birthday": Value("date", "Birthday"),
+    "anniversary": Value("date", "Anniversary"),
+    "language": Value("string", "Language"),
+    "tags": Value("string", "Tags"),
+    "dietary_notes": Value("string", "Dietary notes"),
+    "allergies": Value("string", "Allergies"),
+    "notes": Value("string", "Notes"),
+    "address": Value("string", "Address"),
+    "loyalty_ids": Value("string", "Loyalty numbers"),
+    # aggregates (aggregates.py)
+    "segment": Value("string", "Guest segment"),
+    "first_visit": Value("date", "First visit"),
+    "last_visit": Value("date", "Last visit"),
+    "visit_count": Value("number", "Visits"),
+    "covers": Value("number", "Covers"),
+    "order_count": Value("number", "Orders"),
+    "total_spend": Value("number", "Total spend"),
+    "average_spend": Value("number", "Average spend per order"),
+    "spend_currency": Value("string", "Spend currency"),
+    "spend_by_currency": Value("string", "Spend by currency"),
+    "reservation_count": Value("number", "Reservations"),
+    "no_show_count": Value("number", "No-shows"),
+    "no_show_rate": Value("number", "No-show rate"),
+    "cancellation_count": Value("number", "Cancellations"),
+    "cancellation_rate": Value("number", "Cancellation rate"),
+    "favourite_items": Value("string", "Favourite dishes"),
+    "preferred_weekday": Value("string", "Preferred weekday"),
+    "preferred_time_slot": Value("string", "Preferred time slot"),
+    "average_rating": Value("number", "Average rating"),
+    "last_rating": Value("number", "Last rating"),
+    "last_feedback": Value("string", "Last feedback"),
+    "last_feedback_at": Value("datetime", "Last feedback at"),
+    "upcoming_birthday": Value("date", "Upcoming birthday"),
+    "upcoming_anniversary": Value("date", "Upcoming anniversary"),
+    # consent (consent.py): the effective state per channel
+    "email_opt_in": Value("bool", "Email marketing opt-in"),
+    "email_opt_out": Value("bool", "Email marketing opt-out"),
+    "email_consent_at": Value("datetime", "Email consent changed at"),
+    "email_consent_source": Value("string", "Email consent source"),
+    "sms_opt_in": Value("bool", "SMS marketing opt-in"),
+    "sms_opt_out": Value("bool", "SMS marketing opt-out"),
+    "sms_consent_at": Value("datetime", "SMS consent changed at"),
+}
+
+# Values the hub computes (aggregates.py): an empty one clears the CRM property.
+AGGREGATE_VALUES = frozenset(list(VALUES)[list(VALUES).index("segment") :]) - {
+    n for n in VALUES if "_opt_" in n or "_consent_" in n
+}
+
+_COMPUTED = (
+    "segment",
+    "first_visit",
+    "last_visit",
+    "visit_count",
+    "covers",
+    "total_spend",
+    "average_spend",
+    "spend_currency",
+    "no_show_count",
+    "no_show_rate",
+    "cancellation_count",
+    "favourite_items",
+    "preferred_weekday",
+    "preferred_time_slot",
+    "average_rating",
+    "last_feedback",
+    "upcoming_birthday",
+    "upcoming_anniversary",
+    "allergies",
+    "anniversary",
+)
+
+# HubSpot: all custom contact properties (platform-apis.md §4.3: visits, spend, allergies,
+# anniversary are custom properties ✅). HubSpot's own opt-out lives in its subscription
+# API, not a contact property (❓ in §4.3), so consent goes to custom properties too.
+HUBSPOT = {f"gs_{v}": v for v in _COMPUTED} | {
+    "gs_email_opt_in": "email_opt_in",
+    "gs_sms_opt_in": "sms_opt_in",
+}
+# Salesforce Contact: custom fields end in __c. `HasOptedOutOfEmail` is a standard Contact
+# field, but whether an integration user may write it is ❓ in §4.3: one place to change.
+SALESFORCE = {f"GS_{_title(v)}__c": v for v in _COMPUTED} | {
+    "HasOptedOutOfEmail": "email_opt_out",
+    "GS_Sms_Opt_In__c": "sms_opt_in",
+}
+# Zoho Contacts: `Email_Opt_Out` is a standard field ✅ (§4.3); the rest are custom fields.
+ZOHO = {f"GS_{_title(v)}": v for v in _COMPUTED} | {
+    "Email_Opt_Out": "email_opt_out",
+    "GS_Sms_Opt_In": "sms_opt_in",
+}
+DEFAULTS: dict[str, dict[str, str]] = {"hubspot": HUBSPOT, "salesforce": SALESFORCE, "zoho": ZOHO}
+# Standard fields of each CRM that `targets setup` must not try to create.
+STANDARD: dict[str, set[str]] = {
+    "hubspot": set(),
+    "salesforce": {"HasOptedOutOfEmail"},
+    "zoho": {"Email_Opt_Out"},
+}
+# Types whose API wants every property value as a string (HubSpot ✅ §1.1 example).
+STRING_VALUED = {"hubspot"}
+
+
+def property_map(
+    target_name: str, target_type: str | None, configured: Mapping[str, Mapping[str, str]]
+) -> dict[str, str]:
+    """CRM property -> value name for one target: its `crm.properties` entry, else the
+    defaults of its type, else nothing."""
+    if target_name in configured:
+        return dict(configured[target_name])
+    return dict(DEFAULTS.get(target_type or "", {}))
+
+
+def _format(value: Any, *, as_string: bool) -> Any:
+    if isinstance(value, bool):
+        return ("true" if value else "false") if as_string else value
+    if isinstance(value, Decimal):
+        if as_string:
+            return format(value, "f")
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, int | float) and as_string:
+        return str(value)
+    return value
+
+
+def properties(
+    props: Mapping[str, str], view: Mapping[str, Any], *, target_type: str | None
+) -> dict[str, Any]:
+    """The CRM properties of one guest from its flat `view` (see `activity.guest_view`).
+
+    An empty computed value is sent as a clear ("" for HubSpot, where "" clears a
+    property ✅ platform-apis.md §1.1; null elsewhere): a birthday no longer "upcoming"
+    must disappear from the CRM, not linger from the last push. Empty guest fields and
+    unknown consent are left out, as `project()` does: the hub never clears what it does
+    not know (an unknown consent must not overwrite an opt-out made in the CRM).
+    """
+    as_string = (target_type or "") in STRING_VALUED
+    empty = "" if as_string else None
+    out: dict[str, Any] = {}
+    for prop, name in props.items():
+        v = view.get(name)
+        if v is None or v == "" or v == []:
+            if name in AGGREGATE_VALUES:
+                _put(out, prop, empty)
+            continue
+        _put(out, prop, _format(v, as_string=as_string))
+    return out
+
+
+def _put(out: dict[str, Any], dotted: str, value: Any) -> None:
+    head, _, rest = dotted.partition(".")
+    if not rest:
+        out[head] = value
+        return
+    sub = out.setdefault(head, {})
+    if isinstance(sub, dict):
+        _put(sub, rest, value)
+
+
+def merge(payload: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """`payload` with `extra` laid over it (nested dicts merged, not replaced)."""
+    out = dict(payload)
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out

@@ -1,0 +1,129 @@
+"""The custom CRM properties the property mapping needs, and creating them in HubSpot.
+
+`guestsync targets setup --print` lists, per target, every property the mapping writes
+that the CRM does not have out of the box, with the type to create it as. HubSpot lets an
+integration create contact properties (POST /crm/v3/properties/contacts, scope
+`crm.schemas.contacts.write`; https://developers.hubspot.com/docs/api/crm/properties), so
+`--create` does it there; Salesforce and Zoho custom fields are created in their setup UIs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from .config import Config
+from .connectors.http import HttpClient
+from .crm_properties import STANDARD, VALUES, property_map
+from .errors import AuthError, PermanentError
+
+HUBSPOT_PROPERTIES = "/crm/v3/properties/contacts"
+HUBSPOT_GROUP = "contactinformation"  # the default contact property group
+
+# Field type to create, per CRM and value kind.
+FIELD_TYPES: dict[str, dict[str, str]] = {
+    "hubspot": {
+        "string": "string/text",
+        "number": "number/number",
+        "date": "date/date",
+        "datetime": "datetime/date",
+        "bool": "enumeration/booleancheckbox",
+    },
+    "salesforce": {
+        "string": "Text(255)",
+        "number": "Number(16, 2)",
+        "date": "Date",
+        "datetime": "Date/Time",
+        "bool": "Checkbox",
+    },
+    "zoho": {
+        "string": "Single Line",
+        "number": "Decimal",
+        "date": "Date",
+        "datetime": "Date/Time",
+        "bool": "Boolean",
+    },
+}
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    target: str
+    target_type: str
+    name: str  # the CRM property / field API name
+    label: str
+    kind: str  # string | number | date | datetime | bool
+    value: str  # the guestsync value it holds
+    unique: bool = False
+
+    @property
+    def field_type(self) -> str:
+        return FIELD_TYPES.get(self.target_type, {}).get(self.kind, self.kind)
+
+
+def required(config: Config, targets: list[str] | None = None) -> list[PropertySpec]:
+    """Custom properties each target needs (standard CRM fields are left out)."""
+    out: list[PropertySpec] = []
+    for name, opts in config.targets.items():
+        if targets and name not in targets:
+            continue
+        ttype = opts.type
+        id_prop = getattr(opts, "id_property", None)
+        if ttype == "hubspot" and id_prop:
+            out.append(
+                PropertySpec(name, ttype, id_prop, "guestsync id", "string", "id", unique=True)
+            )
+        for prop, value in property_map(name, ttype, config.crm.properties).items():
+            if prop in STANDARD.get(ttype, set()):
+                continue
+            v = VALUES[value]
+            out.append(PropertySpec(name, ttype, prop, f"{v.label} (guestsync)", v.kind, value))
+    return out
+
+
+def hubspot_definition(spec: PropertySpec) -> dict[str, Any]:
+    """The body of POST /crm/v3/properties/contacts for one property."""
+    ptype, field_type = FIELD_TYPES["hubspot"][spec.kind].split("/")
+    body: dict[str, Any] = {
+        "name": spec.name,
+        "label": spec.label,
+        "type": ptype,
+        "fieldType": field_type,
+        "groupName": HUBSPOT_GROUP,
+        "description": f"Written by guestsync: {spec.value}",
+    }
+    if spec.kind == "bool":
+        body["options"] = [
+            {"label": "Yes", "value": "true", "displayOrder": 0},
+            {"label": "No", "value": "false", "displayOrder": 1},
+        ]
+    if spec.unique:
+        body["hasUniqueValue"] = True
+    return body
+
+
+def create_hubspot(
+    options: Any, specs: list[PropertySpec], *, session: requests.Session | None = None
+) -> Mapping[str, str]:
+    """Create each property; returns name -> "created" | "exists" | error message."""
+    http = HttpClient(
+        str(options.base_url),
+        target="hubspot",
+        headers={"Authorization": f"Bearer {options.token.get_secret_value()}"},
+        timeout=options.timeout,
+        session=session,
+    )
+    out: dict[str, str] = {}
+    for spec in specs:
+        try:
+            http.request("POST", HUBSPOT_PROPERTIES, json=hubspot_definition(spec))
+            out[spec.name] = "created"
+        except AuthError:
+            raise  # a token without the schema scope fails every property alike
+        except PermanentError as exc:
+            # 409 Conflict: a property of that name exists already (HubSpot error docs).
+            out[spec.name] = "exists" if getattr(exc, "status", None) == 409 else str(exc)
+    return out

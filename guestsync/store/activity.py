@@ -1,0 +1,263 @@
+"""Orders, order items, feedback and per-guest aggregates (issue 8).
+
+`guest_activity()` reads everything one guest did, which is all `aggregates.compute()`
+needs: the aggregates are re-derived per touched guest, never patched by deltas.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ..models import Feedback, Order, OrderChannel, ReservationStatus
+from .base import StoreBase, ts
+
+# Read rows for `aggregates.compute()`: plain slotted dataclasses, since a guest's whole
+# history is read on every recomputation and pydantic construction dominated its cost.
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRow:
+    source: str
+    external_id: str
+    venue: str | None
+    start_at: datetime | None
+    party_size: int | None
+    status: ReservationStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    name: str
+    quantity: Decimal
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    source: str
+    external_id: str
+    venue: str | None
+    placed_at: datetime | None
+    channel: OrderChannel
+    total: Decimal | None
+    currency: str | None
+    items: list[ItemRow]
+    reservation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    rating: Decimal | None
+    comment: str | None
+    at: datetime | None
+    venue: str | None = None
+
+
+@dataclass
+class GuestActivity:
+    reservations: list[ReservationRow] = field(default_factory=list)
+    orders: list[OrderRow] = field(default_factory=list)
+    feedback: list[FeedbackRow] = field(default_factory=list)
+
+
+def _dec(v: str | None) -> Decimal | None:
+    return Decimal(v) if v not in (None, "") else None
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+class ActivityOps(StoreBase):
+    def upsert_order(
+        self,
+        *,
+        source: str,
+        external_id: str,
+        guest_id: str,
+        order: Order,
+        updated_at: datetime | None,
+    ) -> None:
+        o = order
+        self.conn.execute(
+            "INSERT INTO orders (source, external_id, guest_id, venue, placed_at, channel, total,"
+            " currency, reservation_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source, external_id) DO UPDATE SET guest_id = excluded.guest_id,"
+            " venue = excluded.venue, placed_at = excluded.placed_at,"
+            " channel = excluded.channel, total = excluded.total, currency = excluded.currency,"
+            " reservation_id = excluded.reservation_id, updated_at = excluded.updated_at",
+            (
+                source,
+                external_id,
+                guest_id,
+                o.venue,
+                _iso(o.placed_at),
+                o.channel.value,
+                str(o.total) if o.total is not None else None,
+                o.currency,
+                o.reservation_id,
+                ts(updated_at),
+            ),
+        )
+        # The items of an order are replaced as a whole: a re-sent bill may have fewer lines.
+        self.conn.execute(
+            "DELETE FROM order_items WHERE source = ? AND external_id = ?", (source, external_id)
+        )
+        self.conn.executemany(
+            "INSERT INTO order_items (source, external_id, line, name, quantity, unit_price)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    source,
+                    external_id,
+                    i,
+                    it.name,
+                    str(it.quantity),
+                    str(it.unit_price) if it.unit_price is not None else None,
+                )
+                for i, it in enumerate(o.items)
+            ],
+        )
+
+    def upsert_feedback(
+        self,
+        *,
+        source: str,
+        external_id: str,
+        guest_id: str,
+        feedback: Feedback,
+        updated_at: datetime | None,
+    ) -> None:
+        f = feedback
+        self.conn.execute(
+            "INSERT INTO feedback (source, external_id, guest_id, rating, comment, at, venue,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, external_id)"
+            " DO UPDATE SET guest_id = excluded.guest_id, rating = excluded.rating,"
+            " comment = excluded.comment, at = excluded.at, venue = excluded.venue,"
+            " updated_at = excluded.updated_at",
+            (
+                source,
+                external_id,
+                guest_id,
+                str(f.rating) if f.rating is not None else None,
+                f.comment,
+                _iso(f.at),
+                f.venue,
+                ts(updated_at),
+            ),
+        )
+
+    def guest_activity(self, guest_id: str) -> GuestActivity:
+        act = GuestActivity()
+        dt = datetime.fromisoformat
+        act.reservations = [
+            ReservationRow(
+                r[0], r[1], r[2], dt(r[3]) if r[3] else None, r[4], ReservationStatus(r[5])
+            )
+            for r in self.conn.execute(
+                "SELECT source, external_id, venue, start_at, party_size, status"
+                " FROM reservations WHERE guest_id = ? ORDER BY source, external_id",
+                (guest_id,),
+            )
+        ]
+        items: dict[tuple[str, str], list[ItemRow]] = {}
+        for r in self.conn.execute(
+            "SELECT i.source, i.external_id, i.name, i.quantity, i.unit_price FROM order_items i"
+            " JOIN orders o ON o.source = i.source AND o.external_id = i.external_id"
+            " WHERE o.guest_id = ? ORDER BY i.source, i.external_id, i.line",
+            (guest_id,),
+        ):
+            items.setdefault((r[0], r[1]), []).append(ItemRow(r[2], Decimal(r[3]), _dec(r[4])))
+        act.orders = [
+            OrderRow(
+                r[0],
+                r[1],
+                r[2],
+                dt(r[3]) if r[3] else None,
+                OrderChannel(r[4]),
+                _dec(r[5]),
+                r[6],
+                items.get((r[0], r[1]), []),
+                r[7],
+            )
+            for r in self.conn.execute(
+                "SELECT source, external_id, venue, placed_at, channel, total, currency,"
+                " reservation_id FROM orders WHERE guest_id = ? ORDER BY source, external_id",
+                (guest_id,),
+            )
+        ]
+        act.feedback = [
+            FeedbackRow(_dec(r[0]), r[1], dt(r[2]) if r[2] else None, r[3])
+            for r in self.conn.execute(
+                "SELECT rating, comment, at, venue FROM feedback WHERE guest_id = ?"
+                " ORDER BY at, source, external_id",
+                (guest_id,),
+            )
+        ]
+        return act
+
+    def count_orders(self) -> int:
+        return self._one("SELECT count(*) FROM orders")
+
+    def count_feedback(self) -> int:
+        return self._one("SELECT count(*) FROM feedback")
+
+    # aggregates
+
+    def save_aggregates(
+        self,
+        guest_id: str,
+        data: dict[str, Any],
+        segment: str,
+        recheck_on: date | None = None,
+        *,
+        stamp: str = "",
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO guest_aggregates (guest_id, data, segment, computed_at, recheck_on,"
+            " stamp) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guest_id) DO UPDATE SET"
+            " data = excluded.data, segment = excluded.segment,"
+            " computed_at = excluded.computed_at, recheck_on = excluded.recheck_on,"
+            " stamp = excluded.stamp",
+            (
+                guest_id,
+                json.dumps(data, ensure_ascii=False, sort_keys=True),
+                segment,
+                ts(),
+                recheck_on.isoformat() if recheck_on else None,
+                stamp,
+            ),
+        )
+
+    def guests_to_recheck(self, today: date, *, stamp: str) -> list[str]:
+        """Guests whose aggregates may differ by `today` with no new record: their recheck
+        day came, they were computed under other settings (`stamp`), or never."""
+        rows = self.conn.execute(
+            "SELECT g.id FROM guests g LEFT JOIN guest_aggregates a ON a.guest_id = g.id"
+            " WHERE g.merged_into IS NULL"
+            " AND (a.guest_id IS NULL OR a.recheck_on <= ? OR a.stamp IS NOT ?)"
+            " ORDER BY g.id",
+            (today.isoformat(), stamp),
+        )
+        return [r[0] for r in rows]
+
+    def get_aggregates(self, guest_id: str) -> dict[str, Any] | None:
+        data = self._one("SELECT data FROM guest_aggregates WHERE guest_id = ?", (guest_id,))
+        return json.loads(data) if data else None
+
+    def all_aggregates(self) -> dict[str, dict[str, Any]]:
+        return {
+            gid: json.loads(data)
+            for gid, data in self.conn.execute("SELECT guest_id, data FROM guest_aggregates")
+        }
+
+    def all_guest_ids(self) -> list[str]:
+        """Every guest that was not merged into another."""
+        rows = self.conn.execute(
+            "SELECT id FROM guests WHERE merged_into IS NULL ORDER BY created_at, id"
+        )
+        return [r[0] for r in rows]

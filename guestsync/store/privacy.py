@@ -1,0 +1,267 @@
+"""Consent statements, suppressions (salted hashes of forgotten contacts), the forget log,
+and removing every trace of a guest (issue 8)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from .base import StoreBase, ts
+
+# What forget keeps: the suppression hashes, the log of requests, the store's own meta.
+_KEEP = {"suppressions", "forget_log", "meta", "_sqlite_migrations"}
+
+
+class PrivacyOps(StoreBase):
+    # consent
+
+    def save_consent(
+        self,
+        *,
+        source: str,
+        stream: str,
+        external_id: str,
+        guest_id: str,
+        statements: Iterable[tuple[str, bool, datetime, str | None]],
+    ) -> None:
+        """Record (channel, granted, at, source) statements of one source record."""
+        now_ts = ts()
+        self.conn.executemany(
+            "INSERT INTO consent_events (source, stream, external_id, channel, guest_id,"
+            " granted, at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source, stream, external_id, channel) DO UPDATE SET"
+            " guest_id = excluded.guest_id, granted = excluded.granted, at = excluded.at,"
+            " recorded_at = excluded.recorded_at",
+            [
+                (src or source, stream, external_id, ch, guest_id, int(g), ts(at), now_ts)
+                for ch, g, at, src in statements
+            ],
+        )
+
+    def consent_statements(self, guest_id: str) -> list[tuple[str, bool, datetime, str]]:
+        rows = self.conn.execute(
+            "SELECT channel, granted, at, source FROM consent_events WHERE guest_id = ?"
+            " ORDER BY at, channel",
+            (guest_id,),
+        ).fetchall()
+        return [(r[0], bool(r[1]), datetime.fromisoformat(r[2]), r[3]) for r in rows]
+
+    def relink_consent(self, source: str, stream: str, external_id: str, guest_id: str) -> None:
+        self.conn.execute(
+            "UPDATE consent_events SET guest_id = ? WHERE source = ? AND stream = ? AND"
+            " external_id = ?",
+            (guest_id, source, stream, external_id),
+        )
+
+    # salt and suppressions
+
+    def privacy_salt(self) -> str:
+        """A random salt made once per store; suppression hashes are useless without it."""
+        salt = self._one("SELECT value FROM meta WHERE key = 'privacy_salt'")
+        if salt is None:
+            salt = secrets.token_hex(16)
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('privacy_salt', ?)", (salt,)
+            )
+            salt = self._one("SELECT value FROM meta WHERE key = 'privacy_salt'")
+        return salt
+
+    def add_suppressions(self, hashes: Iterable[tuple[str, str]]) -> None:
+        """(kind, hash) pairs of forgotten emails and phones."""
+        now_ts = ts()
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO suppressions (hash, kind, created_at) VALUES (?, ?, ?)",
+            [(h, k, now_ts) for k, h in hashes],
+        )
+
+    def suppressed_since(self, hashes: Sequence[str]) -> str | None:
+        """When the newest of `hashes` was suppressed, or None if none is."""
+        if not hashes:
+            return None
+        marks = ",".join("?" for _ in hashes)
+        return self._one(
+            f"SELECT max(created_at) FROM suppressions WHERE hash IN ({marks})", list(hashes)
+        )
+
+    def lift_suppressions(self, hashes: Sequence[str]) -> None:
+        self.conn.executemany("DELETE FROM suppressions WHERE hash = ?", [(h,) for h in hashes])
+
+    def suppression_hashes(self) -> list[tuple[str, str]]:
+        return [tuple(r) for r in self.conn.execute("SELECT kind, hash FROM suppressions")]
+
+    def mark_inbox_suppressed(self, inbox_id: int) -> None:
+        """A record about a forgotten guest: processed, and its raw content dropped."""
+        self.conn.execute(
+            "UPDATE inbox SET status = 'suppressed', raw = '{}', error = NULL,"
+            " processed_at = ? WHERE id = ?",
+            (ts(), inbox_id),
+        )
+
+    def get_meta(self, key: str) -> str | None:
+        return self._one("SELECT value FROM meta WHERE key = ?", (key,))
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"
+            " value = excluded.value",
+            (key, value),
+        )
+
+    # forget
+
+    def guest_ids_by_contact(
+        self, *, email: str | None = None, phone: str | None = None
+    ) -> set[str]:
+        """Guests whose golden record or any linked source record has this email/phone."""
+        out: set[str] = set()
+        for col, value in (("email", email), ("phone", phone)):
+            if not value:
+                continue
+            out.update(
+                r[0] for r in self.conn.execute(f"SELECT id FROM guests WHERE {col} = ?", (value,))
+            )
+            out.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT guest_id FROM guest_links WHERE json_extract(record, '$.{col}') = ?",
+                    (value,),
+                )
+            )
+        return out
+
+    def guest_contacts(self, guest_id: str) -> set[tuple[str, str]]:
+        """Every (kind, value) email/phone any source said this guest has."""
+        out: set[tuple[str, str]] = set()
+        rows = self.conn.execute(
+            "SELECT json_extract(data, '$.email'), json_extract(data, '$.phone') FROM guests"
+            " WHERE id = ? UNION SELECT json_extract(record, '$.email'),"
+            " json_extract(record, '$.phone') FROM guest_links WHERE guest_id = ?",
+            (guest_id, guest_id),
+        )
+        for email, phone in rows:
+            if email:
+                out.add(("email", email))
+            if phone:
+                out.add(("phone", phone))
+        return out
+
+    def crm_links_of(self, guest_id: str) -> dict[str, str]:
+        """target -> CRM record id, for every target that has this guest."""
+        return dict(
+            self.conn.execute(
+                "SELECT target, crm_id FROM crm_links WHERE guest_id = ?", (guest_id,)
+            ).fetchall()
+        )
+
+    def erase_raw_mentions(self, texts: Sequence[str]) -> int:
+        """Delete inbox rows whose raw text contains any of `texts` (case-insensitive):
+        rows never linked to a guest (rejected ones) can still hold their email."""
+        n = 0
+        for t in texts:
+            n += self.conn.execute(
+                "DELETE FROM inbox WHERE instr(lower(raw), lower(?)) > 0", (t,)
+            ).rowcount
+        return n
+
+    def move_activity(self, from_guest: str, to_guest: str) -> None:
+        """Re-home reservations, orders, feedback and consent (for identity merges); the
+        guest merged away keeps no aggregates of its own."""
+        for table in ("reservations", "orders", "feedback", "consent_events"):
+            self.conn.execute(
+                f"UPDATE {table} SET guest_id = ? WHERE guest_id = ?", (to_guest, from_guest)
+            )
+        self.conn.execute("DELETE FROM guest_aggregates WHERE guest_id = ?", (from_guest,))
+
+    def erase_guest(self, guest_id: str) -> int:
+        """Delete every row about `guest_id` in every table; returns how many.
+
+        Tables are found by their `guest_id` column, so tables added by later migrations
+        (match logs, review queues…) are covered too. Raw inbox rows are found through the
+        guest's source-record links; order items through the guest's orders.
+        """
+        n = 0
+        links = self.conn.execute(
+            "SELECT source, stream, external_id FROM guest_links WHERE guest_id = ?", (guest_id,)
+        ).fetchall()
+        for source, stream, ext in links:
+            n += self.conn.execute(
+                "DELETE FROM inbox WHERE source = ? AND stream = ? AND external_id = ?",
+                (source, stream, ext),
+            ).rowcount
+        n += self.conn.execute(
+            "DELETE FROM order_items WHERE (source, external_id) IN (SELECT source, external_id"
+            " FROM orders WHERE guest_id = ?)",
+            (guest_id,),
+        ).rowcount
+        for table in self._guest_tables():
+            n += self.conn.execute(
+                f"DELETE FROM [{table}] WHERE guest_id = ?", (guest_id,)
+            ).rowcount
+        n += self.conn.execute("DELETE FROM guests WHERE id = ?", (guest_id,)).rowcount
+        # Then any row anywhere that still names the guest's id in some column (a match
+        # log or review queue keyed differently, a JSON list of ids…).
+        for table in self._all_tables():
+            if table in _KEEP:
+                continue
+            cols = [c[1] for c in self.conn.execute(f"PRAGMA table_info([{table}])")]
+            where = " OR ".join(f"instr(CAST([{c}] AS TEXT), ?) > 0" for c in cols)
+            n += self.conn.execute(
+                f"DELETE FROM [{table}] WHERE {where}", [guest_id] * len(cols)
+            ).rowcount
+        return n
+
+    def _all_tables(self) -> list[str]:
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND name NOT LIKE '\\_%' ESCAPE '\\'"
+            )
+        ]
+
+    def _guest_tables(self) -> list[str]:
+        names = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        tables = [
+            t
+            for t in names
+            if t != "guests"
+            and any(c[1] == "guest_id" for c in self.conn.execute(f"PRAGMA table_info([{t}])"))
+        ]
+        # Children before parents: tables with a foreign key to guests go last but one.
+        return sorted(tables, key=lambda t: t in ("guest_links", "guest_keys"))
+
+    def rows_mentioning(self, text: str) -> dict[str, int]:
+        """table -> rows holding `text` in any column (to check that forget left nothing)."""
+        out: dict[str, int] = {}
+        for (table,) in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall():
+            cols = [c[1] for c in self.conn.execute(f"PRAGMA table_info([{table}])")]
+            where = " OR ".join(f"instr(CAST([{c}] AS TEXT), ?) > 0" for c in cols)
+            n = self._one(f"SELECT count(*) FROM [{table}] WHERE {where}", [text] * len(cols))
+            if n:
+                out[table] = n
+        return out
+
+    def log_forget(
+        self, *, selector: str, guests: int, rows: int, targets: dict[str, Any], status: str
+    ) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO forget_log (requested_at, selector, guests, rows_deleted, targets,"
+            " status) VALUES (?, ?, ?, ?, ?, ?)",
+            (ts(), selector, guests, rows, json.dumps(targets, sort_keys=True), status),
+        )
+        return int(cur.lastrowid or 0)
+
+    def forget_log(self) -> list[dict[str, Any]]:
+        cur = self.conn.execute("SELECT * FROM forget_log ORDER BY id")
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]

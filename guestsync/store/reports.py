@@ -1,0 +1,60 @@
+"""Read-only queries for `guestsync report` (issue 8)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .base import StoreBase, ts
+
+
+class ReportOps(StoreBase):
+    def guests_by_segment(self) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT coalesce(a.segment, 'not computed'), count(*) FROM guests g"
+            " LEFT JOIN guest_aggregates a ON a.guest_id = g.id WHERE g.merged_into IS NULL"
+            " GROUP BY 1 ORDER BY 2 DESC, 1"
+        )
+        return dict(rows.fetchall())
+
+    def new_guests_by_source(self, since: datetime) -> dict[str, int]:
+        """Guests created since `since`, by the source of their first record."""
+        rows = self.conn.execute(
+            "SELECT coalesce((SELECT l.source FROM guest_links l WHERE l.guest_id = g.id"
+            " ORDER BY l.rowid LIMIT 1), '?') AS src, count(*) FROM guests g"
+            " WHERE g.created_at >= ? AND g.merged_into IS NULL GROUP BY src ORDER BY 2 DESC, 1",
+            (ts(since),),
+        )
+        return dict(rows.fetchall())
+
+    def no_shows_by_source(self) -> dict[str, tuple[int, int]]:
+        """source -> (no-shows, reservations that were due: completed, seated, no-show)."""
+        rows = self.conn.execute(
+            "SELECT source, sum(status = 'no_show'),"
+            " sum(status IN ('completed', 'seated', 'no_show')) FROM reservations"
+            " GROUP BY source ORDER BY source"
+        )
+        return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
+
+    def top_items(self, *, limit: int = 10) -> list[tuple[str, float, int]]:
+        """(dish, quantity sold, guests who ordered it), most sold first."""
+        rows = self.conn.execute(
+            "SELECT min(trim(i.name)), sum(CAST(i.quantity AS REAL)), count(DISTINCT o.guest_id)"
+            " FROM order_items i JOIN orders o ON o.source = i.source AND"
+            " o.external_id = i.external_id GROUP BY lower(trim(i.name))"
+            " ORDER BY 2 DESC, 1 LIMIT ?",
+            (limit,),
+        )
+        return [(r[0], float(r[1]), int(r[2])) for r in rows]
+
+    def activity_totals(self) -> dict[str, float | int | None]:
+        one = self._one
+        return {
+            "guests": one("SELECT count(*) FROM guests WHERE merged_into IS NULL"),
+            "reservations": one("SELECT count(*) FROM reservations"),
+            "orders": one("SELECT count(*) FROM orders"),
+            "feedback": one("SELECT count(*) FROM feedback"),
+            "visits": one(
+                "SELECT coalesce(sum(json_extract(data, '$.visit_count')), 0) FROM guest_aggregates"
+            ),
+            "average_rating": one("SELECT round(avg(CAST(rating AS REAL)), 2) FROM feedback"),
+        }

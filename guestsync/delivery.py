@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .connector_options import RetryOptions
 from .connectors.base import Target
-from .errors import AuthError, PermanentError, RetryableError
+from .errors import AuthError, PermanentError, QuotaExhaustedError, RetryableError
 from .retry import call_with_retry
 from .store import Store
 
@@ -52,6 +52,10 @@ def deliver(
             results = call_with_retry(
                 lambda b=batch: target.upsert(b), retry, sleep=sleep, on_retry=on_retry
             )
+        except QuotaExhaustedError as exc:  # not the records' fault: keep them, count nothing
+            stats.deferred += len(batch)
+            stats.stopped = f"quota used up, delivery paused: {exc}"
+            break
         except RetryableError as exc:
             with store.atomic():
                 store.mark_attempt_failed(batch, str(exc))

@@ -50,7 +50,7 @@ class JiandaoyunSourceOptions(Options):
     timeout: float = Field(default=30.0, gt=0)
 
 
-SourceOptions = Annotated[CsvSourceOptions, Field(discriminator="type")]
+SourceOptions = Annotated[CsvSourceOptions | JiandaoyunSourceOptions, Field(discriminator="type")]
 
 
 class RetryOptions(Options):

@@ -20,6 +20,7 @@ from .connectors.base import Target
 from .errors import BadRecordError
 from .mapping import CompiledMapping
 from .models import SourceRecord
+from .removals import note_removal
 from .store import InboxRow, Store
 
 
@@ -103,6 +104,10 @@ def process_batch(
                         external_id=row.external_id,
                     )
                     seen = record.updated_at or row.received_at
+                    if note_removal(store, record, touched):  # the source removed it
+                        done.append(row.id)
+                        stats.processed += 1
+                        continue
                     guest_id, created, previous = resolve_guest(store, record, seen)
                     if record.reservation is not None:
                         store.upsert_reservation(

@@ -4,7 +4,10 @@ Each module here adds the commands of one area to the `cli` group; `main` is the
 point, which turns guestsync errors into one-line messages and exit codes.
 """
 
-from . import core  # noqa: F401  (registers the commands)
+from . import (
+    backfill,  # noqa: F401
+    core,  # noqa: F401  (registers the commands)
+)
 from .app import cli, main
 
 __all__ = ["cli", "main"]

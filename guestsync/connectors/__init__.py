@@ -6,9 +6,10 @@ from .base import RecordResult, Target
 from .csv_source import CsvSource
 from .fxiaoke import FxiaokeTarget
 from .hubspot import HubSpotTarget
+from .jiandaoyun import JiandaoyunSource
 from .kingdee import KingdeeTarget
 
-SOURCES: dict[str, type] = {"csv": CsvSource}
+SOURCES: dict[str, type] = {"csv": CsvSource, "jiandaoyun": JiandaoyunSource}
 TARGETS: dict[str, type] = {
     "hubspot": HubSpotTarget,
     "fxiaoke": FxiaokeTarget,
@@ -21,6 +22,7 @@ __all__ = [
     "CsvSource",
     "FxiaokeTarget",
     "HubSpotTarget",
+    "JiandaoyunSource",
     "KingdeeTarget",
     "RecordResult",
     "Target",

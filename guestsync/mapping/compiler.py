@@ -107,7 +107,7 @@ class CompiledMapping:
         guest: dict[str, Any] = {}
         entity: dict[str, Any] = {}
         for key, v in values.items():
-            if v is None or key in ("id", "updated_at"):
+            if v is None or key in ("id", "updated_at", "deleted"):
                 continue
             if self.entity is Entity.guest:
                 guest[key] = v
@@ -122,6 +122,7 @@ class CompiledMapping:
                 external_id=external_id,
                 entity=self.entity,
                 updated_at=values.get("updated_at"),
+                deleted=bool(values.get("deleted")),
                 guest=Guest(**guest),
                 **(
                     {self.entity.value: ENTITY_MODELS[self.entity](**entity)}

@@ -14,10 +14,11 @@ from .base import StoreBase, ts, utcnow
 from .guests import GuestOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
+from .removals import RemovalOps
 from .runs import RunOps
 
 
-class Store(InboxOps, GuestOps, OutboxOps, RunOps, StoreBase):
+class Store(InboxOps, GuestOps, OutboxOps, RunOps, RemovalOps, StoreBase):
     """All named store operations on one SQLite connection."""
 
 

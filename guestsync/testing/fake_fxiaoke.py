@@ -57,6 +57,7 @@ class FakeFxiaoke:
         window: float = 20.0,
         daily_quota: int | None = None,
         faults: FaultPlan | None = None,
+        id_field: str = "guestsync_id__c",
     ) -> None:
         self.app_id, self.app_secret, self.permanent_code = app_id, app_secret, permanent_code
         self.corp_id = corp_id
@@ -66,6 +67,8 @@ class FakeFxiaoke:
         self.window = window
         self.daily_quota = daily_quota
         self.faults = faults or FaultPlan()
+        self.id_field = id_field
+        self.reject: dict[str, str] = {}  # guest id -> message: refuse that record
         self.records: dict[str, dict[str, dict[str, Any]]] = {}  # api name -> id -> fields
         self.tokens: dict[str, float] = {}  # token -> expiry (monotonic)
         self.counts: Counter[str] = Counter()
@@ -231,6 +234,10 @@ class FakeFxiaoke:
         return app
 
     def _invalid(self, fields: dict[str, Any], *, create: bool) -> Response | None:
+        refused = self.reject.get(str(fields.get(self.id_field)))
+        if refused:
+            self.counts["rejected"] += 1
+            return _fail(INVALID_VALUE, refused)
         if create and not fields.get("name"):
             self.counts["rejected"] += 1
             return _fail(INVALID_VALUE, "必填字段[name]为空")

@@ -54,6 +54,7 @@ class FakeKingdee:
         self.app_id, self.app_secret, self.acct_id = app_id, app_secret, acct_id
         self.faults = faults or FaultPlan()
         self.email_field = email_field
+        self.reject: dict[str, str] = {}  # FNumber -> message: refuse that customer
         self.customers: dict[int, dict[str, Any]] = {}
         self.next_id = 100001
         self.counts: Counter[str] = Counter()
@@ -155,6 +156,10 @@ class FakeKingdee:
             return "", "Model 项不是对象"
         model = dict(model)
         cid = model.pop(ID_FIELD, None)
+        refused = self.reject.get(str(model.get("FNumber")))
+        if refused:
+            self.counts["rejected"] += 1
+            return "FNumber", refused
         if not model.get("FName"):
             self.counts["rejected"] += 1
             return "FName", "客户名称 是必填项"

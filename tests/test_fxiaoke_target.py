@@ -20,7 +20,7 @@ from guestsync.connectors.fxiaoke import (
     FxiaokeTarget,
 )
 from guestsync.delivery import deliver
-from guestsync.errors import AuthError, QuotaExhaustedError, RateLimitedError
+from guestsync.errors import AuthError, QuotaExhaustedError, RateLimitedError, RetryableError
 from guestsync.models import Guest
 from guestsync.store import OutboxItem, Store
 from guestsync.testing import FakeFxiaoke, FaultPlan, ServerThread
@@ -149,6 +149,26 @@ def test_token_invalid_refreshes_once_and_retries():
     [r] = _target().upsert([_item("g1", crm_id="d1")])
     assert r.ok
     assert [b["corpAccessToken"] for b in _bodies(UPDATE_PATH)] == ["tok0", "tok1"]
+
+
+@responses.activate
+def test_a_refresh_right_after_a_fetch_waits_for_the_token_endpoint_limit():
+    _token(2)
+    responses.post(BASE + UPDATE_PATH, json={"errorCode": 20016, "errorMessage": "token无效"})
+    responses.post(BASE + UPDATE_PATH, json={"errorCode": 0})
+    waits: list[float] = []
+    clock = Clock()
+    t = FxiaokeTarget("fxk", _options(), clock=clock, sleep=waits.append)
+    assert t.upsert([_item("g1", crm_id="d1")])[0].ok
+    assert waits == [6.0]  # <= 10 token calls a minute
+
+
+@responses.activate
+def test_an_answer_that_is_not_json_is_transient():
+    _token()
+    responses.post(BASE + UPDATE_PATH, body="<html>502 Bad Gateway</html>")
+    with pytest.raises(RetryableError, match="not a JSON object"):
+        _target().upsert([_item("g1", crm_id="d1")])
 
 
 @responses.activate

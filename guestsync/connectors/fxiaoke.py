@@ -25,7 +25,13 @@ from zoneinfo import ZoneInfo
 import requests
 
 from ..connector_options import FxiaokeTargetOptions
-from ..errors import AuthError, PermanentError, QuotaExhaustedError, RateLimitedError
+from ..errors import (
+    AuthError,
+    PermanentError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    RetryableError,
+)
 from ..models import Guest
 from ..ratelimit import TokenBucket
 from ..store import OutboxItem
@@ -42,7 +48,19 @@ TOO_FREQUENT = frozenset({14001, 30004})  # ⚠️ back off
 DAILY_QUOTA_USED = 30002  # ⚠️ resets at midnight (zone ❓: options.quota_timezone)
 NO_QUOTA_BOUGHT = 30003  # ⚠️ no API pack purchased: nothing to wait for
 TOKEN_MARGIN = 300.0  # seconds before `expiresIn` (⚠️ 7,200 s) that we fetch a new token
+TOKEN_MIN_INTERVAL = 6.0  # ⚠️ the token endpoint allows <= 10 calls a minute
 LOOKUP_LIMIT = 10  # rows per lookup query (⚠️ limit <= 100, offset a multiple of it)
+
+
+def _json(resp: requests.Response, target: str) -> dict[str, Any]:
+    """The JSON object of a 200 answer; anything else is a transient fault of the gateway."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise RetryableError(f"{target}: answer is not a JSON object: {resp.text[:200]!r}")
+    return body
 
 
 def _check(body: dict[str, Any]) -> int:
@@ -106,6 +124,7 @@ class FxiaokeTarget:
         # engine has nothing to pace.
         self.rate: float | None = None
         self.clock = clock
+        self.sleep = sleep
         self.http = HttpClient(
             str(options.base_url), target=name, timeout=options.timeout, session=session
         )
@@ -144,8 +163,12 @@ class FxiaokeTarget:
             tok = self._token
             if tok is not None and tok.value != stale and self.clock() < tok.expires_at:
                 return tok
+            if tok is not None:  # keep under the endpoint's own limit when refreshing
+                wait = tok.fetched_at + TOKEN_MIN_INTERVAL - self.clock()
+                if wait > 0:
+                    self.sleep(wait)
             o = self.options
-            body = self.http.request(
+            resp = self.http.request(
                 "POST",
                 TOKEN_PATH,
                 json={
@@ -153,7 +176,8 @@ class FxiaokeTarget:
                     "appSecret": o.app_secret.get_secret_value(),
                     "permanentCode": o.permanent_code.get_secret_value(),
                 },
-            ).json()
+            )
+            body = _json(resp, self.name)
             self.token_fetches += 1
             code = _check(body)
             if code in TOO_FREQUENT:
@@ -186,7 +210,7 @@ class FxiaokeTarget:
         for first in (True, False):
             if self._bucket is not None:
                 self._bucket.acquire()
-            body = self.http.request(
+            resp = self.http.request(
                 "POST",
                 path,
                 json={
@@ -195,7 +219,8 @@ class FxiaokeTarget:
                     "currentOpenUserId": self.options.open_user_id,
                     **payload,
                 },
-            ).json()
+            )
+            body = _json(resp, self.name)
             code = _check(body)
             if code == 0:
                 return body

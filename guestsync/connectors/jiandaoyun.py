@@ -208,7 +208,10 @@ class JiandaoyunSource:
             if code == TOO_FAST:
                 raise RateLimitedError(f"{self.name}: 400 code 8303 (too fast)", status=400)
         classify(resp, target=self.name)
-        rows = resp.json().get("data")
+        try:
+            rows = resp.json().get("data")
+        except (ValueError, AttributeError):
+            rows = None
         if not isinstance(rows, list):
             raise RetryableError(f"{self.name}: list answer without a `data` array")
         return rows

@@ -350,3 +350,16 @@ def test_rejected_record_is_dead_lettered_with_the_crm_message():
     assert (stats.pushed, stats.dead) == (1, 1)
     [dead] = store.dead_letters()
     assert dead.guest_id == "bad" and "邮箱格式不正确" in dead.error
+
+
+def test_single_name_prefers_the_parts_surname_first_for_cjk():
+    from guestsync.connectors.naming import single_name
+
+    assert (
+        single_name(Guest(id="1", given_name="小明", family_name="陳", full_name="x")) == "陳小明"
+    )
+    assert single_name(Guest(id="1", given_name="Mei", family_name="Wang", full_name="x")) == (
+        "Mei Wang"
+    )
+    assert single_name(Guest(id="1", full_name="歐陽娜娜")) == "歐陽娜娜"
+    assert single_name(Guest(id="g9", phone="+886912345678")) == "+886912345678"

@@ -37,6 +37,7 @@ from ..ratelimit import TokenBucket
 from ..store import OutboxItem
 from .base import RecordResult
 from .http import HttpClient
+from .naming import single_name
 
 # -- unverified API facts (platform-apis.md §1.4), in one place -------------------------
 TOKEN_PATH = "/cgi/corpAccessToken/get/V2"  # ⚠️ {appId, appSecret, permanentCode}
@@ -146,8 +147,7 @@ class FxiaokeTarget:
     def project(self, guest: Guest) -> dict[str, Any]:
         """The object's fields (API names from the options); empty values left out."""
         o = self.options
-        name = guest.display_name() or guest.email or guest.phone or f"guest {guest.id}"
-        fields: dict[str, Any] = {o.id_field: guest.id, o.name_field: name}
+        fields: dict[str, Any] = {o.id_field: guest.id, o.name_field: single_name(guest)}
         if o.phone_field and guest.phone:
             fields[o.phone_field] = guest.phone
         if o.email_field and guest.email:

@@ -31,6 +31,7 @@ from ..store import OutboxItem
 from .base import RecordResult
 from .http import HttpClient
 from .kingdee_sign import signed_headers
+from .naming import single_name
 
 # -- partial / unverified API facts (platform-apis.md §1.5), in one place ---------------
 SERVICE = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.{op}.common.kdsvc"  # ✅
@@ -102,7 +103,7 @@ class KingdeeTarget:
         org = {"FNumber": o.org_number}
         model: dict[str, Any] = {
             "FNumber": self.number(guest.id or ""),
-            "FName": guest.display_name() or guest.email or guest.phone or f"guest {guest.id}",
+            "FName": single_name(guest),
             "FCreateOrgId": org,
             "FUseOrgId": dict(org),
         }

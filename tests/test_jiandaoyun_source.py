@@ -246,8 +246,15 @@ def test_backfill_pages_by_100_and_resumes_from_the_stored_cursor(tmp_path: Path
     store.close()
 
 
-def test_backfill_without_api_settings_is_a_config_error(tmp_path: Path):
-    from guestsync.errors import ConfigError
+def test_without_api_settings_there_is_nothing_to_pull(tmp_path: Path, make_config):
+    stats = backfill(Store.open(":memory:"), _source())
+    assert (stats.pages, stats.records) == (0, 0)
 
-    with pytest.raises(ConfigError, match="api_key, app_id and entry_id"):
-        backfill(Store.open(":memory:"), _source())
+    from click.testing import CliRunner
+
+    from guestsync.cli import cli
+
+    _hub(make_config).close()
+    result = CliRunner().invoke(cli, ["-c", str(tmp_path / "guestsync.yaml"), "backfill", "forms"])
+    assert result.exit_code != 0
+    assert "api_key, app_id and entry_id" in result.output

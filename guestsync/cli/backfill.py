@@ -20,6 +20,10 @@ def backfill(ctx: Ctx, source: str, from_start: bool) -> None:
         src = hub.source(source)
         if not hasattr(src, "read"):
             raise click.ClickException(f"source {source!r} has no pull API to backfill from")
+        if not src.streams():
+            raise click.ClickException(
+                f"source {source!r}: set api_key, app_id and entry_id to backfill through its API"
+            )
         stats = run_backfill(hub.store, src, from_start=from_start)
     finally:
         hub.close()

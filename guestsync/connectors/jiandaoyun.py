@@ -47,6 +47,15 @@ PAGE_SIZE = 100
 TOO_FAST = 8303
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a pull: raw records, their ids, and the cursor after them."""
+
+    records: list[dict[str, Any]]
+    ids: list[str]
+    cursor: str
+
+
 class SignatureRejected(Exception):
     """A push that must be answered 401; `reason` says why (never the expected value)."""
 
@@ -180,7 +189,9 @@ class JiandaoyunSource:
     # -- pull --------------------------------------------------------------------------
 
     def streams(self) -> list[str]:
-        return [self.options.stream]
+        """The pull stream, only when the API is configured (webhook-only otherwise)."""
+        o = self.options
+        return [o.stream] if o.api_key and o.app_id and o.entry_id else []
 
     def _page(self, after: str | None) -> list[dict[str, Any]]:
         o = self.options
@@ -216,19 +227,20 @@ class JiandaoyunSource:
             raise RetryableError(f"{self.name}: list answer without a `data` array")
         return rows
 
-    def read(self, stream: str, cursor: str | None) -> Iterator[tuple[list[InboxEntry], str]]:
-        """Pages of (inbox entries, cursor after them), 100 entries per call, from `cursor`
-        (the last `_id` stored) on; a short page is the last."""
+    def read(self, stream: str, cursor: str | None) -> Iterator[Page]:
+        """Pages of entries, 100 per call, after `cursor` (the last `_id` stored); a short
+        page is the last. Entries are ordered by `_id`, i.e. by creation, so a later run
+        picks up new entries; changes to old ones arrive by webhook."""
         after = cursor
         while True:
             rows = call_with_retry(lambda a=after: self._page(a), self.retry, sleep=self.sleep)
-            entries = [
-                _entry(self.name, stream, {"op": "backfill", "data": row}, "pull")
-                for row in rows
-                if isinstance(row, dict) and row.get("_id")
-            ]
+            kept = [r for r in rows if isinstance(r, dict) and r.get("_id")]
             if rows:
                 after = str(rows[-1]["_id"])
-                yield entries, after
+                yield Page(
+                    records=[{"op": "backfill", "data": r} for r in kept],
+                    ids=[str(r["_id"]) for r in kept],
+                    cursor=after,
+                )
             if len(rows) < PAGE_SIZE:
                 return

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import responses
@@ -24,6 +26,7 @@ from guestsync.store import Store
 from guestsync.sync_engine import Hub
 
 NOW = 1_763_900_000
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 SECRET = "jdy-secret"
 
 
@@ -258,3 +261,43 @@ def test_without_api_settings_there_is_nothing_to_pull(tmp_path: Path, make_conf
     result = CliRunner().invoke(cli, ["-c", str(tmp_path / "guestsync.yaml"), "backfill", "forms"])
     assert result.exit_code != 0
     assert "api_key, app_id and entry_id" in result.output
+
+
+@pytest.mark.parametrize(
+    ("profile", "widgets", "expect"),
+    [
+        (
+            "jiandaoyun_signup.yaml",
+            {"_widget_1700000000101": " 赵敏 ", "_widget_1700000000102": {"phone": "13912345678"}},
+            {"guest.full_name": "赵敏", "guest.phone": "+8613912345678"},
+        ),
+        (
+            "jiandaoyun_reservation.yaml",
+            {
+                "_widget_1700000000201": "周杰",
+                "_widget_1700000000202": "13812345678",
+                "_widget_1700000000203": 4,
+                "_widget_1700000000204": "2026-12-24T11:30:00.000Z",
+            },
+            {
+                "reservation.party_size": 4,
+                "reservation.start_at": datetime(2026, 12, 24, 19, 30, tzinfo=SHANGHAI),
+            },
+        ),
+    ],
+)
+def test_shipped_profiles_map_a_push(profile, widgets, expect):
+    from guestsync.mapping import load_mapping
+    from guestsync.mapping.transforms import Context
+
+    from .conftest import MAPPINGS
+
+    m = load_mapping(MAPPINGS / profile, Context(region="CN", timezone="Asia/Shanghai"))
+    [entry] = _source().parse(*push("data_create", **widgets)[:2])
+    record = m.apply(json.loads(entry.raw), source="f", stream="entries", external_id="x")
+    for path, value in expect.items():
+        got: object = record
+        for part in path.split("."):
+            got = getattr(got, part)
+        assert got == value, path
+    assert record.deleted is False

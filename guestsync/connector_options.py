@@ -101,7 +101,7 @@ class FxiaokeTargetOptions(Options):
         default_factory=dict, description="Constant fields sent with every record (owner …)."
     )
     requests_per_second: float | None = Field(
-        default=3.0, gt=0, description="Pace of data calls; Fxiaoke allows ~60 per 20 s."
+        default=2.9, gt=0, description="Pace of data calls; Fxiaoke allows 60 per 20 s (❓)."
     )
     quota_timezone: str = Field(default="Asia/Shanghai", description="Daily quota resets here.")
     batch_size: int = Field(default=20, ge=1, le=100)

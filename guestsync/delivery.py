@@ -29,7 +29,7 @@ from datetime import timedelta
 
 from .connector_options import DeliveryRetryOptions
 from .connectors.base import RecordResult, Target
-from .errors import AuthError, PermanentError, RetryableError
+from .errors import AuthError, PermanentError, QuotaExhaustedError, RetryableError
 from .retry import call_with_retry
 from .store import OutboxItem, Store, ts, utcnow
 
@@ -139,6 +139,9 @@ class Delivery:
             results = self.call(lambda: self.target.upsert(batch))
         except AuthError as exc:
             self.stop(f"credentials refused, delivery to {self.target.name} stopped: {exc}")
+        except QuotaExhaustedError as exc:  # not the records' fault: no attempt is counted
+            self.stats.deferred += len(batch)
+            self.stop(f"quota used up, delivery to {self.target.name} paused: {exc}")
         except RetryableError as exc:
             with self.store.atomic():
                 self.store.mark_attempt_failed(batch, str(exc))

@@ -5,6 +5,8 @@
     ├── BadRecordError     quarantine this one record with a reason, go on with the rest
     ├── RetryableError     back off and try again later (429, 5xx, timeouts, resets)
     │   └── RateLimitedError   the remote asked us to slow down; may carry retry_after
+    │       └── QuotaExhaustedError  a daily/periodic quota is used up: stop the target
+    │                                until it resets, keep the records pending
     └── PermanentError     this request will never succeed as sent: dead-letter it
         └── AuthError      credentials are wrong: stop the whole target, do not dead-letter
 
@@ -102,3 +104,18 @@ class PermanentError(RemoteError):
 
 class AuthError(PermanentError):
     """Credentials rejected. Stop delivering to this target instead of dead-lettering."""
+
+
+class QuotaExhaustedError(RateLimitedError):
+    """The CRM's call quota for the period (e.g. Fxiaoke's daily quota) is used up.
+
+    Not a failure of the records: the engine stops delivering to this target for the run
+    with this one message and leaves the batch pending without counting an attempt (so no
+    record drifts towards its attempt limit or the dead letters). `retry_after` is the
+    time until the quota resets, which is longer than any retry wait, so the retry policy
+    gives up at once; `resets_at` says when, for the message.
+    """
+
+    def __init__(self, message: str, *, resets_at: object = None, **kw):
+        super().__init__(message, **kw)
+        self.resets_at = resets_at

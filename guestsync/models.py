@@ -141,7 +141,7 @@ ENTITY_MODELS: dict[Entity, type[Record]] = {
 
 def canonical_fields(entity: Entity) -> set[str]:
     """The field names a mapping for `entity` may set."""
-    names = {"id", "updated_at"}
+    names = {"id", "updated_at", "deleted"}
     if entity is Entity.guest:
         return names | set(GUEST_FIELDS)
     model = ENTITY_MODELS[entity]

@@ -23,6 +23,7 @@ from .identity import IdentityConfig
 from .mapping import CompiledMapping
 from .models import SourceRecord
 from .ordering import is_current
+from .removals import note_removal
 from .resolution import Resolver
 from .store import InboxRow, Store
 
@@ -126,6 +127,10 @@ def process_batch(
                     if not activity.admit(store, record):  # a forgotten guest
                         store.mark_inbox_suppressed(row.id)
                         stats.suppressed += 1
+                        continue
+                    if note_removal(store, record, touched):  # the source removed it
+                        done.append(row.id)
+                        stats.processed += 1
                         continue
                     guest_id, created, previous = resolve_guest(store, record, seen, resolver)
                     if record.reservation is not None:

@@ -158,12 +158,16 @@ class Hub:
                 self.import_csv(name, src.files(), stats)
         return stats
 
-    def pull(self, sources: list[str] | None = None) -> PullStats:
-        """Pull every configured pull source (REST, Square) into the inbox."""
+    def pull(self, sources: list[str] | None = None, *, from_start: bool = False) -> PullStats:
+        """Pull every configured pull source (REST, Square, Jiandaoyun) into the inbox;
+        `from_start` forgets the stored cursors first (a full backfill)."""
         stats = PullStats()
         for name in sources or list(self.sources):
             src = self.source(name)
             if not isinstance(src, CsvSource) and callable(getattr(src, "read", None)):
+                if from_start:
+                    with self.store.atomic():
+                        self.store.clear_cursors(name)
                 pull(self.store, src, stats=stats)
         return stats
 

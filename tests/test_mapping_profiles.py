@@ -46,6 +46,10 @@ WEBHOOK_PROFILES = {
     "inline_reservations": ("inline_reservations.json", "inline"),
     "toast_guests": ("toast_guest.json", "toast"),
     "generic_booking": ("generic_booking.json", None),
+    # Jiandaoyun: the records its source cuts from a push ({op, opTime, data}), as a list.
+    "jiandaoyun_signup": ("jiandaoyun_signup.json", None),
+    "jiandaoyun_reservation": ("jiandaoyun_reservation.json", None),
+    "jiandaoyun_feedback": ("jiandaoyun_feedback.json", None),
 }
 
 
@@ -61,8 +65,14 @@ def samples(profile: str) -> list[tuple[str, Any]]:
     return [(f"event {i}", r) for i, r in enumerate(records, 1)]
 
 
+SHANGHAI = Context(region="CN", timezone="Asia/Shanghai")
+
+
 def run_profile(profile: str) -> list[dict[str, Any]]:
-    ctx = PROFILES[profile][1] if profile in PROFILES else TAIWAN
+    if profile in PROFILES:
+        ctx = PROFILES[profile][1]
+    else:
+        ctx = SHANGHAI if profile.startswith("jiandaoyun") else TAIWAN
     mapping = load_mapping(MAPPINGS / f"{profile}.yaml", ctx)
     out: list[dict[str, Any]] = []
     for origin, raw in samples(profile):

@@ -114,13 +114,22 @@ def import_csv(
 
 @cli.command()
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+@click.option("--from-start", is_flag=True, help="Ignore the stored cursors: read everything.")
 @pass_ctx
-def pull(ctx: Ctx, sources: tuple[str, ...]) -> None:
-    """Pull REST / Square sources into the inbox only (no mapping, no CRM push); each page
-    is stored with its cursor, so an interrupted pull resumes where it stopped."""
+def pull(ctx: Ctx, sources: tuple[str, ...], from_start: bool) -> None:
+    """Pull REST, Square and Jiandaoyun sources into the inbox only (no mapping, no CRM
+    push); each page is stored with its cursor, so an interrupted pull resumes where it
+    stopped. `guestsync sync` maps and delivers what was pulled."""
     hub = ctx.hub()
     try:
-        stats = hub.pull(list(sources) or None)
+        for name in sources:
+            src = hub.source(name)
+            if not callable(getattr(src, "streams", None)) or not src.streams():
+                raise click.ClickException(
+                    f"source {name!r} has nothing to pull: it has no API streams configured"
+                    " (a Jiandaoyun form needs api_key, app_id and entry_id)"
+                )
+        stats = hub.pull(list(sources) or None, from_start=from_start)
         cursors = hub.store.cursors()
     finally:
         hub.close()

@@ -5,7 +5,10 @@ from __future__ import annotations
 from .base import RecordResult, Target
 from .bottlecrm import BottleCrmTarget
 from .csv_source import CsvSource
+from .fxiaoke import FxiaokeTarget
 from .hubspot import HubSpotTarget
+from .jiandaoyun import JiandaoyunSource
+from .kingdee import KingdeeTarget
 from .rest import RestTarget
 from .rest_source import RestSource
 from .salesforce import SalesforceTarget
@@ -18,6 +21,7 @@ SOURCES: dict[str, type] = {
     "rest": RestSource,
     "square": SquareSource,
     "webhook": WebhookSource,
+    "jiandaoyun": JiandaoyunSource,
 }
 TARGETS: dict[str, type] = {
     "hubspot": HubSpotTarget,
@@ -25,6 +29,8 @@ TARGETS: dict[str, type] = {
     "zoho": ZohoTarget,
     "bottlecrm": BottleCrmTarget,
     "rest": RestTarget,
+    "fxiaoke": FxiaokeTarget,
+    "kingdee": KingdeeTarget,
 }
 
 __all__ = [
@@ -32,7 +38,10 @@ __all__ = [
     "TARGETS",
     "BottleCrmTarget",
     "CsvSource",
+    "FxiaokeTarget",
     "HubSpotTarget",
+    "JiandaoyunSource",
+    "KingdeeTarget",
     "RecordResult",
     "RestSource",
     "RestTarget",

@@ -35,7 +35,7 @@ class CompiledField:
     chain: tuple[Fn, ...]
     default: Any
     required: bool
-    dest: int  # META (id, updated_at), GUEST or ENTITY
+    dest: int  # META (id, updated_at, deleted), GUEST or ENTITY
     key: str  # the name inside its destination: "phone"
     run: Run  # raw record, warnings list -> value (BadRecordError when it cannot)
     code: FieldCode
@@ -112,6 +112,7 @@ class CompiledMapping:
                 external_id=external_id,
                 entity=self.entity,
                 updated_at=updated_at,
+                deleted=bool(meta.get("deleted")),
                 guest=Guest(**guest),
                 warnings=warnings,
                 **({self.entity.value: self._model(**entity)} if self._model else {}),
@@ -180,7 +181,7 @@ def _transform_chain(spec: FieldSpec, ctx: Context, doc: YamlDoc, loc: tuple) ->
 
 def _annotation(entity: Entity, dest: int, key: str) -> Any:
     if dest == META:
-        return SourceRecord.model_fields[key].annotation if key == "updated_at" else str
+        return SourceRecord.model_fields[key].annotation if key != "id" else str
     model = Guest if dest == GUEST else ENTITY_MODELS[entity]
     return model.model_fields[key].annotation
 
@@ -286,7 +287,7 @@ def compile_mapping(doc: YamlDoc, ctx: Context) -> CompiledMapping:
                 f"known: {', '.join(sorted(allowed))}",
                 loc,
             )
-        if name in ("id", "updated_at"):
+        if name in ("id", "updated_at", "deleted"):
             dest, key = META, name
         elif spec.entity is Entity.guest or name.startswith("guest."):
             dest, key = GUEST, name.removeprefix("guest.")

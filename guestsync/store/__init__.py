@@ -20,6 +20,7 @@ from .identity import IdentityOps
 from .inbox import InboxEntry, InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxItem, OutboxOps
 from .privacy import PrivacyOps
+from .removals import RemovalOps
 from .replay import ReplayOps
 from .reports import ReportOps
 from .runs import RunOps
@@ -42,6 +43,7 @@ class Store(
     ActivityOps,
     PrivacyOps,
     ReportOps,
+    RemovalOps,
     StoreBase,
 ):
     """All named store operations on one SQLite connection."""

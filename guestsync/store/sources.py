@@ -31,6 +31,10 @@ class SourceOps(StoreBase):
             (source, source),
         ).fetchall()
 
+    def clear_cursors(self, source: str) -> None:
+        """Forget where `source`'s streams stopped: the next pull starts from the start."""
+        self.conn.execute("DELETE FROM cursors WHERE source = ?", (source,))
+
     def inbox_errors_from(self, source: str, origin_prefix: str) -> list[tuple[str, str, str]]:
         """(origin, raw, error) of rejected rows whose origin starts with the prefix."""
         return self.conn.execute(

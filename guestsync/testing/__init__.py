@@ -1,7 +1,9 @@
 """Test doubles that follow the vendors' documented shapes, and a helper to serve them
 on 127.0.0.1. Used by the tests, the demo and the benchmarks."""
 
+from .fake_fxiaoke import FakeFxiaoke
 from .fake_hubspot import FakeHubSpot
+from .fake_kingdee import FakeKingdee
 from .fake_salesforce import FakeSalesforce
 from .fake_zoho import FakeZoho
 from .fakecrm import FakeCrm, FaultPlan, RateWindow
@@ -9,7 +11,9 @@ from .server import ServerThread
 
 __all__ = [
     "FakeCrm",
+    "FakeFxiaoke",
     "FakeHubSpot",
+    "FakeKingdee",
     "FakeSalesforce",
     "FakeZoho",
     "FaultPlan",

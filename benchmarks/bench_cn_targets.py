@@ -1,0 +1,126 @@
+"""Guests/s delivered to the fake Fxiaoke and fake Kingdee, against HubSpot as a baseline.
+
+For N guests per target (fresh store, no faults): Fxiaoke makes one lookup and one create
+per new guest (no upsert in its API), Kingdee one query and one BatchSave per batch, and
+HubSpot one batch upsert per 100, all on 127.0.0.1. Prints guests/s, HTTP calls, and the
+ratio of each to the HubSpot baseline measured in the same run; then Fxiaoke paced at
+PACE calls/s (default 10; its real limit is about 3/s, 60 per 20 s), where the figure that
+matters is achieved calls/s as a fraction of PACE (pacing efficiency, goal above 0.9; at a
+high PACE the latency of each call dominates instead).
+Usage: bench_cn_targets.py [N] [PACE]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from guestsync.connector_options import (
+    DeliveryRetryOptions,
+    FxiaokeTargetOptions,
+    HubSpotTargetOptions,
+    KingdeeTargetOptions,
+)
+from guestsync.connectors import FxiaokeTarget, HubSpotTarget, KingdeeTarget
+from guestsync.delivery import deliver
+from guestsync.models import Guest
+from guestsync.process import payload_hash
+from guestsync.store import Store
+from guestsync.testing import FakeFxiaoke, FakeHubSpot, FakeKingdee, ServerThread
+
+RETRY = DeliveryRetryOptions(max_attempts=5, initial_wait=0, max_wait=0)
+
+
+def guests(n: int) -> list[Guest]:
+    return [
+        Guest(
+            id=f"bench-{i:06d}",
+            full_name=f"客人{i}",
+            phone=f"+86139{i:08d}",
+            email=f"guest{i}@example.cn",
+        )
+        for i in range(n)
+    ]
+
+
+def run(target, n: int) -> tuple[float, int]:
+    store = Store.open(":memory:")
+    with store.atomic():
+        for g in guests(n):
+            payload = target.project(g)
+            store.enqueue(target.name, g.id, payload, payload_hash(payload))
+    start = time.perf_counter()
+    stats = deliver(store, target, RETRY)
+    elapsed = time.perf_counter() - start
+    assert stats.pushed == n, stats
+    return n / elapsed, stats.batches
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    pace = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
+    rows = []
+    hub = FakeHubSpot()
+    with ServerThread(hub.app) as srv:
+        t = HubSpotTarget(
+            "hubspot", HubSpotTargetOptions(type="hubspot", token="test-token", base_url=srv.url)
+        )
+        base, _ = run(t, n)
+        rows.append(("hubspot (baseline)", base, hub.counts["requests"]))
+    fxk = FakeFxiaoke()
+    with ServerThread(fxk.app) as srv:
+        opts = FxiaokeTargetOptions(
+            type="fxiaoke",
+            app_id=fxk.app_id,
+            app_secret=fxk.app_secret,
+            permanent_code=fxk.permanent_code,
+            open_user_id="admin",
+            base_url=srv.url,
+            requests_per_second=None,
+        )
+        rate, _ = run(FxiaokeTarget("fxiaoke", opts), n)
+        rows.append(("fxiaoke (unpaced)", rate, fxk.counts["requests"] + fxk.counts["token"]))
+    kd = FakeKingdee()
+    with ServerThread(kd.app) as srv:
+        opts = KingdeeTargetOptions(
+            type="kingdee",
+            server_url=srv.url + "/k3cloud/",
+            acct_id=kd.acct_id,
+            user_name="administrator",
+            app_id=kd.app_id,
+            app_secret=kd.app_secret,
+        )
+        rate, _ = run(KingdeeTarget("kingdee", opts), n)
+        rows.append(("kingdee", rate, kd.counts["requests"]))
+    print(f"N={n} guests per target, no faults, fakes on 127.0.0.1")
+    for name, rate, calls in rows:
+        print(
+            f"  {name:20s} {rate:9.1f} guests/s  {calls:6d} HTTP calls  "
+            f"ratio to baseline {rate / base:6.3f}"
+        )
+
+    paced_n = max(10, int(pace * 6) // 3)  # about 6 s: 3 calls per new guest
+    fxk = FakeFxiaoke()
+    with ServerThread(fxk.app) as srv:
+        opts = FxiaokeTargetOptions(
+            type="fxiaoke",
+            app_id=fxk.app_id,
+            app_secret=fxk.app_secret,
+            permanent_code=fxk.permanent_code,
+            open_user_id="admin",
+            base_url=srv.url,
+            requests_per_second=pace,
+        )
+        start = time.perf_counter()
+        run(FxiaokeTarget("fxiaoke", opts), paced_n)
+        elapsed = time.perf_counter() - start
+        calls = fxk.counts["requests"]
+    achieved = calls / elapsed
+    print(
+        f"fxiaoke paced at {pace:.0f} calls/s, {paced_n} guests: {achieved:.1f} calls/s "
+        f"= {achieved / pace:.3f} of the limit, throttled answers: {fxk.counts['throttled']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""Jiandaoyun (简道云) forms source: signed webhook pushes, and a pull over API v5 for backfill.
+
+Webhook ✅ (https://hc.jiandaoyun.com/open/11507, gitee.com/jiandaoyun/webhook-demo-python):
+`POST <url>?timestamp=…&nonce=…`, body `{"op", "data", "opTime"}`, headers
+`X-JDY-Signature = sha1("nonce:body:secret:timestamp").hexdigest()` (plain SHA-1, no HMAC)
+and `X-JDY-DeliverId` (the dedupe key). The doc's example swaps the two header values;
+its text and the demo code are right, and so is this module. `op` is one of data_create,
+data_update, data_remove, data_recover.
+
+Every pushed or pulled entry becomes one inbox row shaped `{"op", "opTime", "deliverId",
+"data": <the entry, "_widget_<id>" keys>}`, external id `data._id`, so one mapping profile
+serves both channels (config/mappings/jiandaoyun_feedback.yaml). The mapping sets
+`deleted: {path: "op == 'data_remove'"}`: the process stage then marks the linked source
+record removed and keeps the guest; data_recover clears the mark.
+
+API ✅ (https://hc.jiandaoyun.com/open/11261): base https://api.jiandaoyun.com/api, POST JSON,
+`Authorization: Bearer <key>`, 400 `{"code": 8303}` = too fast, 429 = too many at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ..connector_options import JiandaoyunSourceOptions, RetryOptions
+from ..errors import ConfigError, RateLimitedError, RetryableError
+from ..mapping.compiler import content_hash
+from ..retry import call_with_retry
+from ..store import InboxEntry
+from .http import USER_AGENT, classify
+
+OPS = frozenset({"data_create", "data_update", "data_remove", "data_recover"})
+SIGNATURE_HEADER = "X-JDY-Signature"
+DELIVERY_HEADER = "X-JDY-DeliverId"
+# ⚠️ /api/v5/app/entry/data/list is not in the reference: body {app_id, entry_id, data_id
+# (the last _id seen, for the next page), limit <= 100 ✅}, answer {"data": [entries]}.
+LIST_PATH = "/api/v5/app/entry/data/list"
+PAGE_SIZE = 100
+TOO_FAST = 8303
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a pull: raw records, their ids, and the cursor after them."""
+
+    records: list[dict[str, Any]]
+    ids: list[str]
+    cursor: str
+
+
+class SignatureRejected(Exception):
+    """A push that must be answered 401; `reason` says why (never the expected value)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def jdy_signature(nonce: str, body: bytes, secret: str, timestamp: str) -> str:
+    """The documented X-JDY-Signature of a push (sha1 hex over "nonce:body:secret:ts")."""
+    text = ":".join([nonce, body.decode("utf-8"), secret, timestamp])
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for k, v in headers.items():
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+@dataclass
+class JiandaoyunScheme:
+    """Verifies a push: signature from the raw bytes, then the signed timestamp's age.
+
+    `secrets` may hold two values while a secret is being rotated. The timestamp is Unix
+    seconds ⚠️ (milliseconds are accepted too); `tolerance` 0 switches the check off.
+    """
+
+    secrets: tuple[str, ...]
+    tolerance: int = 300
+    clock: Callable[[], float] = time.time
+
+    def verify(self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+        given = _header(headers, SIGNATURE_HEADER)
+        nonce, ts = query.get("nonce"), query.get("timestamp")
+        if not given or nonce is None or ts is None:
+            raise SignatureRejected(
+                f"missing {SIGNATURE_HEADER} header or nonce/timestamp query parameter"
+            )
+        try:
+            expected = [jdy_signature(nonce, body, s, ts) for s in self.secrets]
+        except UnicodeDecodeError:
+            raise SignatureRejected("body is not UTF-8") from None
+        if not any(hmac.compare_digest(given.strip().lower(), e) for e in expected):
+            raise SignatureRejected("signature does not match")
+        if self.tolerance:
+            try:
+                sent = float(ts)
+            except ValueError:
+                raise SignatureRejected("timestamp is not a number") from None
+            if sent > 1e12:
+                sent /= 1000
+            if abs(self.clock() - sent) > self.tolerance:
+                raise SignatureRejected(f"timestamp outside ±{self.tolerance} s")
+
+    def event_id(self, headers: Mapping[str, str]) -> str | None:
+        return _header(headers, DELIVERY_HEADER)
+
+
+def _entry(source: str, stream: str, raw: dict[str, Any], origin: str) -> InboxEntry:
+    return InboxEntry(
+        source=source,
+        stream=stream,
+        external_id=str(raw["data"]["_id"]),
+        content_hash=content_hash(raw),
+        raw=json.dumps(raw, ensure_ascii=False),
+        origin=origin,
+    )
+
+
+class JiandaoyunSource:
+    def __init__(
+        self,
+        name: str,
+        options: JiandaoyunSourceOptions,
+        *,
+        base_dir: Path | None = None,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        retry: RetryOptions | None = None,
+    ) -> None:
+        self.name = name
+        self.options = options
+        self.session = session or requests.Session()
+        self.sleep = sleep
+        self.retry = retry or RetryOptions()
+        secret = options.secret.get_secret_value() if options.secret else None
+        self.scheme = (
+            JiandaoyunScheme((secret,), options.timestamp_tolerance, clock) if secret else None
+        )
+
+    def files(self) -> list[Path]:
+        """No files: entries arrive by webhook or by `read()`."""
+        return []
+
+    # -- webhook -----------------------------------------------------------------------
+
+    def verify(self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+        if self.scheme is None:
+            raise SignatureRejected(f"source {self.name!r} has no webhook secret configured")
+        self.scheme.verify(body, headers, query)
+
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> list[InboxEntry]:
+        """The push as one inbox entry; ValueError (-> 400) when it is not a form event."""
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"body is not JSON: {exc}") from None
+        if not isinstance(payload, dict) or payload.get("op") not in OPS:
+            raise ValueError(f"not a Jiandaoyun form event (op must be one of {sorted(OPS)})")
+        data = payload.get("data")
+        if not isinstance(data, dict) or not data.get("_id"):
+            raise ValueError("event has no data._id")
+        raw = {
+            "op": payload["op"],
+            "opTime": payload.get("opTime"),
+            "deliverId": _header(headers, DELIVERY_HEADER),
+            "data": data,
+        }
+        return [_entry(self.name, self.options.stream, raw, "webhook")]
+
+    def receive(
+        self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
+    ) -> list[InboxEntry]:
+        """verify + parse: what a webhook endpoint does with a push before the inbox write."""
+        self.verify(body, headers, query)
+        return self.parse(body, headers)
+
+    # -- pull --------------------------------------------------------------------------
+
+    def streams(self) -> list[str]:
+        """The pull stream, only when the API is configured (webhook-only otherwise)."""
+        o = self.options
+        return [o.stream] if o.api_key and o.app_id and o.entry_id else []
+
+    def _page(self, after: str | None) -> list[dict[str, Any]]:
+        o = self.options
+        if not (o.api_key and o.app_id and o.entry_id):
+            raise ConfigError(
+                "a Jiandaoyun backfill needs api_key, app_id and entry_id", field=self.name
+            )
+        body: dict[str, Any] = {"app_id": o.app_id, "entry_id": o.entry_id, "limit": PAGE_SIZE}
+        if after:
+            body["data_id"] = after
+        url = str(o.base_url).rstrip("/") + LIST_PATH
+        headers = {
+            "Authorization": f"Bearer {o.api_key.get_secret_value()}",
+            "User-Agent": USER_AGENT,
+        }
+        try:
+            resp = self.session.post(url, json=body, headers=headers, timeout=o.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise RetryableError(f"{self.name}: {type(exc).__name__} calling {url}") from None
+        if resp.status_code == 400:
+            try:
+                code = resp.json().get("code")
+            except (ValueError, AttributeError):
+                code = None
+            if code == TOO_FAST:
+                raise RateLimitedError(f"{self.name}: 400 code 8303 (too fast)", status=400)
+        classify(resp, target=self.name)
+        try:
+            rows = resp.json().get("data")
+        except (ValueError, AttributeError):
+            rows = None
+        if not isinstance(rows, list):
+            raise RetryableError(f"{self.name}: list answer without a `data` array")
+        return rows
+
+    def read(self, stream: str, cursor: str | None) -> Iterator[Page]:
+        """Pages of entries, 100 per call, after `cursor` (the last `_id` stored); a short
+        page is the last. Entries are ordered by `_id`, i.e. by creation, so a later run
+        picks up new entries; changes to old ones arrive by webhook."""
+        after = cursor
+        while True:
+            rows = call_with_retry(lambda a=after: self._page(a), self.retry, sleep=self.sleep)
+            kept = [r for r in rows if isinstance(r, dict) and r.get("_id")]
+            if rows:
+                after = str(rows[-1]["_id"])
+                yield Page(
+                    records=[{"op": "backfill", "data": r} for r in kept],
+                    ids=[str(r["_id"]) for r in kept],
+                    cursor=after,
+                )
+            if len(rows) < PAGE_SIZE:
+                return

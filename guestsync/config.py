@@ -196,11 +196,26 @@ def parse_config(
         for stream, file in source_mappings(src).items():
             mapping = config.resolve(file)
             if not mapping.is_file():
-                where = ("mapping",) if src.type == "csv" else ("streams", stream, "mapping")
+                where, shipped = _mapping_setting(src, stream)
+                hint = " (the shipped profile: copy config/mappings/ beside this file)"
                 raise doc.error(
-                    f"mapping file {str(mapping)!r} not found", ("sources", name, *where)
+                    f"mapping file {str(mapping)!r} not found{hint if shipped else ''}",
+                    ("sources", name, *where),
                 )
     return config
+
+
+def _mapping_setting(src: Any, stream: str) -> tuple[tuple[str, ...], bool]:
+    """Where in a source's settings the mapping of `stream` is named, and whether it is a
+    shipped default that the file does not name at all (Square)."""
+    if stream in (getattr(src, "stream_mappings", None) or {}):
+        return ("stream_mappings", stream), False
+    streams = getattr(src, "streams", None)
+    if isinstance(streams, dict) and stream in streams:
+        if getattr(streams[stream], "mapping", None) is None:
+            return ("streams",), True
+        return ("streams", stream, "mapping"), False
+    return ("mapping",), False
 
 
 def find_config(path: str | Path | None) -> Path:

@@ -339,3 +339,22 @@ def test_shipped_jiandaoyun_profiles_read_mainland_numbers_whatever_the_region()
     m = load_mapping(MAPPINGS / "jiandaoyun_signup.yaml", Context(region="TW"))
     raw = {"op": "data_create", "data": {"_id": "1", "_widget_1700000000102": "13912345678"}}
     assert m.apply(raw, source="s", stream="e", external_id="1").guest.phone == "+8613912345678"
+
+
+def test_validate_lists_every_broken_mapping_and_compiles_shared_ones_once(all_sources, capsys):
+    from guestsync.config import load_config
+    from guestsync.sync_engine import Hub
+
+    hub = Hub(load_config(all_sources))
+    # zap and the loyalty stream share generic_booking.yaml: one compiled mapping
+    assert hub.stream_mappings[("zap", "bookings")] is hub.stream_mappings[("loyalty", "members")]
+    hub.close()
+    bad = all_sources.parent / "mappings"
+    (bad / "toast_guests.yaml").write_text("entity: guest\nfields:\n  phon: {path: p}\n", "utf-8")
+    (bad / "inline_reservations.yaml").write_text(
+        "entity: reservation\nfields:\n  id: {path: id, transforms: [nope]}\n", "utf-8"
+    )
+    assert run(["validate"]) == 2
+    err = capsys.readouterr().err
+    assert "toast_guests.yaml:3: fields.phon: unknown canonical field" in err
+    assert "inline_reservations.yaml:3: fields.id.transforms.0: unknown transform 'nope'" in err

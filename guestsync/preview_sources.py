@@ -3,7 +3,8 @@
 A sample is what the source itself would receive, cut into records the way the source
 cuts it, so a preview shows what an import, a pull or a webhook would store:
 
-- a CSV source: the rows, read with the source's encoding and delimiter;
+- a CSV source: the rows, read as `import-csv` reads them (encoding detected, delimiter
+  sniffed, headers matched loosely, broken rows reported);
 - a REST stream: a page of the API's answer (its `records:` path is applied) or records;
 - a Square pull stream: a `{"customers": [...]}` / `{"bookings": [...]}` answer or objects;
 - a webhook source: request bodies, split by the platform's profile (inline sends several
@@ -82,9 +83,10 @@ def source_records(
         return
     chosen = _choose_stream(name, list(files), stream)
     mapping = compiled[chosen]
-    if kind == "csv":
-        opts = {k: getattr(src, k) for k in ("encoding", "delimiter") if getattr(src, k, None)}
-        for origin, item in read_sample(sample, **opts):
+    if kind == "csv" and sample.suffix.lower() in (".csv", ".txt"):
+        yield from _csv(name, src, config, mapping, chosen, sample)
+    elif kind == "csv":  # JSON records standing for rows
+        for origin, item in read_sample(sample):
             yield SampleRecord(origin, chosen, mapping, item)
     elif kind == "jiandaoyun":
         yield from _jiandaoyun(name, src, mapping, sample)
@@ -94,6 +96,29 @@ def source_records(
             records = _unwrap(item, path)
             for n, r in enumerate(records, 1):
                 yield SampleRecord(_sub(origin, n, len(records), "record"), chosen, mapping, r)
+
+
+def _csv(
+    name: str, src: Any, config: Config, mapping: CompiledMapping, stream: str, sample: Path
+) -> Iterator[SampleRecord]:
+    """Rows read exactly as `import-csv` reads them: the encoding detected, the delimiter
+    sniffed, headers matched to the mapping loosely, broken rows reported."""
+    from .connectors.csv_source import CsvSource, path_fields
+
+    reader = CsvSource(name, src, base_dir=config.path.parent)
+    wanted = set(mapping.columns)
+    for spec in mapping.spec.fields.values():
+        if spec.path:
+            wanted |= path_fields(spec.path)
+    try:
+        for row in reader.rows(sample, wanted):
+            if row.error is None:
+                yield SampleRecord(f"line {row.line}", stream, mapping, row.record)
+            else:
+                where = f"{row.column}: " if row.column else ""
+                yield SampleRecord(f"line {row.line}", stream, None, error=where + row.error)
+    except (OSError, UnicodeError, LookupError) as exc:
+        raise ConfigError(f"cannot read ({exc})", file=str(sample)) from None
 
 
 def _choose_stream(name: str, streams: list[str], stream: str | None) -> str:

@@ -358,3 +358,18 @@ def test_validate_lists_every_broken_mapping_and_compiles_shared_ones_once(all_s
     err = capsys.readouterr().err
     assert "toast_guests.yaml:3: fields.phon: unknown canonical field" in err
     assert "inline_reservations.yaml:3: fields.id.transforms.0: unknown transform 'nope'" in err
+
+
+def test_preview_of_a_csv_source_reads_rows_as_the_import_does(all_sources, capsys, tmp_path):
+    sample = tmp_path / "export.csv"
+    sample.write_text(
+        "BOOKING  id;name;ＰＨＯＮＥ;date;time\n"  # case, spaces, full width: matched loosely
+        "B1;陳小明;0912345678;2026-12-24;19:30\n"
+        "B2;x;0912345678;2026-12-24;19:30;extra\n",
+        "utf-8",
+    )
+    code, doc = preview_json(capsys, "site", str(sample))
+    good, bad = doc["records"]
+    assert good["ok"] and good["record"]["guest"]["phone"] == "+886912345678"
+    assert good["origin"] == "line 2" and good["external_id"] == "B1"
+    assert not bad["ok"] and "6 values, header has 5" in bad["error"] and code == 1

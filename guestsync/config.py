@@ -178,7 +178,9 @@ def _is_tag(loc: tuple, i: int, doc: YamlDoc) -> bool:
     if i != 2:
         return False
     entry = doc.data.get(loc[0], {}).get(loc[1]) if isinstance(doc.data, dict) else None
-    return isinstance(entry, dict) and entry.get("type") == loc[2] and loc[2] not in entry
+    # pydantic puts the union tag (the `type:`) at index 2 of every error inside a source
+    # or target, even when a setting has the same name (`type: webhook` has `webhook:`)
+    return isinstance(entry, dict) and entry.get("type") == loc[2]
 
 
 def parse_config(

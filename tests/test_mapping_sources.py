@@ -373,3 +373,19 @@ def test_preview_of_a_csv_source_reads_rows_as_the_import_does(all_sources, caps
     assert good["ok"] and good["record"]["guest"]["phone"] == "+886912345678"
     assert good["origin"] == "line 2" and good["external_id"] == "B1"
     assert not bad["ok"] and "6 values, header has 5" in bad["error"] and code == 1
+
+
+def test_a_misspelt_webhook_stream_is_refused_where_it_is_written(all_sources, capsys):
+    text = all_sources.read_text("utf-8")
+    all_sources.write_text(
+        text.replace("stream_mappings: {customers:", "stream_mappings: {customer:"), "utf-8"
+    )
+    assert run(["validate"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "sources.sqhook.stream_mappings: Value error, no stream 'customer' for platform square"
+        in err
+    )
+    all_sources.write_text(text.replace("secrets: [k]}", "secrets: [k], bogus: 1}", 1), "utf-8")
+    assert run(["validate"]) == 2
+    assert "sources.inline.webhook.bogus: unknown setting" in capsys.readouterr().err  # once

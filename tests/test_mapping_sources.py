@@ -389,3 +389,10 @@ def test_a_misspelt_webhook_stream_is_refused_where_it_is_written(all_sources, c
     all_sources.write_text(text.replace("secrets: [k]}", "secrets: [k], bogus: 1}", 1), "utf-8")
     assert run(["validate"]) == 2
     assert "sources.inline.webhook.bogus: unknown setting" in capsys.readouterr().err  # once
+
+
+def test_options_that_do_not_fit_are_refused(all_sources, capsys):
+    m, body = str(MAPPINGS / "toast_guests.yaml"), str(WEBHOOK_SAMPLES / "toast_guest.json")
+    assert run(["mapping", "preview", m, body, "--stream", "guest"]) == 2
+    assert run(["mapping", "preview", "toast", body, "--platform", "toast"]) == 2
+    assert "--platform is for a mapping file" in capsys.readouterr().err

@@ -35,6 +35,8 @@ def _records(
     config_path = find_config(ctx.config_path)
     is_file = Path(name).suffix.lower() in (".yaml", ".yml") or Path(name).is_file()
     if is_file:
+        if stream is not None:
+            raise click.UsageError("--stream is for a configured source, not a mapping file")
         config = load_config(config_path) if config_path.exists() else None
         mapping = load_mapping(name, context_of(config))
         return "preview", file_records(mapping, sample, platform=platform)

@@ -178,7 +178,9 @@ def _is_tag(loc: tuple, i: int, doc: YamlDoc) -> bool:
     if i != 2:
         return False
     entry = doc.data.get(loc[0], {}).get(loc[1]) if isinstance(doc.data, dict) else None
-    return isinstance(entry, dict) and entry.get("type") == loc[2] and loc[2] not in entry
+    # pydantic puts the union tag (the `type:`) at index 2 of every error inside a source
+    # or target, even when a setting has the same name (`type: webhook` has `webhook:`)
+    return isinstance(entry, dict) and entry.get("type") == loc[2]
 
 
 def parse_config(
@@ -196,11 +198,26 @@ def parse_config(
         for stream, file in source_mappings(src).items():
             mapping = config.resolve(file)
             if not mapping.is_file():
-                where = ("mapping",) if src.type == "csv" else ("streams", stream, "mapping")
+                where, shipped = _mapping_setting(src, stream)
+                hint = " (the shipped profile: copy config/mappings/ beside this file)"
                 raise doc.error(
-                    f"mapping file {str(mapping)!r} not found", ("sources", name, *where)
+                    f"mapping file {str(mapping)!r} not found{hint if shipped else ''}",
+                    ("sources", name, *where),
                 )
     return config
+
+
+def _mapping_setting(src: Any, stream: str) -> tuple[tuple[str, ...], bool]:
+    """Where in a source's settings the mapping of `stream` is named, and whether it is a
+    shipped default that the file does not name at all (Square)."""
+    if stream in (getattr(src, "stream_mappings", None) or {}):
+        return ("stream_mappings", stream), False
+    streams = getattr(src, "streams", None)
+    if isinstance(streams, dict) and stream in streams:
+        if getattr(streams[stream], "mapping", None) is None:
+            return ("streams",), True
+        return ("streams", stream, "mapping"), False
+    return ("mapping",), False
 
 
 def find_config(path: str | Path | None) -> Path:

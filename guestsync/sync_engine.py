@@ -21,7 +21,7 @@ from .csv_import import finish_imports
 from .delivery import DeliveryStats, deliver
 from .errors import BadRecordError, ConfigError
 from .ingest import IngestStats, ingest_csv
-from .mapping import CompiledMapping, load_mapping
+from .mapping import CompiledMapping
 from .mapping.transforms import Context
 from .options_base import source_mappings
 from .parallel import PARALLEL_MIN_ROWS, process_inbox
@@ -29,6 +29,7 @@ from .privacy import install_log_masking
 from .process import ProcessStats
 from .pull import PullStats, make_source, pull
 from .rate_budget import pacer_for
+from .source_mappings import compile_source_mappings
 from .store import Store
 
 
@@ -71,11 +72,8 @@ class Hub:
         self.context = ctx
         self.parallel_min_rows = PARALLEL_MIN_ROWS  # map in a 2nd process above this
         # One mapping per (source, stream); `mappings` keeps each source's first one.
-        self.stream_mappings: dict[tuple[str, str], CompiledMapping] = {
-            (name, stream): load_mapping(config.resolve(file), ctx)
-            for name, src in config.sources.items()
-            for stream, file in source_mappings(src).items()
-        }
+        # every broken mapping is reported at once; a profile shared by sources compiles once
+        self.stream_mappings = compile_source_mappings(config, ctx)
         self.mappings: dict[str, CompiledMapping] = {}
         for (name, _), m in self.stream_mappings.items():
             self.mappings.setdefault(name, m)

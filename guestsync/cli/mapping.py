@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,12 @@ from pydantic_core import to_jsonable_python
 from rich.markup import escape
 from rich.table import Table
 
-from ..config import Config, find_config, load_config
+from ..config import find_config, load_config
 from ..errors import ConfigError
-from ..mapping import CompiledMapping, MappingSpec, load_mapping
+from ..mapping import MappingSpec, load_mapping
 from ..mapping.preview import RecordPreview, preview_record
-from ..mapping.samples import read_sample
-from ..mapping.transforms import Context
+from ..preview_sources import SampleRecord, context_of, file_records, source_records
+from ..webhooks.profiles import PROFILES
 from .app import Ctx, cli, out, pass_ctx
 
 
@@ -27,32 +28,34 @@ def mapping() -> None:
     """Write and check field mappings (see config/mappings/README.md)."""
 
 
-def _context(config: Config | None) -> Context:
-    if config is None:
-        return Context()
-    return Context(region=config.defaults.region, timezone=config.defaults.timezone)
-
-
-def _resolve(ctx: Ctx, name: str) -> tuple[CompiledMapping, str, dict[str, Any]]:
-    """(mapping, source name, CSV options) for a configured source name or a mapping file."""
+def _records(
+    ctx: Ctx, name: str, sample: Path, stream: str | None, platform: str | None
+) -> tuple[str, Iterator[SampleRecord]]:
+    """(source name for the records, the sample's records) for a source or a mapping file."""
     config_path = find_config(ctx.config_path)
     is_file = Path(name).suffix.lower() in (".yaml", ".yml") or Path(name).is_file()
     if is_file:
+        if stream is not None:
+            raise click.UsageError("--stream is for a configured source, not a mapping file")
         config = load_config(config_path) if config_path.exists() else None
-        return load_mapping(name, _context(config)), "preview", {}
+        mapping = load_mapping(name, context_of(config))
+        return "preview", file_records(mapping, sample, platform=platform)
     config = load_config(config_path)
-    src = config.sources.get(name)
-    if src is None:
+    if name not in config.sources:
         known = ", ".join(sorted(config.sources)) or "none configured"
         raise ConfigError(
             f"{name!r} is neither a mapping file nor a configured source (sources: {known})",
             file=str(config_path),
         )
-    # CSV reading options of a CSV source; other source types read samples as UTF-8 CSV.
-    csv_opts = {
-        k: getattr(src, k) for k in ("encoding", "delimiter") if getattr(src, k, None) is not None
-    }
-    return load_mapping(config.resolve(src.mapping), _context(config)), name, csv_opts
+    if platform is not None:
+        raise click.UsageError("--platform is for a mapping file; a source splits by its own")
+    return name, source_records(config, name, sample, stream=stream)
+
+
+def _preview(s: SampleRecord, source: str) -> RecordPreview:
+    if s.mapping is None:
+        return RecordPreview(origin=s.origin, external_id="—", error=s.error)
+    return preview_record(s.mapping, s.raw, origin=s.origin, source=source)
 
 
 def _show(value: Any) -> str:
@@ -98,29 +101,59 @@ def schema() -> None:
 @click.argument("sample", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-n", "limit", default=5, show_default=True, help="How many records to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--stream", help="Which stream of a source with several (REST, Square).")
+@click.option(
+    "--platform",
+    type=click.Choice(sorted(PROFILES)),
+    help="With a mapping file: split webhook bodies as this platform does.",
+)
 @pass_ctx
-def preview(ctx: Ctx, source_or_mapping: str, sample: Path, limit: int, as_json: bool) -> None:
+def preview(
+    ctx: Ctx,
+    source_or_mapping: str,
+    sample: Path,
+    limit: int,
+    as_json: bool,
+    stream: str | None,
+    platform: str | None,
+) -> None:
     """Show what SOURCE_OR_MAPPING makes of the first records of SAMPLE, field by field.
 
     SOURCE_OR_MAPPING is a source name from guestsync.yaml (its mapping is used) or a
-    mapping file. SAMPLE is .json (one object or a list), .jsonl or .csv. Each canonical
-    field is shown with its value and the column or path it came from; errors in red.
-    Exit status: 0 when every shown record maps, 1 when some would be rejected.
+    mapping file. SAMPLE is .json (one object or a list), .jsonl or .csv, holding what
+    the source receives: CSV rows, API answers or records, webhook bodies (split into
+    events as the source splits them, each event with its stream's mapping). Each
+    canonical field is shown with its value and the column or path it came from; errors
+    in red. Exit status: 0 when every shown record maps, 1 when some would be rejected.
     """
-    compiled, source, csv_opts = _resolve(ctx, source_or_mapping)
-    records = islice(read_sample(sample, **csv_opts), max(limit, 0))
-    previews = [preview_record(compiled, raw, origin=o, source=source) for o, raw in records]
+    source, found = _records(ctx, source_or_mapping, sample, stream, platform)
+    records = list(islice(found, max(limit, 0)))
+    previews = [_preview(r, source) for r in records]
     if as_json:
         doc = {
-            "mapping": compiled.name,
-            "entity": compiled.entity.value,
+            "source": source,
             "sample": str(sample),
-            "records": [p.as_dict() for p in previews],
+            "records": [
+                {
+                    "stream": r.stream,
+                    "mapping": r.mapping.name if r.mapping else None,
+                    "entity": r.mapping.entity.value if r.mapping else None,
+                    **p.as_dict(),
+                }
+                for r, p in zip(records, previews, strict=True)
+            ],
         }
+        first = next((r.mapping for r in records if r.mapping), None)
+        if first is not None:  # the mapping of the first record (one per stream)
+            doc = {"mapping": first.name, "entity": first.entity.value, **doc}
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        out.print(f"mapping {escape(compiled.name)} ({compiled.entity.value}) on {sample}")
-        for p in previews:
+        shown = None
+        for r, p in zip(records, previews, strict=True):
+            if r.mapping is not None and r.mapping is not shown:
+                shown = r.mapping
+                what = f"mapping {escape(shown.name)} ({shown.entity.value})"
+                out.print(f"{what} on {escape(str(sample))}, stream {escape(r.stream)}")
             out.print(_table(p))
         bad = sum(not p.ok for p in previews)
         out.print(f"{len(previews) - bad} of {len(previews)} record(s) map cleanly")

@@ -99,6 +99,9 @@ class CompiledMapping:
         warnings: list[str] = []
         (meta, guest, entity), problems = self._values(raw, warnings)
         if problems:
+            if meta.get("deleted") is True and all(p.field != "id" for p in problems):
+                # a removal needs only its id
+                return self._removal(meta, source, stream, external_id)
             raise _combined(problems)
         updated_at = meta.get("updated_at")
         try:
@@ -112,13 +115,37 @@ class CompiledMapping:
                 external_id=external_id,
                 entity=self.entity,
                 updated_at=updated_at,
-                deleted=bool(meta.get("deleted")),
+                # validated as a bool (true/false, yes/no, 1/0), never truthiness: "no" is
+                # not a removal
+                deleted=False if meta.get("deleted") is None else meta["deleted"],
                 guest=Guest(**guest),
                 warnings=warnings,
                 **({self.entity.value: self._model(**entity)} if self._model else {}),
             )
         except ValidationError as exc:
+            if meta.get("deleted") is True:
+                return self._removal(meta, source, stream, external_id)
             raise BadRecordError(self._reasons(exc)) from None
+
+    def _removal(
+        self, meta: dict[str, Any], source: str, stream: str, external_id: str
+    ) -> SourceRecord:
+        """The source removed this record (`deleted:` is true): what the removal needs
+        is the record's id (and its time, for the out-of-order guard). The other fields
+        may well be gone from a removal event (a Jiandaoyun data_remove carries only
+        `_id` and times), so their errors do not reject it."""
+        updated_at = meta.get("updated_at")
+        if isinstance(updated_at, str):
+            updated_at = _aware(updated_at)
+        return SourceRecord(
+            source=source,
+            stream=stream,
+            external_id=external_id,
+            entity=self.entity,
+            updated_at=updated_at,
+            deleted=True,
+            guest=Guest(),
+        )
 
     def _reasons(self, exc: ValidationError) -> str:
         reasons = []

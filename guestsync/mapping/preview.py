@@ -81,6 +81,12 @@ def preview_record(
             failed = True
         fp.warning = "; ".join(warnings) or None
         out.fields.append(fp)
+    removal = any(f.field == "deleted" and f.value is True for f in out.fields)
+    if failed and removal:  # a removal needs only its id (CompiledMapping._removal)
+        for fp in out.fields:
+            if fp.error and fp.field not in ("id", "deleted"):
+                fp.warning, fp.error = f"not needed for a removal: {fp.error}", None
+        failed = any(fp.error for fp in out.fields)
     if not failed:
         try:
             out.record = mapping.apply(

@@ -130,13 +130,9 @@ class WebhookOps(StoreBase):
         )
 
     def replay_inbox_errors(self, *, source: str | None = None) -> int:
-        """Rows marked `error` go back to pending (after a mapping fix)."""
-        cur = self.conn.execute(
-            "UPDATE inbox SET status = 'pending', error = NULL WHERE status = 'error'"
-            " AND (? IS NULL OR source = ?)",
-            (source, source),
-        )
-        return cur.rowcount
+        """Rows marked `error` go back to pending (after a mapping fix); the same as
+        `guestsync replay --errors` (store/replay.py: failed fetches are fetched again)."""
+        return self.requeue_inbox_errors(source=source)  # type: ignore[attr-defined]
 
     # record versions
 

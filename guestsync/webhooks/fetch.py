@@ -19,6 +19,7 @@ import requests
 
 from ..connectors.http import HttpClient
 from ..errors import BadRecordError, PermanentError, RetryableError
+from ..store.replay import FETCH_FAILED
 
 Fetcher = Callable[[Any, dict[str, Any], requests.Session], dict[str, Any]]
 
@@ -80,7 +81,7 @@ def fetch_pending(
             break
         except (PermanentError, BadRecordError, KeyError, ValueError) as exc:
             reason = exc.render() if isinstance(exc, BadRecordError) else str(exc)
-            store.mark_inbox_error(row.id, f"fetch failed: {reason}")
+            store.mark_inbox_error(row.id, FETCH_FAILED + reason)  # replay fetches again
             stats.failed += 1
             continue
         store.fetched(row.id, json.dumps(raw, ensure_ascii=False))

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .schemes import SCHEMES, standard_secret
 
@@ -83,6 +92,14 @@ class SquareApiOptions(_Options):
     timeout: float = Field(default=30.0, gt=0)
 
 
+# The streams each platform's events arrive on (webhooks/profiles.py), for checking
+# `stream_mappings`; Toast (its eventCategory) and generic (`stream:`) are not checked.
+PLATFORM_STREAMS: dict[str, tuple[str, ...]] = {
+    "square": ("customers", "bookings"),
+    "inline": ("reservations",),
+}
+
+
 class WebhookSourceOptions(_Options):
     """A platform that calls us: Square, inline, Toast, or any signed POST (Zapier, n8n)."""
 
@@ -98,6 +115,19 @@ class WebhookSourceOptions(_Options):
     api: SquareApiOptions | None = Field(
         default=None, description="square: API access for id-only events and customers."
     )
+
+    @field_validator("stream_mappings")
+    @classmethod
+    def _known_streams(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # A misspelt stream would never be used, silently: its events would get `mapping`.
+        platform = info.data.get("platform", "generic")
+        known = PLATFORM_STREAMS.get(platform, ())
+        if known and (unknown := sorted(set(v) - set(known))):
+            raise ValueError(
+                f"no stream {', '.join(map(repr, unknown))} for platform {platform} "
+                f"(its streams: {', '.join(known)})"
+            )
+        return v
 
     def mapping_files(self) -> dict[str, str]:
         """Each stream's mapping file; `mapping` for the events stream and any other."""

@@ -6,8 +6,8 @@ thread pool fits this workload: a webhook request is a signature check and one s
 SQLite transaction, so threads are enough, and one process keeps one SQLite writer set.
 
 Threads: waitress's accept loop and request threads; one worker thread (fetch id-only
-events, process the inbox, deliver the outbox, continuously); the scheduler's threads if
-configured. SIGTERM (or Ctrl-C) drains: stop accepting, finish the requests in flight,
+events, process the inbox, deliver the outbox, continuously); the scheduler's thread for
+the sources with `schedule:` (a job's sync and a worker step take turns). SIGTERM (or Ctrl-C) drains: stop accepting, finish the requests in flight,
 let the worker finish its current step, close the stores, exit 0. Every stage is durable
 in the store, so a restart (even after kill -9) resumes where it stopped.
 """
@@ -19,17 +19,21 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import waitress
 
 from .config import Config
+from .scheduler import Job, build_scheduler, source_jobs
 from .store import Store
 from .sync_engine import Hub
 from .webhook_server import create_app
 from .webhooks.fetch import fetch_pending
 from .webhooks.metrics import Metrics
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger("guestsync.service")
 # waitress warns on every queued request under load; the queue is expected and bounded
@@ -60,8 +64,10 @@ class Worker:
         interval: float = 1.0,
         session: requests.Session | None = None,
         stopping: threading.Event | None = None,
+        turn: threading.Lock | None = None,
     ) -> None:
         self.hub = hub
+        self.turn = turn or threading.Lock()  # shared with the scheduled jobs
         self.metrics = metrics
         self.interval = interval
         self.session = session or requests.Session()
@@ -106,7 +112,8 @@ class Worker:
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                busy = self.step()
+                with self.turn:
+                    busy = self.step()
                 self.last_error = None
             except Draining:
                 break
@@ -129,15 +136,28 @@ class Worker:
             self._thread.join(timeout)
 
 
-def start_scheduler(config: Config, hub: Hub) -> Any | None:
-    """Hook for the scheduled pull jobs (guestsync/scheduler.py, issue 6). Returns an
-    object with `shutdown()`, or None when there is no scheduler module or no job."""
-    try:
-        from . import scheduler  # type: ignore[attr-defined]
-    except ImportError:
+def start_scheduler(
+    config: Config, hub_factory: Callable[[], Hub], turn: threading.Lock
+) -> BaseScheduler | None:
+    """The `schedule:` jobs of guestsync/scheduler.py in a background scheduler, or None
+    when no source has one. A job's sync (ingest, pull, process, deliver; its own Hub)
+    takes `turn`, which the worker holds for each of its steps: both process the inbox
+    and deliver the outbox, and two processors reading the same pending rows at once
+    would map them twice."""
+    jobs = source_jobs(config, hub_factory)
+    if not jobs:
         return None
-    start = getattr(scheduler, "start_scheduler", None)
-    return start(config, hub) if start is not None else None
+
+    def taking_turns(job: Job) -> Job:
+        def run() -> Any:
+            with turn:
+                return job.run()
+
+        return Job(job.id, job.cron, run)
+
+    sched = build_scheduler([taking_turns(j) for j in jobs], timezone=config.defaults.timezone)
+    sched.start()
+    return sched
 
 
 class Service:
@@ -160,6 +180,8 @@ class Service:
             interval=config.server.worker_interval,
             stopping=stopping,
         )
+        # each scheduled run opens its own Hub; its retry waits end at SIGTERM too
+        self.job_hub = lambda: hub_factory(config, sleep=interruptible_sleep(stopping))
         self.run_worker = worker
         self.app_store = Store.open(config.store_path)
         app = create_app(
@@ -186,7 +208,7 @@ class Service:
     def start(self) -> Service:
         if self.run_worker:
             self.worker.start()
-        self.scheduler = start_scheduler(self.config, self.hub)
+        self.scheduler = start_scheduler(self.config, self.job_hub, self.worker.turn)
         self._http.start()
         return self
 
@@ -202,8 +224,9 @@ class Service:
         srv.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
         srv.trigger.pull_trigger(lambda: _close_channels(srv))
         self._http.join(timeout)
+        self.worker.stopping.set()  # cuts short the retry waits of the worker and jobs
         if self.scheduler is not None:
-            self.scheduler.shutdown()
+            self.scheduler.shutdown(wait=True)  # a running job ends its current step
         self.worker.stop(timeout=timeout)
         self.hub.close()
         self.app_store.close()

@@ -1,0 +1,63 @@
+"""`guestsync serve` runs the `schedule:` jobs (scheduler.py) beside the webhook worker:
+a scheduled source's run imports, processes and delivers, taking turns with the worker."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from guestsync.config import load_config
+from guestsync.service import Service
+from guestsync.store import Store
+from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread
+
+from .conftest import SAMPLES
+
+
+def test_serve_runs_the_scheduled_jobs_and_the_worker_together(make_config, tmp_path):
+    (tmp_path / "bookings").mkdir()
+    shutil.copy(SAMPLES / "booking_site.csv", tmp_path / "bookings" / "site.csv")
+    fake = FakeHubSpot(token="test-token", faults=FaultPlan())
+    with ServerThread(fake.app) as crm:
+        cfg = make_config(
+            f"""\
+            store: {{path: hub.db}}
+            sources:
+              site:
+                type: csv
+                paths: [bookings/*.csv]
+                mapping: mappings/booking_en.yaml
+                schedule: "0 3 * * *"
+            targets:
+              hubspot:
+                type: hubspot
+                token: test-token
+                base_url: {crm.url}
+                retry: {{max_attempts: 10, initial_wait: 0, max_wait: 0}}
+            server: {{worker_interval: 0.05}}
+            """
+        )
+        service = Service(load_config(cfg), port=0).start()
+        try:
+            assert service.scheduler is not None
+            job = service.scheduler.get_job("source:site")
+            assert job is not None and job.next_run_time.hour == 3
+            job.modify(next_run_time=datetime.now(ZoneInfo("UTC")))  # run it now
+            store = Store.open(service.config.store_path)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                runs = [r for r in store.runs(limit=10) if r["kind"] == "schedule:source:site"]
+                if runs and runs[0]["status"] != "running" and fake.contacts:
+                    break
+                time.sleep(0.05)
+            assert runs and runs[0]["status"] in ("ok", "partial"), runs
+            assert store.count_guests() > 0
+            guests = store.count_guests()
+            store.close()
+        finally:
+            service.stop(timeout=10)
+    assert len(fake.contacts) == guests  # each guest pushed once
+    emails = [c.get("email") for c in fake.contacts.values() if c.get("email")]
+    assert len(emails) == len(set(emails))

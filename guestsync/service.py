@@ -7,8 +7,9 @@ SQLite transaction, so threads are enough, and one process keeps one SQLite writ
 
 Threads: waitress's accept loop and request threads; one worker thread (fetch id-only
 events, process the inbox, deliver the outbox, continuously); the scheduler's thread for
-the sources with `schedule:` (a job's sync and a worker step take turns). SIGTERM (or Ctrl-C) drains: stop accepting, finish the requests in flight,
-let the worker finish its current step, close the stores, exit 0. Every stage is durable
+the sources with `schedule:` (a job's sync and a worker step take turns). SIGTERM (or
+Ctrl-C) drains: stop accepting, finish the requests in flight, let the worker and a
+running job finish their current step, close the stores, exit 0. Every stage is durable
 in the store, so a restart (even after kill -9) resumes where it stopped.
 """
 

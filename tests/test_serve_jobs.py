@@ -61,3 +61,15 @@ def test_serve_runs_the_scheduled_jobs_and_the_worker_together(make_config, tmp_
     assert len(fake.contacts) == guests  # each guest pushed once
     emails = [c.get("email") for c in fake.contacts.values() if c.get("email")]
     assert len(emails) == len(set(emails))
+
+    # `guestsync status`: the source's last scheduled run and last arrival, the queues
+    from click.testing import CliRunner
+
+    from guestsync.cli import cli
+
+    result = CliRunner().invoke(cli, ["-c", str(cfg), "status"], env={"COLUMNS": "220"})
+    assert result.exit_code == 0, result.output
+    site = next(line for line in result.output.splitlines() if line.startswith("│ site"))
+    assert runs[0]["started_at"][:19] in site and runs[0]["status"] in site
+    assert any(line.startswith("│ hubspot") for line in result.output.splitlines())
+    assert "review queue: 0 pair(s)" in result.output

@@ -41,6 +41,9 @@ log = logging.getLogger("guestsync.service")
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
+PAUSE_FIRST, PAUSE_MAX = 30.0, 900.0  # seconds a stopped target rests, doubling
+
+
 class Draining(Exception):
     """Raised by the worker's sleep once SIGTERM arrived: a retry wait is cut short and
     the batch stays pending in the outbox (delivered after the restart)."""
@@ -66,8 +69,15 @@ class Worker:
         session: requests.Session | None = None,
         stopping: threading.Event | None = None,
         turn: threading.Lock | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.hub = hub
+        self.clock = clock
+        # target -> (resume at, pause length): a target whose delivery stopped (credentials
+        # refused, quota used up, retries exhausted) rests instead of being called every
+        # `interval`; the pause doubles while it keeps stopping, and ends at its first
+        # normal delivery.
+        self.paused: dict[str, tuple[float, float]] = {}
         self.turn = turn or threading.Lock()  # shared with the scheduled jobs
         self.metrics = metrics
         self.interval = interval
@@ -101,14 +111,26 @@ class Worker:
         busy = fetched.fetched + fetched.failed + processed.processed + processed.rejected > 0
         if self.stopping.is_set():
             return busy
+        now = self.clock()
+        due = [t for t in self.hub.targets if self.paused.get(t, (now, 0.0))[0] <= now]
         with self.metrics.runs.labels("deliver").time():
-            for d in self.hub.deliver():
+            for d in self.hub.deliver(due) if due else []:
                 self.metrics.deliveries.labels(d.target).inc(d.pushed)
                 self.metrics.retries.labels(d.target).inc(d.retries)
                 self.metrics.dead.labels(d.target).inc(d.dead)
                 busy = busy or d.pushed + d.dead > 0
+                self._pause_if_stopped(d.target, d.stopped, now)
         self.cycles += 1
         return busy
+
+    def _pause_if_stopped(self, target: str, stopped: str | None, now: float) -> None:
+        if stopped is None:
+            self.paused.pop(target, None)
+            return
+        _, last = self.paused.get(target, (now, 0.0))
+        pause = min(max(2 * last, PAUSE_FIRST), PAUSE_MAX)
+        self.paused[target] = (now + pause, pause)
+        log.warning("%s; next attempt in %.0f s", stopped, pause)
 
     def run(self) -> None:
         while not self.stopping.is_set():

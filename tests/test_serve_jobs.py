@@ -1,5 +1,6 @@
 """`guestsync serve` runs the `schedule:` jobs (scheduler.py) beside the webhook worker:
-a scheduled source's run imports, processes and delivers, taking turns with the worker."""
+a scheduled source's run imports, processes and delivers, taking turns with the worker;
+a target whose delivery stopped rests instead of being called every worker cycle."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from guestsync.config import load_config
-from guestsync.service import Service
+from guestsync.service import Service, Worker
 from guestsync.store import Store
+from guestsync.sync_engine import Hub
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread
+from guestsync.webhook_server import create_app
+from guestsync.webhooks.metrics import Metrics
 
 from .conftest import SAMPLES
+from .webhook_signing import hmac_headers, sample, webhook_config
 
 
 def test_serve_runs_the_scheduled_jobs_and_the_worker_together(make_config, tmp_path):
@@ -73,3 +78,36 @@ def test_serve_runs_the_scheduled_jobs_and_the_worker_together(make_config, tmp_
     assert runs[0]["started_at"][:19] in site and runs[0]["status"] in site
     assert any(line.startswith("│ hubspot") for line in result.output.splitlines())
     assert "review queue: 0 pair(s)" in result.output
+
+
+def test_a_stopped_target_rests_instead_of_being_called_every_cycle(make_config):
+    fake = FakeHubSpot(token="test-token", faults=FaultPlan())
+    with ServerThread(fake.app) as crm:
+        text = webhook_config(crm.url).replace("token: test-token", "token: revoked-token")
+        hub = Hub(load_config(make_config(text)))
+        client = create_app(hub.config, store=hub.store).test_client()
+        body = sample("generic_booking.json")
+        resp = client.post(
+            "/webhooks/zap", data=body, headers=hmac_headers(body), content_type="application/json"
+        )
+        assert resp.status_code == 202
+        now = [0.0]
+        worker = Worker(hub, metrics=Metrics(), clock=lambda: now[0])
+        worker.step()
+        refused = fake.counts["401"]
+        assert refused >= 1 and "hubspot" in worker.paused
+        for t in (1.0, 10.0, 29.0):  # worker cycles within the 30 s pause: no CRM call
+            now[0] = t
+            worker.step()
+        assert fake.counts["401"] == refused
+        now[0] = 31.0  # the pause is over: one more try, refused again, pause doubles
+        worker.step()
+        assert fake.counts["401"] > refused
+        assert worker.paused["hubspot"] == (91.0, 60.0)
+        fake.token = "revoked-token"  # the CRM accepts the token again
+        now[0] = 92.0
+        worker.step()
+        assert "hubspot" not in worker.paused
+        assert len(fake.contacts) == 1
+        assert hub.store.outbox_counts("hubspot").get("pending", 0) == 0
+        hub.close()

@@ -7,7 +7,8 @@ SQLite transaction, so threads are enough, and one process keeps one SQLite writ
 
 Threads: waitress's accept loop and request threads; one worker thread (fetch id-only
 events, process the inbox, deliver the outbox, continuously); the scheduler's thread for
-the sources with `schedule:` (a job's sync and a worker step take turns). SIGTERM (or
+the sources with `schedule:` (a job reads and processes, then the worker delivers; a job
+and a worker step take turns). SIGTERM (or
 Ctrl-C) drains: stop accepting, finish the requests in flight, let the worker and a
 running job finish their current step, close the stores, exit 0. Every stage is durable
 in the store, so a restart (even after kill -9) resumes where it stopped.
@@ -159,26 +160,39 @@ class Worker:
             self._thread.join(timeout)
 
 
+def run_intake(hub_factory: Callable[[], Hub], source: str) -> str:
+    """One scheduled run of a source under serve: read its files or pull its API and
+    process, recorded in `runs`; the worker delivers (one deliverer per process, with its
+    metrics and its pauses of a stopped target)."""
+    hub = hub_factory()
+    try:
+        summary = hub.sync(sources=[source], deliver=False, kind=f"schedule:source:{source}")
+        return "ok" if summary.ok else "partial"
+    finally:
+        hub.close()
+
+
 def start_scheduler(
-    config: Config, hub_factory: Callable[[], Hub], turn: threading.Lock
+    config: Config, hub_factory: Callable[[], Hub], turn: threading.Lock, metrics: Metrics
 ) -> BaseScheduler | None:
-    """The `schedule:` jobs of guestsync/scheduler.py in a background scheduler, or None
-    when no source has one. A job's sync (ingest, pull, process, deliver; its own Hub)
-    takes `turn`, which the worker holds for each of its steps: both process the inbox
-    and deliver the outbox, and two processors reading the same pending rows at once
-    would map them twice."""
+    """The `schedule:` jobs (guestsync/scheduler.py) in a background scheduler, or None
+    when no source has one. A job takes `turn`, which the worker holds for each of its
+    steps: both process the inbox, and two processors reading the same pending rows at
+    once would map them twice."""
     jobs = source_jobs(config, hub_factory)
     if not jobs:
         return None
 
-    def taking_turns(job: Job) -> Job:
-        def run() -> Any:
-            with turn:
-                return job.run()
+    def intake(job: Job) -> Job:
+        source = job.id.removeprefix("source:")
+
+        def run() -> str:
+            with turn, metrics.runs.labels("schedule").time():
+                return run_intake(hub_factory, source)
 
         return Job(job.id, job.cron, run)
 
-    sched = build_scheduler([taking_turns(j) for j in jobs], timezone=config.defaults.timezone)
+    sched = build_scheduler([intake(j) for j in jobs], timezone=config.defaults.timezone)
     sched.start()
     return sched
 
@@ -231,7 +245,7 @@ class Service:
     def start(self) -> Service:
         if self.run_worker:
             self.worker.start()
-        self.scheduler = start_scheduler(self.config, self.job_hub, self.worker.turn)
+        self.scheduler = start_scheduler(self.config, self.job_hub, self.worker.turn, self.metrics)
         self._http.start()
         return self
 

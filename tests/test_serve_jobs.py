@@ -58,9 +58,14 @@ def test_serve_runs_the_scheduled_jobs_and_the_worker_together(make_config, tmp_
                     break
                 time.sleep(0.05)
             assert runs and runs[0]["status"] in ("ok", "partial"), runs
-            assert store.count_guests() > 0
             guests = store.count_guests()
+            assert guests > 0
+            while len(fake.contacts) < guests and time.monotonic() < deadline:
+                time.sleep(0.05)  # the worker delivers what the job processed
             store.close()
+            text = service.metrics.render().decode()
+            assert 'guestsync_run_seconds_count{stage="schedule"} 1.0' in text
+            assert f'guestsync_deliveries_total{{target="hubspot"}} {guests}.0' in text
         finally:
             service.stop(timeout=10)
     assert len(fake.contacts) == guests  # each guest pushed once

@@ -124,6 +124,16 @@ class Worker:
         self.cycles += 1
         return busy
 
+    def notes(self) -> dict[str, Any]:
+        """For /healthz: targets resting after a stop (seconds left), the last error."""
+        now = self.clock()
+        notes: dict[str, Any] = {}
+        if paused := {t: round(at - now) for t, (at, _) in self.paused.items() if at > now}:
+            notes["paused_targets"] = paused
+        if self.last_error:
+            notes["worker_error"] = self.last_error
+        return notes
+
     def _pause_if_stopped(self, target: str, stopped: str | None, now: float) -> None:
         if stopped is None:
             self.paused.pop(target, None)
@@ -226,6 +236,7 @@ class Service:
             store=self.app_store,
             metrics=self.metrics,
             worker_alive=self.worker.alive if worker else None,
+            worker_notes=self.worker.notes if worker else None,
         )
         self.server: Any = waitress.create_server(
             app,

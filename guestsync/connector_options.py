@@ -14,7 +14,7 @@ from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
 from .options_base import Options, RetryOptions
 from .pull_options import RestSourceOptions, SquareSourceOptions, check_cron
-from .webhooks.options import WebhookSourceOptions
+from .webhooks.options import WebhookOptions, WebhookSourceOptions, jiandaoyun_webhook
 
 
 class CsvSourceOptions(Options):
@@ -66,6 +66,11 @@ class JiandaoyunSourceOptions(Options):
     entry_id: str | None = Field(default=None, description="Form id (for the backfill).")
     base_url: HttpUrl = HttpUrl("https://api.jiandaoyun.com")
     timeout: float = Field(default=30.0, gt=0)
+
+    @property
+    def webhook(self) -> WebhookOptions | None:
+        """`POST /webhooks/<name>` (scheme `jiandaoyun`) once a secret is set."""
+        return jiandaoyun_webhook(self)
 
 
 SourceOptions = Annotated[

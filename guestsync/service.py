@@ -6,9 +6,11 @@ thread pool fits this workload: a webhook request is a signature check and one s
 SQLite transaction, so threads are enough, and one process keeps one SQLite writer set.
 
 Threads: waitress's accept loop and request threads; one worker thread (fetch id-only
-events, process the inbox, deliver the outbox, continuously); the scheduler's threads if
-configured. SIGTERM (or Ctrl-C) drains: stop accepting, finish the requests in flight,
-let the worker finish its current step, close the stores, exit 0. Every stage is durable
+events, process the inbox, deliver the outbox, continuously); the scheduler's thread for
+the sources with `schedule:` (a job reads and processes, then the worker delivers; a job
+and a worker step take turns). SIGTERM (or
+Ctrl-C) drains: stop accepting, finish the requests in flight, let the worker and a
+running job finish their current step, close the stores, exit 0. Every stage is durable
 in the store, so a restart (even after kill -9) resumes where it stopped.
 """
 
@@ -19,21 +21,28 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import waitress
 
 from .config import Config
+from .scheduler import Job, build_scheduler, source_jobs
 from .store import Store
 from .sync_engine import Hub
 from .webhook_server import create_app
 from .webhooks.fetch import fetch_pending
 from .webhooks.metrics import Metrics
 
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
 log = logging.getLogger("guestsync.service")
 # waitress warns on every queued request under load; the queue is expected and bounded
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+PAUSE_FIRST, PAUSE_MAX = 30.0, 900.0  # seconds a stopped target rests, doubling
 
 
 class Draining(Exception):
@@ -60,8 +69,17 @@ class Worker:
         interval: float = 1.0,
         session: requests.Session | None = None,
         stopping: threading.Event | None = None,
+        turn: threading.Lock | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.hub = hub
+        self.clock = clock
+        # target -> (resume at, pause length): a target whose delivery stopped (credentials
+        # refused, quota used up, retries exhausted) rests instead of being called every
+        # `interval`; the pause doubles while it keeps stopping, and ends at its first
+        # normal delivery.
+        self.paused: dict[str, tuple[float, float]] = {}
+        self.turn = turn or threading.Lock()  # shared with the scheduled jobs
         self.metrics = metrics
         self.interval = interval
         self.session = session or requests.Session()
@@ -94,19 +112,42 @@ class Worker:
         busy = fetched.fetched + fetched.failed + processed.processed + processed.rejected > 0
         if self.stopping.is_set():
             return busy
+        now = self.clock()
+        due = [t for t in self.hub.targets if self.paused.get(t, (now, 0.0))[0] <= now]
         with self.metrics.runs.labels("deliver").time():
-            for d in self.hub.deliver():
+            for d in self.hub.deliver(due) if due else []:
                 self.metrics.deliveries.labels(d.target).inc(d.pushed)
                 self.metrics.retries.labels(d.target).inc(d.retries)
                 self.metrics.dead.labels(d.target).inc(d.dead)
                 busy = busy or d.pushed + d.dead > 0
+                self._pause_if_stopped(d.target, d.stopped, now)
         self.cycles += 1
         return busy
+
+    def notes(self) -> dict[str, Any]:
+        """For /healthz: targets resting after a stop (seconds left), the last error."""
+        now = self.clock()
+        notes: dict[str, Any] = {}
+        if paused := {t: round(at - now) for t, (at, _) in self.paused.items() if at > now}:
+            notes["paused_targets"] = paused
+        if self.last_error:
+            notes["worker_error"] = self.last_error
+        return notes
+
+    def _pause_if_stopped(self, target: str, stopped: str | None, now: float) -> None:
+        if stopped is None:
+            self.paused.pop(target, None)
+            return
+        _, last = self.paused.get(target, (now, 0.0))
+        pause = min(max(2 * last, PAUSE_FIRST), PAUSE_MAX)
+        self.paused[target] = (now + pause, pause)
+        log.warning("%s; next attempt in %.0f s", stopped, pause)
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                busy = self.step()
+                with self.turn:
+                    busy = self.step()
                 self.last_error = None
             except Draining:
                 break
@@ -129,15 +170,41 @@ class Worker:
             self._thread.join(timeout)
 
 
-def start_scheduler(config: Config, hub: Hub) -> Any | None:
-    """Hook for the scheduled pull jobs (guestsync/scheduler.py, issue 6). Returns an
-    object with `shutdown()`, or None when there is no scheduler module or no job."""
+def run_intake(hub_factory: Callable[[], Hub], source: str) -> str:
+    """One scheduled run of a source under serve: read its files or pull its API and
+    process, recorded in `runs`; the worker delivers (one deliverer per process, with its
+    metrics and its pauses of a stopped target)."""
+    hub = hub_factory()
     try:
-        from . import scheduler  # type: ignore[attr-defined]
-    except ImportError:
+        summary = hub.sync(sources=[source], deliver=False, kind=f"schedule:source:{source}")
+        return "ok" if summary.ok else "partial"
+    finally:
+        hub.close()
+
+
+def start_scheduler(
+    config: Config, hub_factory: Callable[[], Hub], turn: threading.Lock, metrics: Metrics
+) -> BaseScheduler | None:
+    """The `schedule:` jobs (guestsync/scheduler.py) in a background scheduler, or None
+    when no source has one. A job takes `turn`, which the worker holds for each of its
+    steps: both process the inbox, and two processors reading the same pending rows at
+    once would map them twice."""
+    jobs = source_jobs(config, hub_factory)
+    if not jobs:
         return None
-    start = getattr(scheduler, "start_scheduler", None)
-    return start(config, hub) if start is not None else None
+
+    def intake(job: Job) -> Job:
+        source = job.id.removeprefix("source:")
+
+        def run() -> str:
+            with turn, metrics.runs.labels("schedule").time():
+                return run_intake(hub_factory, source)
+
+        return Job(job.id, job.cron, run)
+
+    sched = build_scheduler([intake(j) for j in jobs], timezone=config.defaults.timezone)
+    sched.start()
+    return sched
 
 
 class Service:
@@ -160,6 +227,8 @@ class Service:
             interval=config.server.worker_interval,
             stopping=stopping,
         )
+        # each scheduled run opens its own Hub; its retry waits end at SIGTERM too
+        self.job_hub = lambda: hub_factory(config, sleep=interruptible_sleep(stopping))
         self.run_worker = worker
         self.app_store = Store.open(config.store_path)
         app = create_app(
@@ -167,6 +236,7 @@ class Service:
             store=self.app_store,
             metrics=self.metrics,
             worker_alive=self.worker.alive if worker else None,
+            worker_notes=self.worker.notes if worker else None,
         )
         self.server: Any = waitress.create_server(
             app,
@@ -186,7 +256,7 @@ class Service:
     def start(self) -> Service:
         if self.run_worker:
             self.worker.start()
-        self.scheduler = start_scheduler(self.config, self.hub)
+        self.scheduler = start_scheduler(self.config, self.job_hub, self.worker.turn, self.metrics)
         self._http.start()
         return self
 
@@ -202,8 +272,9 @@ class Service:
         srv.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
         srv.trigger.pull_trigger(lambda: _close_channels(srv))
         self._http.join(timeout)
+        self.worker.stopping.set()  # cuts short the retry waits of the worker and jobs
         if self.scheduler is not None:
-            self.scheduler.shutdown()
+            self.scheduler.shutdown(wait=True)  # a running job ends its current step
         self.worker.stop(timeout=timeout)
         self.hub.close()
         self.app_store.close()

@@ -35,8 +35,10 @@ def create_app(
     store: Store | None = None,
     metrics: Metrics | None = None,
     worker_alive: Callable[[], bool] | None = None,
+    worker_notes: Callable[[], dict[str, Any]] | None = None,
 ) -> Flask:
-    """`worker_alive` is given by `guestsync serve`; without it /healthz does not ask."""
+    """`worker_alive` and `worker_notes` (paused targets, last error: shown, not failing
+    the check) are given by `guestsync serve`; without them /healthz does not ask."""
     app = Flask("guestsync")
     opened = store or Store.open(config.store_path)
     lock = threading.Lock()  # the app's one connection is shared by waitress's threads
@@ -59,6 +61,8 @@ def create_app(
         if worker_alive is not None:
             body["worker"] = worker_alive()
             body["ok"] = body["worker"]
+        if worker_notes is not None:
+            body.update(worker_notes())
         return jsonify(body), 200 if body["ok"] else 503
 
     @app.get("/metrics")

@@ -61,7 +61,9 @@ def test_queued_submits_share_one_transaction_and_get_their_own_answers():
     ids = [f"e{i % 6}" for i in range(12)]  # every id twice
     store = FakeStore(len(ids))
     results = run(store, ids)
-    assert [len(b) for b in store.batches] == [1, 11]
+    # the first transaction takes what was queued when the writer woke (usually one
+    # submit; more, even all, on a loaded machine); all queued behind it share the next
+    assert len(store.batches) <= 2 and sum(len(b) for b in store.batches) == 12
     assert results.count(True) == 6 and results.count(False) == 6
 
 

@@ -56,7 +56,9 @@ def start(config: Path) -> tuple[subprocess.Popen, str]:
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert "listening on" in line, line
-    return proc, line.strip().rsplit(" ", 1)[-1]
+    url = line.strip().rsplit(" ", 1)[-1]
+    assert proc.stdout.readline().strip() == f"POST {url}/webhooks/square  (square)"
+    return proc, url
 
 
 def booking(i: int) -> bytes:

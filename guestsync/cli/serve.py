@@ -20,8 +20,9 @@ from .app import Ctx, cli, out, pass_ctx
 def serve(ctx: Ctx, host: str | None, port: int | None, no_worker: bool) -> None:
     """Run the webhook server, the inbox/outbox worker and the scheduled jobs until stopped.
 
-    POST /webhooks/<source> for every source with a `webhook:` block; GET /healthz and
-    /metrics. SIGTERM or Ctrl-C drains gracefully; a restart resumes where it stopped.
+    POST /webhooks/<source> for every source with a `webhook:` block (and every
+    Jiandaoyun source with a `secret`); GET /healthz and /metrics. SIGTERM or Ctrl-C
+    drains gracefully; a restart resumes where it stopped.
     """
     service = Service(load_config(ctx.config_path), host=host, port=port, worker=not no_worker)
     stop = threading.Event()
@@ -29,6 +30,9 @@ def serve(ctx: Ctx, host: str | None, port: int | None, no_worker: bool) -> None
         signal.signal(sig, lambda *_: stop.set())
     service.start()
     out.print(f"guestsync listening on {service.url}", highlight=False)
+    for name, src in service.config.sources.items():
+        if (hook := getattr(src, "webhook", None)) is not None:
+            out.print(f"  POST {service.url}/webhooks/{name}  ({hook.scheme})", highlight=False)
     try:
         while not stop.wait(0.5):
             pass

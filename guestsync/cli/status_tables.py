@@ -23,13 +23,19 @@ def print_service_status(console: Console, store: Any, sources: list[str]) -> No
         cursors.setdefault(source, []).append(f"{stream}={value} ({updated[:19]})")
     hooks = store.webhook_source_stats()
     quarantine = store.quarantine_counts()
+    received = store.last_received()
+    runs_of = store.last_source_runs()
     t = Table(title="sources")
-    for col in ("source", "cursor", "webhooks", "last webhook", "quarantined"):
+    cols = ("source", "last run", "last received", "cursor", "webhooks", "last webhook")
+    for col in (*cols, "quarantined"):
         t.add_column(col)
     for name in sources:
         n, last = hooks.get(name, (0, None))
+        at, run_status = runs_of.get(name, ("", ""))
         t.add_row(
             name,
+            f"{at[:19]} {run_status}" if at else "-",
+            received.get(name, "-")[:19],
             "; ".join(cursors.get(name, [])) or "-",
             str(n),
             (last or "-")[:19],
@@ -39,9 +45,10 @@ def print_service_status(console: Console, store: Any, sources: list[str]) -> No
     t = Table(title="queues")
     for col in ("queue", "pending", "oldest", "dead letters"):
         t.add_column(col)
+    inbox = store.inbox_counts()
     t.add_row(
         "inbox",
-        str(store.inbox_counts().get("pending", 0)),
+        str(inbox.get("pending", 0) + inbox.get("fetch", 0)),  # fetch: id-only, to complete
         _age(store.oldest_pending_inbox_age()),
         "-",
     )
@@ -57,6 +64,4 @@ def print_service_status(console: Console, store: Any, sources: list[str]) -> No
         for r in runs:
             t.add_row(str(r["id"]), r["kind"], (r["started_at"] or "")[:19], r["status"])
         console.print(t)
-    review = store.review_queue_size()
-    if review is not None:
-        console.print(f"review queue: {review} pair(s) waiting for a decision")
+    console.print(f"review queue: {store.count_reviews('open')} pair(s) waiting for a decision")

@@ -1,11 +1,10 @@
 """Jiandaoyun (简道云) forms source: signed webhook pushes, and a pull over API v5 for backfill.
 
-Webhook ✅ (https://hc.jiandaoyun.com/open/11507, gitee.com/jiandaoyun/webhook-demo-python):
-`POST <url>?timestamp=…&nonce=…`, body `{"op", "data", "opTime"}`, headers
-`X-JDY-Signature = sha1("nonce:body:secret:timestamp").hexdigest()` (plain SHA-1, no HMAC)
-and `X-JDY-DeliverId` (the dedupe key). The doc's example swaps the two header values;
-its text and the demo code are right, and so is this module. `op` is one of data_create,
-data_update, data_remove, data_recover.
+Webhook ✅ (https://hc.jiandaoyun.com/open/11507): `POST /webhooks/<source>?timestamp=…&nonce=…`
+is served by the webhook endpoint like every signed source (guestsync/webhooks/receiver.py):
+the signature is `JiandaoyunScheme` in webhooks/schemes.py, the body's shape is the
+`jiandaoyun` profile in webhooks/profiles.py, deduped on `X-JDY-DeliverId`. `receive()`
+here runs the same two pieces without HTTP.
 
 Every pushed or pulled entry becomes one inbox row shaped `{"op", "opTime", "deliverId",
 "data": <the entry, "_widget_<id>" keys>}`, external id `data._id`, so one mapping profile
@@ -19,27 +18,26 @@ API ✅ (https://hc.jiandaoyun.com/open/11261): base https://api.jiandaoyun.com/
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from ..connector_options import JiandaoyunSourceOptions, RetryOptions
 from ..errors import ConfigError, RateLimitedError, RetryableError
 from ..mapping.compiler import content_hash
 from ..retry import call_with_retry
 from ..store import InboxEntry
+from ..webhooks.profiles import JDY_DELIVERY_HEADER, jiandaoyun_record
+from ..webhooks.schemes import JiandaoyunScheme, SignatureError, SignedRequest
 from .http import USER_AGENT, classify
 
-OPS = frozenset({"data_create", "data_update", "data_remove", "data_recover"})
-SIGNATURE_HEADER = "X-JDY-Signature"
-DELIVERY_HEADER = "X-JDY-DeliverId"
 # ⚠️ /api/v5/app/entry/data/list is not in the reference: body {app_id, entry_id, data_id
 # (the last _id seen, for the next page), limit <= 100 ✅}, answer {"data": [entries]}.
 LIST_PATH = "/api/v5/app/entry/data/list"
@@ -54,66 +52,6 @@ class Page:
     records: list[dict[str, Any]]
     ids: list[str]
     cursor: str
-
-
-class SignatureRejected(Exception):
-    """A push that must be answered 401; `reason` says why (never the expected value)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def jdy_signature(nonce: str, body: bytes, secret: str, timestamp: str) -> str:
-    """The documented X-JDY-Signature of a push (sha1 hex over "nonce:body:secret:ts")."""
-    text = ":".join([nonce, body.decode("utf-8"), secret, timestamp])
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for k, v in headers.items():
-        if k.lower() == name.lower():
-            return v
-    return None
-
-
-@dataclass
-class JiandaoyunScheme:
-    """Verifies a push: signature from the raw bytes, then the signed timestamp's age.
-
-    `secrets` may hold two values while a secret is being rotated. The timestamp is Unix
-    seconds ⚠️ (milliseconds are accepted too); `tolerance` 0 switches the check off.
-    """
-
-    secrets: tuple[str, ...]
-    tolerance: int = 300
-    clock: Callable[[], float] = time.time
-
-    def verify(self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
-        given = _header(headers, SIGNATURE_HEADER)
-        nonce, ts = query.get("nonce"), query.get("timestamp")
-        if not given or nonce is None or ts is None:
-            raise SignatureRejected(
-                f"missing {SIGNATURE_HEADER} header or nonce/timestamp query parameter"
-            )
-        try:
-            expected = [jdy_signature(nonce, body, s, ts) for s in self.secrets]
-        except UnicodeDecodeError:
-            raise SignatureRejected("body is not UTF-8") from None
-        if not any(hmac.compare_digest(given.strip().lower(), e) for e in expected):
-            raise SignatureRejected("signature does not match")
-        if self.tolerance:
-            try:
-                sent = float(ts)
-            except ValueError:
-                raise SignatureRejected("timestamp is not a number") from None
-            if sent > 1e12:
-                sent /= 1000
-            if abs(self.clock() - sent) > self.tolerance:
-                raise SignatureRejected(f"timestamp outside ±{self.tolerance} s")
-
-    def event_id(self, headers: Mapping[str, str]) -> str | None:
-        return _header(headers, DELIVERY_HEADER)
 
 
 def _entry(source: str, stream: str, raw: dict[str, Any], origin: str) -> InboxEntry:
@@ -144,45 +82,38 @@ class JiandaoyunSource:
         self.session = session or requests.Session()
         self.sleep = sleep
         self.retry = retry or RetryOptions()
-        secret = options.secret.get_secret_value() if options.secret else None
-        self.scheme = (
-            JiandaoyunScheme((secret,), options.timestamp_tolerance, clock) if secret else None
-        )
+        self.clock = clock
+        hook = options.webhook
+        self.scheme = JiandaoyunScheme.from_options(hook) if hook is not None else None
 
     def files(self) -> list[Path]:
         """No files: entries arrive by webhook or by `read()`."""
         return []
 
-    # -- webhook -----------------------------------------------------------------------
+    # -- webhook (the endpoint runs the same scheme and profile) -------------------------
 
     def verify(self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+        """SignatureError (-> 401) unless the push is signed with the configured secret."""
         if self.scheme is None:
-            raise SignatureRejected(f"source {self.name!r} has no webhook secret configured")
-        self.scheme.verify(body, headers, query)
+            raise SignatureError(f"source {self.name!r} has no webhook secret configured")
+        url = "?" + urlencode(dict(query))
+        req = SignedRequest(body, CaseInsensitiveDict(headers), url)
+        self.scheme.verify(req, now=self.clock())
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> list[InboxEntry]:
-        """The push as one inbox entry; ValueError (-> 400) when it is not a form event."""
+        """The push as one inbox entry; ValueError (ShapeError, -> 400) when it is not a
+        form event."""
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"body is not JSON: {exc}") from None
-        if not isinstance(payload, dict) or payload.get("op") not in OPS:
-            raise ValueError(f"not a Jiandaoyun form event (op must be one of {sorted(OPS)})")
-        data = payload.get("data")
-        if not isinstance(data, dict) or not data.get("_id"):
-            raise ValueError("event has no data._id")
-        raw = {
-            "op": payload["op"],
-            "opTime": payload.get("opTime"),
-            "deliverId": _header(headers, DELIVERY_HEADER),
-            "data": data,
-        }
+        raw = jiandaoyun_record(payload, CaseInsensitiveDict(headers).get(JDY_DELIVERY_HEADER))
         return [_entry(self.name, self.options.stream, raw, "webhook")]
 
     def receive(
         self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
     ) -> list[InboxEntry]:
-        """verify + parse: what a webhook endpoint does with a push before the inbox write."""
+        """verify + parse: what the webhook endpoint does with a push before the inbox write."""
         self.verify(body, headers, query)
         return self.parse(body, headers)
 

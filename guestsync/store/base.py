@@ -48,9 +48,25 @@ class StoreBase:
 
     @contextmanager
     def atomic(self) -> Iterator[Any]:
-        """A transaction; nested calls are savepoints."""
-        with self.db.atomic():
+        """A transaction; nested calls are savepoints.
+
+        The outermost one is BEGIN IMMEDIATE: it takes the write lock at once (waiting up
+        to the busy timeout). A deferred transaction that reads first and writes later
+        fails at once with "database is locked" if another connection committed in
+        between (WAL snapshot), whatever the timeout: under `guestsync serve` the webhook
+        writer commits all the time, and the worker's process batches read first."""
+        if self.conn.in_transaction:
+            with self.db.atomic():  # a savepoint
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
             yield self
+        except BaseException:
+            if self.conn.in_transaction:  # an error may have ended it already
+                self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()

@@ -39,11 +39,18 @@ class HealthOps(StoreBase):
             "SELECT source, stream, value, updated_at FROM cursors ORDER BY source, stream"
         ).fetchall()
 
-    def review_queue_size(self) -> int | None:
-        """Rows waiting for a human merge decision; None if that table does not exist."""
-        if not self.db["review_queue"].exists():
-            return None
-        return self._one("SELECT count(*) FROM review_queue")
+    def last_received(self) -> dict[str, str]:
+        """Per source: when its newest inbox row arrived (file, pull or webhook)."""
+        rows = self.conn.execute("SELECT source, max(received_at) FROM inbox GROUP BY source")
+        return dict(rows.fetchall())
+
+    def last_source_runs(self) -> dict[str, tuple[str, str]]:
+        """Per source with scheduled runs: (started_at, status) of the newest one."""
+        rows = self.conn.execute(
+            "SELECT kind, started_at, status FROM runs WHERE id IN (SELECT max(id) FROM runs"
+            " WHERE kind LIKE 'schedule:source:%' GROUP BY kind)"
+        ).fetchall()
+        return {k.removeprefix("schedule:source:"): (at, st) for k, at, st in rows}
 
     def webhook_source_stats(self) -> dict[str, tuple[int, str | None]]:
         """Per source: webhook events remembered and when the last one arrived."""

@@ -27,7 +27,7 @@ class _QueueCollector(Collector):
             outbox = self.store.outbox_depths()
             dead = self.store.dead_letter_counts()
         g = GaugeMetricFamily("guestsync_inbox_rows", "Inbox rows by status", labels=["status"])
-        for status in ("pending", "fetch", "done", "error"):
+        for status in ("pending", "fetch", "done", "error", "suppressed"):
             g.add_metric([status], inbox.get(status, 0))
         yield g
         yield GaugeMetricFamily(

@@ -5,7 +5,7 @@ touches only schemes.py)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from .profiles import JDY_DELIVERY_HEADER
 from .schemes import SCHEMES, standard_secret
 
 MIB = 1024 * 1024
@@ -132,3 +133,17 @@ class WebhookSourceOptions(_Options):
     def mapping_files(self) -> dict[str, str]:
         """Each stream's mapping file; `mapping` for the events stream and any other."""
         return {self.stream: self.mapping, **self.stream_mappings}
+
+
+def jiandaoyun_webhook(options: Any) -> WebhookOptions | None:
+    """The `webhook:` block a Jiandaoyun source implies: its `secret` and
+    `timestamp_tolerance` (0 = off), deduped on `X-JDY-DeliverId`. None without a secret
+    (then it is a pull-only source and has no endpoint)."""
+    if options.secret is None:
+        return None
+    return WebhookOptions(
+        scheme="jiandaoyun",
+        secrets=[options.secret],
+        tolerance=options.timestamp_tolerance,
+        event_id_header=JDY_DELIVERY_HEADER,
+    )

@@ -31,14 +31,16 @@ class Event:
 class Profile:
     name: str
     event_id: Callable[[Any, Mapping[str, str]], str | None]
-    events: Callable[[Any, bool], list[Event]]  # (payload, can fetch) -> events
+    # (payload, can fetch, *, headers=, stream=) -> events; `stream` is the source's own
+    # stream name, for profiles whose records all go to one configurable stream
+    events: Callable[..., list[Event]]
 
 
 def _square_event_id(payload: Any, headers: Mapping[str, str]) -> str | None:
     return payload.get("event_id") if isinstance(payload, dict) else None
 
 
-def _square_events(payload: Any, can_fetch: bool) -> list[Event]:
+def _square_events(payload: Any, can_fetch: bool, **_: Any) -> list[Event]:
     """Square: one event per request, `type` like booking.updated or customer.created
     (square/square-python-sdk: src/square/types/*_event.py)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
@@ -59,7 +61,7 @@ def _inline_event_id(payload: Any, headers: Mapping[str, str]) -> str | None:
     return None  # inline sends no delivery id: the body hash is the key
 
 
-def _inline_events(payload: Any, can_fetch: bool) -> list[Event]:
+def _inline_events(payload: Any, can_fetch: bool, **_: Any) -> list[Event]:
     """inline: {"timestamp", "events": [{"type", "timestamp", "data"}]}
     (inlineapps/docs: integrations/webhook_en.md)."""
     events = payload.get("events") if isinstance(payload, dict) else None
@@ -78,7 +80,7 @@ def _toast_event_id(payload: Any, headers: Mapping[str, str]) -> str | None:
     return payload.get("guid") if isinstance(payload, dict) else None
 
 
-def _toast_events(payload: Any, can_fetch: bool) -> list[Event]:
+def _toast_events(payload: Any, can_fetch: bool, **_: Any) -> list[Event]:
     """Toast: {"timestamp", "eventCategory", "eventType", "guid", "details"}
     (https://doc.toasttab.com/doc/devguide/apiHttpHeaders.html)."""
     if not isinstance(payload, dict) or "details" not in payload:
@@ -87,10 +89,48 @@ def _toast_events(payload: Any, can_fetch: bool) -> list[Event]:
     return [Event(category, payload)]
 
 
+JDY_OPS = frozenset({"data_create", "data_update", "data_remove", "data_recover"})
+JDY_DELIVERY_HEADER = "X-JDY-DeliverId"
+
+
+def jiandaoyun_record(payload: Any, deliver_id: str | None) -> dict[str, Any]:
+    """A Jiandaoyun push `{"op", "data", "opTime"}` as the inbox record that pushes and the
+    API backfill share: `{"op", "opTime", "deliverId", "data"}`, external id `data._id`
+    (https://hc.jiandaoyun.com/open/11507). ShapeError when it is not a form event."""
+    if not isinstance(payload, dict) or payload.get("op") not in JDY_OPS:
+        raise ShapeError(f"not a Jiandaoyun form event (op must be one of {sorted(JDY_OPS)})")
+    data = payload.get("data")
+    if not isinstance(data, dict) or not data.get("_id"):
+        raise ShapeError("a Jiandaoyun event has data._id")
+    return {
+        "op": payload["op"],
+        "opTime": payload.get("opTime"),
+        "deliverId": deliver_id,
+        "data": data,
+    }
+
+
+def _jdy_event_id(payload: Any, headers: Mapping[str, str]) -> str | None:
+    return headers.get(JDY_DELIVERY_HEADER)
+
+
+def _jdy_events(
+    payload: Any,
+    can_fetch: bool,
+    *,
+    headers: Mapping[str, str] | None = None,
+    stream: str = "entries",
+    **_: Any,
+) -> list[Event]:
+    deliver_id = (headers or {}).get(JDY_DELIVERY_HEADER)
+    return [Event(stream, jiandaoyun_record(payload, deliver_id))]
+
+
 PROFILES: dict[str, Profile] = {
     "square": Profile("square", _square_event_id, _square_events),
     "inline": Profile("inline", _inline_event_id, _inline_events),
     "toast": Profile("toast", _toast_event_id, _toast_events),
+    "jiandaoyun": Profile("jiandaoyun", _jdy_event_id, _jdy_events),
 }
 
 
@@ -119,7 +159,7 @@ class Splitter:
             return "sha256:" + hashlib.sha256(body).hexdigest()
         return str(value)
 
-    def events(self, payload: Any) -> list[Event]:
+    def events(self, payload: Any, headers: Mapping[str, str] | None = None) -> list[Event]:
         if self.records_path:
             found = jmespath.search(self.records_path, payload)
             if found is None:
@@ -127,7 +167,9 @@ class Splitter:
             records = found if isinstance(found, list) else [found]
             return [Event(self.stream, r) for r in records]
         if self.profile is not None:
-            return self.profile.events(payload, self.can_fetch)
+            return self.profile.events(
+                payload, self.can_fetch, headers=headers or {}, stream=self.stream
+            )
         if not isinstance(payload, dict | list):
             raise ShapeError("expected a JSON object or a list of objects")
         return [
@@ -138,7 +180,8 @@ class Splitter:
 def splitter_for(options: Any) -> Splitter:
     hook = options.webhook
     return Splitter(
-        profile=PROFILES.get(options.platform),
+        # `type: webhook` sources name their platform; others (jiandaoyun) are their type
+        profile=PROFILES.get(getattr(options, "platform", options.type)),
         stream=options.stream,
         event_id_path=hook.event_id_path,
         event_id_header=hook.event_id_header,

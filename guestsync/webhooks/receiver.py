@@ -126,7 +126,7 @@ class Receiver:
         try:
             payload = json.loads(body)
             event_id = ep.splitter.event_id(payload, headers, body)
-            events = ep.splitter.events(payload)
+            events = ep.splitter.events(payload, headers)
             entries = [
                 (
                     InboxEntry(

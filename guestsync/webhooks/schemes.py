@@ -315,12 +315,48 @@ class ToastScheme:
             raise SignatureError("signature does not match")
 
 
+@dataclass(frozen=True)
+class JiandaoyunScheme:
+    """Jiandaoyun (简道云) pushes to `<url>?timestamp=…&nonce=…` with
+    `X-JDY-Signature = sha1("nonce:body:secret:timestamp").hexdigest()`: plain SHA-1 over
+    the raw body, no HMAC (https://hc.jiandaoyun.com/open/11507 and the vendor's
+    gitee.com/jiandaoyun/webhook-demo-python; the doc's example swaps the two header
+    values, its text and demo code are right). The timestamp is Unix seconds ⚠️
+    (milliseconds are accepted too)."""
+
+    name: ClassVar[str] = "jiandaoyun"
+    secrets: tuple[bytes, ...]
+    tolerance: float | None = DEFAULT_TOLERANCE
+    header: str = "X-JDY-Signature"
+
+    @classmethod
+    def from_options(cls, opts: Any) -> JiandaoyunScheme:
+        return cls(_secrets(opts), tolerance=_tol(opts))
+
+    def verify(self, req: SignedRequest, *, now: float) -> None:
+        sig = _ascii(_header(req, self.header).lower(), self.header)
+        query = req.query
+        nonce, ts = query.get("nonce"), query.get("timestamp")
+        if nonce is None or ts is None:
+            raise SignatureError("missing nonce/timestamp query parameter")
+        sent = _int_ts(ts)
+        _check_time(sent / 1000 if sent > 1e12 else sent, now=now, tolerance=self.tolerance)
+        head, tail = f"{nonce}:".encode(), f":{ts}".encode()
+        expected = [
+            hashlib.sha1(head + req.body + b":" + k + tail).hexdigest().encode()
+            for k in self.secrets
+        ]
+        if not _any_match(expected, [sig]):
+            raise SignatureError("signature does not match")
+
+
 SCHEMES: dict[str, type] = {
     "hmac": HmacScheme,
     "standard": StandardWebhooksScheme,
     "square": SquareScheme,
     "inline": InlineScheme,
     "toast": ToastScheme,
+    "jiandaoyun": JiandaoyunScheme,
 }
 
 

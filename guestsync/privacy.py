@@ -100,6 +100,9 @@ def forget(
     else:
         ids = store.guest_ids_by_contact(email=email, phone=phone)
         selector = f"{selector_hashes[0][0]}:{selector_hashes[0][1]}"
+    # Identity merges: the guest this id was merged into, and every guest merged into it,
+    # are the same person (their old rows and CRM contacts hold the same data).
+    ids = store.merged_family(ids)
     result = ForgetResult(sorted(ids))
     links = {gid: store.crm_links_of(gid) for gid in result.guest_ids}
     for name, target in targets.items():

@@ -54,7 +54,9 @@ class ReportOps(StoreBase):
             "orders": one("SELECT count(*) FROM orders"),
             "feedback": one("SELECT count(*) FROM feedback"),
             "visits": one(
-                "SELECT coalesce(sum(json_extract(data, '$.visit_count')), 0) FROM guest_aggregates"
+                "SELECT coalesce(sum(json_extract(a.data, '$.visit_count')), 0)"
+                " FROM guest_aggregates a JOIN guests g ON g.id = a.guest_id"
+                " WHERE g.merged_into IS NULL"
             ),
             "average_rating": one("SELECT round(avg(CAST(rating AS REAL)), 2) FROM feedback"),
         }

@@ -1,0 +1,14 @@
+"""0018: a consent statement's own source (`Consent.source`, e.g. "web form") goes in
+`said_by`; `source` is always the source of the record that made it, so a statement
+follows its record when identity merges or unmerges move it (issue 8)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from . import migrations
+
+
+@migrations(name="0018_consent_said_by")
+def m0018(db: Database) -> None:
+    db["consent_events"].add_column("said_by", str)

@@ -1,0 +1,157 @@
+"""Aggregates, segments and consent across identity merges (issue 8 x issue 4): an
+automatic merge, a manual `guests merge` and an `unmerge` re-home the activity, both
+guests are recomputed and re-queued, and a guest merged away is never counted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from guestsync import activity, aggregates, guest_admin, privacy, report
+from guestsync.connector_options import HubSpotTargetOptions
+from guestsync.connectors.hubspot import HubSpotTarget
+from guestsync.models import Consent, Entity, Guest, Order, Reservation, SourceRecord
+from guestsync.store import Store
+
+from .activity_fixtures import NOW, feed, settings
+
+
+def _at(day: str, hm: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hm}:00+08:00")
+
+
+BOOKING = SourceRecord(
+    source="booking",
+    stream="bookings",
+    external_id="BR1",
+    entity=Entity.reservation,
+    guest=Guest(
+        full_name="Bob Wu",
+        email="bob@example.com",
+        email_consent=Consent(granted=False, at=_at("2026-03-05", "10:00")),
+    ),
+    reservation=Reservation(
+        venue="taipei", start_at=_at("2026-03-01", "19:00"), party_size=2, status="completed"
+    ),
+)
+# The POS knows Bob only by phone, and his opt-in came through its web form.
+BILL = SourceRecord(
+    source="pos",
+    stream="orders",
+    external_id="BO1",
+    entity=Entity.order,
+    guest=Guest(
+        phone="+886933000111",
+        marketing_consent=Consent(granted=True, at=_at("2026-03-10", "10:00"), source="web form"),
+    ),
+    order=Order(
+        venue="taipei", placed_at=_at("2026-03-12", "12:00"), total=Decimal("900"), currency="TWD"
+    ),
+)
+BRIDGE = SourceRecord(
+    source="loyalty",
+    stream="members",
+    external_id="L1",
+    entity=Entity.guest,
+    guest=Guest(full_name="Bob Wu", email="bob@example.com", phone="+886933000111"),
+)
+
+
+def _hub() -> tuple[Store, dict]:
+    store = Store.open(":memory:")
+    st = settings()
+    activity.attach(store, st)  # as the Hub does: merges by hand project the same payload
+    opts = HubSpotTargetOptions(type="hubspot", token="t", base_url="http://hubspot.test")
+    targets = {"hubspot": HubSpotTarget("hubspot", opts)}
+    feed(store, [BOOKING, BILL], targets=targets, activity=st)
+    assert len(store.all_guest_ids()) == 2  # nothing links an email to a phone yet
+    return store, targets
+
+
+def _by_source(store: Store) -> tuple[str, str]:
+    ids = store.all_guest_ids()
+    booking = next(g for g in ids if store.get_guest(g).email)  # type: ignore[union-attr]
+    return booking, next(g for g in ids if g != booking)
+
+
+def _agg(store: Store, gid: str) -> aggregates.Aggregates:
+    a = aggregates.load(store, gid)
+    assert a is not None, gid
+    return a
+
+
+def _consent(store: Store, gid: str) -> dict[str, tuple[bool, str | None]]:
+    return {ch: (s.granted, s.source) for ch, s in activity.consent_state(store, gid).items()}
+
+
+def _payload(store: Store, gid: str) -> dict:
+    items = [i for i in store.pending_outbox("hubspot", limit=100) if i.guest_id == gid]
+    assert items, gid
+    return items[-1].payload
+
+
+def test_an_automatic_merge_adds_up_both_guests_activity():
+    store, targets = _hub()
+    bob, pos = _by_source(store)
+    feed(store, [BRIDGE], targets=targets, activity=settings())
+    assert store.all_guest_ids() == [bob] and store.merged_into(pos) == bob
+    a = _agg(store, bob)
+    assert (a.visit_count, a.covers, a.spend) == (2, 2, {"TWD": Decimal("900")})
+    assert aggregates.load(store, pos) is None  # the guest merged away keeps none
+    # The POS opt-in (10 Mar) is newer than the booking opt-out (5 Mar): in force.
+    assert _consent(store, bob) == {"email": (True, "web form"), "sms": (True, "web form")}
+    p = _payload(store, bob)
+    assert p["gs_visit_count"] == "2" and p["gs_total_spend"] == "900"
+    rep = report.build(store, now=NOW, tz=settings().tz)
+    assert rep.totals["guests"] == 1 and rep.totals["visits"] == 2
+    assert sum(rep.segments.values()) == 1
+
+
+def test_a_manual_merge_then_unmerge_rehomes_activity_and_consent():
+    store, targets = _hub()
+    bob, pos = _by_source(store)
+    admin = guest_admin.Admin(store, targets)
+    touched, queued = admin.merge(bob, pos)
+    assert touched == {bob} and queued == 1
+    a = _agg(store, bob)
+    assert (a.visit_count, a.order_count, a.spend) == (2, 1, {"TWD": Decimal("900")})
+    assert _consent(store, bob)["email"] == (True, "web form")
+    assert _payload(store, bob)["gs_visit_count"] == "2"
+    assert aggregates.load(store, pos) is None
+    rep = report.build(store, now=NOW, tz=settings().tz)
+    assert rep.totals["guests"] == 1 and rep.totals["visits"] == 2
+
+    touched, queued = admin.unmerge(bob, "pos:BO1")
+    assert touched == {bob, pos} and queued == 2
+    a, b = _agg(store, bob), _agg(store, pos)
+    assert (a.visit_count, a.order_count, a.spend) == (1, 0, {})
+    assert (b.visit_count, b.order_count, b.spend) == (1, 1, {"TWD": Decimal("900")})
+    # Each guest has its own statements back: Bob's opt-out, the POS guest's opt-in.
+    assert _consent(store, bob) == {"email": (False, "booking")}
+    assert _consent(store, pos) == {"email": (True, "web form"), "sms": (True, "web form")}
+    assert _payload(store, bob)["gs_visit_count"] == "1"
+    assert _payload(store, pos)["gs_total_spend"] == "900"
+    rep = report.build(store, now=NOW, tz=settings().tz)
+    assert rep.totals["guests"] == 2 and rep.totals["visits"] == 2
+
+
+def test_guests_show_has_segment_visits_and_consent():
+    store, _ = _hub()
+    bob, _pos = _by_source(store)
+    shown = guest_admin.profile(store, bob)["activity"]
+    assert shown["segment"] == _agg(store, bob).segment
+    assert shown["visits"] == "1" and shown["email marketing"].startswith("opt-out (booking")
+
+
+def test_forget_by_a_merged_away_id_forgets_the_whole_person():
+    store, targets = _hub()
+    bob, pos = _by_source(store)
+    feed(store, [BRIDGE], targets=targets, activity=settings())
+    assert store.merged_into(pos) == bob
+    result = privacy.forget(store, {}, guest_id=pos)  # the id the POS guest once had
+    assert set(result.guest_ids) == {bob, pos}
+    for trace in ("bob@example.com", "+886933000111", "Bob Wu"):
+        assert store.rows_mentioning(trace) == {}, trace
+    for gone in (bob, pos):  # only the request log names the id asked for
+        assert set(store.rows_mentioning(gone)) <= {"forget_log"}, gone
+    assert store.all_guest_ids() == []

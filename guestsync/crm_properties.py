@@ -140,6 +140,10 @@ STANDARD: dict[str, set[str]] = {
 }
 # Types whose API wants every property value as a string (HubSpot ✅ §1.1 example).
 STRING_VALUED = {"hubspot"}
+# Longest text the field type `targets setup` lists can hold: Salesforce Text(255), Zoho
+# Single Line (255). A longer value (a long last comment) would fail the whole record
+# (Salesforce STRING_TOO_LONG), so it is cut, ending in "…".
+TEXT_LIMIT = {"salesforce": 255, "zoho": 255}
 
 
 def property_map(
@@ -180,6 +184,7 @@ def properties(
     not know (an unknown consent must not overwrite an opt-out made in the CRM).
     """
     as_string = (target_type or "") in STRING_VALUED
+    limit = TEXT_LIMIT.get(target_type or "")
     empty = "" if as_string else None
     out: dict[str, Any] = {}
     for prop, name in props.items():
@@ -188,7 +193,10 @@ def properties(
             if name in AGGREGATE_VALUES:
                 _put(out, prop, empty)
             continue
-        _put(out, prop, _format(v, as_string=as_string))
+        v = _format(v, as_string=as_string)
+        if limit and isinstance(v, str) and len(v) > limit:
+            v = v[: limit - 1] + "…"
+        _put(out, prop, v)
     return out
 
 

@@ -17,7 +17,7 @@ import requests
 
 from .config import Config
 from .connectors.http import HttpClient
-from .crm_properties import STANDARD, VALUES, property_map
+from .crm_properties import DEFAULTS, STANDARD, VALUES, property_map
 from .errors import AuthError, PermanentError
 
 HUBSPOT_PROPERTIES = "/crm/v3/properties/contacts"
@@ -46,6 +46,32 @@ FIELD_TYPES: dict[str, dict[str, str]] = {
         "datetime": "Date/Time",
         "bool": "Boolean",
     },
+    # 对象管理 field types (Fxiaoke custom fields end in __c; names unverified, §4.3 ❓).
+    "fxiaoke": {
+        "string": "单行文本",
+        "number": "数字",
+        "date": "日期",
+        "datetime": "日期时间",
+        "bool": "布尔值",
+    },
+}
+
+DEFAULTS_TYPES = frozenset(DEFAULTS)
+
+# Where a target type keeps the guestsync id, if in a field someone must create first:
+# (options attribute, field type to create it as). Others need no custom field for it:
+# HubSpot's `id_property` is listed apart (it can be created for you), BottleCRM keeps the
+# id in its own `source_ref`, Kingdee in the customer number (FNumber = prefix + id),
+# and a REST CRM's fields are whatever its API accepts.
+ID_FIELDS: dict[str, tuple[str, str]] = {
+    "salesforce": ("external_id_field", "Text(255), External ID + Unique"),
+    "zoho": ("id_field", "Single Line, Do not allow duplicate values"),
+    "fxiaoke": ("id_field", "单行文本 (custom field)"),
+}
+NO_CUSTOM_FIELDS: dict[str, str] = {
+    "bottlecrm": "none needed: the guest id goes in the contact's source_ref",
+    "kingdee": "none needed: the guest id is in the customer number (FNumber)",
+    "rest": "none needed: the request templates name the CRM's fields",
 }
 
 
@@ -59,8 +85,12 @@ class PropertySpec:
     value: str  # the guestsync value it holds
     unique: bool = False
 
+    field_type_override: str | None = None
+
     @property
     def field_type(self) -> str:
+        if self.field_type_override:
+            return self.field_type_override
         return FIELD_TYPES.get(self.target_type, {}).get(self.kind, self.kind)
 
 
@@ -76,11 +106,44 @@ def required(config: Config, targets: list[str] | None = None) -> list[PropertyS
             out.append(
                 PropertySpec(name, ttype, id_prop, "guestsync id", "string", "id", unique=True)
             )
+        if ttype in ID_FIELDS:
+            attr, ftype = ID_FIELDS[ttype]
+            out.append(
+                PropertySpec(
+                    name,
+                    ttype,
+                    getattr(opts, attr),
+                    "guestsync id",
+                    "string",
+                    "id",
+                    unique=True,
+                    field_type_override=ftype,
+                )
+            )
         for prop, value in property_map(name, ttype, config.crm.properties).items():
             if prop in STANDARD.get(ttype, set()):
                 continue
             v = VALUES[value]
             out.append(PropertySpec(name, ttype, prop, f"{v.label} (guestsync)", v.kind, value))
+    return out
+
+
+def unlisted(
+    config: Config, specs: list[PropertySpec], targets: list[str] | None = None
+) -> dict[str, str]:
+    """target -> why `required()` lists nothing for it (so `--print` says so plainly)."""
+    listed = {s.target for s in specs}
+    out: dict[str, str] = {}
+    for name, opts in config.targets.items():
+        if (targets and name not in targets) or name in listed:
+            continue
+        out[name] = NO_CUSTOM_FIELDS.get(
+            opts.type, "none needed: the property mapping for this target is empty"
+        ) + (
+            ""
+            if name in config.crm.properties or opts.type in DEFAULTS_TYPES
+            else f"; to send visits, segment, consent… add crm.properties.{name}"
+        )
     return out
 
 

@@ -145,6 +145,8 @@ def targets_setup(ctx: Ctx, print_only: bool, create: bool, names: tuple[str, ..
     for s in specs:
         prop = s.name + (" (unique)" if s.unique else "")
         click.echo(f"{s.target:<12} {prop:<{width}} {s.field_type:<28} {s.value}")
+    for name, why in crm_setup.unlisted(hub.config, specs, list(names) or None).items():
+        click.echo(f"{name:<12} {why}")
     if print_only or not create:
         return
     failed = False

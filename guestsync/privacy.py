@@ -175,17 +175,31 @@ def mask(text: str) -> str:
 
 
 class MaskPii(logging.Filter):
-    """A logging filter that masks emails and phones in the formatted message."""
+    """A logging filter that masks emails and phones in the formatted message, and in the
+    traceback of `log.exception(...)` (an error message may quote a bad email or phone)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
         masked = mask(msg)
         if masked != msg:
             record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            # Formatters use `exc_text` when it is set, so the traceback is masked once here.
+            record.exc_text = mask(_TRACEBACKS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
         return True
 
 
+_TRACEBACKS = logging.Formatter()
+
+
 _installed = False
+
+
+def installed() -> bool:
+    """Whether log masking is on (other outputs, such as /healthz, follow it)."""
+    return _installed
 
 
 def install_log_masking() -> None:

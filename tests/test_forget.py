@@ -128,3 +128,21 @@ def test_log_masking_applies_to_every_logger(caplog):
     with caplog.at_level(logging.INFO):
         logging.getLogger("guestsync.anything").info("guest %s called", "amy@example.com")
     assert "a***@example.com" in caplog.text and "amy@example.com" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("ttype", "deletes"),
+    [
+        ("hubspot", True),  # GDPR delete
+        ("salesforce", True),
+        ("zoho", True),
+        ("bottlecrm", True),
+        ("fxiaoke", False),  # no delete built: forget lists the CRM ids to delete by hand
+        ("kingdee", False),
+        ("rest", False),
+    ],
+)
+def test_which_target_types_forget_can_delete_in(ttype, deletes):
+    from guestsync.connectors import TARGETS
+
+    assert callable(getattr(TARGETS[ttype], "delete", None)) is deletes

@@ -146,3 +146,21 @@ def test_which_target_types_forget_can_delete_in(ttype, deletes):
     from guestsync.connectors import TARGETS
 
     assert callable(getattr(TARGETS[ttype], "delete", None)) is deletes
+
+
+def test_a_delete_the_crm_throttles_is_queued_and_done_by_the_next_delivery_run(crm):
+    from guestsync.testing import FaultPlan
+
+    fake, url = crm
+    store, targets = _setup(url)
+    fake.faults = FaultPlan(script=[429])  # the GDPR delete call is throttled once
+    result = privacy.forget(store, targets, email="amy@example.com")
+    assert result.targets["hubspot"]["status"] == "queued" and not result.complete
+    assert fake.counts["gdpr_deleted"] == 0
+    assert store.rows_mentioning("amy@example.com") == {}  # local data is gone regardless
+    for gid in result.guest_ids:
+        assert set(store.rows_mentioning(gid)) <= {"forget_log"}
+    stats = deliver(
+        store, targets["hubspot"], DeliveryRetryOptions(initial_wait=0), sleep=lambda s: None
+    )
+    assert stats.deleted == 1 and fake.counts["gdpr_deleted"] == 1 and len(fake.contacts) == 1

@@ -96,7 +96,9 @@ def forget(
     )
     for name, outcome in result.targets.items():
         line = f"{name}: {outcome['status']}"
-        if outcome.get("crm_ids"):
+        if outcome["status"] == "queued":
+            line += " — the CRM said later; the next delivery run retries the delete"
+        elif outcome.get("crm_ids"):
             line += f" — delete by hand in the CRM: {', '.join(map(str, outcome['crm_ids']))}"
         if outcome.get("error"):
             line += f" ({outcome['error']})"

@@ -155,3 +155,17 @@ def test_forget_by_a_merged_away_id_forgets_the_whole_person():
     for gone in (bob, pos):  # only the request log names the id asked for
         assert set(store.rows_mentioning(gone)) <= {"forget_log"}, gone
     assert store.all_guest_ids() == []
+
+
+def test_a_record_its_source_removed_stops_counting_and_a_restore_counts_it_again():
+    store, targets = _hub()
+    _bob, pos = _by_source(store)
+    assert _agg(store, pos).spend == {"TWD": Decimal("900")}
+    feed(store, [BILL.model_copy(update={"deleted": True})], targets=targets)  # voided
+    a = _agg(store, pos)
+    assert (a.order_count, a.visit_count, a.spend) == (0, 0, {})
+    assert _payload(store, pos)["gs_total_spend"] == ""  # cleared in the CRM
+    assert _consent(store, pos)["email"] == (True, "web form")  # what they said still holds
+    restored = BILL.model_copy(update={"updated_at": _at("2026-03-19", "09:00")})
+    assert feed(store, [restored], targets=targets).processed == 1
+    assert _agg(store, pos).spend == {"TWD": Decimal("900")}

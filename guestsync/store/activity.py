@@ -152,8 +152,18 @@ class ActivityOps(StoreBase):
         )
 
     def guest_activity(self, guest_id: str) -> GuestActivity:
+        """Everything the guest did, less what came with a source record its source removed
+        (a deleted form entry or bill no longer counts; a restore counts it again)."""
         act = GuestActivity()
         dt = datetime.fromisoformat
+        gone = {
+            (r[0], r[1])
+            for r in self.conn.execute(
+                "SELECT source, external_id FROM guest_links WHERE guest_id = ?"
+                " AND removed_at IS NOT NULL",
+                (guest_id,),
+            )
+        }
         act.reservations = [
             ReservationRow(
                 r[0], r[1], r[2], dt(r[3]) if r[3] else None, r[4], ReservationStatus(r[5])
@@ -193,11 +203,17 @@ class ActivityOps(StoreBase):
         act.feedback = [
             FeedbackRow(_dec(r[0]), r[1], dt(r[2]) if r[2] else None, r[3])
             for r in self.conn.execute(
-                "SELECT rating, comment, at, venue FROM feedback WHERE guest_id = ?"
-                " ORDER BY at, source, external_id",
+                "SELECT rating, comment, at, venue, source, external_id FROM feedback"
+                " WHERE guest_id = ? ORDER BY at, source, external_id",
                 (guest_id,),
             )
+            if (r[4], r[5]) not in gone
         ]
+        if gone:
+            act.reservations = [
+                r for r in act.reservations if (r.source, r.external_id) not in gone
+            ]
+            act.orders = [o for o in act.orders if (o.source, o.external_id) not in gone]
         return act
 
     def count_orders(self) -> int:

@@ -242,7 +242,7 @@ def refresh(
     out = {}
     for gid in sorted(guest_ids):
         guest = store.get_guest(gid)
-        if guest is None:
+        if guest is None or store.merged_into(gid):  # merged away: counted in its keeper
             continue
         agg = compute(guest, store.guest_activity(gid), today=today, tz=tz, crm=crm)
         again = recheck_on(agg, guest, today=today, crm=crm)

@@ -169,3 +169,12 @@ def test_a_record_its_source_removed_stops_counting_and_a_restore_counts_it_agai
     restored = BILL.model_copy(update={"updated_at": _at("2026-03-19", "09:00")})
     assert feed(store, [restored], targets=targets).processed == 1
     assert _agg(store, pos).spend == {"TWD": Decimal("900")}
+
+
+def test_a_guest_merged_away_gets_no_aggregates_even_when_asked_for():
+    store, targets = _hub()
+    bob, pos = _by_source(store)
+    feed(store, [BRIDGE], targets=targets, activity=settings())
+    st = settings()
+    out = aggregates.refresh(store, {bob, pos}, today=st.today(), tz=st.tz, crm=st.crm)
+    assert set(out) == {bob} and aggregates.load(store, pos) is None

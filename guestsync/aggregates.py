@@ -276,8 +276,10 @@ def summary(store: Store, guest_id: str) -> dict[str, str]:
     if agg is None:
         return {}
     said = consent.effective(consent.Statement(*row) for row in store.consent_statements(guest_id))
+    was, since = store.segment_history(guest_id)
+    segment = agg.segment + (f" since {since[:10]}" if since else "")
     rows: dict[str, Any] = {
-        "segment": agg.segment,
+        "segment": segment + (f", was {was}" if was else ""),
         "visits": agg.visit_count,
         "first visit": agg.first_visit,
         "last visit": agg.last_visit,

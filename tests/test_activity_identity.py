@@ -139,8 +139,15 @@ def test_guests_show_has_segment_visits_and_consent():
     store, _ = _hub()
     bob, _pos = _by_source(store)
     shown = guest_admin.profile(store, bob)["activity"]
-    assert shown["segment"] == _agg(store, bob).segment
+    seg = _agg(store, bob).segment
+    assert shown["segment"].startswith(f"{seg} since 20") and "was" not in shown["segment"]
     assert shown["visits"] == "1" and shown["email marketing"].startswith("opt-out (booking")
+    # A segment change shows what it was; a recomputation that keeps it changes nothing.
+    data = _agg(store, bob).model_dump(mode="json")
+    store.save_aggregates(bob, data | {"segment": "vip"}, "vip")
+    store.save_aggregates(bob, data | {"segment": "vip"}, "vip")
+    assert guest_admin.profile(store, bob)["activity"]["segment"].endswith(f", was {seg}")
+    assert store.segment_history(bob)[0] == seg
 
 
 def test_forget_by_a_merged_away_id_forgets_the_whole_person():

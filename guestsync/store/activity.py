@@ -235,8 +235,12 @@ class ActivityOps(StoreBase):
     ) -> None:
         self.conn.execute(
             "INSERT INTO guest_aggregates (guest_id, data, segment, computed_at, recheck_on,"
-            " stamp) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guest_id) DO UPDATE SET"
-            " data = excluded.data, segment = excluded.segment,"
+            " stamp, segment_since) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guest_id)"
+            " DO UPDATE SET data = excluded.data, segment = excluded.segment,"
+            " previous_segment = CASE WHEN guest_aggregates.segment IS excluded.segment"
+            " THEN guest_aggregates.previous_segment ELSE guest_aggregates.segment END,"
+            " segment_since = CASE WHEN guest_aggregates.segment IS excluded.segment"
+            " THEN guest_aggregates.segment_since ELSE excluded.segment_since END,"
             " computed_at = excluded.computed_at, recheck_on = excluded.recheck_on,"
             " stamp = excluded.stamp",
             (
@@ -246,8 +250,17 @@ class ActivityOps(StoreBase):
                 ts(),
                 recheck_on.isoformat() if recheck_on else None,
                 stamp,
+                ts(),
             ),
         )
+
+    def segment_history(self, guest_id: str) -> tuple[str | None, str | None]:
+        """(the segment before the current one, since when the current one holds)."""
+        row = self.conn.execute(
+            "SELECT previous_segment, segment_since FROM guest_aggregates WHERE guest_id = ?",
+            (guest_id,),
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
 
     def guests_to_recheck(self, today: date, *, stamp: str) -> list[str]:
         """Guests whose aggregates may differ by `today` with no new record: their recheck

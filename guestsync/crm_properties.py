@@ -131,12 +131,26 @@ ZOHO = {f"GS_{_title(v)}": v for v in _COMPUTED} | {
     "Email_Opt_Out": "email_opt_out",
     "GS_Sms_Opt_In": "sms_opt_in",
 }
-DEFAULTS: dict[str, dict[str, str]] = {"hubspot": HUBSPOT, "salesforce": SALESFORCE, "zoho": ZOHO}
+# BottleCRM contacts keep org-defined values in `custom_fields{}` ✅ (§4.3); keys the org
+# has not defined (Settings > Custom fields, target Contact) are dropped by the CRM, not
+# refused, so these defaults are harmless until the fields exist. `do_not_call` is about
+# calls, not email or SMS marketing: consent goes to custom fields too.
+BOTTLECRM = {f"custom_fields.gs_{v}": v for v in _COMPUTED} | {
+    "custom_fields.gs_email_opt_in": "email_opt_in",
+    "custom_fields.gs_sms_opt_in": "sms_opt_in",
+}
+DEFAULTS: dict[str, dict[str, str]] = {
+    "hubspot": HUBSPOT,
+    "salesforce": SALESFORCE,
+    "zoho": ZOHO,
+    "bottlecrm": BOTTLECRM,
+}
 # Standard fields of each CRM that `targets setup` must not try to create.
 STANDARD: dict[str, set[str]] = {
     "hubspot": set(),
     "salesforce": {"HasOptedOutOfEmail"},
     "zoho": {"Email_Opt_Out"},
+    "bottlecrm": set(),
 }
 # Types whose API wants every property value as a string (HubSpot ✅ §1.1 example).
 STRING_VALUED = {"hubspot"}

@@ -4,7 +4,8 @@
 that the CRM does not have out of the box, with the type to create it as. HubSpot lets an
 integration create contact properties (POST /crm/v3/properties/contacts, scope
 `crm.schemas.contacts.write`; https://developers.hubspot.com/docs/api/crm/properties), so
-`--create` does it there; Salesforce and Zoho custom fields are created in their setup UIs.
+`--create` does it there; Salesforce, Zoho, BottleCRM and Fxiaoke custom fields are created
+in their setup pages (the list says with which type).
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ FIELD_TYPES: dict[str, dict[str, str]] = {
         "datetime": "Date/Time",
         "bool": "Boolean",
     },
+    # BottleCRM custom field types (Settings > Custom fields, target Contact).
+    "bottlecrm": {
+        "string": "text",
+        "number": "number",
+        "date": "date",
+        "datetime": "text",
+        "bool": "checkbox",
+    },
     # 对象管理 field types (Fxiaoke custom fields end in __c; names unverified, §4.3 ❓).
     "fxiaoke": {
         "string": "单行文本",
@@ -69,7 +78,6 @@ ID_FIELDS: dict[str, tuple[str, str]] = {
     "fxiaoke": ("id_field", "单行文本 (custom field)"),
 }
 NO_CUSTOM_FIELDS: dict[str, str] = {
-    "bottlecrm": "none needed: the guest id goes in the contact's source_ref",
     "kingdee": "none needed: the guest id is in the customer number (FNumber)",
     "rest": "none needed: the request templates name the CRM's fields",
 }
@@ -124,6 +132,8 @@ def required(config: Config, targets: list[str] | None = None) -> list[PropertyS
             if prop in STANDARD.get(ttype, set()):
                 continue
             v = VALUES[value]
+            if ttype == "bottlecrm":  # the custom field's key, as created in the CRM
+                prop = prop.removeprefix("custom_fields.")
             out.append(PropertySpec(name, ttype, prop, f"{v.label} (guestsync)", v.kind, value))
     return out
 

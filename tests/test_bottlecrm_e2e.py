@@ -257,3 +257,30 @@ def test_sync_from_a_chinese_pos_export_through_the_hub(crm, make_config, tmp_pa
     second = hub.sync()
     assert second.deliveries[0].pushed == 0
     hub.close()
+
+
+def test_aggregates_and_consent_land_in_defined_custom_fields(crm):
+    """Issue 8: the BottleCRM defaults write `custom_fields{}`; keys the org defined are
+    stored (typed), the others are dropped by the CRM without failing the contact."""
+    from guestsync import activity as activity_hooks
+
+    from .activity_fixtures import feed, settings
+    from .test_aggregates import AMY_RECORDS
+
+    server, token, jwt = crm
+    for key, ftype in (("gs_visit_count", "number"), ("gs_segment", "text")):
+        body = {"target_model": "Contact", "key": key, "label": key, "field_type": ftype}
+        server.call("POST", "/api/custom-fields/", jwt, body)
+    store = Store.open(":memory:")
+    target = _target(server, token)
+    activity_hooks.attach(store, settings(target_types={"bottle": "bottlecrm"}))
+    feed(
+        store,
+        AMY_RECORDS,
+        targets={"bottle": target},
+        activity=settings(target_types={"bottle": "bottlecrm"}),
+    )
+    stats = deliver(store, target, RETRY, sleep=lambda s: None)
+    assert stats.pushed == 1 and stats.dead == 0
+    amy = next(c for c in server.contacts(token) if c["email"] == "amy@example.com")
+    assert amy["custom_fields"] == {"gs_visit_count": 3.0, "gs_segment": "regular"}

@@ -62,7 +62,9 @@ def test_print_lists_every_configured_target(make_config):
     assert "Do not allow duplicate values" in zo
     assert any(x.startswith("gs_visit_count") for x in lines["hs"])
     assert any("guestsync_id__c (unique)" in x for x in lines["fxk"])
-    for name in ("bottle", "kd", "api"):
+    bottle = "\n".join(lines["bottle"])  # custom_fields{} keys, BottleCRM field types
+    assert "gs_visit_count" in bottle and "custom_fields." not in bottle and "checkbox" in bottle
+    for name in ("kd", "api"):
         (why,) = lines[name]
         assert why.startswith("none needed") and f"crm.properties.{name}" in why
 

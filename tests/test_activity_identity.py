@@ -4,13 +4,27 @@ guests are recomputed and re-queued, and a guest merged away is never counted.""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from decimal import Decimal
+
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from guestsync import activity, aggregates, guest_admin, privacy, report
 from guestsync.connector_options import HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
-from guestsync.models import Consent, Entity, Guest, Order, Reservation, SourceRecord
+from guestsync.models import (
+    Consent,
+    Entity,
+    Feedback,
+    Guest,
+    Order,
+    Reservation,
+    SourceRecord,
+)
+from guestsync.resolution import IdentityError
 from guestsync.store import Store
 
 from .activity_fixtures import NOW, feed, settings
@@ -185,3 +199,95 @@ def test_a_guest_merged_away_gets_no_aggregates_even_when_asked_for():
     st = settings()
     out = aggregates.refresh(store, {bob, pos}, today=st.today(), tz=st.tz, crm=st.crm)
     assert set(out) == {bob} and aggregates.load(store, pos) is None
+
+
+EMAILS = ["ann@example.com", "ben@example.com", None]
+PHONES = ["+886912000001", "+886912000002", None]
+
+
+@st.composite
+def person_record(draw) -> SourceRecord:
+    """A booking, bill or survey answer by one of a few people, known by email, phone or
+    both (a record with both bridges two guests: an automatic merge), maybe with consent."""
+    email, phone = draw(st.sampled_from(EMAILS)), draw(st.sampled_from(PHONES))
+    if email is None and phone is None:
+        email = EMAILS[0]
+    consent = draw(st.sampled_from([None, True, False]))
+    guest = Guest(
+        email=email,
+        phone=phone,
+        marketing_consent=None
+        if consent is None
+        else Consent(granted=consent, at=_at("2026-03-0" + draw(st.sampled_from("1234")), "10:00")),
+    )
+    kind = draw(st.sampled_from(["booking", "pos", "survey"]))
+    ext = f"{kind}-{draw(st.integers(0, 5))}"
+    day = draw(st.sampled_from(["2026-02-01", "2026-03-01", "2026-03-15"]))
+    if kind == "booking":
+        return SourceRecord(
+            source=kind, stream="b", external_id=ext, entity=Entity.reservation, guest=guest,
+            reservation=Reservation(
+                venue="taipei", start_at=_at(day, "19:00"), party_size=2,
+                status=draw(st.sampled_from(["completed", "no_show", "cancelled"])),
+            ),
+        )  # fmt: skip
+    if kind == "pos":
+        return SourceRecord(
+            source=kind, stream="o", external_id=ext, entity=Entity.order, guest=guest,
+            order=Order(venue="taipei", placed_at=_at(day, "20:00"),
+                        total=Decimal(draw(st.integers(1, 900))), currency="TWD"),
+        )  # fmt: skip
+    return SourceRecord(
+        source=kind, stream="f", external_id=ext, entity=Entity.feedback, guest=guest,
+        feedback=Feedback(rating=Decimal(draw(st.integers(1, 5))), at=_at(day, "22:00")),
+    )  # fmt: skip
+
+
+def _invariants(store: Store) -> None:
+    # Every booking, bill, answer and consent statement sits with its record's guest.
+    same_stream = " AND l.stream = e.stream"
+    for table, stream in (
+        ("reservations", ""), ("orders", ""), ("feedback", ""), ("consent_events", same_stream)
+    ):  # fmt: skip
+        wrong = store.conn.execute(
+            f"SELECT count(*) FROM {table} e JOIN guest_links l ON l.source = e.source"
+            f" AND l.external_id = e.external_id{stream} WHERE l.guest_id != e.guest_id"
+        ).fetchone()[0]
+        assert wrong == 0, table
+    live = set(store.all_guest_ids())
+    stored = store.all_aggregates()
+    assert set(stored) <= live  # a guest merged away has none
+    st_ = settings()
+    full = aggregates.refresh(store, live, today=st_.today(), tz=st_.tz, crm=st_.crm)
+    assert {g: a.model_dump(mode="json") for g, a in full.items()} == stored
+    rep = report.build(store, now=NOW, tz=st_.tz)
+    assert rep.totals["guests"] == len(live) == sum(rep.segments.values())
+    assert rep.totals["visits"] == sum(a.visit_count for a in full.values())
+
+
+@hsettings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(person_record(), min_size=2, max_size=14),
+    st.lists(
+        st.tuples(st.sampled_from(["merge", "unmerge"]), st.integers(0, 99), st.integers(0, 99)),
+        max_size=4,
+    ),
+)
+def test_merges_and_unmerges_keep_activity_with_its_records_and_aggregates_exact(recs, ops):
+    store = Store.open(":memory:")
+    activity.attach(store, settings())
+    half = len(recs) // 2
+    feed(store, recs[:half])
+    admin = guest_admin.Admin(store, {})
+    for op, i, j in ops:
+        ids = store.all_guest_ids()
+        with contextlib.suppress(IdentityError):
+            if op == "merge" and len(ids) > 1:
+                admin.merge(ids[i % len(ids)], ids[j % len(ids)])
+            elif op == "unmerge":
+                gid = ids[i % len(ids)]
+                links = sorted(x.ref for x in store.links_of([gid]))
+                if links:
+                    admin.unmerge(gid, ":".join(links[j % len(links)]))
+    feed(store, recs[half:])  # later records land on the merged/unmerged guests
+    _invariants(store)

@@ -182,7 +182,10 @@ def test_a_record_its_source_removed_stops_counting_and_a_restore_counts_it_agai
     store, targets = _hub()
     _bob, pos = _by_source(store)
     assert _agg(store, pos).spend == {"TWD": Decimal("900")}
+    assert report.build(store, now=NOW, tz=settings().tz).no_shows == {"booking": (0, 1)}
     feed(store, [BILL.model_copy(update={"deleted": True})], targets=targets)  # voided
+    feed(store, [BOOKING.model_copy(update={"deleted": True})], targets=targets)
+    assert report.build(store, now=NOW, tz=settings().tz).no_shows == {}
     a = _agg(store, pos)
     assert (a.order_count, a.visit_count, a.spend) == (0, 0, {})
     assert _payload(store, pos)["gs_total_spend"] == ""  # cleared in the CRM

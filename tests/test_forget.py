@@ -64,6 +64,12 @@ def test_forget_removes_every_trace_but_the_hash_and_reaches_the_crm(crm):
     store.add_to_inbox([InboxEntry("site", "b", "X9", "h", '{"Email": "AMY@Example.com"}', "t")])
     (bad,) = store.pending_inbox(limit=10)
     store.mark_inbox_error(bad.id, "bad phone")
+    # A webhook body that was not JSON, kept in quarantine, names her too.
+    store.quarantine(
+        "site", reason="not JSON", body=b"email=AMY@Example.com&x", content_type="text/plain",
+        headers={},
+    )  # fmt: skip
+    store.quarantine("site", reason="not JSON", body=b"<bob/>", content_type="text/xml", headers={})
     result = privacy.forget(store, targets, email=" AMY@example.com ")
     assert result.guest_ids == [amy] and result.complete
     assert result.targets["hubspot"] == {"status": "deleted", "count": 1}
@@ -72,6 +78,7 @@ def test_forget_removes_every_trace_but_the_hash_and_reaches_the_crm(crm):
         assert store.rows_mentioning(trace) == {}, trace
     assert store.get_guest(amy) is None
     assert store.inbox_errors() == []
+    assert [q.body for q in store.quarantined()] == [b"<bob/>"]
     assert len(store.all_guest_ids()) == 1  # Bob
     assert {k for k, _ in store.suppression_hashes()} == {"email", "phone"}
     (log,) = store.forget_log()

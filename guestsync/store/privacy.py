@@ -176,13 +176,21 @@ class PrivacyOps(StoreBase):
         )
 
     def erase_raw_mentions(self, texts: Sequence[str]) -> int:
-        """Delete inbox rows whose raw text contains any of `texts` (case-insensitive):
-        rows never linked to a guest (rejected ones) can still hold their email."""
+        """Delete inbox rows and quarantined webhook bodies whose text contains any of
+        `texts` (case-insensitive): rows never linked to a guest (rejected ones, bodies
+        that were not JSON) can still hold their email."""
         n = 0
+        quarantine = self.db["webhook_quarantine"].exists()
         for t in texts:
             n += self.conn.execute(
                 "DELETE FROM inbox WHERE instr(lower(raw), lower(?)) > 0", (t,)
             ).rowcount
+            if quarantine:  # webhook bodies kept because they could not be parsed
+                n += self.conn.execute(
+                    "DELETE FROM webhook_quarantine WHERE"
+                    " instr(lower(CAST(body AS TEXT)), lower(?)) > 0",
+                    (t,),
+                ).rowcount
         return n
 
     def move_activity(self, from_guest: str, to_guest: str) -> None:

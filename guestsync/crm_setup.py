@@ -1,10 +1,10 @@
-"""The custom CRM properties the property mapping needs, and creating them in HubSpot.
+"""The custom CRM properties the property mapping needs, and creating them (HubSpot, BottleCRM).
 
 `guestsync targets setup --print` lists, per target, every property the mapping writes
 that the CRM does not have out of the box, with the type to create it as. HubSpot lets an
 integration create contact properties (POST /crm/v3/properties/contacts, scope
 `crm.schemas.contacts.write`; https://developers.hubspot.com/docs/api/crm/properties), so
-`--create` does it there; Salesforce, Zoho, BottleCRM and Fxiaoke custom fields are created
+`--create` does it there and in BottleCRM; Salesforce, Zoho and Fxiaoke custom fields are created
 in their setup pages (the list says with which type).
 """
 
@@ -199,4 +199,48 @@ def create_hubspot(
         except PermanentError as exc:
             # 409 Conflict: a property of that name exists already (HubSpot error docs).
             out[spec.name] = "exists" if getattr(exc, "status", None) == 409 else str(exc)
+    return out
+
+
+# BottleCRM (django-crm 1.35) custom field definitions: GET lists them, POST creates one
+# (org admins only; a personal access token needs the `custom-fields:write` scope, or no
+# scope list at all). Read from the installed django-crm's common/views/custom_field_views.py.
+BOTTLECRM_FIELDS = "/api/custom-fields/"
+
+
+def create_bottlecrm(
+    options: Any, specs: list[PropertySpec], *, session: requests.Session | None = None
+) -> Mapping[str, str]:
+    """Define each custom field on Contact; returns key -> "created" | "exists" | error."""
+    http = HttpClient(
+        str(options.base_url),
+        target="bottlecrm",
+        headers={"Authorization": f"Bearer {options.token.get_secret_value()}"},
+        timeout=options.timeout,
+        session=session,
+    )
+    listed = http.request(
+        "GET",
+        BOTTLECRM_FIELDS,
+        params={"target_model": "Contact", "include_counts": "false"},
+    ).json()
+    have = {d.get("key") for d in listed.get("definitions") or []}
+    out: dict[str, str] = {}
+    for spec in specs:
+        if spec.name in have:
+            out[spec.name] = "exists"
+            continue
+        body = {
+            "target_model": "Contact",
+            "key": spec.name,
+            "label": spec.label[:128],
+            "field_type": spec.field_type,
+        }
+        try:
+            http.request("POST", BOTTLECRM_FIELDS, json=body)
+            out[spec.name] = "created"
+        except AuthError:
+            raise
+        except PermanentError as exc:
+            out[spec.name] = str(exc)
     return out

@@ -129,14 +129,15 @@ def targets() -> None:
 
 @targets.command("setup")
 @click.option("--print", "print_only", is_flag=True, help="List the properties; change nothing.")
-@click.option("--create", is_flag=True, help="Create missing properties (HubSpot only).")
+@click.option("--create", is_flag=True, help="Create missing properties (HubSpot and BottleCRM).")
 @click.option("--target", "names", multiple=True, help="Only this target (repeatable).")
 @pass_ctx
 def targets_setup(ctx: Ctx, print_only: bool, create: bool, names: tuple[str, ...]) -> None:
     """List the custom CRM properties guestsync writes (per target), or create them.
 
-    Without --create this only prints. --create calls HubSpot's properties API; for
-    Salesforce and Zoho create the listed custom fields in the CRM's setup pages.
+    Without --create this only prints. --create calls HubSpot's properties API and
+    BottleCRM's custom-fields API (an org admin's token); for Salesforce, Zoho and Fxiaoke
+    create the listed custom fields in the CRM's setup pages.
     """
     hub = ctx.hub()
     hub.close()
@@ -155,10 +156,11 @@ def targets_setup(ctx: Ctx, print_only: bool, create: bool, names: tuple[str, ..
     for name in dict.fromkeys(s.target for s in specs):
         opts = hub.config.targets[name]
         mine = [s for s in specs if s.target == name]
-        if opts.type != "hubspot":
+        creators = {"hubspot": crm_setup.create_hubspot, "bottlecrm": crm_setup.create_bottlecrm}
+        if opts.type not in creators:
             err.print(f"{name}: {opts.type} fields are created in the CRM's setup pages")
             continue
-        for prop, outcome in crm_setup.create_hubspot(opts, mine).items():
+        for prop, outcome in creators[opts.type](opts, mine).items():
             ok = outcome in ("created", "exists")
             failed |= not ok
             (out if ok else err).print(f"{name}: {prop}: {escape(outcome)}")

@@ -91,6 +91,8 @@ def record(store: Store, record: SourceRecord, guest_id: str, seen: datetime) ->
             feedback=record.feedback,
             updated_at=record.updated_at,
         )
+    # The record may have moved to another guest: its earlier statements move with it.
+    store.relink_consent(record.source, record.stream, record.external_id, guest_id)
     said = consent.statements(record.guest, seen_at=seen, source=record.source)
     if said:
         store.save_consent(
@@ -100,8 +102,6 @@ def record(store: Store, record: SourceRecord, guest_id: str, seen: datetime) ->
             guest_id=guest_id,
             statements=[(s.channel, s.granted, s.at, s.source) for s in said],
         )
-    else:  # the record may have moved to another guest: its statements move with it
-        store.relink_consent(record.source, record.stream, record.external_id, guest_id)
 
 
 def after_batch(store: Store, guest_ids: set[str], settings: ActivitySettings) -> None:

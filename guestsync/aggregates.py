@@ -242,7 +242,7 @@ def refresh(
     out = {}
     for gid in sorted(guest_ids):
         guest = store.get_guest(gid)
-        if guest is None:
+        if guest is None or store.merged_into(gid):  # merged away: counted in its keeper
             continue
         agg = compute(guest, store.guest_activity(gid), today=today, tz=tz, crm=crm)
         again = recheck_on(agg, guest, today=today, crm=crm)
@@ -276,8 +276,10 @@ def summary(store: Store, guest_id: str) -> dict[str, str]:
     if agg is None:
         return {}
     said = consent.effective(consent.Statement(*row) for row in store.consent_statements(guest_id))
+    was, since = store.segment_history(guest_id)
+    segment = agg.segment + (f" since {since[:10]}" if since else "")
     rows: dict[str, Any] = {
-        "segment": agg.segment,
+        "segment": segment + (f", was {was}" if was else ""),
         "visits": agg.visit_count,
         "first visit": agg.first_visit,
         "last visit": agg.last_visit,

@@ -131,15 +131,33 @@ ZOHO = {f"GS_{_title(v)}": v for v in _COMPUTED} | {
     "Email_Opt_Out": "email_opt_out",
     "GS_Sms_Opt_In": "sms_opt_in",
 }
-DEFAULTS: dict[str, dict[str, str]] = {"hubspot": HUBSPOT, "salesforce": SALESFORCE, "zoho": ZOHO}
+# BottleCRM contacts keep org-defined values in `custom_fields{}` ✅ (§4.3); keys the org
+# has not defined (Settings > Custom fields, target Contact) are dropped by the CRM, not
+# refused, so these defaults are harmless until the fields exist. `do_not_call` is about
+# calls, not email or SMS marketing: consent goes to custom fields too.
+BOTTLECRM = {f"custom_fields.gs_{v}": v for v in _COMPUTED} | {
+    "custom_fields.gs_email_opt_in": "email_opt_in",
+    "custom_fields.gs_sms_opt_in": "sms_opt_in",
+}
+DEFAULTS: dict[str, dict[str, str]] = {
+    "hubspot": HUBSPOT,
+    "salesforce": SALESFORCE,
+    "zoho": ZOHO,
+    "bottlecrm": BOTTLECRM,
+}
 # Standard fields of each CRM that `targets setup` must not try to create.
 STANDARD: dict[str, set[str]] = {
     "hubspot": set(),
     "salesforce": {"HasOptedOutOfEmail"},
     "zoho": {"Email_Opt_Out"},
+    "bottlecrm": set(),
 }
 # Types whose API wants every property value as a string (HubSpot ✅ §1.1 example).
 STRING_VALUED = {"hubspot"}
+# Longest text the field type `targets setup` lists can hold: Salesforce Text(255), Zoho
+# Single Line (255). A longer value (a long last comment) would fail the whole record
+# (Salesforce STRING_TOO_LONG), so it is cut, ending in "…".
+TEXT_LIMIT = {"salesforce": 255, "zoho": 255}
 
 
 def property_map(
@@ -180,6 +198,7 @@ def properties(
     not know (an unknown consent must not overwrite an opt-out made in the CRM).
     """
     as_string = (target_type or "") in STRING_VALUED
+    limit = TEXT_LIMIT.get(target_type or "")
     empty = "" if as_string else None
     out: dict[str, Any] = {}
     for prop, name in props.items():
@@ -188,7 +207,10 @@ def properties(
             if name in AGGREGATE_VALUES:
                 _put(out, prop, empty)
             continue
-        _put(out, prop, _format(v, as_string=as_string))
+        v = _format(v, as_string=as_string)
+        if limit and isinstance(v, str) and len(v) > limit:
+            v = v[: limit - 1] + "…"
+        _put(out, prop, v)
     return out
 
 

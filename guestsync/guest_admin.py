@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import activity, aggregates
 from .connectors.base import Target
 from .identity import IdentityConfig
 from .identity.names import name_key
@@ -48,7 +49,11 @@ def _reviews(store: Store, guest_id: str) -> list[dict[str, Any]]:
     ]
 
 
-PROFILE_SECTIONS: dict[str, Section] = {"links": _links, "open_reviews": _reviews}
+PROFILE_SECTIONS: dict[str, Section] = {
+    "links": _links,
+    "open_reviews": _reviews,
+    "activity": aggregates.summary,  # segment, visits, spend, consent in force (issue 8)
+}
 
 
 def current_id(store: Store, guest_id: str) -> str:
@@ -122,6 +127,8 @@ class Admin:
             touched = resolver.live(op(resolver))
             for gid in sorted(touched):
                 resolver.refresh(gid)
+            # Visits, spend, segment and consent follow the records that moved (issue 8).
+            activity.after_batch(self.store, touched, activity.settings_for(self.store))
             queued = queue_for_targets(self.store, touched, self.targets)
         return touched, queued
 

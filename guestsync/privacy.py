@@ -26,7 +26,7 @@ from typing import Any
 
 from . import consent
 from .connectors.base import CrmRef, Target
-from .errors import ConfigError, GuestsyncError
+from .errors import ConfigError, GuestsyncError, RetryableError
 from .models import SourceRecord
 from .normalize import email_address, phone_e164
 from .store import Store
@@ -100,6 +100,9 @@ def forget(
     else:
         ids = store.guest_ids_by_contact(email=email, phone=phone)
         selector = f"{selector_hashes[0][0]}:{selector_hashes[0][1]}"
+    # Identity merges: the guest this id was merged into, and every guest merged into it,
+    # are the same person (their old rows and CRM contacts hold the same data).
+    ids = store.merged_family(ids)
     result = ForgetResult(sorted(ids))
     links = {gid: store.crm_links_of(gid) for gid in result.guest_ids}
     for name, target in targets.items():
@@ -123,10 +126,17 @@ def forget(
             targets=result.targets,
             status="done" if result.complete else "partial",
         )
+        _queue_retries(store, result.targets, result.log_id)
     return result
 
 
 def _delete_in(target: Target, refs: Sequence[CrmRef]) -> dict[str, Any]:
+    """One target's outcome: deleted | not linked | unsupported | queued | failed.
+
+    `queued`: the CRM said "later" (rate limit, 5xx, timeout); the deletes are kept in the
+    delivery queue (`_queue_retries`) and retried by the next delivery run with the
+    target's retry policy. `failed` and `unsupported` list the CRM ids to delete by hand.
+    """
     if not refs:
         return {"status": "not linked"}
     if not callable(getattr(target, "delete", None)):  # the SupportsDelete capability
@@ -134,17 +144,30 @@ def _delete_in(target: Target, refs: Sequence[CrmRef]) -> dict[str, Any]:
         return {"status": "unsupported", "crm_ids": [r.crm_id for r in refs]}
     try:
         results = target.delete(refs)  # type: ignore[attr-defined]  # SupportsDelete
+    except RetryableError as exc:
+        return {"status": "queued", "error": str(exc), "crm_ids": [r.crm_id for r in refs]}
     except GuestsyncError as exc:
         return {"status": "failed", "error": str(exc), "crm_ids": [r.crm_id for r in refs]}
     failed = [r for r in results if not r.ok]
     if failed:
         by_gid = {r.guest_id: r.crm_id for r in refs}
         return {
-            "status": "failed",
+            "status": "queued" if all(r.retryable for r in failed) else "failed",
             "error": "; ".join(r.error or "rejected" for r in failed),
             "crm_ids": [by_gid.get(r.guest_id) for r in failed],
         }
     return {"status": "deleted", "count": len(refs)}
+
+
+def _queue_retries(store: Store, outcomes: Mapping[str, dict[str, Any]], log_id: int) -> None:
+    """Deletes the CRM answered "later" go to the delivery queue (crm_ops), under an id
+    that is not the forgotten guest's (every row naming that id is gone)."""
+    for target, outcome in outcomes.items():
+        if outcome.get("status") != "queued":
+            continue
+        for i, crm_id in enumerate(outcome["crm_ids"]):
+            if crm_id:
+                store.queue_delete(target, f"forget#{log_id}.{i}", crm_id)
 
 
 # -- masking personal data in logs -----------------------------------------------------
@@ -172,17 +195,31 @@ def mask(text: str) -> str:
 
 
 class MaskPii(logging.Filter):
-    """A logging filter that masks emails and phones in the formatted message."""
+    """A logging filter that masks emails and phones in the formatted message, and in the
+    traceback of `log.exception(...)` (an error message may quote a bad email or phone)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
         masked = mask(msg)
         if masked != msg:
             record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            # Formatters use `exc_text` when it is set, so the traceback is masked once here.
+            record.exc_text = mask(_TRACEBACKS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
         return True
 
 
+_TRACEBACKS = logging.Formatter()
+
+
 _installed = False
+
+
+def installed() -> bool:
+    """Whether log masking is on (other outputs, such as /healthz, follow it)."""
+    return _installed
 
 
 def install_log_masking() -> None:

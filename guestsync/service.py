@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import waitress
 
+from . import privacy
 from .config import Config
 from .scheduler import Job, build_scheduler, source_jobs
 from .store import Store
@@ -153,6 +154,8 @@ class Worker:
                 break
             except Exception as exc:  # keep serving; the error is in /healthz and the log
                 self.last_error = f"{type(exc).__name__}: {exc}"
+                if privacy.installed():  # shown by /healthz: masked as the log is
+                    self.last_error = privacy.mask(self.last_error)
                 log.exception("worker step failed")
                 busy = False
             if not busy:

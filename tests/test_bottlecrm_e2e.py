@@ -11,6 +11,7 @@ must land exactly once, across re-runs.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 
 from guestsync.config import load_config
@@ -25,6 +27,7 @@ from guestsync.connector_options import BottleCrmTargetOptions, DeliveryRetryOpt
 from guestsync.connectors.base import CrmRef
 from guestsync.connectors.bottlecrm import BottleCrmTarget
 from guestsync.delivery import deliver
+from guestsync.errors import AuthError
 from guestsync.models import Guest
 from guestsync.process import payload_hash
 from guestsync.store import Store
@@ -257,3 +260,60 @@ def test_sync_from_a_chinese_pos_export_through_the_hub(crm, make_config, tmp_pa
     second = hub.sync()
     assert second.deliveries[0].pushed == 0
     hub.close()
+
+
+def test_aggregates_and_consent_land_in_defined_custom_fields(crm):
+    """Issue 8: the BottleCRM defaults write `custom_fields{}`; keys the org defined are
+    stored (typed), the others are dropped by the CRM without failing the contact."""
+    from guestsync import activity as activity_hooks
+
+    from .activity_fixtures import feed, settings
+    from .test_aggregates import AMY_RECORDS
+
+    server, token, jwt = crm
+    for key, ftype in (("gs_visit_count", "number"), ("gs_segment", "text")):
+        body = {"target_model": "Contact", "key": key, "label": key, "field_type": ftype}
+        with contextlib.suppress(RuntimeError):  # defined already by another test
+            server.call("POST", "/api/custom-fields/", jwt, body)
+    store = Store.open(":memory:")
+    target = _target(server, token)
+    activity_hooks.attach(store, settings(target_types={"bottle": "bottlecrm"}))
+    feed(
+        store,
+        AMY_RECORDS,
+        targets={"bottle": target},
+        activity=settings(target_types={"bottle": "bottlecrm"}),
+    )
+    stats = deliver(store, target, RETRY, sleep=lambda s: None)
+    assert stats.pushed == 1 and stats.dead == 0
+    amy = next(c for c in server.contacts(token) if c["email"] == "amy@example.com")
+    cf = amy["custom_fields"]
+    assert cf["gs_visit_count"] == 3.0 and cf["gs_segment"] == "regular"
+
+
+def test_targets_setup_create_defines_the_custom_fields(crm, make_config):
+    """`targets setup --create` defines every listed key on Contact; a second run finds
+    them; a token limited to contacts is refused plainly."""
+    from click.testing import CliRunner
+
+    from guestsync.cli import cli
+    from guestsync.crm_setup import create_bottlecrm, required
+
+    server, token, jwt = crm
+    admin = server.create_token(jwt, scopes=())  # no scope list: the owner's rights
+    cfg = make_config(
+        f"store: {{path: hub.db}}\ntargets:\n  bottle:\n    type: bottlecrm\n"
+        f"    base_url: {server.url}\n    token: {admin}\n"
+    )
+    result = CliRunner().invoke(cli, ["-c", str(cfg), "targets", "setup", "--create"])
+    assert result.exit_code == 0, result.output
+    assert "gs_no_show_rate: created" in result.output
+    defs = server.call("GET", "/api/custom-fields/?target_model=Contact", jwt)["definitions"]
+    types = {d["key"]: d["field_type"] for d in defs}
+    assert types["gs_no_show_rate"] == "number" and types["gs_email_opt_in"] == "checkbox"
+    assert types["gs_upcoming_birthday"] == "date"
+    again = CliRunner().invoke(cli, ["-c", str(cfg), "targets", "setup", "--create"])
+    assert again.exit_code == 0 and "created" not in again.output
+    opts = load_config(cfg).targets["bottle"].model_copy(update={"token": SecretStr(token)})
+    with pytest.raises(AuthError):  # contacts:read/write only
+        create_bottlecrm(opts, required(load_config(cfg)))

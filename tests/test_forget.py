@@ -64,6 +64,12 @@ def test_forget_removes_every_trace_but_the_hash_and_reaches_the_crm(crm):
     store.add_to_inbox([InboxEntry("site", "b", "X9", "h", '{"Email": "AMY@Example.com"}', "t")])
     (bad,) = store.pending_inbox(limit=10)
     store.mark_inbox_error(bad.id, "bad phone")
+    # A webhook body that was not JSON, kept in quarantine, names her too.
+    store.quarantine(
+        "site", reason="not JSON", body=b"email=AMY@Example.com&x", content_type="text/plain",
+        headers={},
+    )  # fmt: skip
+    store.quarantine("site", reason="not JSON", body=b"<bob/>", content_type="text/xml", headers={})
     result = privacy.forget(store, targets, email=" AMY@example.com ")
     assert result.guest_ids == [amy] and result.complete
     assert result.targets["hubspot"] == {"status": "deleted", "count": 1}
@@ -72,6 +78,7 @@ def test_forget_removes_every_trace_but_the_hash_and_reaches_the_crm(crm):
         assert store.rows_mentioning(trace) == {}, trace
     assert store.get_guest(amy) is None
     assert store.inbox_errors() == []
+    assert [q.body for q in store.quarantined()] == [b"<bob/>"]
     assert len(store.all_guest_ids()) == 1  # Bob
     assert {k for k, _ in store.suppression_hashes()} == {"email", "phone"}
     (log,) = store.forget_log()
@@ -128,3 +135,39 @@ def test_log_masking_applies_to_every_logger(caplog):
     with caplog.at_level(logging.INFO):
         logging.getLogger("guestsync.anything").info("guest %s called", "amy@example.com")
     assert "a***@example.com" in caplog.text and "amy@example.com" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("ttype", "deletes"),
+    [
+        ("hubspot", True),  # GDPR delete
+        ("salesforce", True),
+        ("zoho", True),
+        ("bottlecrm", True),
+        ("fxiaoke", False),  # no delete built: forget lists the CRM ids to delete by hand
+        ("kingdee", False),
+        ("rest", False),
+    ],
+)
+def test_which_target_types_forget_can_delete_in(ttype, deletes):
+    from guestsync.connectors import TARGETS
+
+    assert callable(getattr(TARGETS[ttype], "delete", None)) is deletes
+
+
+def test_a_delete_the_crm_throttles_is_queued_and_done_by_the_next_delivery_run(crm):
+    from guestsync.testing import FaultPlan
+
+    fake, url = crm
+    store, targets = _setup(url)
+    fake.faults = FaultPlan(script=[429])  # the GDPR delete call is throttled once
+    result = privacy.forget(store, targets, email="amy@example.com")
+    assert result.targets["hubspot"]["status"] == "queued" and not result.complete
+    assert fake.counts["gdpr_deleted"] == 0
+    assert store.rows_mentioning("amy@example.com") == {}  # local data is gone regardless
+    for gid in result.guest_ids:
+        assert set(store.rows_mentioning(gid)) <= {"forget_log"}
+    stats = deliver(
+        store, targets["hubspot"], DeliveryRetryOptions(initial_wait=0), sleep=lambda s: None
+    )
+    assert stats.deleted == 1 and fake.counts["gdpr_deleted"] == 1 and len(fake.contacts) == 1

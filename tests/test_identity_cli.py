@@ -56,6 +56,8 @@ def test_search_finds_a_guest_in_any_script_and_show_lists_its_records(synced):
     assert shown["golden"]["full_name"] == "陳小明"
     assert [x["link"] for x in shown["links"]] == ["site:bookings:BK-1001"]
     assert "decisions about" in run(synced, "guests", "explain", gid).output
+    text = run(synced, "guests", "show", gid).output  # issue 8: segment and visits shown
+    assert "activity" in text and "segment: " in text and "visits: " in text
 
 
 def test_merge_then_unmerge_requeues_and_restores(synced):

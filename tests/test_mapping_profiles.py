@@ -104,14 +104,14 @@ def test_golden_files_show_what_the_issue_asks_for():
     cust = {r["record"]["external_id"]: r["record"] for r in run_profile("square_customers")[:3]}
     amy = cust["JDKYHBWT1D4F8MFH63DBMEN8Y4"]["guest"]
     assert amy["birthday"] == "1904-05-01" and amy["email"] == "amy.lin@example.com"
-    assert amy["marketing_consent"] == {
+    assert amy["email_consent"] == {  # email only: Square says nothing of SMS
         "granted": True,
         "at": "2026-11-20T09:15:00Z",
         "source": "sample",
     }
     assert amy["loyalty_ids"] == ["square:JDKYHBWT1D4F8MFH63DBMEN8Y4", "square_ref:VIP-0042"]
     ming = cust["A537H7KAQWSAF8M8EM1Y23E16M"]["guest"]
-    assert ming["marketing_consent"]["granted"] is False and ming["phone"] == "+886912000111"
+    assert ming["email_consent"]["granted"] is False and ming["phone"] == "+886912000111"
     wing = cust["R4X1Y7ZQ9Q0B0BN2J3KD7T6G2H"]
     assert wing["guest"]["phone"] == "ext. 12" and "phone: kept as written" in (wing["warnings"][0])
 

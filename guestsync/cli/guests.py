@@ -53,6 +53,10 @@ def show(ctx: Ctx, guest_id: str, as_json: bool) -> None:
         if name in ("id", "asked_for", "golden"):
             continue
         out.print(f"[bold]{name}[/]")
+        if isinstance(value, dict):  # label -> text (e.g. activity: segment, visits …)
+            for k, v in value.items():
+                out.print(f"  {escape(str(k))}: {escape(_text(v))}")
+            continue
         for item in value if isinstance(value, list) else [value]:
             out.print(f"  {escape(_text(item))}")
 

@@ -96,7 +96,9 @@ def forget(
     )
     for name, outcome in result.targets.items():
         line = f"{name}: {outcome['status']}"
-        if outcome.get("crm_ids"):
+        if outcome["status"] == "queued":
+            line += " — the CRM said later; the next delivery run retries the delete"
+        elif outcome.get("crm_ids"):
             line += f" — delete by hand in the CRM: {', '.join(map(str, outcome['crm_ids']))}"
         if outcome.get("error"):
             line += f" ({outcome['error']})"
@@ -127,14 +129,15 @@ def targets() -> None:
 
 @targets.command("setup")
 @click.option("--print", "print_only", is_flag=True, help="List the properties; change nothing.")
-@click.option("--create", is_flag=True, help="Create missing properties (HubSpot only).")
+@click.option("--create", is_flag=True, help="Create missing properties (HubSpot and BottleCRM).")
 @click.option("--target", "names", multiple=True, help="Only this target (repeatable).")
 @pass_ctx
 def targets_setup(ctx: Ctx, print_only: bool, create: bool, names: tuple[str, ...]) -> None:
     """List the custom CRM properties guestsync writes (per target), or create them.
 
-    Without --create this only prints. --create calls HubSpot's properties API; for
-    Salesforce and Zoho create the listed custom fields in the CRM's setup pages.
+    Without --create this only prints. --create calls HubSpot's properties API and
+    BottleCRM's custom-fields API (an org admin's token); for Salesforce, Zoho and Fxiaoke
+    create the listed custom fields in the CRM's setup pages.
     """
     hub = ctx.hub()
     hub.close()
@@ -145,16 +148,19 @@ def targets_setup(ctx: Ctx, print_only: bool, create: bool, names: tuple[str, ..
     for s in specs:
         prop = s.name + (" (unique)" if s.unique else "")
         click.echo(f"{s.target:<12} {prop:<{width}} {s.field_type:<28} {s.value}")
+    for name, why in crm_setup.unlisted(hub.config, specs, list(names) or None).items():
+        click.echo(f"{name:<12} {why}")
     if print_only or not create:
         return
     failed = False
     for name in dict.fromkeys(s.target for s in specs):
         opts = hub.config.targets[name]
         mine = [s for s in specs if s.target == name]
-        if opts.type != "hubspot":
+        creators = {"hubspot": crm_setup.create_hubspot, "bottlecrm": crm_setup.create_bottlecrm}
+        if opts.type not in creators:
             err.print(f"{name}: {opts.type} fields are created in the CRM's setup pages")
             continue
-        for prop, outcome in crm_setup.create_hubspot(opts, mine).items():
+        for prop, outcome in creators[opts.type](opts, mine).items():
             ok = outcome in ("created", "exists")
             failed |= not ok
             (out if ok else err).print(f"{name}: {prop}: {escape(outcome)}")

@@ -27,6 +27,9 @@ from .transforms import NO_OPTIONS, TRANSFORMS, Context, Fn
 META, GUEST, ENTITY = 0, 1, 2
 Run = Callable[[Any, list[str]], Any]
 
+# Guest fields where a mapped yes/no becomes a consent statement (issue 8).
+CONSENT_FIELDS = ("marketing_consent", "email_consent", "sms_consent")
+
 
 @dataclass(frozen=True)
 class CompiledField:
@@ -105,10 +108,11 @@ class CompiledMapping:
             raise _combined(problems)
         updated_at = meta.get("updated_at")
         try:
-            consent = guest.get("marketing_consent")
-            if isinstance(consent, bool):  # a yes/no: a statement by this source, as of now
-                at = _aware(updated_at) if isinstance(updated_at, str) else updated_at
-                guest["marketing_consent"] = Consent(granted=consent, at=at, source=source)
+            for key in CONSENT_FIELDS:  # all channels, or one (email_consent, sms_consent)
+                consent = guest.get(key)
+                if isinstance(consent, bool):  # a yes/no: a statement by this source, now
+                    at = _aware(updated_at) if isinstance(updated_at, str) else updated_at
+                    guest[key] = Consent(granted=consent, at=at, source=source)
             return SourceRecord(
                 source=source,
                 stream=stream,
@@ -289,7 +293,7 @@ def _check_value_list(
 
 
 def _check_values(entity: Entity, f: CompiledField, doc: YamlDoc, loc: tuple) -> None:
-    if f.key != "marketing_consent":  # a yes/no there becomes a Consent
+    if f.key not in CONSENT_FIELDS:  # a yes/no there becomes a Consent
         _check_value_list(_annotation(entity, f.dest, f.key), f.default, f.chain, doc, loc)
 
 

@@ -152,8 +152,18 @@ class ActivityOps(StoreBase):
         )
 
     def guest_activity(self, guest_id: str) -> GuestActivity:
+        """Everything the guest did, less what came with a source record its source removed
+        (a deleted form entry or bill no longer counts; a restore counts it again)."""
         act = GuestActivity()
         dt = datetime.fromisoformat
+        gone = {
+            (r[0], r[1])
+            for r in self.conn.execute(
+                "SELECT source, external_id FROM guest_links WHERE guest_id = ?"
+                " AND removed_at IS NOT NULL",
+                (guest_id,),
+            )
+        }
         act.reservations = [
             ReservationRow(
                 r[0], r[1], r[2], dt(r[3]) if r[3] else None, r[4], ReservationStatus(r[5])
@@ -193,11 +203,17 @@ class ActivityOps(StoreBase):
         act.feedback = [
             FeedbackRow(_dec(r[0]), r[1], dt(r[2]) if r[2] else None, r[3])
             for r in self.conn.execute(
-                "SELECT rating, comment, at, venue FROM feedback WHERE guest_id = ?"
-                " ORDER BY at, source, external_id",
+                "SELECT rating, comment, at, venue, source, external_id FROM feedback"
+                " WHERE guest_id = ? ORDER BY at, source, external_id",
                 (guest_id,),
             )
+            if (r[4], r[5]) not in gone
         ]
+        if gone:
+            act.reservations = [
+                r for r in act.reservations if (r.source, r.external_id) not in gone
+            ]
+            act.orders = [o for o in act.orders if (o.source, o.external_id) not in gone]
         return act
 
     def count_orders(self) -> int:
@@ -219,8 +235,12 @@ class ActivityOps(StoreBase):
     ) -> None:
         self.conn.execute(
             "INSERT INTO guest_aggregates (guest_id, data, segment, computed_at, recheck_on,"
-            " stamp) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guest_id) DO UPDATE SET"
-            " data = excluded.data, segment = excluded.segment,"
+            " stamp, segment_since) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guest_id)"
+            " DO UPDATE SET data = excluded.data, segment = excluded.segment,"
+            " previous_segment = CASE WHEN guest_aggregates.segment IS excluded.segment"
+            " THEN guest_aggregates.previous_segment ELSE guest_aggregates.segment END,"
+            " segment_since = CASE WHEN guest_aggregates.segment IS excluded.segment"
+            " THEN guest_aggregates.segment_since ELSE excluded.segment_since END,"
             " computed_at = excluded.computed_at, recheck_on = excluded.recheck_on,"
             " stamp = excluded.stamp",
             (
@@ -230,8 +250,17 @@ class ActivityOps(StoreBase):
                 ts(),
                 recheck_on.isoformat() if recheck_on else None,
                 stamp,
+                ts(),
             ),
         )
+
+    def segment_history(self, guest_id: str) -> tuple[str | None, str | None]:
+        """(the segment before the current one, since when the current one holds)."""
+        row = self.conn.execute(
+            "SELECT previous_segment, segment_since FROM guest_aggregates WHERE guest_id = ?",
+            (guest_id,),
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
 
     def guests_to_recheck(self, today: date, *, stamp: str) -> list[str]:
         """Guests whose aggregates may differ by `today` with no new record: their recheck

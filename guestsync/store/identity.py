@@ -354,9 +354,10 @@ class IdentityOps(StoreBase):
         return (r[0], bool(r[1])) if r else None
 
     def repoint_entities(self, refs: Sequence[Ref], guest_id: str) -> None:
-        """Bookings, orders and feedback that came with these source records follow them
-        to `guest_id` (any entity table with source, external_id and guest_id columns)."""
-        for table in ("reservations", "orders", "feedback"):
+        """Bookings, orders, feedback and consent statements that came with these source
+        records follow them to `guest_id` (any entity table with source, external_id and
+        guest_id columns)."""
+        for table in ("reservations", "orders", "feedback", "consent_events"):
             if not self.db[table].exists():
                 continue
             cols = set(self.db[table].columns_dict)

@@ -31,19 +31,20 @@ class PrivacyOps(StoreBase):
         now_ts = ts()
         self.conn.executemany(
             "INSERT INTO consent_events (source, stream, external_id, channel, guest_id,"
-            " granted, at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " granted, at, recorded_at, said_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (source, stream, external_id, channel) DO UPDATE SET"
             " guest_id = excluded.guest_id, granted = excluded.granted, at = excluded.at,"
-            " recorded_at = excluded.recorded_at",
+            " recorded_at = excluded.recorded_at, said_by = excluded.said_by",
             [
-                (src or source, stream, external_id, ch, guest_id, int(g), ts(at), now_ts)
+                (source, stream, external_id, ch, guest_id, int(g), ts(at), now_ts, src)
                 for ch, g, at, src in statements
             ],
         )
 
     def consent_statements(self, guest_id: str) -> list[tuple[str, bool, datetime, str]]:
         rows = self.conn.execute(
-            "SELECT channel, granted, at, source FROM consent_events WHERE guest_id = ?"
+            "SELECT channel, granted, at, coalesce(said_by, source) FROM consent_events"
+            " WHERE guest_id = ?"
             " ORDER BY at, channel",
             (guest_id,),
         ).fetchall()
@@ -132,6 +133,24 @@ class PrivacyOps(StoreBase):
             )
         return out
 
+    def merged_family(self, guest_ids: Iterable[str]) -> set[str]:
+        """`guest_ids`, the guests they were merged into and every guest merged into those
+        (transitively): one person, under every id the hub ever gave them."""
+        todo, seen = list(guest_ids), set()
+        while todo:
+            gid = todo.pop()
+            if gid in seen:
+                continue
+            seen.add(gid)
+            up = self._one("SELECT merged_into FROM guests WHERE id = ?", (gid,))
+            if up:
+                todo.append(up)
+            todo += [
+                r[0]
+                for r in self.conn.execute("SELECT id FROM guests WHERE merged_into = ?", (gid,))
+            ]
+        return seen
+
     def guest_contacts(self, guest_id: str) -> set[tuple[str, str]]:
         """Every (kind, value) email/phone any source said this guest has."""
         out: set[tuple[str, str]] = set()
@@ -157,13 +176,21 @@ class PrivacyOps(StoreBase):
         )
 
     def erase_raw_mentions(self, texts: Sequence[str]) -> int:
-        """Delete inbox rows whose raw text contains any of `texts` (case-insensitive):
-        rows never linked to a guest (rejected ones) can still hold their email."""
+        """Delete inbox rows and quarantined webhook bodies whose text contains any of
+        `texts` (case-insensitive): rows never linked to a guest (rejected ones, bodies
+        that were not JSON) can still hold their email."""
         n = 0
+        quarantine = self.db["webhook_quarantine"].exists()
         for t in texts:
             n += self.conn.execute(
                 "DELETE FROM inbox WHERE instr(lower(raw), lower(?)) > 0", (t,)
             ).rowcount
+            if quarantine:  # webhook bodies kept because they could not be parsed
+                n += self.conn.execute(
+                    "DELETE FROM webhook_quarantine WHERE"
+                    " instr(lower(CAST(body AS TEXT)), lower(?)) > 0",
+                    (t,),
+                ).rowcount
         return n
 
     def move_activity(self, from_guest: str, to_guest: str) -> None:

@@ -6,6 +6,13 @@ from datetime import datetime
 
 from .base import StoreBase, ts
 
+# Rows that came with a source record its source removed (a voided bill) do not count,
+# as in the guests' aggregates.
+_NOT_REMOVED = (
+    "NOT EXISTS (SELECT 1 FROM guest_links x WHERE x.source = {t}.source"
+    " AND x.external_id = {t}.external_id AND x.removed_at IS NOT NULL)"
+)
+
 
 class ReportOps(StoreBase):
     def guests_by_segment(self) -> dict[str, int]:
@@ -30,8 +37,8 @@ class ReportOps(StoreBase):
         """source -> (no-shows, reservations that were due: completed, seated, no-show)."""
         rows = self.conn.execute(
             "SELECT source, sum(status = 'no_show'),"
-            " sum(status IN ('completed', 'seated', 'no_show')) FROM reservations"
-            " GROUP BY source ORDER BY source"
+            " sum(status IN ('completed', 'seated', 'no_show')) FROM reservations r"
+            f" WHERE {_NOT_REMOVED.format(t='r')} GROUP BY source ORDER BY source"
         )
         return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
 
@@ -40,7 +47,8 @@ class ReportOps(StoreBase):
         rows = self.conn.execute(
             "SELECT min(trim(i.name)), sum(CAST(i.quantity AS REAL)), count(DISTINCT o.guest_id)"
             " FROM order_items i JOIN orders o ON o.source = i.source AND"
-            " o.external_id = i.external_id GROUP BY lower(trim(i.name))"
+            f" o.external_id = i.external_id WHERE {_NOT_REMOVED.format(t='o')}"
+            " GROUP BY lower(trim(i.name))"
             " ORDER BY 2 DESC, 1 LIMIT ?",
             (limit,),
         )
@@ -54,7 +62,9 @@ class ReportOps(StoreBase):
             "orders": one("SELECT count(*) FROM orders"),
             "feedback": one("SELECT count(*) FROM feedback"),
             "visits": one(
-                "SELECT coalesce(sum(json_extract(data, '$.visit_count')), 0) FROM guest_aggregates"
+                "SELECT coalesce(sum(json_extract(a.data, '$.visit_count')), 0)"
+                " FROM guest_aggregates a JOIN guests g ON g.id = a.guest_id"
+                " WHERE g.merged_into IS NULL"
             ),
             "average_rating": one("SELECT round(avg(CAST(rating AS REAL)), 2) FROM feedback"),
         }

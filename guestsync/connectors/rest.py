@@ -16,6 +16,7 @@
           key_path: key
           id_path: id
           error_path: error.message
+          created_path: created
 
 `fields` builds the payload (hashed to decide whether to push); `record` and `body` shape
 the request; the JMESPath expressions read one result per record out of the answer.
@@ -58,6 +59,7 @@ class _Call:
         self.id = compile_path(spec.id_path, where=f"{where}.id_path")
         self.key = compile_path(spec.key_path, where=f"{where}.key_path")
         self.error = compile_path(spec.error_path, where=f"{where}.error_path")
+        self.created = compile_path(spec.created_path, where=f"{where}.created_path")
 
 
 class RestTarget:
@@ -174,7 +176,8 @@ def _one(call: _Call, item: OutboxItem, result: Any, *, target: str) -> RecordRe
             ok=False,
             error=f"{target}: no CRM id at id_path in the answer: {str(result)[:200]}",
         )
-    return RecordResult(item.guest_id, ok=True, crm_id=str(crm_id), created=not item.crm_id)
+    created = _search(call.created, result) if call.created else not item.crm_id
+    return RecordResult(item.guest_id, ok=True, crm_id=str(crm_id), created=bool(created))
 
 
 def _search(path: Callable[[Any], Any] | None, value: Any) -> Any:

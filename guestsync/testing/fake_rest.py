@@ -3,7 +3,8 @@
 benchmark. It is no vendor's API; it stands for "a CRM without a connector".
 
     POST /v1/contacts/upsert   {"items": [{"key": <guest id>, "properties": {...}}, ...]}
-    -> 200 {"results": [{"key": ..., "id": ..., "created": bool} | {"key": ..., "error": {"message": ...}}]}
+    -> 200 {"results": [{"key": ..., "id": ..., "created": bool}
+                         | {"key": ..., "error": {"message": ...}}, ...]}
 
 Bearer token (401 otherwise); faults, a rate window (429 `{"message": "rate limited"}`) and
 per-record rejections (by key) come from `FakeCrm`. `rest_target_options()` is the

@@ -87,6 +87,12 @@ class RestTarget:
             timeout=options.timeout,
             session=session,
         )
+        self.pace: Callable[[], object] | None = None
+
+    def pace_requests(self, pace: Callable[[], object] | None) -> None:
+        """The engine's shared rate budget, taken once per HTTP request (a per-record
+        path makes one request per record)."""
+        self.pace = pace
 
     def project(self, guest: Guest) -> dict[str, Any]:
         first, last = first_last(guest)
@@ -132,6 +138,8 @@ class RestTarget:
         path = call.path(ctx)
         if not isinstance(path, str) or not path:
             raise ConfigError("path template rendered empty", field=f"targets.{self.name}")
+        if self.pace is not None:
+            self.pace()
         resp = self.http.request(call.method, path, json=call.body(ctx))
         try:
             body = resp.json() if resp.content else None

@@ -56,7 +56,8 @@ class FakeRestCrm(FakeCrm):
         super().__init__(**kw)
 
     def find(self, key: str) -> list[str]:
-        return [i for i, r in self.records.items() if r["key"] == key]
+        rid = self.by_key.get(key)
+        return [rid] if rid is not None and rid in self.records else []
 
     def presented_token(self) -> str | None:
         auth = request.headers.get("Authorization", "")

@@ -162,3 +162,31 @@ def test_the_shared_rate_budget_is_taken_for_every_http_request(setup: Setup):
         assert sum(slept) == pytest.approx((calls - 1) / (2.0 * 0.97), rel=0.01)
     finally:
         hub.close()
+
+
+def test_targets_writing_to_one_account_share_one_budget_by_default(setup: Setup):
+    """Two schedules' targets for the same CRM server and credentials, named differently,
+    draw on one budget without `rate_account`; another token is another account."""
+    make = FAKES[setup.kind][1]
+    blocks = {
+        "a": make(setup.url, rate=2.0),
+        "b": make(setup.url, rate=2.0),
+        "other": make(setup.url.replace("127.0.0.1", "localhost"), rate=2.0),
+    }
+    cfg = setup.make_config(f"store: {{path: hub.db}}\ntargets: {json.dumps(blocks)}\n")
+    now = [1_000_000.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    hub = Hub(load_config(cfg), sleep=sleep, clock=lambda: now[0])
+    try:
+        a, b, other = (hub.pacer(n) for n in ("a", "b", "other"))
+        assert a is not None and b is not None and other is not None
+        a(), b()  # the second waits for the first's token: one budget
+        other()  # its own budget: no wait
+        assert len(slept) == 1 and slept[0] == pytest.approx(1 / (2.0 * 0.97))
+    finally:
+        hub.close()

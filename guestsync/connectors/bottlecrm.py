@@ -26,6 +26,7 @@ import requests
 from ..connector_options import BottleCrmTargetOptions
 from ..errors import RetryableError
 from ..models import Guest
+from ..rate_budget import account_key
 from ..store import OutboxItem
 from .base import CrmRef, RecordResult
 from .http import HttpClient, classify
@@ -48,6 +49,10 @@ class BottleCrmTarget:
         self.options = options
         self.max_batch = options.batch_size
         self.rate: float | None = options.rate  # BottleCRM documents no limit on contacts
+        # One budget per CRM org: every target using this server and token shares it.
+        self.account = account_key(
+            "bottlecrm", str(options.base_url), options.token.get_secret_value()
+        )
         self.http = HttpClient(
             str(options.base_url),
             target=name,

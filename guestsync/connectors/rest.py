@@ -35,6 +35,7 @@ import requests
 from ..connector_options import RestRequest, RestTargetOptions
 from ..errors import ConfigError, RetryableError
 from ..models import Guest
+from ..rate_budget import account_key
 from ..store import OutboxItem
 from .base import RecordResult
 from .http import HttpClient
@@ -70,6 +71,8 @@ class RestTarget:
         self.options = options
         self.max_batch = options.batch_size
         self.rate: float | None = options.rate
+        # One budget per CRM account: same server and same credentials share it.
+        self.account = account_key("rest", str(options.base_url), *_auth_headers(options).values())
         where = f"targets.{name}"
         self.fields: dict[str, Render] = {
             k: compile_expression(v, where=f"{where}.fields.{k}") for k, v in options.fields.items()

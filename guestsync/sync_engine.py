@@ -128,6 +128,15 @@ class Hub:
             )
         return self.sources[name]
 
+    def check_targets(self, names: list[str] | None) -> None:
+        """A clear error for a `--target` that is not configured (before any work)."""
+        unknown = [n for n in names or [] if n not in self.targets]
+        if unknown:
+            known = ", ".join(sorted(self.targets)) or "none configured"
+            raise ConfigError(
+                f"unknown target {unknown[0]!r} (known: {known})", file=str(self.config.path)
+            )
+
     # -- stages ------------------------------------------------------------------------
 
     def import_csv(
@@ -226,6 +235,7 @@ class Hub:
         kind: str = "sync",
     ) -> SyncSummary:
         """One pass: ingest configured files, pull APIs, process the inbox, deliver."""
+        self.check_targets(targets)
         run_id = self.store.start_run(kind)
         summary = SyncSummary(run_id, IngestStats(), ProcessStats())
         status = "failed"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from guestsync.cli import cli
+from guestsync.cli import cli, main
 from guestsync.config import load_config
 from guestsync.store import Store
 from guestsync.sync_engine import Hub
@@ -190,3 +190,16 @@ def test_targets_writing_to_one_account_share_one_budget_by_default(setup: Setup
         assert len(slept) == 1 and slept[0] == pytest.approx(1 / (2.0 * 0.97))
     finally:
         hub.close()
+
+
+def test_dry_run_json_carries_the_plan_and_an_unknown_target_is_a_clear_error(setup: Setup, capsys):
+    result = setup.run("sync", "--dry-run", "--json")
+    report = json.loads(result.output)
+    (plan,) = report["dry_run"]
+    assert plan["target"] == "crm" and len(plan["creates"]) == 13
+    assert setup.crm.counts["requests"] == 0
+
+    with pytest.raises(SystemExit) as exc:
+        main(["-c", str(setup.cfg), "sync", "--target", "nope"])
+    assert exc.value.code == 2
+    assert "unknown target 'nope' (known: crm)" in capsys.readouterr().err

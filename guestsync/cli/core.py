@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
@@ -107,7 +108,10 @@ def sync(
         print_plans(plans)
         sys.exit(0 if summary.ok else 1)
     if as_json:
-        click.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False, default=str))
+        report = summary.as_dict()
+        if dry_run:
+            report["dry_run"] = [asdict(p) for p in plans]
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     else:
         print_summary(summary)
     sys.exit(0 if summary.ok else 1)

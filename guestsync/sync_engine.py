@@ -201,6 +201,7 @@ class Hub:
         return stats
 
     def deliver(self, targets: list[str] | None = None) -> list[DeliveryStats]:
+        self.check_targets(targets)
         out = []
         for name in targets or list(self.targets):
             target = self.targets[name]
@@ -235,7 +236,6 @@ class Hub:
         kind: str = "sync",
     ) -> SyncSummary:
         """One pass: ingest configured files, pull APIs, process the inbox, deliver."""
-        self.check_targets(targets)
         run_id = self.store.start_run(kind)
         summary = SyncSummary(run_id, IngestStats(), ProcessStats())
         status = "failed"

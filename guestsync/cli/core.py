@@ -95,6 +95,7 @@ def sync(
 
     hub = ctx.hub()
     try:
+        hub.check_targets(list(targets))  # before any work, not after processing
         summary = hub.sync(
             sources=list(sources) or None,
             targets=list(targets) or None,

@@ -203,3 +203,17 @@ def test_dry_run_json_carries_the_plan_and_an_unknown_target_is_a_clear_error(se
         main(["-c", str(setup.cfg), "sync", "--target", "nope"])
     assert exc.value.code == 2
     assert "unknown target 'nope' (known: crm)" in capsys.readouterr().err
+
+
+def test_dry_run_shows_merges_and_says_when_the_crm_cannot_merge(setup: Setup):
+    setup.run("sync")
+    store = Store.open(load_config(setup.cfg).store_path)
+    keep, lose = (g.id or "" for g in list(store.stream_guests())[:2])
+    assert store.crm_id("crm", keep) and store.crm_id("crm", lose)
+    with store.atomic():
+        store.record_guest_merge(keep, lose)
+    store.close()
+    result = setup.run("sync", "--dry-run")
+    assert "1 to merge" in result.output and f"merge {lose}" in result.output
+    warned = "crm cannot merge contacts" in result.output
+    assert warned == (setup.kind == "rest")  # BottleCRM merges; the generic REST CRM cannot

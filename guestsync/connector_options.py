@@ -245,6 +245,11 @@ class RestRequest(Options):
     error_path: str | None = Field(
         default=None, description="JMESPath to a per-record error message in one result."
     )
+    created_path: str | None = Field(
+        default=None,
+        description="JMESPath to a boolean in one result: the CRM created the record "
+        "(default: created when we did not know its CRM id).",
+    )
 
 
 DEFAULT_REST_FIELDS = {

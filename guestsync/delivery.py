@@ -15,7 +15,8 @@ guest once. The engine, not the connector, decides what a failure means:
 - a record past the target's `give_up_after_attempts` or `give_up_after_hours` becomes a
   dead letter too (`guestsync dead-letters retry` puts it back).
 
-Every call first takes a token from the account's shared rate budget (`rate_budget.py`).
+Every call first takes a token from the account's shared rate budget (`rate_budget.py`);
+targets that make several HTTP requests per call (`pace_requests`) take one per request.
 After the upserts, merges and deletes queued for the target are carried out
 (`delivery_ops.py`).
 """
@@ -67,16 +68,22 @@ class Delivery:
     pace: Callable[[], object] | None = None  # takes a token from the shared rate budget
     stats: DeliveryStats = field(init=False)
     rejected_whole: int = field(init=False, default=0)  # dead letters of whole-call errors
+    call_pace: Callable[[], object] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.stats = DeliveryStats(self.target.name)
+        self.call_pace = self.pace
+        hand_over = getattr(self.target, "pace_requests", None)
+        if callable(hand_over):  # a target making several requests per call paces each
+            hand_over(self.pace)
+            self.call_pace = None
 
     def call(self, fn: Callable[[], object]) -> object:
         """One remote call: paced, retried on transient failure (the engine's policy)."""
 
         def attempt() -> object:
-            if self.pace is not None:
-                self.pace()
+            if self.call_pace is not None:
+                self.call_pace()
             return fn()
 
         def on_retry(exc: BaseException, wait: float) -> None:

@@ -27,6 +27,7 @@ class TargetPlan:
     updates: list[PlannedChange] = field(default_factory=list)
     merges: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
     deletes: list[CrmOp] = field(default_factory=list)
+    can_merge: bool = True  # False: the CRM has no merge; the loser's contact stays
 
     @property
     def empty(self) -> bool:
@@ -38,8 +39,10 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]
     return {k: (old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k)}
 
 
-def plan_target(store: Store, target: str, *, page: int = 500) -> TargetPlan:
-    plan = TargetPlan(target)
+def plan_target(
+    store: Store, target: str, *, page: int = 500, can_merge: bool = True
+) -> TargetPlan:
+    plan = TargetPlan(target, can_merge=can_merge)
     after = 0
     while items := store.pending_outbox(target, limit=page, after_id=after):
         after = items[-1].id

@@ -1,6 +1,9 @@
-"""CSV export of golden guests (and their reservations) for spreadsheets and mail tools.
+"""CSV export of golden guests (and their reservations or orders) for spreadsheets and
+mail tools. Guests merged away by identity resolution are not exported: their bookings and
+orders were re-homed to the guest that absorbed them and are exported with it.
 
-Columns are canonical names (`email`, `reservation.start_at`, …) renamed by a mapping,
+Columns are canonical names (`email`, `reservation.start_at`, `order.total`, …) renamed by
+a mapping,
 e.g. `email: 電子郵件`. Rows stream from the store to the file; nothing is held in
 memory. A file is written under a temporary name and renamed when complete, so a failed
 export never leaves half a file where the last good one was. `bom=True` starts the file
@@ -23,7 +26,7 @@ from typing import Any, TextIO
 from .errors import ConfigError
 from .models import Guest
 from .store import Store
-from .store.export import RESERVATION_COLUMNS
+from .store.export import ORDER_COLUMNS, RESERVATION_COLUMNS
 from .yamlfile import load_yaml
 
 
@@ -57,7 +60,13 @@ GUEST_COLUMNS: dict[str, Callable[[Guest], Any]] = {
     "marketing_consent_at": lambda g: g.marketing_consent.at if g.marketing_consent else None,
 }
 RESERVATION_PREFIX = "reservation."
-ALL_COLUMNS = (*GUEST_COLUMNS, *(RESERVATION_PREFIX + c for c in RESERVATION_COLUMNS))
+ORDER_PREFIX = "order."
+ALL_COLUMNS = (
+    *GUEST_COLUMNS,
+    *(RESERVATION_PREFIX + c for c in RESERVATION_COLUMNS),
+    *(ORDER_PREFIX + c for c in ORDER_COLUMNS),
+)
+PREFIXES = {"reservations": RESERVATION_PREFIX, "orders": ORDER_PREFIX}
 LIST_SEPARATOR = "; "
 
 Column = tuple[str, str]  # (canonical name, header)
@@ -117,9 +126,24 @@ def load_columns(path: str | Path) -> list[Column]:
     ]
 
 
-def default_columns(*, with_reservations: bool) -> list[Column]:
-    names = ALL_COLUMNS if with_reservations else tuple(GUEST_COLUMNS)
+def default_columns(*, with_reservations: bool = False, with_: str | None = None) -> list[Column]:
+    with_ = with_ or ("reservations" if with_reservations else None)
+    names = list(GUEST_COLUMNS)
+    if with_:
+        names += [n for n in ALL_COLUMNS if n.startswith(PREFIXES[with_])]
     return [(n, n) for n in names]
+
+
+def activity_of(columns: list[Column] | None, with_: str | None) -> str | None:
+    """Which rows to repeat per guest ("reservations", "orders" or None), from --with and
+    the columns asked for; both kinds in one file is refused (rows would multiply)."""
+    kinds = {with_} - {None}
+    kinds |= {k for n, _ in columns or [] for k, p in PREFIXES.items() if n.startswith(p)}
+    if len(kinds) > 1:
+        raise ConfigError(
+            "one file holds reservations or orders, not both; export them to two files"
+        )
+    return kinds.pop() if kinds else None
 
 
 def cell(value: Any) -> str:
@@ -135,19 +159,22 @@ def cell(value: Any) -> str:
 
 
 def rows(
-    store: Store, columns: list[Column], *, with_reservations: bool
+    store: Store, columns: list[Column], *, with_: str | None
 ) -> Iterator[tuple[str | None, list[str]]]:
     """(guest id, cells) per row, streamed from the store."""
     getters = []
     for name, _ in columns:
-        if name.startswith(RESERVATION_PREFIX):
-            key = name.removeprefix(RESERVATION_PREFIX)
+        prefix = PREFIXES.get(with_ or "")
+        if prefix and name.startswith(prefix):
+            key = name.removeprefix(prefix)
             getters.append(lambda g, r, key=key: (r or {}).get(key))
         else:
             getters.append(lambda g, r, fn=GUEST_COLUMNS[name]: fn(g))
     source: Iterable[tuple[Guest, dict[str, Any] | None]]
-    if with_reservations:
+    if with_ == "reservations":
         source = store.stream_guest_reservations()
+    elif with_ == "orders":
+        source = store.stream_guest_orders()
     else:
         source = ((g, None) for g in store.stream_guests())
     for guest, reservation in source:
@@ -160,16 +187,15 @@ def write_csv(
     columns: list[Column] | None = None,
     *,
     with_reservations: bool = False,
+    with_: str | None = None,
 ) -> ExportStats:
-    with_reservations = with_reservations or any(
-        n.startswith(RESERVATION_PREFIX) for n, _ in columns or []
-    )
-    columns = columns or default_columns(with_reservations=with_reservations)
+    with_ = activity_of(columns, with_ or ("reservations" if with_reservations else None))
+    columns = columns or default_columns(with_=with_)
     writer = csv.writer(out)
     writer.writerow([header for _, header in columns])
     stats = ExportStats()
     last = None
-    for gid, values in rows(store, columns, with_reservations=with_reservations):
+    for gid, values in rows(store, columns, with_=with_):
         writer.writerow(values)
         stats.rows += 1
         stats.guests += gid != last
@@ -208,7 +234,10 @@ def export_csv(
     columns: list[Column] | None = None,
     *,
     with_reservations: bool = False,
+    with_: str | None = None,
     bom: bool = False,
 ) -> ExportStats:
+    # Checked before the file is opened: a refused export leaves no file behind.
+    with_ = activity_of(columns, with_ or ("reservations" if with_reservations else None))
     with open_output(path, bom=bom) as out:
-        return write_csv(store, out, columns, with_reservations=with_reservations)
+        return write_csv(store, out, columns, with_=with_)

@@ -128,6 +128,15 @@ class Hub:
             )
         return self.sources[name]
 
+    def check_targets(self, names: list[str] | None) -> None:
+        """A clear error for a `--target` that is not configured (before any work)."""
+        unknown = [n for n in names or [] if n not in self.targets]
+        if unknown:
+            known = ", ".join(sorted(self.targets)) or "none configured"
+            raise ConfigError(
+                f"unknown target {unknown[0]!r} (known: {known})", file=str(self.config.path)
+            )
+
     # -- stages ------------------------------------------------------------------------
 
     def import_csv(
@@ -192,6 +201,7 @@ class Hub:
         return stats
 
     def deliver(self, targets: list[str] | None = None) -> list[DeliveryStats]:
+        self.check_targets(targets)
         out = []
         for name in targets or list(self.targets):
             target = self.targets[name]

@@ -239,3 +239,20 @@ def test_delete_queued_while_the_crm_is_down_is_sent_by_the_next_run(store):
     t.auth_broken = False
     stats = deliver(store, t, RETRY, sleep=lambda s: None)
     assert stats.deleted == 1 and t.deleted == ["c-g1"]
+
+
+def test_retrying_the_dead_letter_of_a_guest_merged_away_queues_the_keeper(store):
+    from guestsync.dead_letters import retry_dead_letters
+
+    t = Stub()
+    with store.atomic():
+        for gid in ("keep", "lose"):
+            store.save_guest(Guest(id=gid, full_name=gid))
+    _queue(store, t, ["keep", "lose"])
+    t.bad.add("lose")
+    deliver(store, t, RETRY, sleep=lambda s: None)
+    (dl,) = store.dead_letters()
+    with store.atomic():
+        store.set_merged_into("lose", "keep")
+    assert retry_dead_letters(store, {"stub": t}, ids=[dl.id]) == [dl.id]
+    assert [i.guest_id for i in store.pending_outbox("stub", limit=10)] == ["keep"]

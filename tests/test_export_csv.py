@@ -154,3 +154,83 @@ def test_cli_errors_exit_2_and_leave_no_partial_file(hub_config, tmp_path, capsy
         main(["-c", str(hub_config), "export-csv", str(tmp_path / "missing" / "x.csv")])
     assert exc.value.code == 2
     assert list(tmp_path.glob(".guests.csv.*")) == []
+
+
+BRIDGE = (
+    "Booking ID,Name,Email,Phone,Date,Time,Party Size,Status,Venue,Notes\n"
+    "BK-1,Amy Lin,amy@example.com,+886 912 000 111,2026-12-25,12:00,3,Completed,Daan,\n"
+    "BK-2,Amy Lin,,+886 933 123 456,2026-12-26,12:00,2,Completed,Daan,\n"
+    "BK-3,Amy Lin,amy@example.com,+886 933 123 456,2026-12-27,12:00,2,Completed,Daan,\n"
+)
+
+
+def test_a_guest_merged_away_is_not_exported_and_its_bookings_follow_the_keeper(
+    make_config, tmp_path
+):
+    """BK-1 and BK-2 make two guests; BK-3 (email of one, phone of the other) merges them."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "b.csv").write_text(BRIDGE, "utf-8")
+    cfg = make_config(
+        "store: {path: hub.db}\nsources:\n"
+        "  site: {type: csv, paths: [site/*.csv], mapping: mappings/booking_en.yaml}\n"
+    )
+    hub = Hub(load_config(cfg))
+    summary = hub.sync(deliver=False)
+    assert summary.process.rejected == 0
+    hub.close()
+    store = Store.open(tmp_path / "hub.db")
+    merged = store.conn.execute("SELECT count(*) FROM guests WHERE merged_into IS NOT NULL")
+    assert merged.fetchone()[0] == 1 and store.count_guests() == 1
+    store.close()
+
+    out = tmp_path / "guests.csv"
+    assert main(["-c", str(cfg), "export-csv", str(out), "--column", "id"]) is None
+    assert len(_read(out)) == 2  # header + the one golden guest
+    args = ["-c", str(cfg), "export-csv", str(out), "--with", "reservations"]
+    assert main([*args, "--column", "id", "--column", "reservation.external_id"]) is None
+    rows = _read(out)[1:]
+    assert sorted(r[1] for r in rows) == ["BK-1", "BK-2", "BK-3"]
+    assert len({r[0] for r in rows}) == 1  # all three under the guest that absorbed them
+
+
+MIXED = ["--column", "reservation.venue"]
+ORDERS_CONFIG = """\
+store: {path: hub.db}
+sources:
+  pos:
+    {type: csv, paths: [pos/pos_orders_zh.csv], mapping: mappings/pos_orders_zh.yaml,
+     stream: orders}
+"""
+
+
+def test_orders_one_row_per_bill_and_never_mixed_with_reservations(make_config, tmp_path, capsys):
+    (tmp_path / "pos").mkdir()
+    shutil.copy(SAMPLES / "pos_orders_zh.csv", tmp_path / "pos" / "pos_orders_zh.csv")
+    cfg = make_config(ORDERS_CONFIG)
+    hub = Hub(load_config(cfg))
+    hub.sync(deliver=False)
+    n_orders = hub.store.count_orders()
+    hub.close()
+    assert n_orders > 0
+
+    out = tmp_path / "orders.csv"
+    result = CliRunner().invoke(
+        cli,
+        ["-c", str(cfg), "export-csv", str(out), "--bom", "--with", "orders"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    rows = _read(out, "utf-8-sig")
+    header = rows[0]
+    assert "order.total" in header and "reservation.start_at" not in header
+    assert len(rows) - 1 == n_orders
+    ext = header.index("order.external_id")
+    total = header.index("order.total")
+    assert any(r[ext] == "B-9001" and r[total] == "3200" for r in rows[1:])
+
+    bad = tmp_path / "x.csv"
+    with pytest.raises(SystemExit) as exc:
+        main(["-c", str(cfg), "export-csv", str(bad), "--column", "order.total", *MIXED])
+    assert exc.value.code == 2
+    assert "not both" in capsys.readouterr().err
+    assert not bad.exists()

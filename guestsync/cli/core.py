@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
@@ -94,6 +95,7 @@ def sync(
 
     hub = ctx.hub()
     try:
+        hub.check_targets(list(targets))  # before any work, not after processing
         summary = hub.sync(
             sources=list(sources) or None,
             targets=list(targets) or None,
@@ -107,7 +109,10 @@ def sync(
         print_plans(plans)
         sys.exit(0 if summary.ok else 1)
     if as_json:
-        click.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False, default=str))
+        report = summary.as_dict()
+        if dry_run:
+            report["dry_run"] = [asdict(p) for p in plans]
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     else:
         print_summary(summary)
     sys.exit(0 if summary.ok else 1)

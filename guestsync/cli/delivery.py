@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..dead_letters import retry_dead_letters
+from ..delivery_ops import supports_merge
 from ..delivery_plan import TargetPlan, plan_target
 from ..store import utcnow
 from .app import Ctx, cli, err, out, pass_ctx
@@ -149,6 +150,11 @@ def print_plans(plans: list[TargetPlan], *, limit: int = 50) -> None:
                             f"      {name}: {escape(repr(old))} -> {escape(repr(new))}",
                             highlight=False,
                         )
+        if p.merges and not p.can_merge:
+            out.print(
+                f"  [yellow]{escape(p.target)} cannot merge contacts[/]: each loser's "
+                "contact stays in the CRM (merge them there by hand); only our link is dropped"
+            )
         for keep, lose, keep_crm, lose_crm in p.merges:
             out.print(f"  merge {lose} ({lose_crm}) into {keep} ({keep_crm or 'not yet pushed'})")
         for op in p.deletes:
@@ -159,4 +165,8 @@ def print_plans(plans: list[TargetPlan], *, limit: int = 50) -> None:
 
 
 def dry_run_plans(hub, targets: list[str] | None) -> list[TargetPlan]:
-    return [plan_target(hub.store, name) for name in targets or list(hub.targets)]
+    hub.check_targets(targets)
+    return [
+        plan_target(hub.store, name, can_merge=supports_merge(hub.targets[name]))
+        for name in targets or list(hub.targets)
+    ]

@@ -29,9 +29,9 @@ from .app import Ctx, cli, err, pass_ctx
 @click.option(
     "--with",
     "with_",
-    type=click.Choice(["reservations"]),
-    multiple=True,
-    help="Also one row per reservation of each guest.",
+    type=click.Choice(["reservations", "orders"]),
+    default=None,
+    help="One row per reservation (or per order) of each guest.",
 )
 @pass_ctx
 def export_csv_command(
@@ -40,9 +40,12 @@ def export_csv_command(
     bom: bool,
     columns_file: Path | None,
     column_specs: tuple[str, ...],
-    with_: tuple[str, ...],
+    with_: str | None,
 ) -> None:
-    """Write golden guests (optionally with their reservations) to OUT.csv ("-": stdout).
+    """Write golden guests (optionally with their reservations or orders) to OUT.csv.
+
+    OUT.csv "-" writes to stdout. Guests merged into another are not exported; their
+    bookings and orders come with the guest that absorbed them.
 
     Columns default to every canonical guest field; rename and order them with --columns
     or --column. Use --bom for Excel. The file appears only once it is complete.
@@ -56,7 +59,7 @@ def export_csv_command(
             hub.store,
             out,
             columns or None,
-            with_reservations="reservations" in with_,
+            with_=with_,
             bom=bom,
         )
     finally:

@@ -7,7 +7,7 @@ credentials are refused, `PermanentError` when the whole batch was rejected as s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,3 +58,11 @@ class SupportsMerge(Protocol):
     """Targets that can merge two contacts that turned out to be one guest."""
 
     def merge(self, keep: CrmRef, lose: CrmRef) -> RecordResult: ...
+
+
+class SupportsRequestPacing(Protocol):
+    """Targets that make several HTTP requests per batch (one per contact, lookups before
+    creates). The engine hands them the shared rate budget's `acquire` and they take one
+    token per request, instead of the engine taking one per batch."""
+
+    def pace_requests(self, pace: Callable[[], object] | None) -> None: ...

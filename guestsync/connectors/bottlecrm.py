@@ -11,12 +11,13 @@ and `Django-CRM/Django-CRM:backend/contacts/views.py`):
   `{"errors": {"email": ["Contact already exists with this email"]}}`: find and PATCH.
 - A bad or unscoped token is 403, never 401: that stops the target (AuthError).
 - `first_name` and `last_name` are both required (1-255 characters).
-- Contact CRUD is not throttled; there is no batch endpoint, so a batch is N calls.
+- Contact CRUD is not throttled; there is no batch endpoint, so a batch is N calls: with
+  a configured `rate`, every request takes a token of the shared budget (`pace_requests`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import phonenumbers
@@ -25,6 +26,7 @@ import requests
 from ..connector_options import BottleCrmTargetOptions
 from ..errors import RetryableError
 from ..models import Guest
+from ..rate_budget import account_key
 from ..store import OutboxItem
 from .base import CrmRef, RecordResult
 from .http import HttpClient, classify
@@ -47,6 +49,10 @@ class BottleCrmTarget:
         self.options = options
         self.max_batch = options.batch_size
         self.rate: float | None = options.rate  # BottleCRM documents no limit on contacts
+        # One budget per CRM org: every target using this server and token shares it.
+        self.account = account_key(
+            "bottlecrm", str(options.base_url), options.token.get_secret_value()
+        )
         self.http = HttpClient(
             str(options.base_url),
             target=name,
@@ -54,6 +60,11 @@ class BottleCrmTarget:
             timeout=options.timeout,
             session=session,
         )
+        self.pace: Callable[[], object] | None = None
+
+    def pace_requests(self, pace: Callable[[], object] | None) -> None:
+        """The engine's shared rate budget, taken once per HTTP request."""
+        self.pace = pace
 
     # -- projection --------------------------------------------------------------------
 
@@ -142,6 +153,8 @@ class BottleCrmTarget:
     def _list(self, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         for page in range(MAX_PAGES):
             query = {**params, "limit": str(PAGE), "offset": str(page * PAGE)}
+            if self.pace is not None:
+                self.pace()
             body = self.http.request("GET", CONTACTS, params=query).json()
             results = body.get("results") or body.get("contacts") or []
             yield from results
@@ -181,6 +194,8 @@ class BottleCrmTarget:
     def _send(self, method: str, path: str, **kw: Any) -> tuple[int, dict[str, Any]]:
         """(status, JSON body) for 2xx, 400 and 404; anything else raises (classify)."""
         url = f"{self.http.base_url}{path}"
+        if self.pace is not None:
+            self.pace()
         try:
             resp = self.http.session.request(method, url, timeout=self.http.timeout, **kw)
         except (requests.ConnectionError, requests.Timeout) as exc:

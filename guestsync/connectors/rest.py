@@ -16,6 +16,7 @@
           key_path: key
           id_path: id
           error_path: error.message
+          created_path: created
 
 `fields` builds the payload (hashed to decide whether to push); `record` and `body` shape
 the request; the JMESPath expressions read one result per record out of the answer.
@@ -34,6 +35,7 @@ import requests
 from ..connector_options import RestRequest, RestTargetOptions
 from ..errors import ConfigError, RetryableError
 from ..models import Guest
+from ..rate_budget import account_key
 from ..store import OutboxItem
 from .base import RecordResult
 from .http import HttpClient
@@ -58,6 +60,7 @@ class _Call:
         self.id = compile_path(spec.id_path, where=f"{where}.id_path")
         self.key = compile_path(spec.key_path, where=f"{where}.key_path")
         self.error = compile_path(spec.error_path, where=f"{where}.error_path")
+        self.created = compile_path(spec.created_path, where=f"{where}.created_path")
 
 
 class RestTarget:
@@ -68,6 +71,8 @@ class RestTarget:
         self.options = options
         self.max_batch = options.batch_size
         self.rate: float | None = options.rate
+        # One budget per CRM account: same server and same credentials share it.
+        self.account = account_key("rest", str(options.base_url), *_auth_headers(options).values())
         where = f"targets.{name}"
         self.fields: dict[str, Render] = {
             k: compile_expression(v, where=f"{where}.fields.{k}") for k, v in options.fields.items()
@@ -85,6 +90,12 @@ class RestTarget:
             timeout=options.timeout,
             session=session,
         )
+        self.pace: Callable[[], object] | None = None
+
+    def pace_requests(self, pace: Callable[[], object] | None) -> None:
+        """The engine's shared rate budget, taken once per HTTP request (a per-record
+        path makes one request per record)."""
+        self.pace = pace
 
     def project(self, guest: Guest) -> dict[str, Any]:
         first, last = first_last(guest)
@@ -130,6 +141,8 @@ class RestTarget:
         path = call.path(ctx)
         if not isinstance(path, str) or not path:
             raise ConfigError("path template rendered empty", field=f"targets.{self.name}")
+        if self.pace is not None:
+            self.pace()
         resp = self.http.request(call.method, path, json=call.body(ctx))
         try:
             body = resp.json() if resp.content else None
@@ -174,7 +187,8 @@ def _one(call: _Call, item: OutboxItem, result: Any, *, target: str) -> RecordRe
             ok=False,
             error=f"{target}: no CRM id at id_path in the answer: {str(result)[:200]}",
         )
-    return RecordResult(item.guest_id, ok=True, crm_id=str(crm_id), created=not item.crm_id)
+    created = _search(call.created, result) if call.created else not item.crm_id
+    return RecordResult(item.guest_id, ok=True, crm_id=str(crm_id), created=bool(created))
 
 
 def _search(path: Callable[[Any], Any] | None, value: Any) -> Any:

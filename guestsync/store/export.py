@@ -18,6 +18,16 @@ RESERVATION_COLUMNS = (
     "channel",
     "requests",
 )
+ORDER_COLUMNS = (
+    "source",
+    "external_id",
+    "venue",
+    "placed_at",
+    "channel",
+    "total",
+    "currency",
+    "reservation_id",
+)
 
 
 class ExportOps(StoreBase):
@@ -34,14 +44,24 @@ class ExportOps(StoreBase):
     def stream_guest_reservations(self) -> Iterator[tuple[Guest, dict[str, Any] | None]]:
         """Each guest with each of their reservations (oldest first); a guest without any
         comes once, with None."""
-        cols = ", ".join(f"r.{c}" for c in RESERVATION_COLUMNS)
+        return self._stream_guest_rows("reservations", RESERVATION_COLUMNS, "start_at")
+
+    def stream_guest_orders(self) -> Iterator[tuple[Guest, dict[str, Any] | None]]:
+        """Each guest with each of their orders (oldest first); a guest without any comes
+        once, with None. Orders of guests merged away were re-homed to the keeper."""
+        return self._stream_guest_rows("orders", ORDER_COLUMNS, "placed_at")
+
+    def _stream_guest_rows(
+        self, table: str, columns: tuple[str, ...], order_by: str
+    ) -> Iterator[tuple[Guest, dict[str, Any] | None]]:
+        cols = ", ".join(f"r.{c}" for c in columns)
         cur = self.conn.cursor()
         cur.arraysize = 500
         rows = cur.execute(
             f"SELECT g.data, r.rowid, {cols} FROM guests g"
-            " LEFT JOIN reservations r ON r.guest_id = g.id WHERE g.merged_into IS NULL"
-            " ORDER BY g.created_at, g.id, r.start_at, r.rowid"
+            f" LEFT JOIN {table} r ON r.guest_id = g.id WHERE g.merged_into IS NULL"
+            f" ORDER BY g.created_at, g.id, r.{order_by}, r.rowid"
         )
         for data, rowid, *values in rows:
-            reservation = dict(zip(RESERVATION_COLUMNS, values, strict=True)) if rowid else None
-            yield Guest.model_validate_json(data), reservation
+            row = dict(zip(columns, values, strict=True)) if rowid else None
+            yield Guest.model_validate_json(data), row

@@ -50,9 +50,10 @@ def _reviews(store: Store, guest_id: str) -> list[dict[str, Any]]:
 
 
 PROFILE_SECTIONS: dict[str, Section] = {
-    "links": _links,
-    "open_reviews": _reviews,
     "activity": aggregates.summary,  # segment, visits, spend, consent in force (issue 8)
+    "links": _links,
+    "crm": lambda store, gid: store.crm_links_of(gid),  # target -> CRM record id
+    "open_reviews": _reviews,
 }
 
 
@@ -127,9 +128,11 @@ class Admin:
             touched = resolver.live(op(resolver))
             for gid in sorted(touched):
                 resolver.refresh(gid)
-            # Visits, spend, segment and consent follow the records that moved (issue 8).
-            activity.after_batch(self.store, touched, activity.settings_for(self.store))
-            queued = queue_for_targets(self.store, touched, self.targets)
+            # As a sync batch does: aggregates, segment and consent of both guests, then
+            # their CRM payloads (a merged-away guest keeps nothing and is not queued).
+            settings = activity.settings_for(self.store)
+            activity.after_batch(self.store, touched, settings)
+            queued = queue_for_targets(self.store, touched, self.targets, settings)
         return touched, queued
 
     def merge(self, keep: str, lose: str) -> tuple[set[str], int]:

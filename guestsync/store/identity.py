@@ -355,18 +355,37 @@ class IdentityOps(StoreBase):
 
     def repoint_entities(self, refs: Sequence[Ref], guest_id: str) -> None:
         """Bookings, orders, feedback and consent statements that came with these source
-        records follow them to `guest_id` (any entity table with source, external_id and
-        guest_id columns)."""
-        for table in ("reservations", "orders", "feedback", "consent_events"):
-            if not self.db[table].exists():
-                continue
-            cols = set(self.db[table].columns_dict)
-            if not {"source", "external_id", "guest_id"} <= cols:
-                continue
+        records follow them to `guest_id` (merge, unmerge)."""
+        for table in ("reservations", "orders", "feedback"):
             self.conn.executemany(
                 f"UPDATE {table} SET guest_id = ? WHERE source = ? AND external_id = ?",
                 [(guest_id, r[0], r[2]) for r in refs],
             )
+        self.conn.executemany(
+            "UPDATE consent_events SET guest_id = ? WHERE source = ? AND stream = ? AND"
+            " external_id = ?",
+            [(guest_id, *r) for r in refs],
+        )
+
+    def cancel_guest_merge(self, keep: str, lose: str) -> None:
+        """An unmerge undid `lose` -> `keep`: no target carries that merge out any more
+        (those that did already keep it; the guest that came back gets its own record)."""
+        ids = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM guest_merges WHERE keep_guest_id = ? AND lose_guest_id = ?"
+                " AND undone_at IS NULL",
+                (keep, lose),
+            )
+        ]
+        self.conn.executemany(
+            "UPDATE guest_merges SET undone_at = ? WHERE id = ?", [(ts(), i) for i in ids]
+        )
+        self.conn.executemany(
+            "UPDATE crm_ops SET status = 'cancelled', updated_at = ? WHERE merge_id = ?"
+            " AND status = 'pending'",
+            [(ts(), i) for i in ids],
+        )
 
     def link_map(self) -> dict[str, str]:
         """external_id -> guest id for every linked record (benchmarks, small exports)."""

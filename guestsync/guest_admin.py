@@ -53,6 +53,8 @@ PROFILE_SECTIONS: dict[str, Section] = {
     "activity": aggregates.summary,  # segment, visits, spend, consent in force (issue 8)
     "links": _links,
     "crm": lambda store, gid: store.crm_links_of(gid),  # target -> CRM record id
+    # records of merged-away guests left in a CRM without a merge API, to merge by hand
+    "crm_duplicates": lambda store, gid: store.crm_duplicates_of(gid),
     "open_reviews": _reviews,
 }
 

@@ -12,10 +12,12 @@ from click.testing import CliRunner
 
 from guestsync.cli import cli
 from guestsync.config import load_config
+from guestsync.delivery import deliver
 from guestsync.sync_engine import Hub
 from guestsync.testing import FakeHubSpot, ServerThread
 
 from .conftest import slice_config
+from .test_delivery_engine import RETRY, Stub, _queue
 
 HEADER = "Booking ID,Name,Email,Phone,Date,Time,Party Size,Status,Venue,Notes\n"
 # Two bookings of one person that share nothing but the name: two guests, two contacts.
@@ -192,3 +194,29 @@ def test_merge_and_unmerge_move_bookings_consent_and_aggregates(make_config, tmp
         assert [r.external_id for r in s.guest_activity(keep).reservations] == ["BK-5001"]
     finally:
         hub.close()
+
+
+class NoMergeStub(Stub):
+    """A CRM without a merge API (Salesforce, Zoho, REST, Fxiaoke, Kingdee targets)."""
+
+    merge = None
+
+
+def test_a_target_without_merge_leaves_the_loser_named_for_a_person(tmp_path):
+    from guestsync import guest_admin
+    from guestsync.store import Store
+
+    store = Store.open(tmp_path / "s.db")
+    t = NoMergeStub()
+    _queue(store, t, ["keep", "lose"])
+    deliver(store, t, RETRY, sleep=lambda s: None)
+    with store.atomic():
+        store.record_guest_merge("keep", "lose")
+    stats = deliver(store, t, RETRY, sleep=lambda s: None)
+    assert stats.merged == 0 and stats.dead == 0
+    assert store.crm_id("stub", "lose") is None and store.crm_id("stub", "keep") == "c-keep"
+    assert store.crm_duplicates_of("keep") == [
+        {"target": "stub", "merged_guest": "lose", "crm_id": "c-lose"}
+    ]
+    assert guest_admin.PROFILE_SECTIONS["crm_duplicates"](store, "keep")[0]["crm_id"] == "c-lose"
+    store.close()

@@ -165,3 +165,15 @@ def test_scorer_explains_the_family_guard():
     b = features(Guest(full_name="陳美玲", phone="+886912345678"))
     score = s.score(a, b)
     assert score.guarded and s.outcome(score) != "merge"
+
+
+def test_a_pos_bill_or_survey_answer_carrying_only_a_phone_links_to_its_guest(store):
+    resolve_all(
+        store,
+        [
+            rec("b1", **BASE),
+            rec("pos-1", source="pos", phone="+886912345678"),
+            rec("survey-1", source="survey", phone=phone_e164("0912-345-678", "TW")),
+        ],
+    )
+    assert clusters(store) == {frozenset({"b1", "pos-1", "survey-1"})}

@@ -387,6 +387,20 @@ class IdentityOps(StoreBase):
             [(ts(), i) for i in ids],
         )
 
+    def keep_op_crm_id(self, op_id: int, crm_id: str) -> None:
+        """A merge the target cannot do: remember the loser's CRM record id."""
+        self.conn.execute("UPDATE crm_ops SET crm_id = ? WHERE id = ?", (crm_id, op_id))
+
+    def crm_duplicates_of(self, guest_id: str) -> list[dict[str, str]]:
+        """CRM records of guests merged into `guest_id` that their target could not merge
+        (no merge API): they stay in the CRM, no longer updated, to merge by hand."""
+        rows = self.conn.execute(
+            "SELECT target, guest_id, crm_id FROM crm_ops WHERE kind = 'merge' AND status ="
+            " 'skipped' AND keep_guest_id = ? AND crm_id IS NOT NULL ORDER BY id",
+            (guest_id,),
+        ).fetchall()
+        return [{"target": t, "merged_guest": g, "crm_id": c} for t, g, c in rows]
+
     def link_map(self) -> dict[str, str]:
         """external_id -> guest id for every linked record (benchmarks, small exports)."""
         return dict(self.conn.execute("SELECT external_id, guest_id FROM guest_links"))

@@ -177,3 +177,23 @@ def test_a_pos_bill_or_survey_answer_carrying_only_a_phone_links_to_its_guest(st
         ],
     )
     assert clusters(store) == {frozenset({"b1", "pos-1", "survey-1"})}
+
+
+def test_a_delivery_order_with_the_same_address_links_to_its_guest(store):
+    home = "臺北市信義區松仁路100號5樓"
+    resolve_all(
+        store,
+        [
+            rec("b1", **BASE, address=home),
+            # Written another way: simplified 台, full-width digits, a space; no phone/email.
+            rec(
+                "d1",
+                source="delivery",
+                full_name="Chen Xiao Ming",
+                address="台北市信義區 松仁路１００號5樓",
+            ),
+            # Same building, another person: the name differs, so not merged.
+            rec("d2", source="delivery", full_name="Amy Lin", address=home),
+        ],
+    )
+    assert clusters(store) == {frozenset({"b1", "d1"}), frozenset({"d2"})}

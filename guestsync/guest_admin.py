@@ -145,6 +145,17 @@ class Admin:
         gid = current_id(self.store, guest_id)
         return self._run(lambda r: r.unmerge(gid, ref))
 
+    def merged_in_crm(self, guest_id: str, touched: set[str]) -> list[str]:
+        """After an unmerge: the CRM records that already merged the two guests (a CRM
+        merge cannot be undone from here), as lines for a person to split them by hand."""
+        gid = current_id(self.store, guest_id)
+        return [
+            f"{target}: record {crm_id or '?'} already holds both {gid} and {other}; "
+            "split it by hand in the CRM"
+            for other in sorted(touched - {gid})
+            for target, crm_id in self.store.crm_merges_done(gid, other)
+        ]
+
     def accept(self, review_id: int) -> tuple[set[str], int]:
         return self._run(lambda r: r.accept(review_id))
 

@@ -220,3 +220,18 @@ def test_a_target_without_merge_leaves_the_loser_named_for_a_person(tmp_path):
     ]
     assert guest_admin.PROFILE_SECTIONS["crm_duplicates"](store, "keep")[0]["crm_id"] == "c-lose"
     store.close()
+
+
+def test_an_unmerge_after_the_crm_merge_names_the_record_to_split(make_config, tmp_path, crm):
+    fake, url = crm
+    cfg = _setup(make_config, tmp_path, url)
+    keep, lose = _first_sync(cfg, fake)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["-c", str(cfg), "guests", "merge", keep, lose]).exit_code == 0
+    _one_contact_after_sync(cfg, fake, keep)
+    (contact_id,) = fake.contacts
+    result = runner.invoke(
+        cli, ["-c", str(cfg), "guests", "unmerge", keep, "--link", "site:BK-5002"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"hubspot: record {contact_id} already holds both {keep} and {lose}" in result.output

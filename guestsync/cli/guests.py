@@ -12,7 +12,7 @@ from rich.table import Table
 
 from .. import guest_admin
 from ..sync_engine import Hub
-from .app import Ctx, cli, out, pass_ctx
+from .app import Ctx, cli, err, out, pass_ctx
 
 
 @cli.group()
@@ -146,10 +146,14 @@ def unmerge(ctx: Ctx, guest_id: str, link: str) -> None:
     new guest is made); both are recomputed, kept apart, and re-queued for the CRM."""
     hub = ctx.hub()
     try:
-        touched, queued = _admin(hub).unmerge(guest_id, link)
+        admin = _admin(hub)
+        touched, queued = admin.unmerge(guest_id, link)
+        warnings = admin.merged_in_crm(guest_id, touched)
     finally:
         hub.close()
     _done(f"took {link} out of {guest_id}", touched, queued)
+    for line in warnings:
+        err.print(escape(line))
 
 
 @guests.command()

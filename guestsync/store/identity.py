@@ -401,6 +401,16 @@ class IdentityOps(StoreBase):
         ).fetchall()
         return [{"target": t, "merged_guest": g, "crm_id": c} for t, g, c in rows]
 
+    def crm_merges_done(self, keep: str, lose: str) -> list[tuple[str, str | None]]:
+        """(target, keeper's CRM id) where `lose` was already merged into `keep` in the CRM."""
+        rows = self.conn.execute(
+            "SELECT o.target, l.crm_id FROM crm_ops o LEFT JOIN crm_links l ON l.target ="
+            " o.target AND l.guest_id = o.keep_guest_id WHERE o.kind = 'merge' AND o.status ="
+            " 'done' AND o.keep_guest_id = ? AND o.guest_id = ? ORDER BY o.id",
+            (keep, lose),
+        ).fetchall()
+        return [(t, c) for t, c in rows]
+
     def link_map(self) -> dict[str, str]:
         """external_id -> guest id for every linked record (benchmarks, small exports)."""
         return dict(self.conn.execute("SELECT external_id, guest_id FROM guest_links"))

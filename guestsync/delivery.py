@@ -96,6 +96,10 @@ class Delivery:
 
         try:
             self.expire_overdue()
+            # Merges first: the keeper's push may carry the loser's email, which the CRM
+            # refuses while the loser's record still holds it. Then again after the
+            # upserts, for keepers that only now reached the CRM.
+            carry_out_ops(self)
             for _ in range(MAX_PASSES):
                 if not self.one_pass():
                     break

@@ -82,6 +82,8 @@ def _merge(d: Delivery, op: CrmOp) -> None:
         # Nothing in this CRM to merge (or it cannot): the keeper's upsert carries the data.
         with d.store.atomic():
             d.store.drop_crm_link(name, op.guest_id)
+            if lose_crm is not None:  # left in the CRM: `guests show KEEPER` names it
+                d.store.keep_op_crm_id(op.id, lose_crm)
             d.store.finish_op(op.id, status="done" if lose_crm is None else "skipped")
         return
     if keep_crm is None:

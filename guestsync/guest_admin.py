@@ -50,9 +50,12 @@ def _reviews(store: Store, guest_id: str) -> list[dict[str, Any]]:
 
 
 PROFILE_SECTIONS: dict[str, Section] = {
-    "links": _links,
-    "open_reviews": _reviews,
     "activity": aggregates.summary,  # segment, visits, spend, consent in force (issue 8)
+    "links": _links,
+    "crm": lambda store, gid: store.crm_links_of(gid),  # target -> CRM record id
+    # records of merged-away guests left in a CRM without a merge API, to merge by hand
+    "crm_duplicates": lambda store, gid: store.crm_duplicates_of(gid),
+    "open_reviews": _reviews,
 }
 
 
@@ -127,9 +130,11 @@ class Admin:
             touched = resolver.live(op(resolver))
             for gid in sorted(touched):
                 resolver.refresh(gid)
-            # Visits, spend, segment and consent follow the records that moved (issue 8).
-            activity.after_batch(self.store, touched, activity.settings_for(self.store))
-            queued = queue_for_targets(self.store, touched, self.targets)
+            # As a sync batch does: aggregates, segment and consent of both guests, then
+            # their CRM payloads (a merged-away guest keeps nothing and is not queued).
+            settings = activity.settings_for(self.store)
+            activity.after_batch(self.store, touched, settings)
+            queued = queue_for_targets(self.store, touched, self.targets, settings)
         return touched, queued
 
     def merge(self, keep: str, lose: str) -> tuple[set[str], int]:
@@ -139,6 +144,17 @@ class Admin:
         ref = parse_link(self.store, link)
         gid = current_id(self.store, guest_id)
         return self._run(lambda r: r.unmerge(gid, ref))
+
+    def merged_in_crm(self, guest_id: str, touched: set[str]) -> list[str]:
+        """After an unmerge: the CRM records that already merged the two guests (a CRM
+        merge cannot be undone from here), as lines for a person to split them by hand."""
+        gid = current_id(self.store, guest_id)
+        return [
+            f"{target}: record {crm_id or '?'} already holds both {gid} and {other}; "
+            "split it by hand in the CRM"
+            for other in sorted(touched - {gid})
+            for target, crm_id in self.store.crm_merges_done(gid, other)
+        ]
 
     def accept(self, review_id: int) -> tuple[set[str], int]:
         return self._run(lambda r: r.accept(review_id))

@@ -147,12 +147,11 @@ class Resolver:
         store.repoint_entities(refs, keep)
         store.set_merged_into(lose, keep)
         store.record_merge(keep=keep, lose=lose, reason=reason, links=refs)
-        # Hooks of the other stages, when present: delivery merges the two CRM contacts
-        # (and cancels the loser's queued pushes); aggregates re-home guest-level rows.
-        if (record_guest_merge := getattr(store, "record_guest_merge", None)) is not None:
-            record_guest_merge(keep, lose)
-        if (move_activity := getattr(store, "move_activity", None)) is not None:
-            move_activity(lose, keep)
+        # Delivery merges the two CRM contacts (and cancels the loser's queued pushes);
+        # the loser's reservations, orders, feedback and consent move to the keeper, whose
+        # aggregates the caller recomputes (activity.after_batch on the live guests).
+        store.record_guest_merge(keep, lose)
+        store.move_activity(lose, keep)
         self.touched.add(keep)
         self.merged_away.add(lose)
         self.touched.discard(lose)
@@ -225,6 +224,8 @@ class Resolver:
                 store.repoint_entities(refs, back)
                 store.set_merged_into(back, None)
                 store.mark_merge_undone(m.id)
+                # A CRM merge not carried out yet must not happen any more.
+                store.cancel_guest_merge(guest_id, back)
                 break
         if back is None:
             back = store.new_guest_id()

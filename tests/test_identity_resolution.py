@@ -165,3 +165,35 @@ def test_scorer_explains_the_family_guard():
     b = features(Guest(full_name="陳美玲", phone="+886912345678"))
     score = s.score(a, b)
     assert score.guarded and s.outcome(score) != "merge"
+
+
+def test_a_pos_bill_or_survey_answer_carrying_only_a_phone_links_to_its_guest(store):
+    resolve_all(
+        store,
+        [
+            rec("b1", **BASE),
+            rec("pos-1", source="pos", phone="+886912345678"),
+            rec("survey-1", source="survey", phone=phone_e164("0912-345-678", "TW")),
+        ],
+    )
+    assert clusters(store) == {frozenset({"b1", "pos-1", "survey-1"})}
+
+
+def test_a_delivery_order_with_the_same_address_links_to_its_guest(store):
+    home = "臺北市信義區松仁路100號5樓"
+    resolve_all(
+        store,
+        [
+            rec("b1", **BASE, address=home),
+            # Written another way: simplified 台, full-width digits, a space; no phone/email.
+            rec(
+                "d1",
+                source="delivery",
+                full_name="Chen Xiao Ming",
+                address="台北市信義區 松仁路１００號5樓",
+            ),
+            # Same building, another person: the name differs, so not merged.
+            rec("d2", source="delivery", full_name="Amy Lin", address=home),
+        ],
+    )
+    assert clusters(store) == {frozenset({"b1", "d1"}), frozenset({"d2"})}

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from .. import guest_admin
 from ..sync_engine import Hub
-from .app import Ctx, cli, out, pass_ctx
+from .app import Ctx, cli, err, out, pass_ctx
 
 
 @cli.group()
@@ -33,7 +33,8 @@ def _done(what: str, touched: set[str], queued: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_ctx
 def show(ctx: Ctx, guest_id: str, as_json: bool) -> None:
-    """Show a golden guest: its profile, every linked source record, open reviews."""
+    """Show a golden guest: its profile, segment, visits, spend and consent in force, every
+    linked source record, its CRM record ids and open reviews."""
     hub = ctx.hub()
     try:
         data = guest_admin.profile(hub.store, guest_id)
@@ -51,6 +52,8 @@ def show(ctx: Ctx, guest_id: str, as_json: bool) -> None:
     out.print(t)
     for name, value in data.items():
         if name in ("id", "asked_for", "golden"):
+            continue
+        if not value:
             continue
         out.print(f"[bold]{name}[/]")
         if isinstance(value, dict):  # label -> text (e.g. activity: segment, visits …)
@@ -143,10 +146,14 @@ def unmerge(ctx: Ctx, guest_id: str, link: str) -> None:
     new guest is made); both are recomputed, kept apart, and re-queued for the CRM."""
     hub = ctx.hub()
     try:
-        touched, queued = _admin(hub).unmerge(guest_id, link)
+        admin = _admin(hub)
+        touched, queued = admin.unmerge(guest_id, link)
+        warnings = admin.merged_in_crm(guest_id, touched)
     finally:
         hub.close()
     _done(f"took {link} out of {guest_id}", touched, queued)
+    for line in warnings:
+        err.print(escape(line))
 
 
 @guests.command()

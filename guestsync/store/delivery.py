@@ -150,7 +150,8 @@ class DeliveryOps(StoreBase):
         cur = self.conn.execute(
             "INSERT OR IGNORE INTO crm_ops (target, kind, guest_id, keep_guest_id, merge_id,"
             " status, attempts, created_at, updated_at) SELECT ?, 'merge', m.lose_guest_id,"
-            " m.keep_guest_id, m.id, 'pending', 0, ?, ? FROM guest_merges m WHERE NOT EXISTS"
+            " m.keep_guest_id, m.id, 'pending', 0, ?, ? FROM guest_merges m WHERE m.undone_at"
+            " IS NULL AND NOT EXISTS"
             " (SELECT 1 FROM crm_ops o WHERE o.merge_id = m.id AND o.target = ?)",
             (target, now_ts, now_ts, target),
         )
@@ -159,7 +160,8 @@ class DeliveryOps(StoreBase):
     def planned_merges(self, target: str) -> list[tuple[str, str]]:
         """(keeper, loser) of merges not yet carried out on `target` (read-only)."""
         return self.conn.execute(
-            "SELECT m.keep_guest_id, m.lose_guest_id FROM guest_merges m WHERE NOT EXISTS"
+            "SELECT m.keep_guest_id, m.lose_guest_id FROM guest_merges m WHERE m.undone_at IS NULL"
+            " AND NOT EXISTS"
             " (SELECT 1 FROM crm_ops o WHERE o.merge_id = m.id AND o.target = ?"
             " AND o.status != 'pending') ORDER BY m.id",
             (target,),

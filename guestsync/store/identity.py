@@ -355,18 +355,61 @@ class IdentityOps(StoreBase):
 
     def repoint_entities(self, refs: Sequence[Ref], guest_id: str) -> None:
         """Bookings, orders, feedback and consent statements that came with these source
-        records follow them to `guest_id` (any entity table with source, external_id and
-        guest_id columns)."""
-        for table in ("reservations", "orders", "feedback", "consent_events"):
-            if not self.db[table].exists():
-                continue
-            cols = set(self.db[table].columns_dict)
-            if not {"source", "external_id", "guest_id"} <= cols:
-                continue
+        records follow them to `guest_id` (merge, unmerge)."""
+        for table in ("reservations", "orders", "feedback"):
             self.conn.executemany(
                 f"UPDATE {table} SET guest_id = ? WHERE source = ? AND external_id = ?",
                 [(guest_id, r[0], r[2]) for r in refs],
             )
+        self.conn.executemany(
+            "UPDATE consent_events SET guest_id = ? WHERE source = ? AND stream = ? AND"
+            " external_id = ?",
+            [(guest_id, *r) for r in refs],
+        )
+
+    def cancel_guest_merge(self, keep: str, lose: str) -> None:
+        """An unmerge undid `lose` -> `keep`: no target carries that merge out any more
+        (those that did already keep it; the guest that came back gets its own record)."""
+        ids = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM guest_merges WHERE keep_guest_id = ? AND lose_guest_id = ?"
+                " AND undone_at IS NULL",
+                (keep, lose),
+            )
+        ]
+        self.conn.executemany(
+            "UPDATE guest_merges SET undone_at = ? WHERE id = ?", [(ts(), i) for i in ids]
+        )
+        self.conn.executemany(
+            "UPDATE crm_ops SET status = 'cancelled', updated_at = ? WHERE merge_id = ?"
+            " AND status = 'pending'",
+            [(ts(), i) for i in ids],
+        )
+
+    def keep_op_crm_id(self, op_id: int, crm_id: str) -> None:
+        """A merge the target cannot do: remember the loser's CRM record id."""
+        self.conn.execute("UPDATE crm_ops SET crm_id = ? WHERE id = ?", (crm_id, op_id))
+
+    def crm_duplicates_of(self, guest_id: str) -> list[dict[str, str]]:
+        """CRM records of guests merged into `guest_id` that their target could not merge
+        (no merge API): they stay in the CRM, no longer updated, to merge by hand."""
+        rows = self.conn.execute(
+            "SELECT target, guest_id, crm_id FROM crm_ops WHERE kind = 'merge' AND status ="
+            " 'skipped' AND keep_guest_id = ? AND crm_id IS NOT NULL ORDER BY id",
+            (guest_id,),
+        ).fetchall()
+        return [{"target": t, "merged_guest": g, "crm_id": c} for t, g, c in rows]
+
+    def crm_merges_done(self, keep: str, lose: str) -> list[tuple[str, str | None]]:
+        """(target, keeper's CRM id) where `lose` was already merged into `keep` in the CRM."""
+        rows = self.conn.execute(
+            "SELECT o.target, l.crm_id FROM crm_ops o LEFT JOIN crm_links l ON l.target ="
+            " o.target AND l.guest_id = o.keep_guest_id WHERE o.kind = 'merge' AND o.status ="
+            " 'done' AND o.keep_guest_id = ? AND o.guest_id = ? ORDER BY o.id",
+            (keep, lose),
+        ).fetchall()
+        return [(t, c) for t, c in rows]
 
     def link_map(self) -> dict[str, str]:
         """external_id -> guest id for every linked record (benchmarks, small exports)."""

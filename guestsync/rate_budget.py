@@ -73,7 +73,8 @@ def pacer_for(
 ) -> Callable[[], float] | None:
     """The `acquire` of the target's shared budget: the configured `rate` (else the
     target's documented one) under `rate_account` (else the target's `account`, else its
-    name). None when there is no rate to keep."""
+    name). None when there is no rate to keep, or when the target paces each of its own
+    calls with it (`pace_each_call`)."""
     rate = getattr(options, "rate", None) or getattr(target, "rate", None)
     if not rate:
         return None
@@ -82,4 +83,11 @@ def pacer_for(
         or getattr(target, "account", None)
         or f"target:{name}"
     )
-    return SharedRateLimiter(store, account, rate, clock=clock, sleep=sleep).acquire
+    acquire = SharedRateLimiter(store, account, rate, clock=clock, sleep=sleep).acquire
+    pace_each_call = getattr(target, "pace_each_call", None)
+    if callable(pace_each_call):
+        # A target making several calls per batch (Fxiaoke: lookup, then create or update)
+        # takes a token per HTTP call itself; the engine must not pace its batches again.
+        pace_each_call(acquire)
+        return None
+    return acquire

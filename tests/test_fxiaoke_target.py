@@ -45,7 +45,7 @@ def _options(base: str = BASE, **kw) -> FxiaokeTargetOptions:
         permanent_code="perm-code",
         open_user_id="FSUID_admin",
         base_url=base,
-        requests_per_second=None,
+        rate=None,
         **kw,
     )
 

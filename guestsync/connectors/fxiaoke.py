@@ -33,6 +33,7 @@ from ..errors import (
     RetryableError,
 )
 from ..models import Guest
+from ..rate_budget import account_key
 from ..ratelimit import TokenBucket
 from ..store import OutboxItem
 from .base import RecordResult
@@ -117,22 +118,27 @@ class FxiaokeTarget:
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        pace_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
         self.options = options
         self.max_batch = options.batch_size
-        # Paced per HTTP call below (a batch makes one to three calls per record), so the
-        # engine has nothing to pace.
-        self.rate: float | None = None
+        # One knob, `rate`, paces every data call (a batch makes one to three calls per
+        # record), not batches: the engine hands its shared budget to `pace_each_call`
+        # and does not pace this target again. Until then a local bucket keeps the pace.
+        self.rate: float | None = options.rate
+        self.account = account_key(  # one budget per tenant, whatever the target's name
+            "fxiaoke", options.app_id, options.permanent_code.get_secret_value()
+        )
         self.clock = clock
         self.sleep = sleep
         self.http = HttpClient(
             str(options.base_url), target=name, timeout=options.timeout, session=session
         )
-        self._bucket = (
-            # burst 1: at 2.9/s no 20-second window holds more than 59 calls
-            TokenBucket(options.requests_per_second, burst=1.0, sleep=sleep)
-            if options.requests_per_second
+        # burst 1: at 2.9/s no 20-second window holds more than 1 + 20 * 2.9 = 59 calls
+        self._pace: Callable[[], object] | None = (
+            TokenBucket(options.rate, burst=1.0, clock=pace_clock, sleep=sleep).acquire
+            if options.rate
             else None
         )
         self._token: _Token | None = None
@@ -142,6 +148,10 @@ class FxiaokeTarget:
         # (guest id, payload hash) -> dataId written by this process: a batch retried after
         # a throttle does not write its first records twice.
         self._written: dict[tuple[str, str], str] = {}
+
+    def pace_each_call(self, acquire: Callable[[], object]) -> None:
+        """Take one token of `acquire` (the account's shared budget) before each data call."""
+        self._pace = acquire
 
     # -- projection --------------------------------------------------------------------
 
@@ -209,8 +219,8 @@ class FxiaokeTarget:
         """POST with the auth fields; a refused token is refreshed once and the call retried."""
         tok = self._access()
         for first in (True, False):
-            if self._bucket is not None:
-                self._bucket.acquire()
+            if self._pace is not None:
+                self._pace()
             resp = self.http.request(
                 "POST",
                 path,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 
 from .options_base import Options, RetryOptions
 from .pull_options import RestSourceOptions, SquareSourceOptions, check_cron
@@ -308,6 +308,8 @@ class FxiaokeTargetOptions(CrmTargetOptions):
     rate: float | None = Field(
         default=2.9,
         gt=0,
+        # `requests_per_second` was this knob's name in the first cut: still read, same knob.
+        validation_alias=AliasChoices("rate", "requests_per_second"),
         description="Data calls per second, each paced (burst 1: at 2.9 no 20-second window "
         "holds more than 59; Fxiaoke allows 60 per 20 s ❓). null: no pacing.",
     )

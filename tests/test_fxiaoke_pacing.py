@@ -96,12 +96,13 @@ def _items(n: int) -> list[OutboxItem]:
     ]
 
 
-def test_rate_is_the_one_knob_and_requests_per_second_is_gone():
+def test_rate_is_the_one_knob_and_its_old_name_sets_the_same_knob():
     assert _options().rate == 2.9
     assert _options(rate=1.5).rate == 1.5
     assert _options(rate=None).rate is None
-    with pytest.raises(ValueError, match="requests_per_second"):
-        _options(requests_per_second=2.0)
+    old = _options(requests_per_second=2.0)
+    assert old.rate == 2.0 and "requests_per_second" not in old.model_dump()
+    assert FxiaokeTarget("fxk", old).rate == 2.0
 
 
 @responses.activate

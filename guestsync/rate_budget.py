@@ -73,8 +73,7 @@ def pacer_for(
 ) -> Callable[[], float] | None:
     """The `acquire` of the target's shared budget: the configured `rate` (else the
     target's documented one) under `rate_account` (else the target's `account`, else its
-    name). None when there is no rate to keep, or when the target paces each of its own
-    calls with it (`pace_each_call`)."""
+    name). None when there is no rate to keep."""
     rate = getattr(options, "rate", None) or getattr(target, "rate", None)
     if not rate:
         return None
@@ -83,11 +82,4 @@ def pacer_for(
         or getattr(target, "account", None)
         or f"target:{name}"
     )
-    acquire = SharedRateLimiter(store, account, rate, clock=clock, sleep=sleep).acquire
-    pace_each_call = getattr(target, "pace_each_call", None)
-    if callable(pace_each_call):
-        # A target making several calls per batch (Fxiaoke: lookup, then create or update)
-        # takes a token per HTTP call itself; the engine must not pace its batches again.
-        pace_each_call(acquire)
-        return None
-    return acquire
+    return SharedRateLimiter(store, account, rate, clock=clock, sleep=sleep).acquire

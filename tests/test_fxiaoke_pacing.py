@@ -1,7 +1,7 @@
 """Fxiaoke pacing has one knob, `rate` (default 2.9/s, burst 1), applied to every data call:
 no 20-second window ever holds more than 59 calls (Fxiaoke allows 60 per 20 s), whether
-the target paces itself or the engine hands it the account's shared budget, and the
-engine does not pace its batches on top."""
+the target paces itself or the engine hands it the account's shared budget
+(`pace_requests`), and the engine does not pace its batches on top."""
 
 from __future__ import annotations
 
@@ -127,10 +127,17 @@ def test_through_the_engine_every_call_takes_a_token_of_the_shared_budget(tmp_pa
             store.enqueue("fxk", it.guest_id, it.payload, it.payload_hash)
     options = _options(batch_size=20)
     t = FxiaokeTarget("fxk", options, clock=clock, sleep=clock.sleep)  # real monotonic bucket
-    pace = pacer_for(store, "fxk", t, options, clock=clock, sleep=clock.sleep)
-    assert pace is None  # the engine does not pace the batches on top
+    shared = pacer_for(store, "fxk", t, options, clock=clock, sleep=clock.sleep)
+    assert shared is not None
+    tokens: list[float] = []
+
+    def pace() -> object:
+        tokens.append(clock())
+        return shared()
+
     stats = deliver(store, t, RETRY, sleep=clock.sleep, pace=pace)
-    assert stats.pushed == 120 and len(seen) == 240
+    assert stats.pushed == 120 and stats.batches == 6 and len(seen) == 240
+    assert len(tokens) == 240  # one token per data call, none more per batch
     assert _max_in_window(seen) <= 59
     # the shared budget (2.9/s less the 3% safety margin) set the pace, not the local one
     assert seen[-1] - seen[0] == pytest.approx(239 / (2.9 * 0.97), rel=0.01)
@@ -164,7 +171,11 @@ def test_the_hub_wires_the_shared_budget_into_the_target(tmp_path: Path):
     hub = Hub(load_config(path))
     try:
         target = hub.targets["fxiaoke"]
-        assert hub.pacer("fxiaoke") is None
-        assert target._pace is not None and target._pace.__self__.rate == pytest.approx(1.94)
+        local = target._pace
+        (stats,) = hub.deliver()  # nothing pending: the budget is handed over all the same
+        assert stats.stopped is None
+        assert target._pace is not local and target._pace.__self__.rate == pytest.approx(1.94)
+        target.pace_requests(None)  # outside the engine the target paces itself again
+        assert target._pace is local
     finally:
         hub.close()

@@ -124,8 +124,9 @@ class FxiaokeTarget:
         self.options = options
         self.max_batch = options.batch_size
         # One knob, `rate`, paces every data call (a batch makes one to three calls per
-        # record), not batches: the engine hands its shared budget to `pace_each_call`
-        # and does not pace this target again. Until then a local bucket keeps the pace.
+        # record), not batches: the engine hands the account's shared budget at that rate
+        # to `pace_requests` and does not pace this target's batches. Without one, a
+        # local bucket at `rate` keeps the pace.
         self.rate: float | None = options.rate
         self.account = account_key(  # one budget per tenant, whatever the target's name
             "fxiaoke", options.app_id, options.permanent_code.get_secret_value()
@@ -136,11 +137,12 @@ class FxiaokeTarget:
             str(options.base_url), target=name, timeout=options.timeout, session=session
         )
         # burst 1: at 2.9/s no 20-second window holds more than 1 + 20 * 2.9 = 59 calls
-        self._pace: Callable[[], object] | None = (
+        self._own_pace: Callable[[], object] | None = (
             TokenBucket(options.rate, burst=1.0, clock=pace_clock, sleep=sleep).acquire
             if options.rate
             else None
         )
+        self._pace = self._own_pace
         self._token: _Token | None = None
         self._token_lock = threading.Lock()  # the token endpoint is never called concurrently
         self._paused_until: datetime | None = None
@@ -149,9 +151,9 @@ class FxiaokeTarget:
         # a throttle does not write its first records twice.
         self._written: dict[tuple[str, str], str] = {}
 
-    def pace_each_call(self, acquire: Callable[[], object]) -> None:
-        """Take one token of `acquire` (the account's shared budget) before each data call."""
-        self._pace = acquire
+    def pace_requests(self, pace: Callable[[], object] | None) -> None:
+        """The engine's shared rate budget, one token per data call (None: the local one)."""
+        self._pace = pace if pace is not None else self._own_pace
 
     # -- projection --------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ def _guarded(d: Delivery, ops: list[CrmOp], fn: Callable[[], object]) -> object 
     except AuthError as exc:
         d.stop(f"credentials refused, delivery to {d.target.name} stopped: {exc}")
     except QuotaExhaustedError as exc:  # not the ops' fault: no attempt is counted
-        d.stop(f"quota used up, delivery to {d.target.name} paused: {exc}")
+        d.quota_stop(exc)
     except RetryableError as exc:
         with d.store.atomic():
             for op in ops:

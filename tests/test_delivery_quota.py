@@ -11,11 +11,11 @@ import pytest
 
 from guestsync.connector_options import DeliveryRetryOptions
 from guestsync.connectors.base import CrmRef, RecordResult
-from guestsync.delivery import deliver
+from guestsync.delivery import QUOTA_PAUSE, deliver
 from guestsync.delivery_ops import delete_guest_everywhere
 from guestsync.errors import QuotaExhaustedError
 from guestsync.models import Guest
-from guestsync.store import OutboxItem, Store
+from guestsync.store import OutboxItem, Store, ts
 
 RETRY = DeliveryRetryOptions(max_attempts=3, initial_wait=0, max_wait=0)
 RESET = datetime(2030, 1, 2, tzinfo=UTC)
@@ -73,6 +73,32 @@ def _attempts(store: Store, t: QuotaStub) -> list[int]:
     return [op.attempts for op in store.pending_ops(t.name)]
 
 
+def _midnight(store: Store, t: QuotaStub) -> None:
+    """The quota resets: the stored pause is now in the past."""
+    assert store.get_meta(QUOTA_PAUSE.format(target=t.name)) == ts(RESET)
+    with store.atomic():
+        store.set_meta(QUOTA_PAUSE.format(target=t.name), ts(datetime(2020, 1, 1, tzinfo=UTC)))
+    t.exhausted = False
+
+
+def test_a_used_up_quota_pauses_later_runs_without_calling_the_crm(store):
+    t = QuotaStub()
+    _push(store, t, ["g1"])
+    t.exhausted = True
+    with store.atomic():
+        store.enqueue(t.name, "g2", {"name": "g2"}, "h-g2")
+    first = deliver(store, t, RETRY, sleep=lambda s: None)
+    assert first.stopped and "quota used up" in first.stopped and t.calls == 2
+    for _ in range(3):  # later runs (cron, another process): no call until the reset
+        stats = deliver(store, t, RETRY, sleep=lambda s: None)
+        assert stats.stopped and "paused until 2030-01-02" in stats.stopped
+    assert t.calls == 2 and store.dead_letters() == []
+    assert [i.attempts for i in store.pending_outbox(t.name, limit=10)] == [0]
+    _midnight(store, t)
+    stats = deliver(store, t, RETRY, sleep=lambda s: None)
+    assert stats.stopped is None and stats.pushed == 1
+
+
 def test_a_merge_hitting_the_quota_pauses_without_counting_an_attempt(store):
     t = QuotaStub()
     _push(store, t, ["keep", "lose"])
@@ -83,8 +109,8 @@ def test_a_merge_hitting_the_quota_pauses_without_counting_an_attempt(store):
         stats = deliver(store, t, RETRY, sleep=lambda s: None)
         assert stats.stopped and "quota used up" in stats.stopped
         assert stats.dead == 0 and stats.errors == []
-    assert _attempts(store, t) == [0]  # still pending, never charged
-    t.exhausted = False
+    assert _attempts(store, t) == [0] and t.calls == 2  # one merge call, never charged
+    _midnight(store, t)
     stats = deliver(store, t, RETRY, sleep=lambda s: None)
     assert stats.merged == 1 and store.pending_ops(t.name) == []
 
@@ -97,6 +123,6 @@ def test_a_delete_hitting_the_quota_stays_queued_without_counting_an_attempt(sto
     assert outcome.status == "queued" and "quota used up" in (outcome.error or "")
     stats = deliver(store, t, RETRY, sleep=lambda s: None)
     assert stats.stopped and stats.dead == 0 and _attempts(store, t) == [0]
-    t.exhausted = False
+    _midnight(store, t)
     stats = deliver(store, t, RETRY, sleep=lambda s: None)
     assert stats.deleted == 1 and store.pending_ops(t.name) == []

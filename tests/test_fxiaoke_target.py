@@ -310,7 +310,10 @@ def test_quota_exhaustion_pauses_without_dead_letters_or_attempts():
         assert crm.counts["quota_refused"] == 1  # one call, one clear message
         crm.reset_quota()
         crm.daily_quota = 100
-        t._paused_until = None  # midnight has come
+        t._paused_until = None  # midnight has come, for the target and the engine
+        assert store.get_meta("quota_paused_until:fxk")
+        with store.atomic():
+            store.set_meta("quota_paused_until:fxk", "2000-01-01T00:00:00.000000+00:00")
         stats = deliver(store, t, RETRY, sleep=lambda s: None)
         assert stats.stopped is None
     assert all(len(crm.find("guestsync_id__c", f"g{i:03d}")) == 1 for i in range(6))

@@ -366,3 +366,17 @@ def test_single_name_prefers_the_parts_surname_first_for_cjk():
     )
     assert single_name(Guest(id="1", full_name="歐陽娜娜")) == "歐陽娜娜"
     assert single_name(Guest(id="g9", phone="+886912345678")) == "+886912345678"
+
+
+@responses.activate
+def test_the_memory_of_written_records_is_bounded():
+    _token()
+    responses.post(BASE + UPDATE_PATH, json={"errorCode": 0})
+    t = _target(batch_size=2)
+    for i in range(30):
+        assert t.upsert([_item(f"g{i}", crm_id=f"d{i}")])[0].ok
+    assert len(t._written) == 20 and ("g29", "h-g29") in t._written
+    assert ("g0", "h-g0") not in t._written
+    calls = len(responses.calls)
+    assert t.upsert([_item("g29", crm_id="d29")])[0].crm_id == "d29"
+    assert len(responses.calls) == calls  # a batch retried at once is not written again

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,6 +53,7 @@ NO_QUOTA_BOUGHT = 30003  # ⚠️ no API pack purchased: nothing to wait for
 TOKEN_MARGIN = 300.0  # seconds before `expiresIn` (⚠️ 7,200 s) that we fetch a new token
 TOKEN_MIN_INTERVAL = 6.0  # ⚠️ the token endpoint allows <= 10 calls a minute
 LOOKUP_LIMIT = 10  # rows per lookup query (⚠️ limit <= 100, offset a multiple of it)
+WRITTEN_MEMORY = 10  # batches whose writes are remembered, so a retried batch skips them
 
 
 def _json(resp: requests.Response, target: str) -> dict[str, Any]:
@@ -149,7 +151,8 @@ class FxiaokeTarget:
         self.token_fetches = 0
         # (guest id, payload hash) -> dataId written by this process: a batch retried after
         # a throttle does not write its first records twice.
-        self._written: dict[tuple[str, str], str] = {}
+        # Bounded: only the last few batches can be retried.
+        self._written: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def pace_requests(self, pace: Callable[[], object] | None) -> None:
         """The engine's shared rate budget, one token per data call (None: the local one)."""
@@ -347,6 +350,8 @@ class FxiaokeTarget:
         except _Rejected as exc:
             return RecordResult(item.guest_id, ok=False, error=str(exc))
         self._written[key] = data_id
+        while len(self._written) > WRITTEN_MEMORY * self.max_batch:
+            self._written.popitem(last=False)
         return RecordResult(item.guest_id, ok=True, crm_id=data_id, created=created)
 
     def upsert(self, batch: Sequence[OutboxItem]) -> list[RecordResult]:

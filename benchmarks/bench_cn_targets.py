@@ -103,7 +103,7 @@ def main() -> None:
             f"ratio to baseline {rate / base:6.3f}"
         )
 
-    paced_n = max(10, int(pace * 6) // 3)  # about 6 s: 3 calls per new guest
+    paced_n = max(10, int(pace * 18) // 3)  # about 18 s: 3 calls per new guest
     # Fxiaoke's 60 calls per 20 s, scaled to PACE: the fake throttles beyond it.
     fxk = FakeFxiaoke(calls_per_window=60, window=20.0 * 2.9 / pace)
     with ServerThread(fxk.app) as srv:
@@ -122,7 +122,7 @@ def main() -> None:
         calls = fxk.counts["requests"]
     achieved = calls / elapsed
     print(
-        f"fxiaoke rate {pace:.0f} calls/s (shared budget, {SAFETY:.2f} safety), "
+        f"fxiaoke rate {pace:g} calls/s (shared budget, {SAFETY:.2f} safety), "
         f"{paced_n} guests: {achieved:.2f} calls/s = {achieved / pace:.3f} of the rate, "
         f"throttled answers: {fxk.counts['throttled']}"
     )

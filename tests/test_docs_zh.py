@@ -1,11 +1,13 @@
 """The Chinese quickstarts match the code: their configs pass `guestsync validate`, every
 command and option they show exists, and both restaurants' setups run end to end (the
-Shanghai one through the very commands the doc lists)."""
+Shanghai one through the very commands the doc lists, then a signed Jiandaoyun push)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -146,11 +148,40 @@ def test_shanghai_commands_pull_then_sync_reach_fxiaoke(tmp_path):
         assert "3 record(s)" in pulled.output
         synced = run(cli, ["-c", str(path), "sync"], env=env)
         assert synced.exit_code == 0, synced.output
+        # then the form pushes a new entry to the URL the doc gives, signed as documented
+        hub = Hub(load_config(path, environ=env))
+        try:
+            client = create_app(hub.config, store=hub.store).test_client()
+            answer = _jdy_push(
+                client, "x", {"_id": "f" * 24, W + "01": "李娜", W + "02": "13900139000"}
+            )
+            assert answer.status_code == 202, answer.get_json()
+        finally:
+            hub.close()
+        synced = run(cli, ["-c", str(path), "sync"], env=env)
+        assert synced.exit_code == 0, synced.output
     sent = json.loads(responses.calls[0].request.body)
     assert responses.calls[0].request.headers["Authorization"] == "Bearer jdy-key"
     assert sent["entry_id"] == "5f0dabc" and sent["limit"] == 100
     store = Store.open(tmp_path / "data" / "guestsync.db")
     guests = list(store.all_guests())
     store.close()
-    assert len(guests) == 2  # the two 张伟 rows are one guest
-    assert sorted(len(crm.find("guestsync_id__c", g.id)) for g in guests) == [1, 1]
+    assert len(guests) == 3  # the two 张伟 rows are one guest; 李娜 came by push
+    assert [len(crm.find("guestsync_id__c", g.id)) for g in guests] == [1, 1, 1]
+
+
+def _jdy_push(client, secret: str, data: dict):
+    """POST /webhooks/feedback_form as Jiandaoyun does: sha1(nonce:body:secret:timestamp)."""
+    data = {
+        "createTime": "2026-11-21T08:00:00.000Z",
+        "updateTime": "2026-11-21T08:00:00.000Z",
+    } | data
+    body = json.dumps({"op": "data_create", "data": data, "opTime": 1}, ensure_ascii=False)
+    nonce, timestamp = "a1b2c3", str(int(time.time()))
+    sign = hashlib.sha1(f"{nonce}:{body}:{secret}:{timestamp}".encode()).hexdigest()
+    return client.post(
+        f"/webhooks/feedback_form?nonce={nonce}&timestamp={timestamp}",
+        data=body.encode(),
+        headers={"X-JDY-Signature": sign, "X-JDY-DeliverId": "push-1"},
+        content_type="application/json",
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 
 from .options_base import Options, RetryOptions
 from .pull_options import RestSourceOptions, SquareSourceOptions, check_cron
@@ -305,8 +305,13 @@ class FxiaokeTargetOptions(CrmTargetOptions):
     extra_fields: dict[str, Any] = Field(
         default_factory=dict, description="Constant fields sent with every record (owner …)."
     )
-    requests_per_second: float | None = Field(
-        default=2.9, gt=0, description="Pace of data calls; Fxiaoke allows 60 per 20 s (❓)."
+    rate: float | None = Field(
+        default=2.9,
+        gt=0,
+        # `requests_per_second` was this knob's name in the first cut: still read, same knob.
+        validation_alias=AliasChoices("rate", "requests_per_second"),
+        description="Data calls per second, each paced (burst 1: at 2.9 no 20-second window "
+        "holds more than 59; Fxiaoke allows 60 per 20 s ❓). null: no pacing.",
     )
     quota_timezone: str = Field(default="Asia/Shanghai", description="Daily quota resets here.")
     batch_size: int = Field(default=20, ge=1, le=100)

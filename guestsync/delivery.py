@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .connector_options import DeliveryRetryOptions
 from .connectors.base import RecordResult, Target
@@ -35,6 +35,7 @@ from .retry import call_with_retry
 from .store import OutboxItem, Store, ts, utcnow
 
 MAX_PASSES = 3  # passes over the queue per run, for records the CRM asked to resend
+QUOTA_PAUSE = "quota_paused_until:{target}"  # meta key: when the target's used-up quota resets
 
 
 @dataclass
@@ -95,6 +96,7 @@ class Delivery:
         from .delivery_ops import carry_out_ops
 
         try:
+            self.check_quota_pause()
             self.expire_overdue()
             # Merges first: the keeper's push may carry the loser's email, which the CRM
             # refuses while the loser's record still holds it. Then again after the
@@ -152,7 +154,7 @@ class Delivery:
             self.stop(f"credentials refused, delivery to {self.target.name} stopped: {exc}")
         except QuotaExhaustedError as exc:  # not the records' fault: no attempt is counted
             self.stats.deferred += len(batch)
-            self.stop(f"quota used up, delivery to {self.target.name} paused: {exc}")
+            self.quota_stop(exc)
         except RetryableError as exc:
             with self.store.atomic():
                 self.store.mark_attempt_failed(batch, str(exc))
@@ -192,6 +194,20 @@ class Delivery:
                 self.stats.deferred += len(by_id)
                 again = True
         return again
+
+    def check_quota_pause(self) -> None:
+        """A quota used up in an earlier run, maybe by another process (cron), keeps the
+        target paused until it resets: no call is made, no record expires meanwhile."""
+        until = self.store.get_meta(QUOTA_PAUSE.format(target=self.target.name))
+        if until and until > ts():
+            self.stop(f"quota used up, delivery to {self.target.name} paused until {until}")
+
+    def quota_stop(self, exc: QuotaExhaustedError) -> None:
+        """Stop for this run and remember until when the quota is used up."""
+        if isinstance(exc.resets_at, datetime):
+            with self.store.atomic():
+                self.store.set_meta(QUOTA_PAUSE.format(target=self.target.name), ts(exc.resets_at))
+        self.stop(f"quota used up, delivery to {self.target.name} paused: {exc}")
 
     def dead_letter(self, item: OutboxItem, error: str) -> None:
         self.store.dead_letter(item, error)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from .connector_options import DeliveryRetryOptions
 from .connectors.base import CrmRef, RecordResult, Target
-from .errors import AuthError, PermanentError, RetryableError
+from .errors import AuthError, PermanentError, QuotaExhaustedError, RetryableError
 from .store import CrmOp, Store
 
 if TYPE_CHECKING:
@@ -56,6 +56,8 @@ def _guarded(d: Delivery, ops: list[CrmOp], fn: Callable[[], object]) -> object 
         return d.call(fn)
     except AuthError as exc:
         d.stop(f"credentials refused, delivery to {d.target.name} stopped: {exc}")
+    except QuotaExhaustedError as exc:  # not the ops' fault: no attempt is counted
+        d.quota_stop(exc)
     except RetryableError as exc:
         with d.store.atomic():
             for op in ops:

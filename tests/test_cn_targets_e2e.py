@@ -44,7 +44,7 @@ def _fxiaoke(faults: FaultPlan, **kw) -> Crm:
             permanent_code: perm-code
             open_user_id: FSUID_admin
             base_url: {url}
-            requests_per_second: null
+            rate: null
             batch_size: 4
             retry: {{max_attempts: 12, initial_wait: 0, max_wait: 0}}
         """

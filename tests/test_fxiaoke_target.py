@@ -45,7 +45,7 @@ def _options(base: str = BASE, **kw) -> FxiaokeTargetOptions:
         permanent_code="perm-code",
         open_user_id="FSUID_admin",
         base_url=base,
-        requests_per_second=None,
+        rate=None,
         **kw,
     )
 
@@ -310,7 +310,10 @@ def test_quota_exhaustion_pauses_without_dead_letters_or_attempts():
         assert crm.counts["quota_refused"] == 1  # one call, one clear message
         crm.reset_quota()
         crm.daily_quota = 100
-        t._paused_until = None  # midnight has come
+        t._paused_until = None  # midnight has come, for the target and the engine
+        assert store.get_meta("quota_paused_until:fxk")
+        with store.atomic():
+            store.set_meta("quota_paused_until:fxk", "2000-01-01T00:00:00.000000+00:00")
         stats = deliver(store, t, RETRY, sleep=lambda s: None)
         assert stats.stopped is None
     assert all(len(crm.find("guestsync_id__c", f"g{i:03d}")) == 1 for i in range(6))
@@ -363,3 +366,17 @@ def test_single_name_prefers_the_parts_surname_first_for_cjk():
     )
     assert single_name(Guest(id="1", full_name="歐陽娜娜")) == "歐陽娜娜"
     assert single_name(Guest(id="g9", phone="+886912345678")) == "+886912345678"
+
+
+@responses.activate
+def test_the_memory_of_written_records_is_bounded():
+    _token()
+    responses.post(BASE + UPDATE_PATH, json={"errorCode": 0})
+    t = _target(batch_size=2)
+    for i in range(30):
+        assert t.upsert([_item(f"g{i}", crm_id=f"d{i}")])[0].ok
+    assert len(t._written) == 20 and ("g29", "h-g29") in t._written
+    assert ("g0", "h-g0") not in t._written
+    calls = len(responses.calls)
+    assert t.upsert([_item("g29", crm_id="d29")])[0].crm_id == "d29"
+    assert len(responses.calls) == calls  # a batch retried at once is not written again

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from ..errors import (
     RetryableError,
 )
 from ..models import Guest
+from ..rate_budget import account_key
 from ..ratelimit import TokenBucket
 from ..store import OutboxItem
 from .base import RecordResult
@@ -51,6 +53,7 @@ NO_QUOTA_BOUGHT = 30003  # ⚠️ no API pack purchased: nothing to wait for
 TOKEN_MARGIN = 300.0  # seconds before `expiresIn` (⚠️ 7,200 s) that we fetch a new token
 TOKEN_MIN_INTERVAL = 6.0  # ⚠️ the token endpoint allows <= 10 calls a minute
 LOOKUP_LIMIT = 10  # rows per lookup query (⚠️ limit <= 100, offset a multiple of it)
+WRITTEN_MEMORY = 10  # batches whose writes are remembered, so a retried batch skips them
 
 
 def _json(resp: requests.Response, target: str) -> dict[str, Any]:
@@ -117,31 +120,43 @@ class FxiaokeTarget:
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        pace_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
         self.options = options
         self.max_batch = options.batch_size
-        # Paced per HTTP call below (a batch makes one to three calls per record), so the
-        # engine has nothing to pace.
-        self.rate: float | None = None
+        # One knob, `rate`, paces every data call (a batch makes one to three calls per
+        # record), not batches: the engine hands the account's shared budget at that rate
+        # to `pace_requests` and does not pace this target's batches. Without one, a
+        # local bucket at `rate` keeps the pace.
+        self.rate: float | None = options.rate
+        self.account = account_key(  # one budget per tenant, whatever the target's name
+            "fxiaoke", options.app_id, options.permanent_code.get_secret_value()
+        )
         self.clock = clock
         self.sleep = sleep
         self.http = HttpClient(
             str(options.base_url), target=name, timeout=options.timeout, session=session
         )
-        self._bucket = (
-            # burst 1: at 2.9/s no 20-second window holds more than 59 calls
-            TokenBucket(options.requests_per_second, burst=1.0, sleep=sleep)
-            if options.requests_per_second
+        # burst 1: at 2.9/s no 20-second window holds more than 1 + 20 * 2.9 = 59 calls
+        self._own_pace: Callable[[], object] | None = (
+            TokenBucket(options.rate, burst=1.0, clock=pace_clock, sleep=sleep).acquire
+            if options.rate
             else None
         )
+        self._pace = self._own_pace
         self._token: _Token | None = None
         self._token_lock = threading.Lock()  # the token endpoint is never called concurrently
         self._paused_until: datetime | None = None
         self.token_fetches = 0
         # (guest id, payload hash) -> dataId written by this process: a batch retried after
         # a throttle does not write its first records twice.
-        self._written: dict[tuple[str, str], str] = {}
+        # Bounded: only the last few batches can be retried.
+        self._written: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    def pace_requests(self, pace: Callable[[], object] | None) -> None:
+        """The engine's shared rate budget, one token per data call (None: the local one)."""
+        self._pace = pace if pace is not None else self._own_pace
 
     # -- projection --------------------------------------------------------------------
 
@@ -209,8 +224,8 @@ class FxiaokeTarget:
         """POST with the auth fields; a refused token is refreshed once and the call retried."""
         tok = self._access()
         for first in (True, False):
-            if self._bucket is not None:
-                self._bucket.acquire()
+            if self._pace is not None:
+                self._pace()
             resp = self.http.request(
                 "POST",
                 path,
@@ -335,6 +350,8 @@ class FxiaokeTarget:
         except _Rejected as exc:
             return RecordResult(item.guest_id, ok=False, error=str(exc))
         self._written[key] = data_id
+        while len(self._written) > WRITTEN_MEMORY * self.max_batch:
+            self._written.popitem(last=False)
         return RecordResult(item.guest_id, ok=True, crm_id=data_id, created=created)
 
     def upsert(self, batch: Sequence[OutboxItem]) -> list[RecordResult]:

@@ -24,7 +24,7 @@ class FxiaokeHarness:
             permanent_code="perm-code",
             open_user_id="FSUID_admin",
             base_url=url,
-            requests_per_second=None,
+            rate=None,  # the contract does not test pacing (test_fxiaoke_pacing.py does)
         )
         self.target = FxiaokeTarget("fxiaoke", options, sleep=lambda s: None)
 

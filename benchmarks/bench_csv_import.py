@@ -37,9 +37,15 @@ def make_csv(path: Path, n: int, seed: int = 1) -> None:
         for i in range(n):
             g = rng.randrange(guests)
             name = SURNAMES[g % len(SURNAMES)] + GIVEN[(g // len(SURNAMES)) % len(GIVEN)]
-            d = f"9{g:08d}"
+            # Each guest's phone and mailbox are random (stable per guest): with sequential
+            # ones, guests g and g+200 share a name AND have phones one digit apart, which
+            # identity resolution rightly reads as one person mistyped, so the whole file
+            # collapsed into 200 guests of hundreds of records each.
+            own = random.Random(g * 2654435761 + seed)
+            d = f"9{own.randrange(10**8):08d}"
+            user = f"{own.choice('abcdefghjkmnpqrstuvwxyz')}{own.randrange(16**7):07x}"
             phone = rng.choice([f"0{d[:3]}-{d[3:6]}-{d[6:]}", f"+886 {d[:3]} {d[3:6]} {d[6:]}"])
-            email = rng.choice([f"guest{g}@example.com", f"Guest{g}@Example.com", ""])
+            email = rng.choice([f"{user}@example.com", f"{user.upper()}@Example.com", ""])
             day, hour = f"2026-12-{1 + i % 28:02d}", f"{17 + i % 5}:{(i % 2) * 30:02d}"
             notes = "窗邊\n座位" if i % 97 == 0 else ""  # a quoted newline now and then
             w.writerow(

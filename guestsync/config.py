@@ -22,6 +22,7 @@ from pydantic import (
 from .connector_options import SourceOptions, TargetOptions
 from .crm_config import CrmConfig
 from .errors import ConfigError, ConfigErrors
+from .export_jobs import ExportJobOptions
 from .identity.settings import IdentityConfig
 from .options_base import source_mappings
 from .yamlfile import Loc, YamlDoc, load_yaml
@@ -92,6 +93,7 @@ class Config(BaseModel):
     targets: dict[str, TargetOptions] = Field(default_factory=dict)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     crm: CrmConfig = Field(default_factory=CrmConfig)  # segments, CRM properties, privacy
+    exports: dict[str, ExportJobOptions] = Field(default_factory=dict)  # scheduled CSV exports
 
     _path: Path = PrivateAttr(default=Path(DEFAULT_CONFIG))
 

@@ -66,6 +66,12 @@ class JiandaoyunSourceOptions(Options):
     entry_id: str | None = Field(default=None, description="Form id (for the backfill).")
     base_url: HttpUrl = HttpUrl("https://api.jiandaoyun.com")
     timeout: float = Field(default=30.0, gt=0)
+    schedule: str | None = Field(default=None, description="Cron for the backfill pull.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        return check_cron(v)
 
     @property
     def webhook(self) -> WebhookOptions | None:

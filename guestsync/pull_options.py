@@ -22,10 +22,10 @@ def check_cron(v: str | None) -> str | None:
     """A five-field cron expression (minute hour day month weekday), checked at load time."""
     if v is None:
         return v
-    from apscheduler.triggers.cron import CronTrigger
+    from .cron import crontab_trigger
 
     try:
-        CronTrigger.from_crontab(v)
+        crontab_trigger(v)
     except ValueError as exc:
         raise ValueError(
             f"bad cron expression {v!r} ({exc}); write five fields, e.g. '0 3 * * *'"

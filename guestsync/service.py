@@ -28,7 +28,7 @@ import waitress
 
 from . import privacy
 from .config import Config
-from .scheduler import Job, build_scheduler, source_jobs
+from .scheduler import Job, build_scheduler, export_jobs, source_jobs
 from .store import Store
 from .sync_engine import Hub
 from .webhook_server import create_app
@@ -193,7 +193,8 @@ def start_scheduler(
     steps: both process the inbox, and two processors reading the same pending rows at
     once would map them twice."""
     jobs = source_jobs(config, hub_factory)
-    if not jobs:
+    exports = export_jobs(config, hub_factory)  # read the store only: no turn needed
+    if not jobs and not exports:
         return None
 
     def intake(job: Job) -> Job:
@@ -205,7 +206,7 @@ def start_scheduler(
 
         return Job(job.id, job.cron, run)
 
-    sched = build_scheduler([intake(j) for j in jobs], timezone=config.defaults.timezone)
+    sched = build_scheduler([intake(j) for j in jobs] + exports, timezone=config.defaults.timezone)
     sched.start()
     return sched
 

@@ -85,3 +85,17 @@ def test_schedule_list_prints_next_run_times(make_config):
     assert result.exit_code == 0, result.output
     assert "source:nightly" in result.output and "03:30" in result.output
     assert "manual" not in result.output
+
+
+def test_every_pull_source_kind_may_have_a_schedule(make_config):
+    text = CONFIG.replace(
+        "targets:",
+        "  forms:\n"
+        "    type: jiandaoyun\n"
+        "    mapping: mappings/jiandaoyun_feedback.yaml\n"
+        '    schedule: "0 * * * *"\n'
+        "targets:",
+    )
+    config = load_config(make_config(text))
+    jobs = source_jobs(config, lambda: Hub(config))
+    assert [j.id for j in jobs] == ["source:nightly", "source:forms"]

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 import responses
 from responses import matchers
 
@@ -138,4 +139,98 @@ def test_sync_pulls_square_into_guests_and_reservations(make_config, monkeypatch
     cursors = {(s, st): json.loads(v) for s, st, v, _ in hub.store.cursors()}
     assert cursors[("square", "customers")] == {"bookmark": "2026-03-06T10:00:00Z"}
     assert "bookmark" in cursors[("square", "bookings")]
+    hub.close()
+
+
+PULL_AND_HOOKS = """\
+store: {path: hub.db}
+sources:
+  square:
+    type: square
+    token: sq-token
+    start: "2026-03-01T00:00:00Z"
+    streams: {customers: {}}
+  square_hooks:
+    type: webhook
+    platform: square
+    mapping: mappings/square_webhook_customers.yaml
+    stream_mappings: {customers: mappings/square_webhook_customers.yaml,
+                      bookings: mappings/square_webhook_bookings.yaml}
+    webhook: {scheme: square, secrets: [sq-key], notification_url: "%s"}
+targets:
+  hubspot: {type: hubspot, token: x, base_url: "http://127.0.0.1:9"}
+"""
+
+
+@pytest.mark.parametrize("first", ["pull", "webhook"])
+@responses.activate
+def test_a_pulled_customer_and_a_webhook_booking_are_one_guest(make_config, first):
+    """The pull profiles (square_customers) and the webhook profiles (square_webhook_*)
+    both carry loyalty id 'square:<customer id>': a booking pushed by Square's webhook
+    (it names its guest only by customer_id) lands on the customer pulled from the API,
+    whichever arrives first."""
+    from guestsync.webhook_server import create_app
+
+    from .webhook_signing import SQUARE_URL, sample, square_headers
+
+    _customers()
+    hub = Hub(load_config(make_config(PULL_AND_HOOKS % SQUARE_URL)), sleep=lambda s: None)
+    client = create_app(hub.config, store=hub.store).test_client()
+    # the sample booking names customer CUST_AMY: that is pulled customer C1 here
+    body = sample("square_booking_created.json").replace(b"CUST_AMY", b"C1")
+
+    def webhook() -> None:
+        resp = client.post(
+            "/webhooks/square_hooks",
+            data=body,
+            headers=square_headers(body),
+            content_type="application/json",
+        )
+        assert resp.status_code == 202, resp.get_json()
+
+    steps = [lambda: hub.sync(deliver=False), webhook]
+    for step in steps if first == "pull" else steps[::-1]:
+        step()
+    summary = hub.sync(deliver=False)
+    assert summary.process.rejected == 0
+    rows = [(g, r) for g, r in hub.store.stream_guest_reservations() if r is not None]
+    ((guest, reservation),) = rows
+    assert reservation["external_id"] == "bk_7Q2X"
+    assert guest.display_name() == "Amy Lin" and guest.email == "amy@example.com"
+    assert "square:C1" in guest.loyalty_ids
+    amy = [g for g in hub.store.all_guests() if "square:C1" in g.loyalty_ids]
+    assert len(amy) == 1  # the booking made no second guest
+    hub.close()
+
+
+@responses.activate
+def test_a_hand_typed_phone_is_kept_from_the_webhook_as_from_the_pull(make_config):
+    """square_customers.yaml keeps a phone it cannot parse (a warning); the webhook
+    profiles do the same, so one customer is not kept when pulled and rejected when
+    pushed."""
+    from guestsync.webhook_server import create_app
+
+    from .webhook_signing import SQUARE_URL, sample, square_headers
+
+    hub = Hub(load_config(make_config(PULL_AND_HOOKS % SQUARE_URL)), sleep=lambda s: None)
+    client = create_app(hub.config, store=hub.store).test_client()
+    customer = json.loads(sample("square_customer_updated.json"))
+    customer["data"]["object"]["customer"]["phone_number"] = "ask front desk"
+    booking = json.loads(sample("square_booking_created.json"))
+    # as the worker leaves it after fetching the booking's customer (webhooks/fetch.py)
+    booking["data"]["object"]["customer"] = {"given_name": "Amy", "phone_number": "ask desk"}
+    for event in (customer, booking):
+        body = json.dumps(event).encode()
+        resp = client.post(
+            "/webhooks/square_hooks",
+            data=body,
+            headers=square_headers(body),
+            content_type="application/json",
+        )
+        assert resp.status_code == 202, resp.get_json()
+    stats = hub.process()
+    assert stats.rejected == 0, stats.errors
+    (guest,) = list(hub.store.all_guests())
+    assert guest.phone in ("ask front desk", "ask desk")
+    assert hub.store.count_reservations() == 1
     hub.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..csv_import import import_files
-from ..scheduler import build_scheduler, next_runs, source_jobs
+from ..scheduler import all_jobs, build_scheduler, guarded, next_runs, unscheduled
 from .app import Ctx, cli, err, out, pass_ctx
 
 
@@ -149,29 +150,48 @@ def schedule() -> None:
 @schedule.command("list")
 @pass_ctx
 def schedule_list(ctx: Ctx) -> None:
-    """Show every scheduled job, its cron expression and its next run time."""
+    """Show every scheduled job (sources and exports), its cron expression, its next run
+    time and how its last run went."""
     hub = ctx.hub()
-    config = hub.config
-    jobs = source_jobs(config, ctx.hub)
+    try:
+        config = hub.config
+        jobs = all_jobs(config, ctx.hub)
+        last: dict[str, dict] = {}
+        for run in hub.store.runs(limit=500):  # newest first
+            last.setdefault(run["kind"].removeprefix("schedule:"), run)
+    finally:
+        hub.close()
     if not jobs:
-        out.print("no job has `schedule:`; add e.g. `schedule: '0 3 * * *'` to a source")
+        out.print(
+            "no job has `schedule:`; add e.g. `schedule: '0 3 * * *'` to a source or an export"
+        )
         return
     t = Table(title=f"schedules ({config.defaults.timezone})")
-    for col in ("job", "cron", "next run"):
+    for col in ("job", "cron", "next run", "last run"):
         t.add_column(col)
-    for job_id, cron, when in next_runs(jobs, timezone=config.defaults.timezone):
-        t.add_row(job_id, cron, when.isoformat(timespec="minutes") if when else "never")
+    tz = config.defaults.timezone
+    for job_id, cron, when in next_runs(jobs, timezone=tz):
+        run = last.get(job_id)
+        seen = "-"
+        if run:
+            at = datetime.fromisoformat(run["started_at"]).astimezone(ZoneInfo(tz))
+            seen = f"{at.isoformat(timespec='minutes')} {run['status']}"
+        t.add_row(job_id, cron, when.isoformat(timespec="minutes") if when else "never", seen)
     out.print(t)
 
 
 @schedule.command("run")
 @pass_ctx
 def schedule_run(ctx: Ctx) -> None:
-    """Run the scheduled jobs in the foreground until interrupted (`serve` does this too)."""
+    """Run the scheduled jobs in the foreground until interrupted (`serve` does this too,
+    alongside its webhook server and worker: run one or the other, not both)."""
+    import threading
+
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     config = ctx.hub().config
-    jobs = source_jobs(config, ctx.hub)
+    # two sources due at once: their syncs run one after the other
+    jobs = all_jobs(config, ctx.hub, exclusive=threading.Lock())
     if not jobs:
         raise click.ClickException("no job has `schedule:`")
     tz = config.defaults.timezone
@@ -181,3 +201,26 @@ def schedule_run(ctx: Ctx) -> None:
         sched.start()
     except (KeyboardInterrupt, SystemExit):
         sched.shutdown(wait=True)
+
+
+@schedule.command("once")
+@click.argument("job_ids", metavar="JOB...", nargs=-1, required=True)
+@pass_ctx
+def schedule_once(ctx: Ctx, job_ids: tuple[str, ...]) -> None:
+    """Run jobs once now, e.g. `source:square` or `export:nightly_guests` (as `schedule
+    list` names them), each leaving a row in `runs`; for system cron. Exit status 1 if a
+    run did not finish ok."""
+    hub = ctx.hub()
+    config = hub.config
+    hub.close()
+    jobs = unscheduled(config, ctx.hub)
+    unknown = [j for j in job_ids if j not in jobs]
+    if unknown:
+        known = ", ".join(sorted(jobs)) or "none configured"
+        raise click.ClickException(f"unknown job {', '.join(unknown)} (known: {known})")
+    failed = 0
+    for job_id in job_ids:
+        status = guarded(jobs[job_id])()
+        out.print(f"{job_id}: {status}")
+        failed += status != "ok"
+    sys.exit(1 if failed else 0)

@@ -74,7 +74,15 @@ def admit(store: Store, record: SourceRecord) -> bool:
 
 
 def record(store: Store, record: SourceRecord, guest_id: str, seen: datetime) -> None:
-    """Store the order, feedback and consent statements of one mapped record."""
+    """Store the reservation, order, feedback and consent statements of one mapped record."""
+    if record.reservation is not None:
+        store.upsert_reservation(
+            source=record.source,
+            external_id=record.external_id,
+            guest_id=guest_id,
+            reservation=record.reservation,
+            updated_at=record.updated_at,
+        )
     if record.order is not None:
         store.upsert_order(
             source=record.source,

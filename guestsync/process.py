@@ -133,14 +133,6 @@ def process_batch(
                         stats.processed += 1
                         continue
                     guest_id, created, previous = resolve_guest(store, record, seen, resolver)
-                    if record.reservation is not None:
-                        store.upsert_reservation(
-                            source=record.source,
-                            external_id=record.external_id,
-                            guest_id=guest_id,
-                            reservation=record.reservation,
-                            updated_at=record.updated_at,
-                        )
                     activity.record(store, record, guest_id, seen)
                     touched.add(guest_id)
                     if previous:  # the record moved: its old guest is re-derived too

@@ -24,7 +24,6 @@ per contact; 204 on success.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +32,7 @@ import requests
 from ..connector_options import HubSpotTargetOptions
 from ..errors import AuthError, PermanentError
 from ..models import Guest
+from ..rate_budget import account_key
 from ..store import OutboxItem
 from .base import CrmRef, RecordResult
 from .http import HttpClient, classify
@@ -53,8 +53,7 @@ class HubSpotTarget:
         # Private apps: 190 requests per 10 s (HubSpot changelog "increasing our API limits").
         self.rate: float | None = 19.0
         # One budget per portal: every target using this token shares it.
-        digest = hashlib.sha256(options.token.get_secret_value().encode()).hexdigest()[:16]
-        self.account = f"hubspot:{digest}"
+        self.account = account_key("hubspot", options.token.get_secret_value())
         self._property_ready = not options.create_id_property
         self.http = HttpClient(
             str(options.base_url),

@@ -27,7 +27,7 @@ from ..connectors.fxiaoke import (
     TOKEN_PATH,
     UPDATE_PATH,
 )
-from .fake_hubspot import FaultPlan
+from .fakecrm import FaultPlan, drop_connection
 
 TOO_FREQUENT = 30004
 NOT_FOUND = 320001404  # ❓ code for "no such record" on update: any unlisted code is per record
@@ -162,13 +162,7 @@ class FakeFxiaoke:
                     return resp
                 if fault == "drop":
                     self.counts["drop"] += 1
-                    sock = request.environ.get("werkzeug.socket")
-                    if sock is not None:
-                        import socket as _socket
-
-                        sock.shutdown(_socket.SHUT_RDWR)
-                        sock.close()
-                    return Response(status=500)
+                    return drop_connection()
                 with self.lock:
                     return handler(body)
 

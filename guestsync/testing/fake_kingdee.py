@@ -21,7 +21,7 @@ from flask import Flask, Response, jsonify, request
 
 from ..connectors.kingdee import FORM_ID, ID_FIELD, SERVICE
 from ..connectors.kingdee_sign import b64hex, client_credentials
-from .fake_hubspot import FaultPlan
+from .fakecrm import FaultPlan, drop_connection
 
 PREFIX = "/k3cloud/"
 
@@ -101,13 +101,7 @@ class FakeKingdee:
                 return resp
             if fault == "drop":
                 self.counts["drop"] += 1
-                sock = request.environ.get("werkzeug.socket")
-                if sock is not None:
-                    import socket as _socket
-
-                    sock.shutdown(_socket.SHUT_RDWR)
-                    sock.close()
-                return Response(status=500)
+                return drop_connection()
             return None
 
         @app.post(PREFIX + SERVICE.format(op="BatchSave"))

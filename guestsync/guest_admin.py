@@ -12,12 +12,12 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import activity, aggregates
+from . import aggregates
 from .connectors.base import Target
 from .identity import IdentityConfig
 from .identity.names import name_key
 from .normalize import email_address, phone_e164
-from .process import queue_for_targets
+from .process import settle
 from .resolution import IdentityError, Resolver, ref_text
 from .store import Store
 from .store.identity import Ref
@@ -127,14 +127,10 @@ class Admin:
     def _run(self, op: Callable[[Resolver], set[str]]) -> tuple[set[str], int]:
         with self.store.atomic():
             resolver = Resolver(self.store, self.config)
+            # As a sync batch does: golden records, aggregates, segment and consent of
+            # both guests, then their CRM payloads (a merged-away guest is not queued).
             touched = resolver.live(op(resolver))
-            for gid in sorted(touched):
-                resolver.refresh(gid)
-            # As a sync batch does: aggregates, segment and consent of both guests, then
-            # their CRM payloads (a merged-away guest keeps nothing and is not queued).
-            settings = activity.settings_for(self.store)
-            activity.after_batch(self.store, touched, settings)
-            queued = queue_for_targets(self.store, touched, self.targets, settings)
+            queued = settle(self.store, touched, self.targets, resolver)
         return touched, queued
 
     def merge(self, keep: str, lose: str) -> tuple[set[str], int]:

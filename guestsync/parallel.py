@@ -25,7 +25,7 @@ from .identity import IdentityConfig
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
 from .models import SourceRecord
-from .process import ProcessStats, process_batch, process_pending
+from .process import ProcessStats, process_batch, process_pending, settle_dirty
 from .store import InboxRow, Store
 
 PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it saves
@@ -112,11 +112,13 @@ def process_pending_parallel(
             identity,
             mapped=future.result(),
             settings=settings,
+            defer=True,
         )
         done += len(rows)
         if progress:
             progress(done)
         rows, future = following, next_future
+    stats.queued += settle_dirty(store, targets, identity, settings)
     return stats
 
 

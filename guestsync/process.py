@@ -57,9 +57,41 @@ def resolve_guest(
     return res.guest_id, res.created, res.previous
 
 
-def refresh_guest(store: Store, guest_id: str, resolver: Resolver | None = None) -> None:
-    """Recompute the golden record and its blocking keys from all linked records."""
-    (resolver or Resolver(store)).refresh(guest_id)
+def settle(
+    store: Store,
+    guest_ids: set[str],
+    targets: Mapping[str, Target],
+    resolver: Resolver,
+    settings: ActivitySettings | None = None,
+) -> int:
+    """Bring touched guests up to date: golden record (and blocking keys, for the guests
+    in `resolver.rekey`), aggregates, segment and consent, then their CRM payloads. A guest
+    merged away keeps nothing and is not queued. Returns how many payloads it queued."""
+    live = {g for g in resolver.live(guest_ids) if resolver.refresh(g) is not None}
+    settings = activity.settings_for(store, settings)
+    activity.after_batch(store, live, settings)
+    return queue_for_targets(store, live, targets, settings)
+
+
+def settle_dirty(
+    store: Store,
+    targets: Mapping[str, Target],
+    identity: IdentityConfig | None = None,
+    settings: ActivitySettings | None = None,
+    *,
+    chunk: int = 1000,
+) -> int:
+    """Settle every guest the process stage noted (m0016), `chunk` guests per transaction.
+    Returns how many payloads it queued."""
+    queued = 0
+    while noted := store.dirty_guests(limit=chunk):
+        with store.atomic():
+            resolver = Resolver(store, identity)
+            resolver.rekey = {g for g, rekey in noted if rekey}
+            ids = [g for g, _ in noted]
+            queued += settle(store, set(ids), targets, resolver, settings)
+            store.clear_dirty(ids)
+    return queued
 
 
 def queue_for_targets(
@@ -95,9 +127,14 @@ def process_batch(
     *,
     mapped: list[SourceRecord | str] | None = None,
     settings: ActivitySettings | None = None,
+    defer: bool = False,
 ) -> None:
     """`mapped`, if given, holds each row already mapped (or its rejection reason), e.g.
-    by a mapping worker process (parallel.py) while the previous batch was resolved."""
+    by a mapping worker process (parallel.py) while the previous batch was resolved.
+
+    The guests the batch touched are settled in the same transaction, or with `defer`
+    noted for `settle_dirty` (one settle per guest per run, however many batches touched
+    it)."""
     touched: set[str] = set()
     resolver = Resolver(store, identity)
     done: list[int] = []
@@ -147,11 +184,11 @@ def process_batch(
             stats.processed += 1
             stats.guests_created += created
             stats.guests_matched += not created
-        touched = resolver.live(touched)
-        for gid in touched:
-            refresh_guest(store, gid, resolver)
-        activity.after_batch(store, touched, activity.settings_for(store, settings))
-        stats.queued += queue_for_targets(store, touched, targets, settings)
+        if defer:
+            live = resolver.live(touched)
+            store.mark_dirty(live, resolver.rekey & live)
+        else:
+            stats.queued += settle(store, touched, targets, resolver, settings)
         store.mark_inbox_done(done)
 
 
@@ -167,6 +204,9 @@ def process_pending(
     stats = ProcessStats()
     after = 0
     while rows := store.pending_inbox(limit=batch_size, after_id=after):
-        process_batch(store, rows, mapping_for, targets, stats, identity, settings=settings)
+        process_batch(
+            store, rows, mapping_for, targets, stats, identity, settings=settings, defer=True
+        )
         after = rows[-1].id
+    stats.queued += settle_dirty(store, targets, identity, settings)
     return stats

@@ -13,6 +13,7 @@ from __future__ import annotations
 from .activity import ActivityOps, GuestActivity
 from .base import StoreBase, ts, utcnow
 from .delivery import CrmOp, DeadLetterDetail, DeliveryOps, QueueDepth
+from .dirty import DirtyOps
 from .export import ExportOps
 from .guests import GuestOps
 from .health import HealthOps
@@ -44,6 +45,7 @@ class Store(
     PrivacyOps,
     ReportOps,
     RemovalOps,
+    DirtyOps,
     StoreBase,
 ):
     """All named store operations on one SQLite connection."""

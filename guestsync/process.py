@@ -139,6 +139,9 @@ def process_batch(
     resolver = Resolver(store, identity)
     done: list[int] = []
     with store.atomic():
+        # No forgotten guest, no record to screen: the batch holds the write lock, so no
+        # `forget` can add a suppression before it commits.
+        screen = store.any_suppressions()
         for i, row in enumerate(rows):
             try:
                 with store.atomic():
@@ -161,7 +164,7 @@ def process_batch(
                         done.append(row.id)
                         continue
                     seen = record.updated_at or row.received_at
-                    if not activity.admit(store, record):  # a forgotten guest
+                    if screen and not activity.admit(store, record):  # a forgotten guest
                         store.mark_inbox_suppressed(row.id)
                         stats.suppressed += 1
                         continue

@@ -55,9 +55,16 @@ class StoreBase:
         fails at once with "database is locked" if another connection committed in
         between (WAL snapshot), whatever the timeout: under `guestsync serve` the webhook
         writer commits all the time, and the worker's process batches read first."""
-        if self.conn.in_transaction:
-            with self.db.atomic():  # a savepoint
+        if self.conn.in_transaction:  # a savepoint; the name need not be unique (a stack)
+            self.conn.execute("SAVEPOINT nested")
+            try:
                 yield self
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK TO nested")
+                    self.conn.execute("RELEASE nested")
+                raise
+            self.conn.execute("RELEASE nested")
             return
         self.conn.execute("BEGIN IMMEDIATE")
         try:

@@ -87,6 +87,9 @@ class PrivacyOps(StoreBase):
             f"SELECT max(created_at) FROM suppressions WHERE hash IN ({marks})", list(hashes)
         )
 
+    def any_suppressions(self) -> bool:
+        return self._one("SELECT 1 FROM suppressions LIMIT 1") is not None
+
     def lift_suppressions(self, hashes: Sequence[str]) -> None:
         self.conn.executemany("DELETE FROM suppressions WHERE hash = ?", [(h,) for h in hashes])
 

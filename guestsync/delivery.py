@@ -198,8 +198,8 @@ class Delivery:
     def check_quota_pause(self) -> None:
         """A quota used up in an earlier run, maybe by another process (cron), keeps the
         target paused until it resets: no call is made, no record expires meanwhile."""
-        until = self.store.get_meta(QUOTA_PAUSE.format(target=self.target.name))
-        if until and until > ts():
+        until = quota_paused_until(self.store, self.target.name)
+        if until:
             self.stop(f"quota used up, delivery to {self.target.name} paused until {until}")
 
     def quota_stop(self, exc: QuotaExhaustedError) -> None:
@@ -217,6 +217,21 @@ class Delivery:
     def stop(self, reason: str) -> None:
         self.stats.stopped = reason
         raise StopTarget(reason)
+
+
+def quota_paused_until(store: Store, target: str) -> str | None:
+    """When a paused target's used-up quota resets (stored UTC time), or None if not paused."""
+    until = store.get_meta(QUOTA_PAUSE.format(target=target))
+    return until if until and until > ts() else None
+
+
+def lift_quota_pause(store: Store, target: str) -> str | None:
+    """Deliver to `target` again before its quota resets (e.g. the vendor raised it).
+    Returns the pause that was lifted, or None if the target was not paused."""
+    with store.atomic():
+        until = quota_paused_until(store, target)
+        store.delete_meta(QUOTA_PAUSE.format(target=target))
+    return until
 
 
 def deliver(

@@ -90,3 +90,29 @@ def test_dead_letters_list_show_and_retry(setup):
     assert len(crm.find("guestsync_id", victim)) == 1
     assert victim not in _run(cfg, "dead-letters", "list").output
     assert victim in _run(cfg, "dead-letters", "list", "--all").output
+
+
+def test_resume_lifts_a_quota_pause_that_outbox_and_status_show(setup):
+    from datetime import UTC, datetime, timedelta
+
+    from guestsync.delivery import QUOTA_PAUSE
+    from guestsync.store import Store, ts
+
+    _, cfg, _ = setup
+    _run(cfg, "sync")
+    store = Store.open(cfg.parent / "hub.db")
+    until = ts(datetime.now(UTC) + timedelta(hours=5))
+    with store.atomic():
+        store.set_meta(QUOTA_PAUSE.format(target="hubspot"), until)
+    wide = {"COLUMNS": "200"}
+    assert until[:19] in CliRunner(env=wide).invoke(cli, ["-c", str(cfg), "outbox"]).output
+    status = CliRunner(env=wide).invoke(cli, ["-c", str(cfg), "status"]).output
+    assert f"until {until[:16]}" in status
+
+    result = _run(cfg, "resume", "hubspot")
+    assert result.exit_code == 0 and "lifted" in result.output
+    assert store.get_meta(QUOTA_PAUSE.format(target="hubspot")) is None
+    assert "not paused" in _run(cfg, "resume", "hubspot").output
+    bad = CliRunner().invoke(cli, ["-c", str(cfg), "resume", "nope"])
+    assert bad.exit_code == 1 and "no target 'nope'" in bad.output
+    store.close()

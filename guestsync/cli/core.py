@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..config import find_config, json_schema, load_config
+from ..delivery import quota_paused_until
 from ..sync_engine import Hub, SyncSummary
 from .app import Ctx, cli, err, out, pass_ctx
 from .status_tables import print_service_status
@@ -131,7 +132,7 @@ def status(ctx: Ctx) -> None:
     t.add_row(*(str(counts.get(c, 0)) for c in ("pending", "done", "error")))
     out.print(t)
     t = Table(title="targets")
-    for col in ("target", "pending", "delivered", "dead letters", "in CRM"):
+    for col in ("target", "pending", "delivered", "dead letters", "in CRM", "quota paused"):
         t.add_column(col)
     for name in hub.targets:
         c = store.outbox_counts(name)
@@ -141,6 +142,7 @@ def status(ctx: Ctx) -> None:
             str(c.get("done", 0)),
             str(len(store.dead_letters(target=name))),
             str(store.count_crm_links(name)),
+            f"until {paused[:16]}" if (paused := quota_paused_until(store, name)) else "-",
         )
     out.print(t)
     out.print(f"guests: {store.count_guests()}   reservations: {store.count_reservations()}")

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..dead_letters import retry_dead_letters
+from ..delivery import lift_quota_pause, quota_paused_until
 from ..delivery_ops import supports_merge
 from ..delivery_plan import TargetPlan, plan_target
 from ..store import utcnow
@@ -39,6 +40,7 @@ def outbox(ctx: Ctx) -> None:
             t.add_column(col, justify="left" if col == "target" else "right")
         t.add_column("dead letters", justify="right")
         t.add_column("merges/deletes queued", justify="right")
+        t.add_column("quota paused until")
         depths = {d.target: d for d in store.outbox_overview()}
         for name in sorted(set(hub.targets) | set(depths)):
             d = depths.get(name)
@@ -51,8 +53,33 @@ def outbox(ctx: Ctx) -> None:
                 str(d.done if d else 0),
                 str(len(store.dead_letter_details(target=name))),
                 str(len(ops)),
+                (quota_paused_until(store, name) or "-")[:19],
             )
         out.print(t)
+    finally:
+        hub.close()
+
+
+@cli.command()
+@click.argument("target")
+@pass_ctx
+def resume(ctx: Ctx, target: str) -> None:
+    """Deliver to TARGET again although its CRM said the quota is used up.
+
+    A used-up daily quota (Fxiaoke's, for one) pauses the target until the reset time the
+    CRM gave, across runs and processes; `guestsync outbox` shows until when. Use this
+    once the quota is raised or reset early. If it is still used up, the next push pauses
+    the target again, and nothing is lost meanwhile."""
+    hub = ctx.hub()
+    try:
+        if target not in hub.targets:
+            known = ", ".join(hub.targets) or "none"
+            raise click.ClickException(f"no target {target!r} in the config (targets: {known})")
+        until = lift_quota_pause(hub.store, target)
+        if until:
+            out.print(f"{target}: quota pause until {until[:19]} lifted; the next push delivers")
+        else:
+            out.print(f"{target}: not paused")
     finally:
         hub.close()
 

@@ -107,6 +107,9 @@ class PrivacyOps(StoreBase):
     def get_meta(self, key: str) -> str | None:
         return self._one("SELECT value FROM meta WHERE key = ?", (key,))
 
+    def delete_meta(self, key: str) -> None:
+        self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"

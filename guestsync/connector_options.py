@@ -58,6 +58,11 @@ class JiandaoyunSourceOptions(Options):
     secret: SecretStr | None = Field(
         default=None, description="Webhook secret (推送设置 > 签名密钥); write it as ${JDY_SECRET}."
     )
+    previous_secret: SecretStr | None = Field(
+        default=None,
+        description="The secret before a rotation, still accepted while Jiandaoyun switches "
+        "(pushes already queued there are signed with it); remove it afterwards.",
+    )
     timestamp_tolerance: int = Field(
         default=300, ge=0, description="Seconds a signed timestamp may be off; 0 = no check."
     )

@@ -71,6 +71,18 @@ def test_a_documented_signature_verifies():
     _scheme("old-secret", SECRET).verify(body, headers, query)  # during rotation
 
 
+def test_a_rotated_secret_is_accepted_from_the_config_while_the_old_one_still_is():
+    from guestsync.webhooks.schemes import build_scheme
+
+    body, headers, query = push("data_create", _widget_1="陳小明")  # signed with SECRET
+    req = SignedRequest(body, Headers(headers), "https://hub.example/w?" + urlencode(query))
+    opts = {"type": "jiandaoyun", "mapping": "m.yaml", "secret": "new-secret"}
+    rotating = JiandaoyunSourceOptions(**opts, previous_secret=SECRET)
+    build_scheme(rotating.webhook).verify(req, now=NOW)
+    with pytest.raises(SignatureError, match="does not match"):  # rotation over
+        build_scheme(JiandaoyunSourceOptions(**opts).webhook).verify(req, now=NOW)
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [

@@ -143,7 +143,7 @@ def jiandaoyun_webhook(options: Any) -> WebhookOptions | None:
         return None
     return WebhookOptions(
         scheme="jiandaoyun",
-        secrets=[options.secret],
+        secrets=[options.secret, *filter(None, [options.previous_secret])],
         tolerance=options.timestamp_tolerance,
         event_id_header=JDY_DELIVERY_HEADER,
     )

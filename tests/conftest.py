@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from guestsync.store import Store
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,14 @@ def write_config(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "guestsync.yaml"
     path.write_text(textwrap.dedent(body), "utf-8")
     return path
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    """A fresh store in a file (WAL, as the hub runs it)."""
+    s = Store.open(tmp_path / "hub.db")
+    yield s
+    s.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ merge and GDPR delete through the engine; Salesforce and Zoho auth and throttle 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import responses
@@ -27,13 +26,6 @@ from guestsync.testing import FakeHubSpot, ServerThread
 from .contract.harness import item
 
 RETRY = DeliveryRetryOptions(max_attempts=3, initial_wait=0, max_wait=0)
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(tmp_path / "hub.db")
-    yield s
-    s.close()
 
 
 def _queue(store: Store, target, guests: list[Guest]) -> None:

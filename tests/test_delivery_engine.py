@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 
@@ -63,13 +62,6 @@ class Stub:
     def delete(self, refs: Sequence[CrmRef]) -> list[RecordResult]:
         self.deleted += [r.crm_id for r in refs]
         return [RecordResult(r.guest_id, ok=True, crm_id=r.crm_id) for r in refs]
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(tmp_path / "hub.db")
-    yield s
-    s.close()
 
 
 def _queue(store: Store, target: Stub, ids: list[str]) -> None:

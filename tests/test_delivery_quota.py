@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from guestsync.connector_options import DeliveryRetryOptions
 from guestsync.connectors.base import CrmRef, RecordResult
@@ -53,13 +50,6 @@ class QuotaStub:
     def delete(self, refs: Sequence[CrmRef]) -> list[RecordResult]:
         self._spend()
         return [RecordResult(r.guest_id, ok=True, crm_id=r.crm_id) for r in refs]
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(tmp_path / "hub.db")
-    yield s
-    s.close()
 
 
 def _push(store: Store, t: QuotaStub, ids: list[str]) -> None:

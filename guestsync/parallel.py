@@ -25,7 +25,7 @@ from .identity import IdentityConfig
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
 from .models import SourceRecord
-from .process import ProcessStats, process_batch, process_pending, settle_dirty
+from .process import ProcessStats, Progress, process_batch, process_pending, settle_dirty
 from .store import InboxRow, Store
 
 PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it saves
@@ -93,11 +93,12 @@ def process_pending_parallel(
     batch_size: int = BATCH,
     identity: IdentityConfig | None = None,
     settings: ActivitySettings | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> ProcessStats:
     """Like `process_pending`, with batch k+1 mapped in the worker while k is written."""
     stats = ProcessStats()
     done = 0
+    pending = store.count_pending() if progress else 0
     rows = store.pending_inbox(limit=batch_size, after_id=0)
     future = pool.submit(rows) if rows else None
     while rows and future is not None:
@@ -116,9 +117,11 @@ def process_pending_parallel(
         )
         done += len(rows)
         if progress:
-            progress(done)
+            progress(done, max(pending, done))
         rows, future = following, next_future
-    stats.queued += settle_dirty(store, targets, identity, settings)
+    stats.queued += settle_dirty(
+        store, targets, identity, settings, progress=progress, rows_done=done
+    )
     return stats
 
 
@@ -132,22 +135,22 @@ def process_inbox(
     parallel_min_rows: int = PARALLEL_MIN_ROWS,
     identity: IdentityConfig | None = None,
     settings: ActivitySettings | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> ProcessStats:
     """Process every pending row: in-process for small backlogs, with a mapping worker
-    for large ones (`progress(rows done, rows pending)` after each batch)."""
-    pending = store.count_pending()
-    if (os.cpu_count() or 1) < 2 or pending < parallel_min_rows:
-        stats = process_pending(store, mapping_for, targets, identity=identity, settings=settings)
-        if progress:
-            progress(pending, pending)
-        return stats
-
-    def tick(done: int) -> None:
-        if progress:
-            progress(done, pending)
-
+    for large ones. `progress(done, total)` after each batch counts rows, then the guests
+    they touched as they are settled (the total grows when settling starts)."""
+    if (os.cpu_count() or 1) < 2 or store.count_pending() < parallel_min_rows:
+        return process_pending(
+            store, mapping_for, targets, identity=identity, settings=settings, progress=progress
+        )
     with MappingPool(files, ctx) as pool:
         return process_pending_parallel(
-            store, mapping_for, targets, pool, identity=identity, settings=settings, progress=tick
+            store,
+            mapping_for,
+            targets,
+            pool,
+            identity=identity,
+            settings=settings,
+            progress=progress,
         )

@@ -27,6 +27,8 @@ from .removals import note_removal
 from .resolution import Resolver
 from .store import InboxRow, Store
 
+Progress = Callable[[int, int], None]  # (done, total): rows, then guests to settle
+
 
 @dataclass
 class ProcessStats:
@@ -80,10 +82,14 @@ def settle_dirty(
     settings: ActivitySettings | None = None,
     *,
     chunk: int = 1000,
+    progress: Progress | None = None,
+    rows_done: int = 0,
 ) -> int:
     """Settle every guest the process stage noted (m0016), `chunk` guests per transaction.
-    Returns how many payloads it queued."""
-    queued = 0
+    Returns how many payloads it queued. `progress` counts rows then guests:
+    (rows_done + guests settled, rows_done + guests to settle)."""
+    queued = settled = 0
+    total = store.count_dirty()
     while noted := store.dirty_guests(limit=chunk):
         with store.atomic():
             resolver = Resolver(store, identity)
@@ -91,6 +97,9 @@ def settle_dirty(
             ids = [g for g, _ in noted]
             queued += settle(store, set(ids), targets, resolver, settings)
             store.clear_dirty(ids)
+        settled += len(ids)
+        if progress:
+            progress(rows_done + settled, rows_done + max(total, settled))
     return queued
 
 
@@ -203,13 +212,22 @@ def process_pending(
     batch_size: int = 500,
     identity: IdentityConfig | None = None,
     settings: ActivitySettings | None = None,
+    progress: Progress | None = None,
 ) -> ProcessStats:
+    """Process every pending row, `batch_size` rows per transaction, then settle the guests
+    they touched. `progress(done, total)` counts rows, then guests to settle."""
     stats = ProcessStats()
-    after = 0
+    after = done = 0
+    pending = store.count_pending() if progress else 0
     while rows := store.pending_inbox(limit=batch_size, after_id=after):
         process_batch(
             store, rows, mapping_for, targets, stats, identity, settings=settings, defer=True
         )
         after = rows[-1].id
-    stats.queued += settle_dirty(store, targets, identity, settings)
+        done += len(rows)
+        if progress:
+            progress(done, max(pending, done))
+    stats.queued += settle_dirty(
+        store, targets, identity, settings, progress=progress, rows_done=done
+    )
     return stats

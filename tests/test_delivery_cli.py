@@ -92,7 +92,7 @@ def test_dead_letters_list_show_and_retry(setup):
     assert victim in _run(cfg, "dead-letters", "list", "--all").output
 
 
-def test_resume_lifts_a_quota_pause_that_outbox_and_status_show(setup):
+def test_resume_lifts_a_quota_pause_that_outbox_and_status_show(setup, monkeypatch):
     from datetime import UTC, datetime, timedelta
 
     from guestsync.delivery import QUOTA_PAUSE
@@ -104,10 +104,11 @@ def test_resume_lifts_a_quota_pause_that_outbox_and_status_show(setup):
     until = ts(datetime.now(UTC) + timedelta(hours=5))
     with store.atomic():
         store.set_meta(QUOTA_PAUSE.format(target="hubspot"), until)
-    wide = {"COLUMNS": "200"}
-    assert until[:19] in CliRunner(env=wide).invoke(cli, ["-c", str(cfg), "outbox"]).output
-    status = CliRunner(env=wide).invoke(cli, ["-c", str(cfg), "status"]).output
-    assert f"until {until[:16]}" in status
+    from guestsync.cli.app import out
+
+    monkeypatch.setattr(out, "width", 200)  # the tables have many columns
+    assert until[:19] in _run(cfg, "outbox").output
+    assert f"until {until[:16]}" in _run(cfg, "status").output
 
     result = _run(cfg, "resume", "hubspot")
     assert result.exit_code == 0 and "lifted" in result.output

@@ -64,10 +64,10 @@ def import_csv(
             tasks[path] = progress.add_task(f"{path.name} (bytes)", total=size)
         progress.update(tasks[path], completed=done)
 
-    def tick_process(done: int, pending: int) -> None:
+    def tick_process(done: int, total: int) -> None:
         if "process" not in tasks:
-            tasks["process"] = progress.add_task("map + dedupe (rows)", total=pending)
-        progress.update(tasks["process"], completed=done)
+            tasks["process"] = progress.add_task("map, dedupe (rows), settle (guests)")
+        progress.update(tasks["process"], completed=done, total=total)
 
     try:
         with progress:

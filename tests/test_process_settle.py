@@ -1,0 +1,83 @@
+"""The process stage settles each touched guest once per run (m0016 dirty_guests):
+however many batches touched a guest, its golden record, aggregates and CRM payload are
+computed once, from all its rows; guests noted but not settled (a crash in between) are
+settled by the next run; progress counts rows, then guests."""
+
+from __future__ import annotations
+
+import json
+
+from guestsync import aggregates
+from guestsync.connector_options import HubSpotTargetOptions
+from guestsync.connectors.hubspot import HubSpotTarget
+from guestsync.mapping.compiler import content_hash
+from guestsync.process import ProcessStats, process_batch, process_pending
+from guestsync.store import InboxEntry, Store
+
+from .activity_fixtures import RecordMapping, feed, settings
+from .test_aggregates import AMY_RECORDS
+
+TARGETS = {"hubspot": HubSpotTarget("hubspot", HubSpotTargetOptions(type="hubspot", token="t"))}
+
+
+def _mapping(source: str, stream: str) -> RecordMapping:
+    return RecordMapping()
+
+
+def _inbox(store: Store) -> None:
+    entries = []
+    for r in AMY_RECORDS:
+        raw = json.loads(r.model_dump_json(exclude={"source", "stream", "external_id"}))
+        entries.append(
+            InboxEntry(r.source, r.stream, r.external_id, content_hash(raw), json.dumps(raw), "t")
+        )
+    with store.atomic():
+        store.add_to_inbox(entries)
+
+
+def test_a_guest_touched_by_every_batch_is_settled_once_from_all_its_rows(monkeypatch):
+    assert len(AMY_RECORDS) >= 3
+    computed: list[str] = []
+    real = aggregates.compute
+    monkeypatch.setattr(
+        aggregates, "compute", lambda g, *a, **k: computed.append(g.id) or real(g, *a, **k)
+    )
+    store = Store.open(":memory:")
+    stats = feed(store, AMY_RECORDS, targets=TARGETS, batch_size=1)
+    (item,) = store.pending_outbox("hubspot", limit=10)
+    assert computed == [item.guest_id]  # one settle, not one per batch
+    assert stats.queued == 1 and stats.processed == len(AMY_RECORDS)
+    assert aggregates.load(store, item.guest_id).visit_count == 3  # every batch's rows
+    assert store.count_dirty() == 0
+
+
+def test_guests_noted_but_not_settled_are_settled_by_the_next_run():
+    store = Store.open(":memory:")
+    _inbox(store)
+    rows = store.pending_inbox(limit=100, after_id=0)
+    stats = ProcessStats()
+    process_batch(store, rows, _mapping, TARGETS, stats, settings=settings(), defer=True)
+    # ... and the process dies here: rows done, guest noted, nothing queued yet.
+    assert store.count_pending() == 0 and store.count_dirty() == 1
+    assert store.pending_outbox("hubspot", limit=10) == []
+    again = process_pending(store, _mapping, TARGETS, settings=settings())
+    assert again.processed == 0 and again.queued == 1
+    assert len(store.pending_outbox("hubspot", limit=10)) == 1 and store.count_dirty() == 0
+
+
+def test_progress_counts_rows_then_guests_to_the_end():
+    store = Store.open(":memory:")
+    _inbox(store)
+    ticks: list[tuple[int, int]] = []
+    process_pending(
+        store,
+        _mapping,
+        TARGETS,
+        batch_size=2,
+        settings=settings(),
+        progress=lambda done, total: ticks.append((done, total)),
+    )
+    n = len(AMY_RECORDS)
+    assert ticks[-1] == (n + 1, n + 1)  # every row, then the one guest
+    assert [d for d, _ in ticks] == sorted(d for d, _ in ticks)
+    assert all(d <= t for d, t in ticks)

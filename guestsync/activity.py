@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from . import aggregates, consent, crm_properties, privacy
 from .connectors.base import Target
 from .crm_config import CrmConfig
-from .models import SourceRecord
+from .models import Guest, SourceRecord
 from .store import Store, utcnow
 
 
@@ -127,9 +127,12 @@ def consent_state(store: Store, guest_id: str) -> dict[str, consent.Statement]:
     return consent.effective(consent.Statement(*row) for row in store.consent_statements(guest_id))
 
 
-def guest_view(store: Store, guest_id: str, settings: ActivitySettings) -> dict[str, Any]:
-    """Every value a CRM property can be mapped from, for one guest."""
-    guest = store.get_guest(guest_id)
+def guest_view(
+    store: Store, guest_id: str, settings: ActivitySettings, guest: Guest | None = None
+) -> dict[str, Any]:
+    """Every value a CRM property can be mapped from, for one guest (`guest`: its golden
+    record, if the caller has it already)."""
+    guest = guest or store.get_guest(guest_id)
     if guest is None:
         return {}
     v: dict[str, Any] = guest.model_dump(

@@ -240,11 +240,11 @@ def refresh(
 ) -> dict[str, Aggregates]:
     """Recompute and save the aggregates of `guest_ids` (the guests a batch touched)."""
     out = {}
-    for gid in sorted(guest_ids):
-        guest = store.get_guest(gid)
-        if guest is None or store.merged_into(gid):  # merged away: counted in its keeper
-            continue
-        agg = compute(guest, store.guest_activity(gid), today=today, tz=tz, crm=crm)
+    ids = sorted(guest_ids)
+    guests = store.live_guests(ids)  # merged away: counted in its keeper
+    acts = store.guest_activities([g for g in ids if g in guests])
+    for gid, guest in sorted(guests.items()):
+        agg = compute(guest, acts[gid], today=today, tz=tz, crm=crm)
         again = recheck_on(agg, guest, today=today, crm=crm)
         store.save_aggregates(gid, agg.model_dump(mode="json"), agg.segment, again, stamp=stamp)
         out[gid] = agg

@@ -111,11 +111,8 @@ def queue_for_targets(
 ) -> int:
     queued = 0
     settings = activity.settings_for(store, settings)
-    for gid in sorted(guest_ids):
-        guest = store.get_guest(gid)
-        if guest is None:
-            continue
-        view = activity.guest_view(store, gid, settings)
+    for gid, guest in sorted(store.live_guests(sorted(guest_ids)).items()):
+        view = activity.guest_view(store, gid, settings, guest)
         for name, target in targets.items():
             # The target's contact, plus aggregates, segment and consent (crm_properties.py)
             payload = activity.enrich(

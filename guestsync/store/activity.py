@@ -7,6 +7,7 @@ needs: the aggregates are re-derived per touched guest, never patched by deltas.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -154,67 +155,75 @@ class ActivityOps(StoreBase):
     def guest_activity(self, guest_id: str) -> GuestActivity:
         """Everything the guest did, less what came with a source record its source removed
         (a deleted form entry or bill no longer counts; a restore counts it again)."""
-        act = GuestActivity()
+        return self.guest_activities([guest_id])[guest_id]
+
+    def guest_activities(self, guest_ids: Sequence[str]) -> dict[str, GuestActivity]:
+        """`guest_activity` of many guests, in a few queries per 500 guests."""
+        out = {g: GuestActivity() for g in guest_ids}
+        for i in range(0, len(guest_ids), 500):
+            self._activities(list(guest_ids[i : i + 500]), out)
+        return out
+
+    def _activities(self, ids: list[str], out: dict[str, GuestActivity]) -> None:
         dt = datetime.fromisoformat
+        marks = ",".join("?" * len(ids))
         gone = {
             (r[0], r[1])
             for r in self.conn.execute(
-                "SELECT source, external_id FROM guest_links WHERE guest_id = ?"
+                f"SELECT source, external_id FROM guest_links WHERE guest_id IN ({marks})"
                 " AND removed_at IS NOT NULL",
-                (guest_id,),
+                ids,
             )
         }
-        act.reservations = [
-            ReservationRow(
-                r[0], r[1], r[2], dt(r[3]) if r[3] else None, r[4], ReservationStatus(r[5])
-            )
-            for r in self.conn.execute(
-                "SELECT source, external_id, venue, start_at, party_size, status"
-                " FROM reservations WHERE guest_id = ? ORDER BY source, external_id",
-                (guest_id,),
-            )
-        ]
+        for r in self.conn.execute(
+            "SELECT guest_id, source, external_id, venue, start_at, party_size, status"
+            f" FROM reservations WHERE guest_id IN ({marks})"
+            " ORDER BY guest_id, source, external_id",
+            ids,
+        ):
+            if (r[1], r[2]) not in gone:
+                out[r[0]].reservations.append(
+                    ReservationRow(
+                        r[1], r[2], r[3], dt(r[4]) if r[4] else None, r[5], ReservationStatus(r[6])
+                    )
+                )
         items: dict[tuple[str, str], list[ItemRow]] = {}
         for r in self.conn.execute(
             "SELECT i.source, i.external_id, i.name, i.quantity, i.unit_price FROM order_items i"
             " JOIN orders o ON o.source = i.source AND o.external_id = i.external_id"
-            " WHERE o.guest_id = ? ORDER BY i.source, i.external_id, i.line",
-            (guest_id,),
+            f" WHERE o.guest_id IN ({marks}) ORDER BY i.source, i.external_id, i.line",
+            ids,
         ):
             items.setdefault((r[0], r[1]), []).append(ItemRow(r[2], Decimal(r[3]), _dec(r[4])))
-        act.orders = [
-            OrderRow(
-                r[0],
-                r[1],
-                r[2],
-                dt(r[3]) if r[3] else None,
-                OrderChannel(r[4]),
-                _dec(r[5]),
-                r[6],
-                items.get((r[0], r[1]), []),
-                r[7],
-            )
-            for r in self.conn.execute(
-                "SELECT source, external_id, venue, placed_at, channel, total, currency,"
-                " reservation_id FROM orders WHERE guest_id = ? ORDER BY source, external_id",
-                (guest_id,),
-            )
-        ]
-        act.feedback = [
-            FeedbackRow(_dec(r[0]), r[1], dt(r[2]) if r[2] else None, r[3])
-            for r in self.conn.execute(
-                "SELECT rating, comment, at, venue, source, external_id FROM feedback"
-                " WHERE guest_id = ? ORDER BY at, source, external_id",
-                (guest_id,),
-            )
-            if (r[4], r[5]) not in gone
-        ]
-        if gone:
-            act.reservations = [
-                r for r in act.reservations if (r.source, r.external_id) not in gone
-            ]
-            act.orders = [o for o in act.orders if (o.source, o.external_id) not in gone]
-        return act
+        for r in self.conn.execute(
+            "SELECT guest_id, source, external_id, venue, placed_at, channel, total, currency,"
+            f" reservation_id FROM orders WHERE guest_id IN ({marks})"
+            " ORDER BY guest_id, source, external_id",
+            ids,
+        ):
+            if (r[1], r[2]) not in gone:
+                out[r[0]].orders.append(
+                    OrderRow(
+                        r[1],
+                        r[2],
+                        r[3],
+                        dt(r[4]) if r[4] else None,
+                        OrderChannel(r[5]),
+                        _dec(r[6]),
+                        r[7],
+                        items.get((r[1], r[2]), []),
+                        r[8],
+                    )
+                )
+        for r in self.conn.execute(
+            "SELECT guest_id, rating, comment, at, venue, source, external_id FROM feedback"
+            f" WHERE guest_id IN ({marks}) ORDER BY guest_id, at, source, external_id",
+            ids,
+        ):
+            if (r[5], r[6]) not in gone:
+                out[r[0]].feedback.append(
+                    FeedbackRow(_dec(r[1]), r[2], dt(r[3]) if r[3] else None, r[4])
+                )
 
     def count_orders(self) -> int:
         return self._one("SELECT count(*) FROM orders")

@@ -31,6 +31,19 @@ class GuestOps(StoreBase):
         data = self._one("SELECT data FROM guests WHERE id = ?", (guest_id,))
         return Guest.model_validate_json(data) if data else None
 
+    def live_guests(self, guest_ids: Sequence[str]) -> dict[str, Guest]:
+        """The golden records of those guests that exist and are not merged away."""
+        out: dict[str, Guest] = {}
+        for i in range(0, len(guest_ids), 500):
+            ids = list(guest_ids[i : i + 500])
+            rows = self.conn.execute(
+                f"SELECT id, data FROM guests WHERE id IN ({','.join('?' * len(ids))})"
+                " AND merged_into IS NULL",
+                ids,
+            )
+            out.update((r[0], Guest.model_validate_json(r[1])) for r in rows)
+        return out
+
     def save_guest(self, guest: Guest, *, now: datetime | None = None) -> None:
         assert guest.id, "a golden guest has an id"
         now_ts = ts(now)

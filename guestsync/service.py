@@ -43,6 +43,10 @@ log = logging.getLogger("guestsync.service")
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
+# /healthz answers queue depths at most this old (webhooks/health.py): a probe costs a
+# webhook's worth, not whole-table counts
+HEALTH_MAX_AGE = 1.0
+
 PAUSE_FIRST, PAUSE_MAX = 30.0, 900.0  # seconds a stopped target rests, doubling
 
 
@@ -241,7 +245,9 @@ class Service:
             metrics=self.metrics,
             worker_alive=self.worker.alive if worker else None,
             worker_notes=self.worker.notes if worker else None,
+            health_max_age=HEALTH_MAX_AGE,
         )
+        self.reader = app.extensions["guestsync"]["reader"]
         self.server: Any = waitress.create_server(
             app,
             host=host or config.server.host,
@@ -281,6 +287,7 @@ class Service:
             self.scheduler.shutdown(wait=True)  # a running job ends its current step
         self.worker.stop(timeout=timeout)
         self.hub.close()
+        self.reader.close()
         self.app_store.close()
 
 

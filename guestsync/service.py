@@ -32,6 +32,7 @@ from .scheduler import Job, build_scheduler, export_jobs, source_jobs
 from .store import Store
 from .sync_engine import Hub
 from .webhook_server import create_app
+from .webhooks.checkpoint import Checkpointer
 from .webhooks.fetch import fetch_pending
 from .webhooks.metrics import Metrics
 
@@ -239,6 +240,11 @@ class Service:
         self.job_hub = lambda: hub_factory(config, sleep=interruptible_sleep(stopping))
         self.run_worker = worker
         self.app_store = Store.open(config.store_path)
+        # the webhook writer never checkpoints the WAL itself (store/wal.py)
+        path = self.app_store.file_path()
+        self.checkpointer = Checkpointer(path) if path is not None else None
+        if self.checkpointer is not None:
+            self.app_store.defer_checkpoints()
         app = create_app(
             config,
             store=self.app_store,
@@ -267,6 +273,8 @@ class Service:
         if self.run_worker:
             self.worker.start()
         self.scheduler = start_scheduler(self.config, self.job_hub, self.worker.turn, self.metrics)
+        if self.checkpointer is not None:
+            self.checkpointer.start()
         self._http.start()
         return self
 
@@ -286,6 +294,8 @@ class Service:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)  # a running job ends its current step
         self.worker.stop(timeout=timeout)
+        if self.checkpointer is not None:
+            self.checkpointer.stop(timeout=timeout)
         self.hub.close()
         self.reader.close()
         self.app_store.close()

@@ -12,13 +12,6 @@ def _age(oldest: str | None, now: datetime) -> float | None:
 
 
 class HealthOps(StoreBase):
-    def file_path(self) -> str | None:
-        """The database file of this connection; None for an in-memory store."""
-        for _, name, file in self.conn.execute("PRAGMA database_list").fetchall():
-            if name == "main":
-                return file or None
-        return None
-
     def ping(self) -> bool:
         return self._one("SELECT 1") == 1
 

@@ -30,9 +30,12 @@ _PREFIX = "/webhooks/"
 _STATUS = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
+
 def json_body(obj: Any) -> bytes:
     """As Flask's jsonify writes it (compact, sorted keys, ASCII, a final newline)."""
-    return (json.dumps(obj, separators=(",", ":"), sort_keys=True) + "\n").encode()
+    return (_JSON.encode(obj) + "\n").encode()
 
 
 def _answer(start_response: Callable[..., Any], status: int, obj: Any) -> list[bytes]:
@@ -70,7 +73,10 @@ class HotRoutes:
         try:
             answer = self.receiver.handle(
                 source,
-                stream=get_input_stream(environ),
+                # waitress ends the body stream itself (wsgi.input_terminated)
+                stream=environ["wsgi.input"]
+                if environ.get("wsgi.input_terminated")
+                else get_input_stream(environ),
                 content_length=get_content_length(environ),
                 content_type=environ.get("CONTENT_TYPE"),
                 headers=EnvironHeaders(environ),

@@ -17,6 +17,7 @@ in the store, so a restart (even after kill -9) resumes where it stopped.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,12 +30,13 @@ import waitress
 from . import privacy
 from .config import Config
 from .scheduler import Job, build_scheduler, export_jobs, source_jobs
-from .store import Store
+from .store import Store, WriteTurn
 from .sync_engine import Hub
 from .webhook_server import create_app
 from .webhooks.checkpoint import Checkpointer
 from .webhooks.fetch import fetch_pending
 from .webhooks.metrics import Metrics
+from .worker_process import WorkerProcess
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -47,6 +49,12 @@ logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 # /healthz answers queue depths at most this old (webhooks/health.py): a probe costs a
 # webhook's worth, not whole-table counts
 HEALTH_MAX_AGE = 1.0
+
+# inbox rows per worker transaction under serve (mapped before it opens), and the worker's
+# rest after each: a webhook waits for SQLite's write lock at most one such batch. 5 rows
+# hold it ~7 ms at the median here and cost the worker ~25% more per row than 500 do
+# (bench_webhooks.py --worker: p99 ~75 ms at 5 rows, ~100 ms at 10, ~340 ms at 50).
+WORKER_BATCH, WORKER_PAUSE = 5, 0.002
 
 PAUSE_FIRST, PAUSE_MAX = 30.0, 900.0  # seconds a stopped target rests, doubling
 
@@ -178,6 +186,17 @@ class Worker:
             self._thread.join(timeout)
 
 
+def serve_worker_hub(hub: Hub, write_turn: Any) -> Hub:
+    """The worker's hub under serve: short transactions (a webhook waits for the write
+    lock at most one batch), taken in turn with the webhook writer, no mapping pool (its
+    2000-row transactions would hold the write lock for seconds)."""
+    hub.process_batch_size = WORKER_BATCH
+    hub.parallel_min_rows = sys.maxsize
+    hub.map_ahead = True
+    hub.store.write_turn = WriteTurn(write_turn, pause=WORKER_PAUSE)
+    return hub
+
+
 def run_intake(hub_factory: Callable[[], Hub], source: str) -> str:
     """One scheduled run of a source under serve: read its files or pull its API and
     process, recorded in `runs`; the worker delivers (one deliverer per process, with its
@@ -225,21 +244,35 @@ class Service:
         port: int | None = None,
         hub_factory: Callable[..., Hub] = Hub,
         worker: bool = True,
+        worker_process: bool = False,
     ) -> None:
+        """`worker_process`: run the worker in a supervised child process (what
+        `guestsync serve` does; worker_process.py) rather than in a thread."""
         self.config = config
         self.metrics = Metrics()
         stopping = threading.Event()
+        self.app_store = Store.open(config.store_path)
+        # the webhook writer and the worker take turns at SQLite's write lock (store/wal.py)
+        self.app_store.write_turn = write_turn = WriteTurn(threading.Lock())
         self.hub = hub_factory(config, sleep=interruptible_sleep(stopping))
-        self.worker = Worker(
-            self.hub,
-            metrics=self.metrics,
-            interval=config.server.worker_interval,
-            stopping=stopping,
-        )
+        self.worker: Worker | WorkerProcess
+        if worker_process and config.path.exists() and self.app_store.file_path():
+            self.worker = WorkerProcess(
+                config.path.resolve(),
+                metrics=self.metrics,
+                write_turn=write_turn,
+                stopping=stopping,
+            )
+        else:
+            self.worker = Worker(
+                serve_worker_hub(self.hub, write_turn.lock),
+                metrics=self.metrics,
+                interval=config.server.worker_interval,
+                stopping=stopping,
+            )
         # each scheduled run opens its own Hub; its retry waits end at SIGTERM too
         self.job_hub = lambda: hub_factory(config, sleep=interruptible_sleep(stopping))
         self.run_worker = worker
-        self.app_store = Store.open(config.store_path)
         # the webhook writer never checkpoints the WAL itself (store/wal.py)
         path = self.app_store.file_path()
         self.checkpointer = Checkpointer(path) if path is not None else None

@@ -26,7 +26,7 @@ from .replay import ReplayOps
 from .reports import ReportOps
 from .runs import RunOps
 from .sources import SourceOps
-from .wal import WalOps
+from .wal import WalOps, WriteTurn
 from .webhooks import WebhookOps
 
 
@@ -64,6 +64,7 @@ __all__ = [
     "QueueDepth",
     "Store",
     "StoreBase",
+    "WriteTurn",
     "ts",
     "utcnow",
 ]

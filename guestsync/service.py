@@ -1,12 +1,14 @@
-"""`guestsync serve`: the webhook server, the worker and the scheduled jobs in one process.
+"""`guestsync serve`: the webhook server, the worker and the scheduled jobs.
 
 Why waitress: a production WSGI server that is pure Python and runs the same on Linux,
 macOS and Windows (restaurant IT often runs a Windows box; gunicorn is POSIX-only). Its
 thread pool fits this workload: a webhook request is a signature check and one short
-SQLite transaction, so threads are enough, and one process keeps one SQLite writer set.
+SQLite transaction, so threads are enough.
 
-Threads: waitress's accept loop and request threads; one worker thread (fetch id-only
-events, process the inbox, deliver the outbox, continuously); the scheduler's thread for
+Threads: waitress's accept loop and request threads; the worker (fetch id-only events,
+process the inbox, deliver the outbox, continuously: a thread, or under the CLI a
+supervised child process, worker_process.py, so that it never takes the GIL from the
+requests; the two take turns at SQLite's write lock); the scheduler's thread for
 the sources with `schedule:` (a job reads and processes, then the worker delivers; a job
 and a worker step take turns). SIGTERM (or
 Ctrl-C) drains: stop accepting, finish the requests in flight, let the worker and a
@@ -53,7 +55,7 @@ HEALTH_MAX_AGE = 1.0
 # inbox rows per worker transaction under serve (mapped before it opens), and the worker's
 # rest after each: a webhook waits for SQLite's write lock at most one such batch. 5 rows
 # hold it ~7 ms at the median here and cost the worker ~25% more per row than 500 do
-# (bench_webhooks.py --worker: p99 ~75 ms at 5 rows, ~100 ms at 10, ~340 ms at 50).
+# (bench_webhooks.py --worker: p99 ~60-90 ms at 2 or 5 rows, ~100 ms at 10, ~340 ms at 50).
 WORKER_BATCH, WORKER_PAUSE = 5, 0.002
 
 PAUSE_FIRST, PAUSE_MAX = 30.0, 900.0  # seconds a stopped target rests, doubling

@@ -4,7 +4,8 @@ vs the same server's GET /healthz, measured in the same run.
 16 concurrent clients (threads, keep-alive sessions) on 127.0.0.1 post N distinct signed
 bookings (generic HMAC-SHA256 scheme); then the same clients GET /healthz N times. Prints
 requests/s, p50 and p99 latency for both, and the ratio (target: >= 0.8, p99 < 50 ms).
-The worker is off unless --worker is given (it then competes for the SQLite writer).
+The worker is off unless --worker is given (it then runs in its own process, as under
+serve, and takes turns with the webhook writer at SQLite's write lock).
 Usage: bench_webhooks.py [N] [CLIENTS] [SERVER_THREADS] [ROUNDS] [--worker]
 """
 

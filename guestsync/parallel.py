@@ -133,6 +133,8 @@ def process_inbox(
     files: dict[tuple[str, str], str],
     ctx: Context,
     parallel_min_rows: int = PARALLEL_MIN_ROWS,
+    batch_size: int = 500,
+    ahead: bool = False,
     identity: IdentityConfig | None = None,
     settings: ActivitySettings | None = None,
     progress: Progress | None = None,
@@ -142,7 +144,14 @@ def process_inbox(
     they touched as they are settled (the total grows when settling starts)."""
     if (os.cpu_count() or 1) < 2 or store.count_pending() < parallel_min_rows:
         return process_pending(
-            store, mapping_for, targets, identity=identity, settings=settings, progress=progress
+            store,
+            mapping_for,
+            targets,
+            batch_size=batch_size,
+            identity=identity,
+            settings=settings,
+            progress=progress,
+            ahead=ahead,
         )
     with MappingPool(files, ctx) as pool:
         return process_pending_parallel(

@@ -201,6 +201,26 @@ def process_batch(
         store.mark_inbox_done(done)
 
 
+def map_ahead(
+    rows: list[InboxRow], mapping_for: Callable[[str, str], CompiledMapping]
+) -> list[SourceRecord | str]:
+    """Map rows before their transaction (pure work: no write lock held meanwhile); a
+    row that cannot be mapped becomes its reason, as process_batch's `mapped` takes it."""
+    out: list[SourceRecord | str] = []
+    for row in rows:
+        try:
+            mapping = mapping_for(row.source, row.stream)
+            raw = json.loads(row.raw)
+            out.append(
+                mapping.apply(
+                    raw, source=row.source, stream=row.stream, external_id=row.external_id
+                )
+            )
+        except (BadRecordError, ValidationError, ValueError) as exc:
+            out.append(exc.render() if isinstance(exc, BadRecordError) else str(exc))
+    return out
+
+
 def process_pending(
     store: Store,
     mapping_for: Callable[[str, str], CompiledMapping],
@@ -210,21 +230,36 @@ def process_pending(
     identity: IdentityConfig | None = None,
     settings: ActivitySettings | None = None,
     progress: Progress | None = None,
+    ahead: bool = False,
 ) -> ProcessStats:
     """Process every pending row, `batch_size` rows per transaction, then settle the guests
-    they touched. `progress(done, total)` counts rows, then guests to settle."""
+    they touched. `progress(done, total)` counts rows, then guests to settle. `ahead`: map
+    each batch before its transaction opens (`guestsync serve`: the webhook writer waits
+    for the write lock only while guests are resolved)."""
     stats = ProcessStats()
     after = done = 0
     pending = store.count_pending() if progress else 0
     while rows := store.pending_inbox(limit=batch_size, after_id=after):
+        mapped = map_ahead(rows, mapping_for) if ahead else None
         process_batch(
-            store, rows, mapping_for, targets, stats, identity, settings=settings, defer=True
+            store,
+            rows,
+            mapping_for,
+            targets,
+            stats,
+            identity,
+            mapped=mapped,
+            settings=settings,
+            defer=True,
         )
         after = rows[-1].id
         done += len(rows)
         if progress:
             progress(done, max(pending, done))
+    # guests settled per transaction: 1000 by default; serve's worker, writing a few rows
+    # per transaction so as not to hold the write lock, settles a few guests per one too
+    chunk = min(1000, 2 * batch_size)
     stats.queued += settle_dirty(
-        store, targets, identity, settings, progress=progress, rows_done=done
+        store, targets, identity, settings, chunk=chunk, progress=progress, rows_done=done
     )
     return stats

@@ -1,12 +1,14 @@
-"""`guestsync serve`: the webhook server, the worker and the scheduled jobs in one process.
+"""`guestsync serve`: the webhook server, the worker and the scheduled jobs.
 
 Why waitress: a production WSGI server that is pure Python and runs the same on Linux,
 macOS and Windows (restaurant IT often runs a Windows box; gunicorn is POSIX-only). Its
 thread pool fits this workload: a webhook request is a signature check and one short
-SQLite transaction, so threads are enough, and one process keeps one SQLite writer set.
+SQLite transaction, so threads are enough.
 
-Threads: waitress's accept loop and request threads; one worker thread (fetch id-only
-events, process the inbox, deliver the outbox, continuously); the scheduler's thread for
+Threads: waitress's accept loop and request threads; the worker (fetch id-only events,
+process the inbox, deliver the outbox, continuously: a thread, or under the CLI a
+supervised child process, worker_process.py, so that it never takes the GIL from the
+requests; the two take turns at SQLite's write lock); the scheduler's thread for
 the sources with `schedule:` (a job reads and processes, then the worker delivers; a job
 and a worker step take turns). SIGTERM (or
 Ctrl-C) drains: stop accepting, finish the requests in flight, let the worker and a
@@ -17,6 +19,7 @@ in the store, so a restart (even after kill -9) resumes where it stopped.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,11 +32,13 @@ import waitress
 from . import privacy
 from .config import Config
 from .scheduler import Job, build_scheduler, export_jobs, source_jobs
-from .store import Store
+from .store import Store, WriteTurn
 from .sync_engine import Hub
 from .webhook_server import create_app
+from .webhooks.checkpoint import Checkpointer
 from .webhooks.fetch import fetch_pending
 from .webhooks.metrics import Metrics
+from .worker_process import WorkerProcess
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -42,6 +47,16 @@ log = logging.getLogger("guestsync.service")
 # waitress warns on every queued request under load; the queue is expected and bounded
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
+
+# /healthz answers queue depths at most this old (webhooks/health.py): a probe costs a
+# webhook's worth, not whole-table counts
+HEALTH_MAX_AGE = 1.0
+
+# inbox rows per worker transaction under serve (mapped before it opens), and the worker's
+# rest after each: a webhook waits for SQLite's write lock at most one such batch. 5 rows
+# hold it ~7 ms at the median here and cost the worker ~25% more per row than 500 do
+# (bench_webhooks.py --worker: p99 ~60-90 ms at 2 or 5 rows, ~100 ms at 10, ~340 ms at 50).
+WORKER_BATCH, WORKER_PAUSE = 5, 0.002
 
 PAUSE_FIRST, PAUSE_MAX = 30.0, 900.0  # seconds a stopped target rests, doubling
 
@@ -173,6 +188,17 @@ class Worker:
             self._thread.join(timeout)
 
 
+def serve_worker_hub(hub: Hub, write_turn: Any) -> Hub:
+    """The worker's hub under serve: short transactions (a webhook waits for the write
+    lock at most one batch), taken in turn with the webhook writer, no mapping pool (its
+    2000-row transactions would hold the write lock for seconds)."""
+    hub.process_batch_size = WORKER_BATCH
+    hub.parallel_min_rows = sys.maxsize
+    hub.map_ahead = True
+    hub.store.write_turn = WriteTurn(write_turn, pause=WORKER_PAUSE)
+    return hub
+
+
 def run_intake(hub_factory: Callable[[], Hub], source: str) -> str:
     """One scheduled run of a source under serve: read its files or pull its API and
     process, recorded in `runs`; the worker delivers (one deliverer per process, with its
@@ -220,28 +246,49 @@ class Service:
         port: int | None = None,
         hub_factory: Callable[..., Hub] = Hub,
         worker: bool = True,
+        worker_process: bool = False,
     ) -> None:
+        """`worker_process`: run the worker in a supervised child process (what
+        `guestsync serve` does; worker_process.py) rather than in a thread."""
         self.config = config
         self.metrics = Metrics()
         stopping = threading.Event()
+        self.app_store = Store.open(config.store_path)
+        # the webhook writer and the worker take turns at SQLite's write lock (store/wal.py)
+        self.app_store.write_turn = write_turn = WriteTurn(threading.Lock())
         self.hub = hub_factory(config, sleep=interruptible_sleep(stopping))
-        self.worker = Worker(
-            self.hub,
-            metrics=self.metrics,
-            interval=config.server.worker_interval,
-            stopping=stopping,
-        )
+        self.worker: Worker | WorkerProcess
+        if worker_process and config.path.exists() and self.app_store.file_path():
+            self.worker = WorkerProcess(
+                config.path.resolve(),
+                metrics=self.metrics,
+                write_turn=write_turn,
+                stopping=stopping,
+            )
+        else:
+            self.worker = Worker(
+                serve_worker_hub(self.hub, write_turn.lock),
+                metrics=self.metrics,
+                interval=config.server.worker_interval,
+                stopping=stopping,
+            )
         # each scheduled run opens its own Hub; its retry waits end at SIGTERM too
         self.job_hub = lambda: hub_factory(config, sleep=interruptible_sleep(stopping))
         self.run_worker = worker
-        self.app_store = Store.open(config.store_path)
+        # the webhook writer never checkpoints the WAL itself (store/wal.py)
+        path = self.app_store.file_path()
+        self.checkpointer = Checkpointer(path) if path is not None else None
+        if self.checkpointer is not None:
+            self.app_store.defer_checkpoints()
         app = create_app(
             config,
             store=self.app_store,
             metrics=self.metrics,
             worker_alive=self.worker.alive if worker else None,
             worker_notes=self.worker.notes if worker else None,
+            health_max_age=HEALTH_MAX_AGE,
         )
+        self.reader = app.extensions["guestsync"]["reader"]
         self.server: Any = waitress.create_server(
             app,
             host=host or config.server.host,
@@ -261,6 +308,8 @@ class Service:
         if self.run_worker:
             self.worker.start()
         self.scheduler = start_scheduler(self.config, self.job_hub, self.worker.turn, self.metrics)
+        if self.checkpointer is not None:
+            self.checkpointer.start()
         self._http.start()
         return self
 
@@ -280,7 +329,10 @@ class Service:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)  # a running job ends its current step
         self.worker.stop(timeout=timeout)
+        if self.checkpointer is not None:
+            self.checkpointer.stop(timeout=timeout)
         self.hub.close()
+        self.reader.close()
         self.app_store.close()
 
 

@@ -71,6 +71,8 @@ class Hub:
         ctx = Context(region=config.defaults.region, timezone=config.defaults.timezone)
         self.context = ctx
         self.parallel_min_rows = PARALLEL_MIN_ROWS  # map in a 2nd process above this
+        self.process_batch_size = 500  # inbox rows per transaction (serve's worker: fewer)
+        self.map_ahead = False  # map a batch before its transaction (serve's worker)
         # One mapping per (source, stream); `mappings` keeps each source's first one.
         # every broken mapping is reported at once; a profile shared by sources compiles once
         self.stream_mappings = compile_source_mappings(config, ctx)
@@ -192,6 +194,8 @@ class Hub:
             files=files,
             ctx=self.context,
             parallel_min_rows=self.parallel_min_rows,
+            batch_size=self.process_batch_size,
+            ahead=self.map_ahead,
             identity=self.config.identity,
             settings=self.activity,
             progress=progress,

@@ -25,8 +25,10 @@ from flask import Flask, Response, jsonify, request
 
 from .config import Config
 from .store import Store
+from .webhooks.health import Health, StoreReader
 from .webhooks.metrics import CONTENT_TYPE, Metrics
 from .webhooks.receiver import Receiver
+from .webhooks.wsgi import HotRoutes
 
 
 def create_app(
@@ -36,40 +38,42 @@ def create_app(
     metrics: Metrics | None = None,
     worker_alive: Callable[[], bool] | None = None,
     worker_notes: Callable[[], dict[str, Any]] | None = None,
+    health_max_age: float = 0.0,
 ) -> Flask:
     """`worker_alive` and `worker_notes` (paused targets, last error: shown, not failing
-    the check) are given by `guestsync serve`; without them /healthz does not ask."""
+    the check) are given by `guestsync serve`; without them /healthz does not ask.
+    `health_max_age`: seconds /healthz may answer a snapshot of the queue depths
+    (webhooks/health.py); 0 reads the store at every probe."""
     app = Flask("guestsync")
     opened = store or Store.open(config.store_path)
     lock = threading.Lock()  # the app's one connection is shared by waitress's threads
     metrics = metrics or Metrics()
-    metrics.watch_store(opened, lock)
+    reader = StoreReader(opened, lock)  # /healthz and /metrics never wait for the writer
+    metrics.watch_store(reader.store, reader.lock)
+    health = Health(
+        reader, max_age=health_max_age, worker_alive=worker_alive, worker_notes=worker_notes
+    )
     receiver = Receiver(config, opened, lock=lock, metrics=metrics)
-    app.extensions["guestsync"] = {"store": opened, "receiver": receiver, "metrics": metrics}
+    app.extensions["guestsync"] = {
+        "store": opened,
+        "receiver": receiver,
+        "metrics": metrics,
+        "reader": reader,
+    }
     token = config.server.admin_token
+    # POST /webhooks/<source> and GET /healthz: plain WSGI before Flask (webhooks/wsgi.py)
+    app.wsgi_app = HotRoutes(app.wsgi_app, receiver, health)  # type: ignore[method-assign]
 
-    @app.get("/healthz")
+    @app.get("/healthz")  # HEAD; GET is answered by HotRoutes
     def healthz() -> tuple[Response, int]:
-        body: dict[str, Any] = {"ok": True}
-        try:
-            with lock:
-                opened.ping()
-                body["inbox"] = opened.inbox_counts()
-                body["outbox"] = {t: n for t, (n, _) in opened.outbox_depths().items()}
-        except Exception as exc:  # the store is unreachable: say so, do not crash
-            return jsonify({"ok": False, "error": type(exc).__name__}), 503
-        if worker_alive is not None:
-            body["worker"] = worker_alive()
-            body["ok"] = body["worker"]
-        if worker_notes is not None:
-            body.update(worker_notes())
-        return jsonify(body), 200 if body["ok"] else 503
+        body, status = health.report()
+        return jsonify(body), status
 
     @app.get("/metrics")
     def prometheus() -> Response:
         return Response(metrics.render(), content_type=CONTENT_TYPE)
 
-    @app.post("/webhooks/<source>")
+    @app.post("/webhooks/<source>")  # answered by HotRoutes; here for 405 on other methods
     def webhook(source: str) -> tuple[Response, int]:
         answer = receiver.handle(
             source,

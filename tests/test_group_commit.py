@@ -28,7 +28,7 @@ class FakeStore:
         if not self.batches:
             deadline = time.monotonic() + 10
             waiting = self.expected - len(events)  # every submit not in this transaction
-            while self.gc._queue.qsize() < waiting and time.monotonic() < deadline:
+            while self.gc.queued() < waiting and time.monotonic() < deadline:
                 time.sleep(0.001)
         self.batches.append([e for _, e, _ in events])
         if self.fail:

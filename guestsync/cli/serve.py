@@ -24,7 +24,13 @@ def serve(ctx: Ctx, host: str | None, port: int | None, no_worker: bool) -> None
     Jiandaoyun source with a `secret`); GET /healthz and /metrics. SIGTERM or Ctrl-C
     drains gracefully; a restart resumes where it stopped.
     """
-    service = Service(load_config(ctx.config_path), host=host, port=port, worker=not no_worker)
+    service = Service(
+        load_config(ctx.config_path),
+        host=host,
+        port=port,
+        worker=not no_worker,
+        worker_process=True,  # its own GIL and core: the requests keep theirs (service.py)
+    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

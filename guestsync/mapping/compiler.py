@@ -48,9 +48,13 @@ class CompiledField:
         return self.source.origin
 
 
+# what json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str) builds per call
+_HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+
+
 def content_hash(raw: Any) -> str:
     """A stable hash of a raw record (key order does not matter)."""
-    blob = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+    blob = _HASH_JSON.encode(raw)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

@@ -26,6 +26,7 @@ from .replay import ReplayOps
 from .reports import ReportOps
 from .runs import RunOps
 from .sources import SourceOps
+from .wal import WalOps, WriteTurn
 from .webhooks import WebhookOps
 
 
@@ -46,6 +47,7 @@ class Store(
     ReportOps,
     RemovalOps,
     DirtyOps,
+    WalOps,
     StoreBase,
 ):
     """All named store operations on one SQLite connection."""
@@ -62,6 +64,7 @@ __all__ = [
     "QueueDepth",
     "Store",
     "StoreBase",
+    "WriteTurn",
     "ts",
     "utcnow",
 ]

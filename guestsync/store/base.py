@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,9 @@ class StoreBase:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.conn: sqlite3.Connection = db.conn
+        # held around each outermost transaction when set: writers of one store that
+        # share it queue on it in turn instead of polling SQLite's busy handler (store/wal.py)
+        self.write_turn: AbstractContextManager[Any] = nullcontext()
 
     @classmethod
     def open(cls, path: str | Path) -> Any:
@@ -66,14 +69,15 @@ class StoreBase:
                 raise
             self.conn.execute("RELEASE nested")
             return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self
-        except BaseException:
-            if self.conn.in_transaction:  # an error may have ended it already
-                self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        with self.write_turn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                if self.conn.in_transaction:  # an error may have ended it already
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()

@@ -7,11 +7,22 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from .base import StoreBase, ts, utcnow
 from .inbox import InboxEntry, InboxRow
 
 FETCH = "fetch"  # inbox status of an id-only webhook row: the worker fetches it first
+_ROWS_PER_STATEMENT = 900  # bound parameters per statement (SQLite's old limit is 999)
+
+
+def _inbox_row(e: InboxEntry, fetch: bool, now_ts: str) -> tuple:
+    status = FETCH if fetch else "pending"
+    return (e.source, e.stream, e.external_id, e.content_hash, e.raw, e.origin, now_ts, status)
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 @dataclass(frozen=True)
@@ -45,39 +56,44 @@ class WebhookOps(StoreBase):
         now: datetime | None = None,
     ) -> list[bool]:
         """Several webhook events (source, event id, rows) in ONE transaction (group
-        commit); per event, True if new, False if its id was already known."""
+        commit); per event, True if new, False if its id was already known (or came
+        earlier in the same batch). One statement per table for the whole batch: under
+        `guestsync serve` every statement is a moment the writer waits for the GIL."""
         now_ts = ts(now)
         with self.atomic():
-            return [self._add_event(s, e, rows, now_ts) for s, e, rows in events]
-
-    def _add_event(
-        self, source: str, event_id: str, entries: Sequence[tuple[InboxEntry, bool]], now_ts: str
-    ) -> bool:
-        cur = self.conn.execute(
-            "INSERT OR IGNORE INTO webhook_events (source, event_id, received_at, rows)"
-            " VALUES (?, ?, ?, ?)",
-            (source, event_id, now_ts, len(entries)),
-        )
-        if cur.rowcount == 0:
-            return False
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO inbox (source, stream, external_id, content_hash, raw,"
-            " origin, received_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    e.source,
-                    e.stream,
-                    e.external_id,
-                    e.content_hash,
-                    e.raw,
-                    e.origin,
-                    now_ts,
-                    FETCH if fetch else "pending",
+            new_ids = self._remember_events(events, now_ts)
+            fresh, rows = [], []
+            for source, event_id, entries in events:
+                new = (source, event_id) in new_ids
+                new_ids.discard((source, event_id))  # a second copy in the batch is a duplicate
+                fresh.append(new)
+                if new:
+                    rows += [_inbox_row(e, fetch, now_ts) for e, fetch in entries]
+            for chunk in _chunks(rows, _ROWS_PER_STATEMENT // 8):
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO inbox (source, stream, external_id, content_hash,"
+                    " raw, origin, received_at, status) VALUES "
+                    + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                    [v for row in chunk for v in row],
                 )
-                for e, fetch in entries
-            ],
-        )
-        return True
+            return fresh
+
+    def _remember_events(
+        self, events: Sequence[tuple[str, str, Sequence[Any]]], now_ts: str
+    ) -> set[tuple[str, str]]:
+        """Insert the event ids; those that were not known yet."""
+        new_ids: set[tuple[str, str]] = set()
+        values = [(s, e, now_ts, len(rows)) for s, e, rows in events]
+        for chunk in _chunks(values, _ROWS_PER_STATEMENT // 4):
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO webhook_events (source, event_id, received_at, rows)"
+                " VALUES "
+                + ", ".join(["(?, ?, ?, ?)"] * len(chunk))
+                + " RETURNING source, event_id",
+                [v for row in chunk for v in row],
+            )
+            new_ids.update(cur.fetchall())
+        return new_ids
 
     def forget_webhook_events(self, *, older_than: timedelta) -> int:
         """Drop event ids older than `older_than` (callers keep at least 7 days)."""

@@ -26,6 +26,7 @@ from .profiles import ShapeError, Splitter, splitter_for
 from .schemes import Scheme, SignatureError, SignedRequest, build_scheme
 
 _DROP_HEADERS = {"authorization", "cookie", "proxy-authorization"}
+_RAW_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(x, ensure_ascii=False), built once
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,18 @@ class Receiver:
         self.clock = clock
         self.endpoints = endpoints(config)
         self.writer = GroupCommit(store, self.lock, self.metrics)
+        self._counters: dict[str, tuple[Any, Any, Any]] = {}
+
+    def _counters_for(self, source: str) -> tuple[Any, Any, Any]:
+        """received, accepted, duplicates of a known source (labels() looked up once)."""
+        m = self.metrics
+        counters = (
+            m.received.labels(source),
+            m.accepted.labels(source),
+            m.duplicates.labels(source),
+        )
+        self._counters[source] = counters
+        return counters
 
     def _reject(self, source: str, reason: str, status: int, message: str) -> Answer:
         self.metrics.rejected.labels(source, reason).inc()
@@ -111,7 +124,8 @@ class Receiver:
         if ep is None:
             # One label for every unknown name: a scanner must not grow the metrics.
             return self._reject("_unknown", "unknown_source", 404, "no webhook source by that name")
-        self.metrics.received.labels(source).inc()
+        counters = self._counters.get(source) or self._counters_for(source)
+        counters[0].inc()
         if content_length is not None and content_length > ep.max_body:
             return self._reject(source, "too_large", 413, f"body above {ep.max_body} bytes")
         body = stream.read(ep.max_body + 1)
@@ -134,7 +148,7 @@ class Receiver:
                         stream=e.stream,
                         external_id=ep.mapping(e.stream).external_id(e.record),
                         content_hash=content_hash(e.record),
-                        raw=json.dumps(e.record, ensure_ascii=False),
+                        raw=_RAW_JSON.encode(e.record),
                         origin=f"webhook:{event_id}",
                     ),
                     e.needs_fetch,
@@ -152,7 +166,7 @@ class Receiver:
             return Answer(400, {"error": f"unparseable body, kept as quarantine #{qid}: {reason}"})
         new = self.writer.submit(source, event_id, entries)
         if not new:
-            self.metrics.duplicates.labels(source).inc()
+            counters[2].inc()
             return Answer(200, {"status": "duplicate", "event_id": event_id})
-        self.metrics.accepted.labels(source).inc()
+        counters[1].inc()
         return Answer(202, {"status": "accepted", "event_id": event_id, "records": len(entries)})

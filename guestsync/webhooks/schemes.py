@@ -122,7 +122,7 @@ def _encode(digest: bytes, encoding: str) -> bytes:
 
 
 def _hmac(key: bytes, msg: bytes, alg: str = "sha256") -> bytes:
-    return hmac.new(key, msg, getattr(hashlib, alg)).digest()
+    return hmac.digest(key, msg, alg)  # one-shot, in C (OpenSSL): no HMAC object per call
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,8 @@ class WorkerProcess:
     def stop(self, *, timeout: float = 30.0) -> None:
         """Drain: the child finishes its step and exits (terminated after `timeout`)."""
         self.stopping.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():  # never started when serve runs without a worker
+            self._thread.join(timeout)
         proc = self.process
         if proc is None:
             return

@@ -158,3 +158,17 @@ def test_mapping_ahead_gives_what_mapping_in_the_transaction_gives(make_config, 
         results.append((stats.processed, stats.rejected, hub.store.count_guests()))
         hub.close()
     assert results[0] == results[1] == (2, 1, 2)
+
+
+def test_a_service_without_a_worker_starts_and_stops_cleanly(make_config):
+    """`serve --no-worker`: webhooks are taken in, nothing is spawned, stop() returns."""
+    text = webhook_config("http://127.0.0.1:9", extra="")
+    service = Service(
+        load_config(make_config(text)), port=0, worker=False, worker_process=True
+    ).start()
+    try:
+        assert post(service.url, 1) == 202
+        assert service.worker.process is None
+    finally:
+        service.stop(timeout=5)
+    assert not service.worker.alive()

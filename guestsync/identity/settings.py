@@ -139,11 +139,16 @@ class IdentityConfig(BaseModel):
             "email",
             "email_user",
             "phone",
-            "name",
             "name_dob",
+            "name_email",
+            "name_phone",
+            "name_has",
             "address",
             "loyalty",
         ],
-        description="Key kinds used to find candidates.",
+        description="Key kinds used to find candidates. Add 'name' to also compare every "
+        "record with all guests of the same folded name: it finds few matches the "
+        "other keys miss (a name alone is below the merge threshold) and costs more as the "
+        "data grows, since common names are shared by more and more guests.",
     )
     survivorship: Survivorship = Field(default_factory=Survivorship)

@@ -6,20 +6,23 @@ from __future__ import annotations
 import random
 import string
 
+import pytest
+
 from guestsync.identity import IdentityConfig, features, keys_for, probe_keys
-from guestsync.identity.keys import halves
+from guestsync.identity.keys import halves, two_thirds
 from guestsync.models import Guest
 from guestsync.store import Store
 
 from .test_identity_resolution import clusters, rec, resolve_all, store  # noqa: F401
 
 
-def test_one_typo_anywhere_leaves_one_half_of_an_email_intact():
-    email = "ming.chen@example.com"
-    typos = [email[:i] + "x" + email[i + 1 :] for i in range(len(email))]
-    typos += [email[:i] + email[i + 1] + email[i] + email[i + 2 :] for i in range(len(email) - 1)]
+@pytest.mark.parametrize("split", [halves, two_thirds])
+@pytest.mark.parametrize("text", ["ming.chen", "amy.lin88", "12345678", "ab"])
+def test_one_typo_anywhere_leaves_one_part_intact(split, text):
+    typos = [text[:i] + "x" + text[i + 1 :] for i in range(len(text))]
+    typos += [text[:i] + text[i + 1] + text[i] + text[i + 2 :] for i in range(len(text) - 1)]
     for typo in typos:
-        assert set(halves(typo)) & set(halves(email)), typo
+        assert set(split(typo)) & set(split(text)), typo
 
 
 def test_the_name_alone_is_stored_but_not_probed():
@@ -105,3 +108,27 @@ def test_the_migration_gives_older_guests_the_compound_keys(store):  # noqa: F81
     )
     resolve_all(store, [rec("b", full_name="陈小明", email="ming.chen@exmaple.com")])
     assert clusters(store) == {frozenset({"a", "b"})}
+
+
+def test_a_name_shared_by_several_possible_guests_is_not_reviewed(store):  # noqa: F811
+    # One Jonas Weber with only an email: a phone-only booking of that name is reviewed.
+    one = [rec("a", full_name="Jonas Weber", email="jonas@example.de")]
+    resolve_all(store, [*one, rec("p", full_name="Jonas Weber", phone="+886933444555")])
+    assert store.count_reviews() == 1
+    # Two of them: the name alone cannot tell which (max_name_only_candidates: 1).
+    s2 = Store.open(":memory:")
+    try:
+        two = [*one, rec("b", full_name="Jonas Weber", email="weber.j@example.de")]
+        r = resolve_all(s2, [*two, rec("p", full_name="Jonas Weber", phone="+886933444555")])
+        assert s2.count_reviews() == 0 and r.stats.skipped_keys >= 1
+        s3 = Store.open(":memory:")
+        try:
+            config = IdentityConfig(max_name_only_candidates=2)
+            resolve_all(
+                s3, [*two, rec("p", full_name="Jonas Weber", phone="+886933444555")], config
+            )
+            assert s3.count_reviews() == 1  # the best of the two
+        finally:
+            s3.close()
+    finally:
+        s2.close()

@@ -43,6 +43,11 @@ class StoreBase:
             db.enable_wal()
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # 64 MB of page cache (default 2 MB), taken only as the database grows: a batch's
+        # inserts into the key and link indexes stay in memory until COMMIT, instead of
+        # being spilled and read back, so the cost per record barely grows with the store
+        # (benchmarks/bench_identity.py).
+        conn.execute("PRAGMA cache_size = -65536")
         load_all().apply(db)
         return cls(db)
 

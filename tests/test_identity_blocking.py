@@ -13,7 +13,7 @@ from guestsync.identity.keys import halves, two_thirds
 from guestsync.models import Guest
 from guestsync.store import Store
 
-from .test_identity_resolution import clusters, rec, resolve_all, store  # noqa: F401
+from .test_identity_resolution import clusters, rec, resolve_all
 
 
 @pytest.mark.parametrize("split", [halves, two_thirds])
@@ -42,7 +42,7 @@ def _default_blocking() -> list[str]:
     return IdentityConfig().blocking
 
 
-def test_a_mistyped_email_with_the_same_name_merges_without_a_phone(store):  # noqa: F811
+def test_a_mistyped_email_with_the_same_name_merges_without_a_phone(store):
     resolve_all(
         store,
         [
@@ -54,7 +54,7 @@ def test_a_mistyped_email_with_the_same_name_merges_without_a_phone(store):  # n
     assert clusters(store) == {frozenset({"a", "b", "c"})}
 
 
-def test_a_phone_one_digit_off_with_the_same_name_merges_without_an_email(store):  # noqa: F811
+def test_a_phone_one_digit_off_with_the_same_name_merges_without_an_email(store):
     resolve_all(
         store,
         [
@@ -65,7 +65,7 @@ def test_a_phone_one_digit_off_with_the_same_name_merges_without_an_email(store)
     assert clusters(store) == {frozenset({"a", "b"})}
 
 
-def test_homonyms_with_their_own_phones_are_not_compared(store):  # noqa: F811
+def test_homonyms_with_their_own_phones_are_not_compared(store):
     rng = random.Random(7)
     records = [
         rec(
@@ -88,7 +88,7 @@ def test_homonyms_with_their_own_phones_are_not_compared(store):  # noqa: F811
         s2.close()
 
 
-def test_the_migration_gives_older_guests_the_compound_keys(store):  # noqa: F811
+def test_the_migration_gives_older_guests_the_compound_keys(store):
     # Imported once the store is open: importing a migration registers it (in order).
     from guestsync.store.schema.m0014_blocking_keys import m0014_keys
 
@@ -110,7 +110,7 @@ def test_the_migration_gives_older_guests_the_compound_keys(store):  # noqa: F81
     assert clusters(store) == {frozenset({"a", "b"})}
 
 
-def test_a_name_shared_by_several_possible_guests_is_not_reviewed(store):  # noqa: F811
+def test_a_name_shared_by_several_possible_guests_is_not_reviewed(store):
     # One Jonas Weber with only an email: a phone-only booking of that name is reviewed.
     one = [rec("a", full_name="Jonas Weber", email="jonas@example.de")]
     resolve_all(store, [*one, rec("p", full_name="Jonas Weber", phone="+886933444555")])

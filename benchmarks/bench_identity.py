@@ -17,7 +17,7 @@ costs; CPU time is the fair measure on a shared machine, wall time is printed to
 Usage: bench_identity.py [SIZE ...]   (default: 10000 30000; the issue asks for 10000
 100000 1000000; 1M takes about half an hour). Progress (CPU us/record per tenth) goes to
 stderr. BENCH_BLOCKING=email,phone,... compares blocking key kinds; BENCH_CACHE=KIB sets
-SQLite's page cache (PRAGMA cache_size; 2000 was the default before guestsync set 65536),
+SQLite's page cache (PRAGMA cache_size; 2000 was the default before guestsync set 32768),
 BENCH_MMAP=MB its mmap_size (not set by guestsync: mapped pages count in the RSS).
 """
 

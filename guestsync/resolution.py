@@ -76,8 +76,10 @@ class Resolver:
             self.rekey.add(state[0])
         if state is not None and state[1]:  # pinned by a person: stays where it is
             return self._link(ref, state[0], record.guest, f, keys, seen, created=False)
-        block = [k for k in keys if k[0] in self.blocking]
-        gids, skipped = store.guests_sharing_keys(block, cap=self.config.max_candidates_per_key)
+        block = [k for k in identity.probe_keys(f, keys) if k[0] in self.blocking]
+        gids, skipped = store.guests_sharing_keys(
+            block, cap=self.config.max_candidates_per_key, caps=self.config.key_caps()
+        )
         self.stats.skipped_keys += len(skipped)
         candidates = [
             CandidateRecord(gid, ref_text(r), f2 if isinstance(f2, dict) else self.features(f2))

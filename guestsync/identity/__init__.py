@@ -1,12 +1,12 @@
 """Identity resolution: which golden guest a source record belongs to. Pure: no I/O.
 
-`features` folds a record into comparable values and `keys_for` gives its blocking keys
-(the store looks candidates up by them); `Scorer` weighs a pair Fellegi-Sunter style;
+`features` folds a record into comparable values, `keys_for` gives its blocking keys and
+`probe_keys` the keys to look its candidates up by; `Scorer` weighs a pair Fellegi-Sunter style;
 `decide` judges all candidates of a record; `golden` recomputes a guest's profile from all
 of its linked source records; `em.estimate` learns m/u weights from compared pairs.
 """
 
-from .keys import features, keys_for
+from .keys import features, keys_for, probe_keys
 from .resolver import CandidateRecord, Decision, Judgement, decide
 from .scoring import DISTINCT, MERGE, REVIEW, Score, Scorer
 from .settings import IdentityConfig
@@ -27,4 +27,5 @@ __all__ = [
     "features",
     "golden",
     "keys_for",
+    "probe_keys",
 ]

@@ -4,6 +4,19 @@
 record is linked and stored with the link. `keys_for(features)` gives the (kind, value)
 keys kept in the indexed `guest_keys` table: a record is compared only with guests that
 share one of them, so resolving a record costs the same with 1,000 or 1,000,000 guests.
+
+The folded name alone is stored (search finds guests by it) but does not block by default:
+names come from a limited pool (a few dozen common surnames), so the guests sharing one
+grow with the data, and so would the comparisons per record. Yet two records of one name
+that share nothing else must still meet (a person decides: review), and a name with a
+mistyped email or phone must still merge. Hence three compound keys:
+- `name_email` / `name_phone`: the name with two thirds of the email's local part (half
+  of the phone's last eight digits); one mistyped or swapped character leaves one of
+  them intact (a typo in the domain keeps `email_user`);
+- `name_has`: the name with which of email, phone and birthday the record has. A record
+  looks up (`probe_keys`) only the records of its name that lack every one it has: a
+  homonym with another phone or email scores below review anyway (the differing field
+  weighs against it), one with the same is found by that field's key.
 """
 
 from __future__ import annotations
@@ -20,7 +33,18 @@ Features = dict[str, Any]
 
 # Kinds stored in guest_keys that only blocking uses; the rest of a record's features
 # are read from its link when it is a candidate.
-KEY_KINDS = ("email", "email_user", "phone", "name", "name_dob", "address", "loyalty")
+KEY_KINDS = (
+    "email",
+    "email_user",
+    "phone",
+    "name",
+    "name_dob",
+    "name_email",
+    "name_phone",
+    "name_has",
+    "address",
+    "loyalty",
+)
 
 
 def guest_name(g: Guest) -> str:
@@ -69,6 +93,32 @@ def _day_pair(iso: str) -> str:
     return f"{y}:{lo}:{hi}"
 
 
+# The fields `name_has` records the presence of, each as one letter.
+_HAS = (("email", "e"), ("phone", "p"), ("birthday", "b"))
+
+
+def _has(f: Features) -> str:
+    return "".join(letter for field, letter in _HAS if f.get(field))
+
+
+def halves(text: str) -> tuple[str, str]:
+    """The text without its second half, and without its first half and the middle
+    character: a substitution or an adjacent swap anywhere changes at most one of them."""
+    h = len(text) // 2
+    return f"{text[:h]}<", f">{text[h + 1 :]}"
+
+
+def two_thirds(text: str) -> tuple[str, str, str]:
+    """The text without its first, middle or last third (each with the character on its
+    borders): a substitution or an adjacent swap anywhere changes at most two of them.
+
+    Used for email local parts rather than `halves`: they often start with the name
+    ("amy.lin88"), so the first half would tell little more than the name itself."""
+    n = len(text)
+    a, b = n // 3, 2 * n // 3
+    return f"1:{text[a + 1 :]}", f"2:{text[:a]}~{text[b + 1 :]}", f"3:{text[:b]}"
+
+
 def keys_for(f: Features) -> list[Key]:
     """Blocking keys of one record's features."""
     keys: list[Key] = []
@@ -85,7 +135,28 @@ def keys_for(f: Features) -> list[Key]:
         keys.append(("name", name))
         if f.get("birthday"):
             keys.append(("name_dob", f"{name}|{_day_pair(f['birthday'])}"))
+        if email:  # the local part: a domain ("gmail.com") tells nothing
+            user = email.split("@", 1)[0]
+            keys.extend(("name_email", f"{name}|{part}") for part in two_thirds(user))
+        if f.get("phone"):  # the subscriber digits: not "+88691", which most mobiles share
+            keys.extend(("name_phone", f"{name}|{half}") for half in halves(f["phone"][-8:]))
+        keys.append(("name_has", f"{name}|{_has(f)}"))
     if f.get("address"):
         keys.append(("address", f["address"]))
     keys.extend(("loyalty", x) for x in f.get("loyalty_ids", ()))
     return keys
+
+
+def probe_keys(f: Features, keys: Iterable[Key]) -> list[Key]:
+    """The keys to look candidates up by, for a record with features `f` and stored keys
+    `keys`: the same, except `name_has`, which looks for records of the same name having
+    none of the fields this one has (every combination of the others)."""
+    out = [k for k in keys if k[0] != "name_has"]
+    name = f.get("name")
+    if name:
+        has = _has(f)
+        free = [letter for _, letter in _HAS if letter not in has]
+        for mask in range(1 << len(free)):
+            combo = {x for i, x in enumerate(free) if mask >> i & 1}
+            out.append(("name_has", f"{name}|{''.join(x for _, x in _HAS if x in combo)}"))
+    return out

@@ -134,16 +134,34 @@ class IdentityConfig(BaseModel):
         "very common name) is skipped for candidate lookup: it would cost a comparison with "
         "each of them and tells nothing on its own.",
     )
+    max_name_only_candidates: int = Field(
+        default=1,
+        ge=0,
+        description="A record that shares nothing but its name with guests (none of them "
+        "has an email, phone or birthday it could contradict: the `name_has` key) is "
+        "compared with them only if at most this many could be it; with more, the name "
+        "alone cannot single one out, and comparing with all of them would cost more as "
+        "common names fill up. 0: never.",
+    )
     blocking: list[str] = Field(
         default_factory=lambda: [
             "email",
             "email_user",
             "phone",
-            "name",
             "name_dob",
+            "name_email",
+            "name_phone",
+            "name_has",
             "address",
             "loyalty",
         ],
-        description="Key kinds used to find candidates.",
+        description="Key kinds used to find candidates. Add 'name' to also compare every "
+        "record with all guests of the same folded name: it finds few matches the "
+        "other keys miss (a name alone is below the merge threshold) and costs more as the "
+        "data grows, since common names are shared by more and more guests.",
     )
     survivorship: Survivorship = Field(default_factory=Survivorship)
+
+    def key_caps(self) -> dict[str, int]:
+        """Blocking key kinds with their own cap (else `max_candidates_per_key`)."""
+        return {"name_has": self.max_name_only_candidates}

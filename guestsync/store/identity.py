@@ -4,7 +4,7 @@ the match log, the review queue and merges."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,10 +57,17 @@ class IdentityOps(StoreBase):
     # -- candidates ----------------------------------------------------------------
 
     def guests_sharing_keys(
-        self, keys: Sequence[tuple[str, str]], *, cap: int
+        self,
+        keys: Sequence[tuple[str, str]],
+        *,
+        cap: int,
+        caps: Mapping[str, int] | None = None,
     ) -> tuple[list[str], list[tuple[str, str]]]:
         """Guests sharing any key, in one query; and the keys skipped because more than
-        `cap` guests share them (too common to tell anything, too costly to compare)."""
+        `cap` guests share them (too common to tell anything, too costly to compare).
+        `caps` gives some key kinds a cap of their own."""
+        caps = caps or {}
+        keys = [k for k in keys if caps.get(k[0], cap) > 0]
         if not keys:
             return [], []
         sub = (
@@ -70,12 +77,12 @@ class IdentityOps(StoreBase):
         sql = " UNION ALL ".join([sub] * len(keys))
         params: list[Any] = []
         for k, v in keys:
-            params += [k, v, cap + 1]
+            params += [k, v, caps.get(k, cap) + 1]
         by_key: dict[tuple[str, str], list[str]] = {}
         for kind, value, gid in self.conn.execute(sql, params):
             by_key.setdefault((kind, value), []).append(gid)
-        skipped = [k for k, ids in by_key.items() if len(ids) > cap]
-        ids = sorted({g for k, gs in by_key.items() if len(gs) <= cap for g in gs})
+        skipped = [k for k, ids in by_key.items() if len(ids) > caps.get(k[0], cap)]
+        ids = sorted({g for k, gs in by_key.items() if len(gs) <= caps.get(k[0], cap) for g in gs})
         return ids, skipped
 
     def candidate_links(self, guest_ids: Sequence[str]) -> list[tuple[str, Ref, Any]]:

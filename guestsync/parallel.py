@@ -25,7 +25,7 @@ from .identity import IdentityConfig
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
 from .models import SourceRecord
-from .process import ProcessStats, Progress, process_batch, process_pending, settle_dirty
+from .process import ProcessStats, Progress, process_pending
 from .store import InboxRow, Store
 
 PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it saves
@@ -84,47 +84,6 @@ class MappingPool:
         self.executor.shutdown(wait=True, cancel_futures=True)
 
 
-def process_pending_parallel(
-    store: Store,
-    mapping_for: Callable[[str, str], CompiledMapping],
-    targets: Mapping[str, Target],
-    pool: MappingPool,
-    *,
-    batch_size: int = BATCH,
-    identity: IdentityConfig | None = None,
-    settings: ActivitySettings | None = None,
-    progress: Progress | None = None,
-) -> ProcessStats:
-    """Like `process_pending`, with batch k+1 mapped in the worker while k is written."""
-    stats = ProcessStats()
-    done = 0
-    pending = store.count_pending() if progress else 0
-    rows = store.pending_inbox(limit=batch_size, after_id=0)
-    future = pool.submit(rows) if rows else None
-    while rows and future is not None:
-        following = store.pending_inbox(limit=batch_size, after_id=rows[-1].id)
-        next_future = pool.submit(following) if following else None
-        process_batch(
-            store,
-            rows,
-            mapping_for,
-            targets,
-            stats,
-            identity,
-            mapped=future.result(),
-            settings=settings,
-            defer=True,
-        )
-        done += len(rows)
-        if progress:
-            progress(done, max(pending, done))
-        rows, future = following, next_future
-    stats.queued += settle_dirty(
-        store, targets, identity, settings, progress=progress, rows_done=done
-    )
-    return stats
-
-
 def process_inbox(
     store: Store,
     mapping_for: Callable[[str, str], CompiledMapping],
@@ -154,12 +113,14 @@ def process_inbox(
             ahead=ahead,
         )
     with MappingPool(files, ctx) as pool:
-        return process_pending_parallel(
+        # batch k+1 is mapped in the worker process while batch k is resolved and written
+        return process_pending(
             store,
             mapping_for,
             targets,
-            pool,
+            batch_size=BATCH,
             identity=identity,
             settings=settings,
             progress=progress,
+            premap=lambda rows: pool.submit(rows).result,
         )

@@ -221,6 +221,9 @@ def map_ahead(
     return out
 
 
+Premap = Callable[[list[InboxRow]], Callable[[], list[SourceRecord | str] | None]]
+
+
 def process_pending(
     store: Store,
     mapping_for: Callable[[str, str], CompiledMapping],
@@ -231,16 +234,26 @@ def process_pending(
     settings: ActivitySettings | None = None,
     progress: Progress | None = None,
     ahead: bool = False,
+    premap: Premap | None = None,
 ) -> ProcessStats:
     """Process every pending row, `batch_size` rows per transaction, then settle the guests
-    they touched. `progress(done, total)` counts rows, then guests to settle. `ahead`: map
-    each batch before its transaction opens (`guestsync serve`: the webhook writer waits
-    for the write lock only while guests are resolved)."""
+    they touched. `progress(done, total)` counts rows, then guests to settle.
+
+    Mapping inside the batch's transaction is the default. `ahead`: map each batch before
+    its transaction opens (`guestsync serve`: the webhook writer waits for the write lock
+    only while guests are resolved). `premap(rows)` starts mapping a batch and returns
+    how to get the result: called for batch k+1 before batch k is written (parallel.py
+    maps in a worker process meanwhile)."""
+    if premap is None and ahead:
+        premap = lambda rows: lambda: map_ahead(rows, mapping_for)  # noqa: E731
     stats = ProcessStats()
-    after = done = 0
+    done = 0
     pending = store.count_pending() if progress else 0
-    while rows := store.pending_inbox(limit=batch_size, after_id=after):
-        mapped = map_ahead(rows, mapping_for) if ahead else None
+    rows = store.pending_inbox(limit=batch_size, after_id=0)
+    mapped = premap(rows) if premap and rows else None
+    while rows:
+        following = store.pending_inbox(limit=batch_size, after_id=rows[-1].id)
+        next_mapped = premap(following) if premap and following else None
         process_batch(
             store,
             rows,
@@ -248,14 +261,14 @@ def process_pending(
             targets,
             stats,
             identity,
-            mapped=mapped,
+            mapped=mapped() if mapped else None,
             settings=settings,
             defer=True,
         )
-        after = rows[-1].id
         done += len(rows)
         if progress:
             progress(done, max(pending, done))
+        rows, mapped = following, next_mapped
     # guests settled per transaction: 1000 by default; serve's worker, writing a few rows
     # per transaction so as not to hold the write lock, settles a few guests per one too
     chunk = min(1000, 2 * batch_size)

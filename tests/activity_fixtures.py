@@ -30,14 +30,8 @@ def settings(**kw: Any) -> ActivitySettings:
     return ActivitySettings(clock=lambda: NOW, **kw)
 
 
-def feed(
-    store: Store,
-    records: Sequence[SourceRecord],
-    *,
-    targets: Mapping[str, Target] | None = None,
-    batch_size: int = 500,
-    activity: ActivitySettings | None = None,
-) -> ProcessStats:
+def to_inbox(store: Store, records: Sequence[SourceRecord]) -> None:
+    """Put canonical records in the inbox, as raw rows `RecordMapping` maps back."""
     entries = []
     for r in records:
         raw = json.loads(r.model_dump_json(exclude={"source", "stream", "external_id"}))
@@ -46,6 +40,17 @@ def feed(
         )
     with store.atomic():
         store.add_to_inbox(entries)
+
+
+def feed(
+    store: Store,
+    records: Sequence[SourceRecord],
+    *,
+    targets: Mapping[str, Target] | None = None,
+    batch_size: int = 500,
+    activity: ActivitySettings | None = None,
+) -> ProcessStats:
+    to_inbox(store, records)
     return process_pending(
         store,
         lambda s, st: RecordMapping(),  # type: ignore[arg-type,return-value]

@@ -5,16 +5,13 @@ settled by the next run; progress counts rows, then guests."""
 
 from __future__ import annotations
 
-import json
-
 from guestsync import aggregates
 from guestsync.connector_options import HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
-from guestsync.mapping.compiler import content_hash
 from guestsync.process import ProcessStats, process_batch, process_pending
-from guestsync.store import InboxEntry, Store
+from guestsync.store import Store
 
-from .activity_fixtures import RecordMapping, feed, settings
+from .activity_fixtures import RecordMapping, feed, settings, to_inbox
 from .test_aggregates import AMY_RECORDS
 
 TARGETS = {"hubspot": HubSpotTarget("hubspot", HubSpotTargetOptions(type="hubspot", token="t"))}
@@ -25,14 +22,7 @@ def _mapping(source: str, stream: str) -> RecordMapping:
 
 
 def _inbox(store: Store) -> None:
-    entries = []
-    for r in AMY_RECORDS:
-        raw = json.loads(r.model_dump_json(exclude={"source", "stream", "external_id"}))
-        entries.append(
-            InboxEntry(r.source, r.stream, r.external_id, content_hash(raw), json.dumps(raw), "t")
-        )
-    with store.atomic():
-        store.add_to_inbox(entries)
+    to_inbox(store, AMY_RECORDS)
 
 
 def test_a_guest_touched_by_every_batch_is_settled_once_from_all_its_rows(monkeypatch):

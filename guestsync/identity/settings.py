@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .keys import KEY_KINDS
+
 Comparison = Literal["name", "email", "phone", "date", "text", "exact", "set"]
 Rule = Literal["most_recent", "source_priority", "most_frequent", "first_non_empty"]
 
@@ -144,17 +146,7 @@ class IdentityConfig(BaseModel):
         "common names fill up. 0: never.",
     )
     blocking: list[str] = Field(
-        default_factory=lambda: [
-            "email",
-            "email_user",
-            "phone",
-            "name_dob",
-            "name_email",
-            "name_phone",
-            "name_has",
-            "address",
-            "loyalty",
-        ],
+        default_factory=lambda: [k for k in KEY_KINDS if k != "name"],
         description="Key kinds used to find candidates. Add 'name' to also compare every "
         "record with all guests of the same folded name: it finds few matches the "
         "other keys miss (a name alone is below the merge threshold) and costs more as the "

@@ -90,8 +90,10 @@ def settle_dirty(
     (rows_done + guests settled, rows_done + guests to settle)."""
     queued = settled = 0
     total = store.count_dirty()
-    while noted := store.dirty_guests(limit=chunk):
-        with store.atomic():
+    while True:
+        with store.atomic():  # read in the transaction: another writer may note more
+            if not (noted := store.dirty_guests(limit=chunk)):
+                break
             resolver = Resolver(store, identity)
             resolver.rekey = {g for g, rekey in noted if rekey}
             ids = [g for g, _ in noted]

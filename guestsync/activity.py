@@ -172,15 +172,25 @@ def refresh_all(
     guest_ids: set[str] | None = None,
     *,
     queue_ids: set[str] | None = None,
+    chunk: int = 1000,
 ) -> int:
     """Recompute the aggregates of `guest_ids` (default: every guest) and queue the
-    payloads of those (or of `queue_ids`) that changed. Returns how many it queued."""
+    payloads of those (or of `queue_ids`) that changed. Returns how many it queued.
+
+    `chunk` guests per transaction, so that webhooks written meanwhile (`serve`) wait
+    for one chunk, never for every guest; the day is marked done after the last one (a
+    run cut short is done again, and what it queued already is not queued twice)."""
     from .process import queue_for_targets  # the process stage imports this module
 
     ids = set(store.all_guest_ids()) if guest_ids is None else guest_ids
+    everyone = sorted(ids | (queue_ids or set()))
+    queued = 0
+    for i in range(0, len(everyone), chunk):
+        part = set(everyone[i : i + chunk])
+        with store.atomic():
+            after_batch(store, part & ids, settings)
+            queued += queue_for_targets(store, part, targets, settings)
     with store.atomic():
-        after_batch(store, ids, settings)
-        queued = queue_for_targets(store, ids | (queue_ids or set()), targets, settings)
         store.set_meta("aggregates_day", settings.today().isoformat())
         store.set_meta("queued_for", _projection(settings))
     return queued

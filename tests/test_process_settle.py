@@ -5,6 +5,8 @@ settled by the next run; progress counts rows, then guests."""
 
 from __future__ import annotations
 
+import json
+
 from guestsync import aggregates
 from guestsync.connector_options import HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
@@ -71,3 +73,41 @@ def test_progress_counts_rows_then_guests_to_the_end():
     assert ticks[-1] == (n + 1, n + 1)  # every row, then the one guest
     assert [d for d, _ in ticks] == sorted(d for d, _ in ticks)
     assert all(d <= t for d, t in ticks)
+
+
+def test_the_daily_refresh_runs_in_chunks_and_queues_what_one_transaction_would():
+    """A chunked refresh (webhooks wait for one chunk, not for every guest) queues the
+    same payloads as one big transaction; the day is marked done once, at the end."""
+    from datetime import timedelta
+
+    from guestsync import activity
+
+    def run(chunk: int) -> tuple[int, int, list]:
+        store = Store.open(":memory:")
+        names = ["Amy Lin", "Bo Chen", "Cy Wu", "Di Ho", "Ed Ko"]
+
+        def other(g, i: int):  # five guests with Amy's history, each her own contacts
+            change = {"email": f"g{i}@example.com", "full_name": names[i] if g.full_name else None}
+            return g.model_copy(update={**change, "phone": f"+8869120001{i}0" if g.phone else None})
+
+        records = [
+            r.model_copy(update={"external_id": f"{r.external_id}-{i}", "guest": other(r.guest, i)})
+            for i in range(5)
+            for r in AMY_RECORDS
+        ]
+        feed(store, records, targets=TARGETS)
+        begins: list[str] = []
+        store.conn.set_trace_callback(lambda sql: begins.append(sql) if "BEGIN" in sql else 0)
+        later = settings()
+        later.clock = lambda: settings().clock() + timedelta(days=100)
+        queued = activity.refresh_all(store, TARGETS, later, chunk=chunk)
+        items = store.pending_outbox("hubspot", limit=100)
+        payloads = sorted(
+            json.dumps({k: v for k, v in i.payload.items() if k != "guestsync_id"}, sort_keys=True)
+            for i in items
+        )
+        return queued, len(begins), payloads
+
+    one, chunked = run(1000), run(2)
+    assert chunked[0] == one[0] == 5 and chunked[2] == one[2]
+    assert one[1] == 2 and chunked[1] > one[1]  # more, shorter transactions

@@ -16,12 +16,12 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from .fakecrm import FakeCrm
+from .fakecrm import StaticBearerCrm
 
 REQUIRED = ("first_name", "last_name")
 
 
-class FakeBottleCrm(FakeCrm):
+class FakeBottleCrm(StaticBearerCrm):
     name = "bottlecrm"
     api_prefix = "/api/"
 
@@ -34,13 +34,6 @@ class FakeBottleCrm(FakeCrm):
         return [cid for cid, c in self.contacts.items() if c.get("source_ref") == guest_id]
 
     # -- FakeCrm hooks -----------------------------------------------------------------
-
-    def presented_token(self) -> str | None:
-        auth = request.headers.get("Authorization", "")
-        return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
-
-    def static_token_ok(self, token: str | None) -> bool:
-        return token is not None and token == self.token
 
     def unauthorized(self) -> Response:
         detail = "Organization context is required. Please login again."

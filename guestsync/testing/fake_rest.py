@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from .fakecrm import FakeCrm
+from .fakecrm import StaticBearerCrm
 
 MAX_ITEMS = 100
 
@@ -45,7 +45,7 @@ def rest_target_options(url: str, *, token: str = "rest-token", **kw: Any) -> di
     }
 
 
-class FakeRestCrm(FakeCrm):
+class FakeRestCrm(StaticBearerCrm):
     name = "rest"
     api_prefix = "/v1/"
 
@@ -58,13 +58,6 @@ class FakeRestCrm(FakeCrm):
     def find(self, key: str) -> list[str]:
         rid = self.by_key.get(key)
         return [rid] if rid is not None and rid in self.records else []
-
-    def presented_token(self) -> str | None:
-        auth = request.headers.get("Authorization", "")
-        return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
-
-    def static_token_ok(self, token: str | None) -> bool:
-        return token is not None and token == self.token
 
     def unauthorized(self) -> Response:
         return self.json({"message": "invalid token"}, 401)

@@ -206,3 +206,16 @@ class FakeCrm:
         return Response(
             json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
         )
+
+
+class StaticBearerCrm(FakeCrm):
+    """A fake whose API takes one static `Authorization: Bearer <token>` (`self.token`)."""
+
+    token: str
+
+    def presented_token(self) -> str | None:
+        auth = request.headers.get("Authorization", "")
+        return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+
+    def static_token_ok(self, token: str | None) -> bool:
+        return token is not None and token == self.token

@@ -73,8 +73,11 @@ def admit(store: Store, record: SourceRecord) -> bool:
     return privacy.admit(store, record)
 
 
-def record(store: Store, record: SourceRecord, guest_id: str, seen: datetime) -> None:
-    """Store the reservation, order, feedback and consent statements of one mapped record."""
+def record(
+    store: Store, record: SourceRecord, guest_id: str, seen: datetime, *, relink: bool = True
+) -> None:
+    """Store the reservation, order, feedback and consent statements of one mapped record.
+    `relink=False`: the caller knows the record has no consent statement stored yet."""
     if record.reservation is not None:
         store.upsert_reservation(
             source=record.source,
@@ -100,7 +103,8 @@ def record(store: Store, record: SourceRecord, guest_id: str, seen: datetime) ->
             updated_at=record.updated_at,
         )
     # The record may have moved to another guest: its earlier statements move with it.
-    store.relink_consent(record.source, record.stream, record.external_id, guest_id)
+    if relink:
+        store.relink_consent(record.source, record.stream, record.external_id, guest_id)
     said = consent.statements(record.guest, seen_at=seen, source=record.source)
     if said:
         store.save_consent(

@@ -150,7 +150,13 @@ def process_batch(
         # No forgotten guest, no record to screen: the batch holds the write lock, so no
         # `forget` can add a suppression before it commits.
         screen = store.any_suppressions()
+        # Records new to the store need no per-row look-ups of their link or consent.
+        refs = {(r.source, r.stream, r.external_id) for r in rows}
+        refs.update(_ref(m) for m in mapped or () if not isinstance(m, str))
+        resolver.unlinked, no_consent = store.refs_absent(refs)
+        log = resolver.log_buffer = []  # the match log, written once for the batch
         for i, row in enumerate(rows):
+            logged = len(log)
             try:
                 with store.atomic():
                     if mapped is not None:
@@ -176,16 +182,21 @@ def process_batch(
                         store.mark_inbox_suppressed(row.id)
                         stats.suppressed += 1
                         continue
-                    if note_removal(store, record, touched):  # the source removed it
+                    ref = _ref(record)
+                    if (record.deleted or ref not in resolver.unlinked) and note_removal(
+                        store, record, touched
+                    ):  # the source removed it (a record never linked needs no unmarking)
                         done.append(row.id)
                         stats.processed += 1
                         continue
                     guest_id, created, previous = resolve_guest(store, record, seen, resolver)
-                    activity.record(store, record, guest_id, seen)
+                    activity.record(store, record, guest_id, seen, relink=ref not in no_consent)
+                    no_consent.discard(ref)
                     touched.add(guest_id)
                     if previous:  # the record moved: its old guest is re-derived too
                         touched.add(previous)
             except (BadRecordError, ValidationError, ValueError) as exc:
+                del log[logged:]  # rolled back with the row
                 reason = exc.render() if isinstance(exc, BadRecordError) else str(exc)
                 store.mark_inbox_error(row.id, reason)
                 stats.rejected += 1
@@ -195,12 +206,18 @@ def process_batch(
             stats.processed += 1
             stats.guests_created += created
             stats.guests_matched += not created
+        store.log_matches(log)
+        resolver.log_buffer = None
         if defer:
             live = resolver.live(touched)
             store.mark_dirty(live, resolver.rekey & live)
         else:
             stats.queued += settle(store, touched, targets, resolver, settings)
         store.mark_inbox_done(done)
+
+
+def _ref(record: SourceRecord) -> tuple[str, str, str]:
+    return (record.source, record.stream, record.external_id)
 
 
 def map_ahead(

@@ -60,6 +60,10 @@ class Resolver:
         self.merged_away: set[str] = set()
         self.rekey: set[str] = set()  # guests whose keys must be rebuilt from their links
         self.stats = ResolveStats()
+        # Batch hints (process_batch): records known to have no link when the batch began
+        # (no look-up needed), and where the match log goes until the batch writes it.
+        self.unlinked: set[Ref] = set()
+        self.log_buffer: list[dict[str, Any]] | None = None
 
     def features(self, guest: Guest) -> dict[str, Any]:
         return identity.features(guest, self.fields)
@@ -71,7 +75,7 @@ class Resolver:
         ref: Ref = (record.source, record.stream, record.external_id)
         f = self.features(record.guest)
         keys = identity.keys_for(f)
-        state = store.link_state(ref)
+        state = None if ref in self.unlinked else store.link_state(ref)
         if state is not None:  # seen before: its old keys may be stale
             self.rekey.add(state[0])
         if state is not None and state[1]:  # pinned by a person: stays where it is
@@ -122,7 +126,10 @@ class Resolver:
             }
             for j in decision.judgements
         ] or [{"ref": ref, "guest_id": home, "outcome": identity.DISTINCT}]
-        store.log_matches(log)
+        if self.log_buffer is not None:
+            self.log_buffer.extend(log)
+        else:
+            store.log_matches(log)
         return res
 
     def _link(
@@ -138,6 +145,7 @@ class Resolver:
     ) -> Resolution:
         self.store.save_link(ref, guest_id=guest_id, record=guest, features=f, seen_at=seen)
         self.store.add_guest_keys(guest_id, keys)  # visible to the next record of the batch
+        self.unlinked.discard(ref)
         self.touched.add(guest_id)
         return Resolution(guest_id, created)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .activity import ActivityOps, GuestActivity
 from .base import StoreBase, ts, utcnow
+from .batch import BatchOps
 from .delivery import CrmOp, DeadLetterDetail, DeliveryOps, QueueDepth
 from .dirty import DirtyOps
 from .export import ExportOps
@@ -48,6 +49,7 @@ class Store(
     RemovalOps,
     DirtyOps,
     WalOps,
+    BatchOps,
     StoreBase,
 ):
     """All named store operations on one SQLite connection."""

@@ -25,7 +25,7 @@ from .identity import IdentityConfig
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
 from .models import SourceRecord
-from .process import ProcessStats, Progress, process_pending
+from .process import ProcessStats, Progress, map_ahead, process_pending
 from .store import InboxRow, Store
 
 PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it saves
@@ -113,7 +113,18 @@ def process_inbox(
             ahead=ahead,
         )
     with MappingPool(files, ctx) as pool:
-        # batch k+1 is mapped in the worker process while batch k is resolved and written
+        started = False
+
+        def premap(rows: list[InboxRow]) -> Callable[[], list[SourceRecord | str]]:
+            # batch k+1 is mapped in the worker process while batch k is resolved and
+            # written; the first batch is mapped here, not waiting for the worker to start
+            # (spawn and imports: a second or two that resolving batch 1 now hides)
+            nonlocal started
+            if not started:
+                started = True
+                return lambda: map_ahead(rows, mapping_for)
+            return pool.submit(rows).result
+
         return process_pending(
             store,
             mapping_for,
@@ -122,5 +133,5 @@ def process_inbox(
             identity=identity,
             settings=settings,
             progress=progress,
-            premap=lambda rows: pool.submit(rows).result,
+            premap=premap,
         )

@@ -21,7 +21,7 @@ from .connectors.base import Target
 from .errors import BadRecordError
 from .identity import IdentityConfig
 from .mapping import CompiledMapping
-from .models import SourceRecord
+from .models import Guest, SourceRecord
 from .ordering import is_current
 from .removals import note_removal
 from .resolution import Resolver
@@ -69,10 +69,10 @@ def settle(
     """Bring touched guests up to date: golden record (and blocking keys, for the guests
     in `resolver.rekey`), aggregates, segment and consent, then their CRM payloads. A guest
     merged away keeps nothing and is not queued. Returns how many payloads it queued."""
-    live = {g for g in resolver.live(guest_ids) if resolver.refresh(g) is not None}
+    goldens = {g: x for g in resolver.live(guest_ids) if (x := resolver.refresh(g)) is not None}
     settings = activity.settings_for(store, settings)
-    activity.after_batch(store, live, settings)
-    return queue_for_targets(store, live, targets, settings)
+    activity.after_batch(store, set(goldens), settings)
+    return queue_for_targets(store, set(goldens), targets, settings, goldens)
 
 
 def settle_dirty(
@@ -110,10 +110,13 @@ def queue_for_targets(
     guest_ids: set[str],
     targets: Mapping[str, Target],
     settings: ActivitySettings | None = None,
+    goldens: Mapping[str, Guest] | None = None,
 ) -> int:
+    """`goldens`: the guests' golden records, when the caller has just saved them."""
     queued = 0
     settings = activity.settings_for(store, settings)
-    for gid, guest in sorted(store.live_guests(sorted(guest_ids)).items()):
+    live = store.live_guests(sorted(guest_ids)) if goldens is None else goldens
+    for gid, guest in sorted(live.items()):
         view = activity.guest_view(store, gid, settings, guest)
         for name, target in targets.items():
             # The target's contact, plus aggregates, segment and consent (crm_properties.py)

@@ -187,6 +187,9 @@ class Hub:
             for name, src in self.config.sources.items()
             for stream, file in source_mappings(src).items()
         }
+        if not self.store.any_guest():  # nothing to refresh yet: the day is done now, so
+            # the refresh below does not re-project every guest this run has just queued
+            activity.daily_refresh(self.store, self.targets, self.activity)
         stats = process_inbox(
             self.store,
             self.mapping_for,

@@ -1,4 +1,4 @@
-"""Reads a process batch does once for all its rows instead of once per row."""
+"""Reads the process stage does once for a batch (or a run) instead of once per row."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ _CHUNK = 500  # external ids per query: well under SQLite's bound-parameter limi
 
 
 class BatchOps(StoreBase):
+    def any_guest(self) -> bool:
+        return self._one("SELECT 1 FROM guests LIMIT 1") is not None
+
     def refs_absent(self, refs: Iterable[Ref]) -> tuple[set[Ref], set[Ref]]:
         """Of these source records: those with no guest link, and those with no consent
         statement, in two indexed queries per (source, stream) and 500 ids."""

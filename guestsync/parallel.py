@@ -25,17 +25,20 @@ from .identity import IdentityConfig
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
 from .models import SourceRecord
-from .process import ProcessStats, Progress, map_ahead, process_pending
+from .prepare import MappedBatch, Prepared, prepare
+from .process import ProcessStats, Progress, process_pending
 from .store import InboxRow, Store
 
 PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it saves
 BATCH = 2000
 
 _MAPPINGS: dict[tuple[str, str], CompiledMapping] = {}
+_FIELDS: list[tuple[str, ...]] = []  # the identity fields records are folded with
 
 
-def _init(files: dict[tuple[str, str], str], ctx: Context) -> None:
+def _init(files: dict[tuple[str, str], str], ctx: Context, fields: tuple[str, ...] = ()) -> None:
     _MAPPINGS.update({key: load_mapping(path, ctx) for key, path in files.items()})
+    _FIELDS[:] = [fields]
 
 
 def _lookup(source: str, stream: str) -> CompiledMapping:
@@ -49,31 +52,44 @@ def _lookup(source: str, stream: str) -> CompiledMapping:
     return found
 
 
-def map_rows(items: list[tuple[str, str, str, str]]) -> list[SourceRecord | str]:
-    """Map (source, stream, external id, raw JSON) rows; a failure becomes its reason."""
+def map_rows(items: list[tuple[str, str, str, str]]) -> MappedBatch:
+    """Map (source, stream, external id, raw JSON) rows; a failure becomes its reason.
+    Each mapped record comes with its identity features and keys (prepare.py)."""
     out: list[SourceRecord | str] = []
+    prepared: list[Prepared | None] = []
+    fields = _FIELDS[0] if _FIELDS else ()
     for source, stream, external_id, raw in items:
         try:
-            out.append(
-                _lookup(source, stream).apply(
-                    json.loads(raw), source=source, stream=stream, external_id=external_id
-                )
+            record = _lookup(source, stream).apply(
+                json.loads(raw), source=source, stream=stream, external_id=external_id
             )
+            prep = prepare(record, fields)
         except (BadRecordError, ValidationError, ValueError) as exc:
             out.append(exc.render() if isinstance(exc, BadRecordError) else str(exc))
-    return out
+            prepared.append(None)
+            continue
+        out.append(record)
+        prepared.append(prep)
+    return MappedBatch(out, prepared)
 
 
 class MappingPool:
-    def __init__(self, files: dict[tuple[str, str], str], ctx: Context, *, workers: int = 1):
+    def __init__(
+        self,
+        files: dict[tuple[str, str], str],
+        ctx: Context,
+        *,
+        workers: int = 1,
+        fields: tuple[str, ...] = (),
+    ):
         self.executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init,
-            initargs=(files, ctx),
+            initargs=(files, ctx, fields),
         )
 
-    def submit(self, rows: list[InboxRow]) -> Future[list[SourceRecord | str]]:
+    def submit(self, rows: list[InboxRow]) -> Future[MappedBatch]:
         items = [(r.source, r.stream, r.external_id, r.raw) for r in rows]
         return self.executor.submit(map_rows, items)
 
@@ -112,19 +128,8 @@ def process_inbox(
             progress=progress,
             ahead=ahead,
         )
-    with MappingPool(files, ctx) as pool:
-        started = False
-
-        def premap(rows: list[InboxRow]) -> Callable[[], list[SourceRecord | str]]:
-            # batch k+1 is mapped in the worker process while batch k is resolved and
-            # written; the first batch is mapped here, not waiting for the worker to start
-            # (spawn and imports: a second or two that resolving batch 1 now hides)
-            nonlocal started
-            if not started:
-                started = True
-                return lambda: map_ahead(rows, mapping_for)
-            return pool.submit(rows).result
-
+    fields = tuple((identity or IdentityConfig()).fields)
+    with MappingPool(files, ctx, fields=fields) as pool:
         return process_pending(
             store,
             mapping_for,
@@ -133,5 +138,6 @@ def process_inbox(
             identity=identity,
             settings=settings,
             progress=progress,
-            premap=premap,
+            # batch k+1 is mapped in the worker process while batch k is resolved and written
+            premap=lambda rows: pool.submit(rows).result,
         )

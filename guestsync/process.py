@@ -23,6 +23,7 @@ from .identity import IdentityConfig
 from .mapping import CompiledMapping
 from .models import Guest, SourceRecord
 from .ordering import is_current
+from .prepare import Prepared, prepared_of
 from .removals import note_removal
 from .resolution import Resolver
 from .store import InboxRow, Store
@@ -49,13 +50,17 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
 
 
 def resolve_guest(
-    store: Store, record: SourceRecord, seen: Any, resolver: Resolver | None = None
+    store: Store,
+    record: SourceRecord,
+    seen: Any,
+    resolver: Resolver | None = None,
+    prepared: Prepared | None = None,
 ) -> tuple[str, bool, str | None]:
     """Link the record to its guest (existing or new); see guestsync.resolution.
 
     Returns (guest id, created, the guest the record was linked to before if another).
     """
-    res = (resolver or Resolver(store)).resolve(record, seen)
+    res = (resolver or Resolver(store)).resolve(record, seen, prepared)
     return res.guest_id, res.created, res.previous
 
 
@@ -192,7 +197,9 @@ def process_batch(
                         done.append(row.id)
                         stats.processed += 1
                         continue
-                    guest_id, created, previous = resolve_guest(store, record, seen, resolver)
+                    guest_id, created, previous = resolve_guest(
+                        store, record, seen, resolver, prepared_of(mapped, i)
+                    )
                     activity.record(store, record, guest_id, seen, relink=ref not in no_consent)
                     no_consent.discard(ref)
                     touched.add(guest_id)

@@ -19,6 +19,7 @@ from . import identity
 from .errors import GuestsyncError
 from .identity import CandidateRecord, IdentityConfig, Linked, Scorer
 from .models import Guest, SourceRecord
+from .prepare import Prepared, prepare
 from .store import Store
 from .store.identity import Ref
 
@@ -70,17 +71,21 @@ class Resolver:
 
     # -- automatic ---------------------------------------------------------------------
 
-    def resolve(self, record: SourceRecord, seen: datetime) -> Resolution:
+    def resolve(
+        self, record: SourceRecord, seen: datetime, prepared: Prepared | None = None
+    ) -> Resolution:
+        """`prepared`: the record already folded (prepare.py), e.g. by the mapping worker."""
         store = self.store
         ref: Ref = (record.source, record.stream, record.external_id)
-        f = self.features(record.guest)
-        keys = identity.keys_for(f)
+        if prepared is None or prepared.fields != self.fields:
+            prepared = prepare(record, self.fields)
+        f = prepared.features
         state = None if ref in self.unlinked else store.link_state(ref)
         if state is not None:  # seen before: its old keys may be stale
             self.rekey.add(state[0])
         if state is not None and state[1]:  # pinned by a person: stays where it is
-            return self._link(ref, state[0], record.guest, f, keys, seen, created=False)
-        block = [k for k in identity.probe_keys(f, keys) if k[0] in self.blocking]
+            return self._link(ref, state[0], record.guest, prepared, seen, created=False)
+        block = [k for k in prepared.probe if k[0] in self.blocking]
         gids, skipped = store.guests_sharing_keys(
             block, cap=self.config.max_candidates_per_key, caps=self.config.key_caps()
         )
@@ -98,7 +103,7 @@ class Resolver:
         if home is None:
             home = store.new_guest_id()
             store.save_guest(Guest(id=home))
-        res = self._link(ref, home, record.guest, f, keys, seen, created=created)
+        res = self._link(ref, home, record.guest, prepared, seen, created=created)
         for other in matches:
             if other != home and not store.kept_apart(home, other):
                 self._merge(home, other, reason="auto", pin=False)
@@ -137,14 +142,22 @@ class Resolver:
         ref: Ref,
         guest_id: str,
         guest: Guest,
-        f: dict[str, Any],
-        keys: list[tuple[str, str]],
+        prepared: Prepared,
         seen: datetime,
         *,
         created: bool,
     ) -> Resolution:
-        self.store.save_link(ref, guest_id=guest_id, record=guest, features=f, seen_at=seen)
-        self.store.add_guest_keys(guest_id, keys)  # visible to the next record of the batch
+        self.store.save_link(
+            ref,
+            guest_id=guest_id,
+            record=guest,
+            features=prepared.features,
+            seen_at=seen,
+            record_json=prepared.record_json,
+            features_json=prepared.features_json,
+        )
+        # visible to the next record of the batch
+        self.store.add_guest_keys(guest_id, prepared.keys)
         self.unlinked.discard(ref)
         self.touched.add(guest_id)
         return Resolution(guest_id, created)

@@ -165,7 +165,10 @@ class IdentityOps(StoreBase):
         record: Guest,
         features: dict[str, Any],
         seen_at: datetime,
+        record_json: str | None = None,
+        features_json: str | None = None,
     ) -> None:
+        """`record_json`/`features_json`: the two already serialized, if the caller has them."""
         self.conn.execute(
             "INSERT INTO guest_links (source, stream, external_id, guest_id, record, seen_at,"
             " features) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, stream, external_id)"
@@ -174,9 +177,9 @@ class IdentityOps(StoreBase):
             (
                 *ref,
                 guest_id,
-                record.model_dump_json(exclude_none=True),
+                record_json or record.model_dump_json(exclude_none=True),
                 ts(seen_at),
-                json.dumps(features, ensure_ascii=False, separators=(",", ":")),
+                features_json or json.dumps(features, ensure_ascii=False, separators=(",", ":")),
             ),
         )
 

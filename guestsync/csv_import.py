@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .connectors.csv_source import expand
 from .ingest import IngestStats, RowProblem
+from .parallel import MIN_ROW_BYTES
 from .process import ProcessStats
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ def import_files(
     ingest = IngestStats()
     if not files:
         ingest.rejected_files.append(f"no file matches {', '.join(patterns)}")
+    if process and sum(p.stat().st_size for p in files) >= hub.parallel_min_rows * MIN_ROW_BYTES:
+        hub.start_mapping()  # it may be many rows: the mapping worker starts while they are read
     for path in files:
         size = path.stat().st_size
 

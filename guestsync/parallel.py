@@ -9,6 +9,7 @@ threads and holds an open SQLite connection) and compiles the same mapping files
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -22,15 +23,21 @@ from .activity import ActivitySettings
 from .connectors.base import Target
 from .errors import BadRecordError
 from .identity import IdentityConfig
+from .identity.keys import features as fold
 from .mapping import CompiledMapping, load_mapping
 from .mapping.transforms import Context
-from .models import SourceRecord
+from .models import Guest, SourceRecord
+from .normalize import email_address, phone_e164
 from .prepare import MappedBatch, Prepared, prepare
 from .process import ProcessStats, Progress, process_pending
 from .store import InboxRow, Store
 
 PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it saves
+# A CSV file of this many bytes per PARALLEL_MIN_ROWS may hold that many rows: the worker
+# is started before it is read (Hub.start_mapping), so its start-up overlaps the reading.
+MIN_ROW_BYTES = 40
 BATCH = 2000
+RAMP = (250, 1000)  # the first batches: the first one mapped is waited for, the rest not
 
 _MAPPINGS: dict[tuple[str, str], CompiledMapping] = {}
 _FIELDS: list[tuple[str, ...]] = []  # the identity fields records are folded with
@@ -39,6 +46,12 @@ _FIELDS: list[tuple[str, ...]] = []  # the identity fields records are folded wi
 def _init(files: dict[tuple[str, str], str], ctx: Context, fields: tuple[str, ...] = ()) -> None:
     _MAPPINGS.update({key: load_mapping(path, ctx) for key, path in files.items()})
     _FIELDS[:] = [fields]
+    # What mapping and folding load on first use (phone metadata, OpenCC, pypinyin): now,
+    # before the first batch is waited for.
+    fold(Guest(full_name="陳小明 Amy"), fields)
+    with contextlib.suppress(ValueError):
+        phone_e164("0912 345 678", ctx.region)
+    email_address("amy@example.com")
 
 
 def _lookup(source: str, stream: str) -> CompiledMapping:
@@ -93,6 +106,11 @@ class MappingPool:
         items = [(r.source, r.stream, r.external_id, r.raw) for r in rows]
         return self.executor.submit(map_rows, items)
 
+    def start(self) -> MappingPool:
+        """Spawn the worker now (not on the first batch): it starts while the caller works."""
+        self.executor.submit(int)
+        return self
+
     def __enter__(self) -> MappingPool:
         return self
 
@@ -113,10 +131,12 @@ def process_inbox(
     identity: IdentityConfig | None = None,
     settings: ActivitySettings | None = None,
     progress: Progress | None = None,
+    pool: MappingPool | None = None,
 ) -> ProcessStats:
     """Process every pending row: in-process for small backlogs, with a mapping worker
-    for large ones. `progress(done, total)` after each batch counts rows, then the guests
-    they touched as they are settled (the total grows when settling starts)."""
+    for large ones (`pool`: one already started, which the caller shuts down).
+    `progress(done, total)` after each batch counts rows, then the guests they touched as
+    they are settled (the total grows when settling starts)."""
     if (os.cpu_count() or 1) < 2 or store.count_pending() < parallel_min_rows:
         return process_pending(
             store,
@@ -129,7 +149,8 @@ def process_inbox(
             ahead=ahead,
         )
     fields = tuple((identity or IdentityConfig()).fields)
-    with MappingPool(files, ctx, fields=fields) as pool:
+    own = contextlib.nullcontext(pool) if pool else MappingPool(files, ctx, fields=fields)
+    with own as pool:
         return process_pending(
             store,
             mapping_for,
@@ -140,4 +161,6 @@ def process_inbox(
             progress=progress,
             # batch k+1 is mapped in the worker process while batch k is resolved and written
             premap=lambda rows: pool.submit(rows).result,
+            ramp=RAMP,
+            lookahead=2,  # the worker maps on while the main process waits on SQLite
         )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -264,6 +265,8 @@ def process_pending(
     progress: Progress | None = None,
     ahead: bool = False,
     premap: Premap | None = None,
+    ramp: Sequence[int] = (),
+    lookahead: int = 1,
 ) -> ProcessStats:
     """Process every pending row, `batch_size` rows per transaction, then settle the guests
     they touched. `progress(done, total)` counts rows, then guests to settle.
@@ -272,17 +275,29 @@ def process_pending(
     its transaction opens (`guestsync serve`: the webhook writer waits for the write lock
     only while guests are resolved). `premap(rows)` starts mapping a batch and returns
     how to get the result: called for batch k+1 before batch k is written (parallel.py
-    maps in a worker process meanwhile)."""
+    maps in a worker process meanwhile); `lookahead` batches are started ahead. `ramp`:
+    sizes of the first batches, smaller, so that the first wait for a mapped batch is
+    short."""
     if premap is None and ahead:
         premap = lambda rows: lambda: map_ahead(rows, mapping_for)  # noqa: E731
     stats = ProcessStats()
     done = 0
     pending = store.count_pending() if progress else 0
-    rows = store.pending_inbox(limit=batch_size, after_id=0)
-    mapped = premap(rows) if premap and rows else None
-    while rows:
-        following = store.pending_inbox(limit=batch_size, after_id=rows[-1].id)
-        next_mapped = premap(following) if premap and following else None
+    sizes = [*ramp]
+    queue: deque[tuple[list[InboxRow], Callable[[], list[SourceRecord | str]] | None]]
+    queue = deque()
+    more, after = True, 0
+    while True:
+        while more and len(queue) <= lookahead:  # read (and start mapping) batches ahead
+            size = sizes.pop(0) if sizes else batch_size
+            following = store.pending_inbox(limit=size, after_id=after)
+            more = bool(following)
+            if following:
+                after = following[-1].id
+                queue.append((following, premap(following) if premap else None))
+        if not queue:
+            break
+        rows, mapped = queue.popleft()
         process_batch(
             store,
             rows,
@@ -297,7 +312,6 @@ def process_pending(
         done += len(rows)
         if progress:
             progress(done, max(pending, done))
-        rows, mapped = following, next_mapped
     # guests settled per transaction: 1000 by default; serve's worker, writing a few rows
     # per transaction so as not to hold the write lock, settles a few guests per one too
     chunk = min(1000, 2 * batch_size)

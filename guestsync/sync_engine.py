@@ -4,6 +4,7 @@ four stages. `sync()` is one pass of all of them, recorded as a row in `runs`.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,7 @@ from .ingest import IngestStats, ingest_csv
 from .mapping import CompiledMapping
 from .mapping.transforms import Context
 from .options_base import source_mappings
-from .parallel import PARALLEL_MIN_ROWS, process_inbox
+from .parallel import PARALLEL_MIN_ROWS, MappingPool, process_inbox
 from .privacy import install_log_masking
 from .process import ProcessStats
 from .pull import PullStats, make_source, pull
@@ -94,6 +95,7 @@ class Hub:
             for name, t in config.targets.items()
         }
         self._store = store
+        self._pool: MappingPool | None = None  # a mapping worker started ahead (start_mapping)
         self.activity = ActivitySettings(
             crm=config.crm,
             timezone=config.defaults.timezone,
@@ -110,6 +112,7 @@ class Hub:
         return self._store
 
     def close(self) -> None:
+        self._stop_mapping()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -180,13 +183,34 @@ class Hub:
                 pull(self.store, src, stats=stats)
         return stats
 
-    def process(self, progress: Callable[[int, int], None] | None = None) -> ProcessStats:
-        """Map, resolve and queue every pending inbox row; large backlogs use 2 cores."""
-        files = {
+    def _mapping_files(self) -> dict[tuple[str, str], str]:
+        return {
             (name, stream): str(self.config.resolve(file))
             for name, src in self.config.sources.items()
             for stream, file in source_mappings(src).items()
         }
+
+    def start_mapping(self) -> None:
+        """Start the mapping worker now, e.g. before reading a large file: `process` uses
+        it if the backlog is large enough for one, and stops it either way."""
+        if self._pool is None and (os.cpu_count() or 1) >= 2:
+            fields = tuple(self.config.identity.fields)
+            self._pool = MappingPool(self._mapping_files(), self.context, fields=fields).start()
+
+    def _stop_mapping(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.__exit__(None, None, None)
+
+    def process(self, progress: Callable[[int, int], None] | None = None) -> ProcessStats:
+        """Map, resolve and queue every pending inbox row; large backlogs use 2 cores."""
+        try:
+            return self._process(progress)
+        finally:
+            self._stop_mapping()
+
+    def _process(self, progress: Callable[[int, int], None] | None) -> ProcessStats:
+        files = self._mapping_files()
         if not self.store.any_guest():  # nothing to refresh yet: the day is done now, so
             # the refresh below does not re-project every guest this run has just queued
             activity.daily_refresh(self.store, self.targets, self.activity)
@@ -202,6 +226,7 @@ class Hub:
             identity=self.config.identity,
             settings=self.activity,
             progress=progress,
+            pool=self._pool,
         )
         # Segments and upcoming birthdays move with the calendar: once a day, everyone.
         stats.queued += activity.daily_refresh(self.store, self.targets, self.activity)

@@ -116,7 +116,13 @@ def record(
         )
 
 
-def after_batch(store: Store, guest_ids: set[str], settings: ActivitySettings) -> None:
+def after_batch(
+    store: Store,
+    guest_ids: set[str],
+    settings: ActivitySettings,
+    goldens: Mapping[str, Guest] | None = None,
+) -> None:
+    """`goldens`: the guests' live golden records, when the caller has just saved them."""
     settings.fresh = aggregates.refresh(
         store,
         guest_ids,
@@ -124,6 +130,7 @@ def after_batch(store: Store, guest_ids: set[str], settings: ActivitySettings) -
         tz=settings.tz,
         crm=settings.crm,
         stamp=settings.stamp,
+        goldens=goldens,
     )
 
 

@@ -19,6 +19,7 @@ is per order with a total.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
@@ -237,11 +238,14 @@ def refresh(
     tz: ZoneInfo,
     crm: CrmConfig,
     stamp: str = "",
+    goldens: Mapping[str, Guest] | None = None,
 ) -> dict[str, Aggregates]:
-    """Recompute and save the aggregates of `guest_ids` (the guests a batch touched)."""
+    """Recompute and save the aggregates of `guest_ids` (the guests a batch touched).
+    `goldens`: their live golden records, when the caller has just saved them."""
     out = {}
     ids = sorted(guest_ids)
-    guests = store.live_guests(ids)  # merged away: counted in its keeper
+    # merged away: counted in its keeper
+    guests = store.live_guests(ids) if goldens is None else goldens
     acts = store.guest_activities([g for g in ids if g in guests])
     for gid, guest in sorted(guests.items()):
         agg = compute(guest, acts[gid], today=today, tz=tz, crm=crm)

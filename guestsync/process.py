@@ -77,7 +77,7 @@ def settle(
     merged away keeps nothing and is not queued. Returns how many payloads it queued."""
     goldens = {g: x for g in resolver.live(guest_ids) if (x := resolver.refresh(g)) is not None}
     settings = activity.settings_for(store, settings)
-    activity.after_batch(store, set(goldens), settings)
+    activity.after_batch(store, set(goldens), settings, goldens)
     return queue_for_targets(store, set(goldens), targets, settings, goldens)
 
 

@@ -15,6 +15,7 @@ from guestsync.config import load_config
 from guestsync.csv_import import import_files
 from guestsync.identity import IdentityConfig
 from guestsync.models import Consent, Entity, Guest, SourceRecord
+from guestsync.parallel import checkpoints_aside
 from guestsync.prepare import prepare
 from guestsync.process import process_pending
 from guestsync.resolution import Resolver
@@ -163,6 +164,7 @@ def _import(tmp_path, *, parallel: bool) -> tuple[dict, int]:
     finally:
         activity.enrich = real  # type: ignore[assignment]
     assert hub._pool is None  # stopped after the run
+    assert hub.store.autocheckpoint() == 1000  # commits checkpoint again (SQLite's default)
     links = {}
     for ext in hub.store.link_map():
         link = hub.store.link_of(("site", "bookings", ext))
@@ -180,3 +182,17 @@ def test_links_made_from_the_worker_fold_equal_those_folded_in_process(tmp_path)
     serial = _import(tmp_path / "a", parallel=False)
     parallel = _import(tmp_path / "b", parallel=True)
     assert parallel == serial and serial[1] > 5
+
+
+def test_checkpoints_go_aside_while_processing_and_the_setting_comes_back(tmp_path):
+    store = Store.open(tmp_path / "hub.db")
+    store.defer_checkpoints()  # as `serve` sets its webhook writer: it must stay so
+    with checkpoints_aside(store):
+        assert store.autocheckpoint() == 0
+        feed(store, RECORDS)
+    assert store.autocheckpoint() == 0
+    store.autocheckpoint(1000)
+    with checkpoints_aside(store):
+        assert store.autocheckpoint() == 0
+    assert store.autocheckpoint() == 1000
+    store.close()

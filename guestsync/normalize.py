@@ -12,6 +12,11 @@ from functools import lru_cache
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+# Digits, spaces and dashes only (an optional leading +): phonenumbers reads such a number
+# the same whatever its spaces and dashes, so they are dropped from the cache key.
+_PLAIN_PHONE = re.compile(r"\+?[0-9][0-9 \-]*")
+_PHONE_SEPARATORS = str.maketrans("", "", " -")
+
 
 @lru_cache(maxsize=65536)
 def phone_e164(raw: str, region: str) -> str:
@@ -23,6 +28,36 @@ def phone_e164(raw: str, region: str) -> str:
     text = unicodedata.normalize("NFKC", raw).strip()
     if not text:
         raise ValueError("empty phone number")
+    if _PLAIN_PHONE.fullmatch(text):  # 0912-345-678, 0912345678 and +886 912 345 678 ...
+        e164 = _plain_e164(text.translate(_PHONE_SEPARATORS), region)
+        if e164 is not None:  # ... are parsed once; a failure is explained as written
+            return e164
+    return _e164(text, region)
+
+
+_PLAIN: dict[tuple[str, str], str | None] = {}
+
+
+def _plain_e164(digits: str, region: str) -> str | None:
+    """E.164 of a number written as digits (maybe +digits), None if it is not valid.
+    A number's own E.164 form is remembered with it: "+886 912 345 678" after
+    "0912-345-678" costs no parse."""
+    key = (digits, region)
+    if key in _PLAIN:
+        return _PLAIN[key]
+    if len(_PLAIN) >= 1 << 17:
+        _PLAIN.clear()
+    try:
+        e164: str | None = _e164(digits, region)
+    except ValueError:
+        e164 = None
+    _PLAIN[key] = e164
+    if e164 is not None:
+        _PLAIN[(e164, region)] = e164
+    return e164
+
+
+def _e164(text: str, region: str) -> str:
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
@@ -47,6 +82,24 @@ def email_address(raw: str) -> str:
     text = unicodedata.normalize("NFKC", raw).strip()
     if not text:
         raise ValueError("empty email")
+    if text.isascii():  # Amy@Example.com and amy@example.com: validated once
+        folded = _ascii_email(text.lower())
+        if folded is not None:
+            return folded
+    return _email(text)
+
+
+@lru_cache(maxsize=65536)
+def _ascii_email(text: str) -> str | None:
+    """An ASCII address, already lower-cased, normalized; None if not valid (the caller
+    explains why from the address as written)."""
+    try:
+        return _email(text)
+    except ValueError:
+        return None
+
+
+def _email(text: str) -> str:
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -12,13 +12,6 @@ _CHUNK = 500  # external ids per query: well under SQLite's bound-parameter limi
 
 
 class BatchOps(StoreBase):
-    def autocheckpoint(self, pages: int | None = None) -> int:
-        """The WAL size (pages) past which a commit of this connection checkpoints; set
-        it first when `pages` is given (0: never; see store/wal.py)."""
-        if pages is not None:
-            self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
-        return int(self._one("PRAGMA wal_autocheckpoint"))
-
     def any_guest(self) -> bool:
         return self._one("SELECT 1 FROM guests LIMIT 1") is not None
 

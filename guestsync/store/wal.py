@@ -26,7 +26,14 @@ class WalOps(StoreBase):
 
     def defer_checkpoints(self) -> None:
         """This connection's commits never checkpoint: another connection does."""
-        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self.autocheckpoint(0)
+
+    def autocheckpoint(self, pages: int | None = None) -> int:
+        """The WAL size (pages) past which a commit of this connection checkpoints; set
+        it first when `pages` is given (0: never)."""
+        if pages is not None:
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+        return int(self._one("PRAGMA wal_autocheckpoint"))
 
     def checkpoint(self) -> tuple[int, int]:
         """Copy what it can of the WAL into the database without waiting for readers or

@@ -207,7 +207,9 @@ def refresh_all(
     return queued
 
 
-def daily_refresh(store: Store, targets: Mapping[str, Target], settings: ActivitySettings) -> int:
+def daily_refresh(
+    store: Store, targets: Mapping[str, Target], settings: ActivitySettings, *, chunk: int = 1000
+) -> int:
     """Once per local day: segments and "birthday within N days" move with the calendar
     even when no record arrives. Only guests whose `recheck_on` day has come, or whose
     aggregates were computed under other settings, are recomputed (`aggregates.recheck_on`),
@@ -219,7 +221,7 @@ def daily_refresh(store: Store, targets: Mapping[str, Target], settings: Activit
     everyone = None
     if store.get_meta("queued_for") != _projection(settings):
         everyone = set(store.all_guest_ids())
-    return refresh_all(store, targets, settings, due, queue_ids=everyone)
+    return refresh_all(store, targets, settings, due, queue_ids=everyone, chunk=chunk)
 
 
 def _projection(settings: ActivitySettings) -> str:

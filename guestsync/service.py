@@ -61,6 +61,8 @@ HEALTH_MAX_AGE = 1.0
 # above a restaurant group's webhook rate (bulk imports run as scheduled jobs, in
 # 500-row transactions).
 WORKER_BATCH, WORKER_PAUSE = 1, 0.002
+# guests per transaction of the worker's daily refresh: 1000 held the lock ~150 ms
+WORKER_REFRESH_CHUNK = 50
 
 PAUSE_FIRST, PAUSE_MAX = 30.0, 900.0  # seconds a stopped target rests, doubling
 
@@ -197,6 +199,7 @@ def serve_worker_hub(hub: Hub, write_turn: Any) -> Hub:
     lock at most one batch), taken in turn with the webhook writer, no mapping pool (its
     2000-row transactions would hold the write lock for seconds)."""
     hub.process_batch_size = WORKER_BATCH
+    hub.refresh_chunk = WORKER_REFRESH_CHUNK
     hub.parallel_min_rows = sys.maxsize
     hub.map_ahead = True
     hub.store.write_turn = WriteTurn(write_turn, pause=WORKER_PAUSE)

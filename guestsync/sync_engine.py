@@ -73,6 +73,7 @@ class Hub:
         self.context = ctx
         self.parallel_min_rows = PARALLEL_MIN_ROWS  # map in a 2nd process above this
         self.process_batch_size = 500  # inbox rows per transaction (serve's worker: fewer)
+        self.refresh_chunk = 1000  # guests per transaction of the daily refresh (serve: fewer)
         self.map_ahead = False  # map a batch before its transaction (serve's worker)
         # One mapping per (source, stream); `mappings` keeps each source's first one.
         # every broken mapping is reported at once; a profile shared by sources compiles once
@@ -213,7 +214,9 @@ class Hub:
         files = self._mapping_files()
         if not self.store.any_guest():  # nothing to refresh yet: the day is done now, so
             # the refresh below does not re-project every guest this run has just queued
-            activity.daily_refresh(self.store, self.targets, self.activity)
+            activity.daily_refresh(
+                self.store, self.targets, self.activity, chunk=self.refresh_chunk
+            )
         stats = process_inbox(
             self.store,
             self.mapping_for,
@@ -229,7 +232,9 @@ class Hub:
             pool=self._pool,
         )
         # Segments and upcoming birthdays move with the calendar: once a day, everyone.
-        stats.queued += activity.daily_refresh(self.store, self.targets, self.activity)
+        stats.queued += activity.daily_refresh(
+            self.store, self.targets, self.activity, chunk=self.refresh_chunk
+        )
         return stats
 
     def deliver(self, targets: list[str] | None = None) -> list[DeliveryStats]:

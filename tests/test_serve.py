@@ -183,3 +183,20 @@ def test_service_in_process_health_and_a_drain_that_cuts_retry_waits_short(make_
         assert store.outbox_counts("hubspot") == {"pending": 1}  # kept for the restart
         assert store.dead_letters() == []
         store.close()
+
+
+def test_serves_worker_refreshes_the_day_in_short_transactions(make_config, monkeypatch):
+    """The daily refresh of serve's worker holds the write lock for 50 guests at a time
+    (1000 held it ~150 ms, while webhooks waited); a cron run keeps 1000."""
+    from guestsync import activity, service
+    from guestsync.sync_engine import Hub
+
+    chunks: list[int] = []
+    monkeypatch.setattr(activity, "refresh_all", lambda *a, chunk, **k: chunks.append(chunk) or 0)
+    config = load_config(make_config(webhook_config("http://127.0.0.1:9")))
+    Hub(config).process()
+    cron = list(chunks)
+    chunks.clear()
+    service.serve_worker_hub(Hub(config), threading.Lock()).process()
+    assert cron and set(cron) == {1000}
+    assert chunks and set(chunks) == {service.WORKER_REFRESH_CHUNK} and chunks[0] < 1000

@@ -12,8 +12,9 @@ from guestsync.identity import IdentityConfig, features, keys_for, probe_keys
 from guestsync.identity.keys import halves, two_thirds
 from guestsync.models import Guest
 from guestsync.store import Store
+from guestsync.store.keyhash import key_hash
 
-from .test_identity_resolution import clusters, rec, resolve_all
+from .test_identity_resolution import T0, clusters, rec, resolve_all
 
 
 @pytest.mark.parametrize("split", [halves, two_thirds])
@@ -88,26 +89,46 @@ def test_homonyms_with_their_own_phones_are_not_compared(store):
         s2.close()
 
 
-def test_the_migration_gives_older_guests_the_compound_keys(store):
-    # Imported once the store is open: importing a migration registers it (in order).
+def test_the_migrations_give_older_guests_the_compound_keys_as_hashes(tmp_path):
+    # A store from before 0014 (compound keys) and 0019 (hashed keys): a guest whose link
+    # has features but no key rows yet.
+    from sqlite_utils import Database
+
+    from guestsync.store.schema import load_all
     from guestsync.store.schema.m0014_blocking_keys import m0014_keys
 
-    resolve_all(store, [rec("a", full_name="陳小明", email="ming.chen@example.com")])
-    gid = store.link_state(("site", "s", "a"))[0]
-    new_kinds = ("name_email", "name_phone", "name_has")
-    store.conn.execute(
-        f"DELETE FROM guest_keys WHERE kind IN ({','.join('?' * len(new_kinds))})", new_kinds
+    path = tmp_path / "old.db"
+    db = Database(path)
+    load_all().apply(db, stop_before="0014_blocking_keys")
+    old = Store(db)
+    amy = Guest(full_name="陳小明", email="ming.chen@example.com")
+    old.save_guest(Guest(id="g-old"))
+    old.save_link(
+        ("site", "s", "a"), guest_id="g-old", record=amy, features=features(amy), seen_at=T0
     )
-    m0014_keys(store.db)
-    m0014_keys(store.db)  # twice: keys already there are kept, nothing doubles
-    kinds = [
-        k for (k,) in store.conn.execute("SELECT kind FROM guest_keys WHERE guest_id = ?", (gid,))
-    ]
-    assert sorted(kinds) == sorted(
-        k for k, _ in keys_for(features(Guest(full_name="陳小明", email="ming.chen@example.com")))
-    )
-    resolve_all(store, [rec("b", full_name="陈小明", email="ming.chen@exmaple.com")])
-    assert clusters(store) == {frozenset({"a", "b"})}
+    m0014_keys(db)
+    m0014_keys(db)  # twice: keys already there are kept, nothing doubles
+    (rows,) = db.conn.execute("SELECT count(*) FROM guest_keys").fetchone()
+    assert rows == len(keys_for(features(amy)))
+    db.conn.commit()
+    db.close()
+    store = Store.open(path)  # applies the rest, 0019 included
+    try:
+        assert store.guest_key_hashes("g-old") == {
+            key_hash(k, v) for k, v in keys_for(features(amy))
+        }
+        resolve_all(store, [rec("b", full_name="陈小明", email="ming.chen@exmaple.com")])
+        assert clusters(store) == {frozenset({"a", "b"})}
+    finally:
+        store.close()
+
+
+def test_key_hashes_are_stable_integers():
+    # Stored in the database: the same in every process and release (not Python's hash()).
+    assert key_hash("email", "amy@example.com") == key_hash("email", "amy@example.com")
+    assert key_hash("email", "amy@example.com") != key_hash("email_user", "amy@example.com")
+    assert -(2**63) <= key_hash("name", "chen ming xiao") < 2**63
+    assert key_hash("name", "chen ming xiao") == -2864343956999066154  # pinned
 
 
 def test_a_name_shared_by_several_possible_guests_is_not_reviewed(store):

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ..models import Guest, Reservation
 from .base import StoreBase, ts
+from .keyhash import key_hash
 
 
 class GuestOps(StoreBase):
@@ -18,12 +19,12 @@ class GuestOps(StoreBase):
         """Guests sharing any blocking key, oldest first."""
         if not keys:
             return []
-        where = " OR ".join("(k.kind = ? AND k.value = ?)" for _ in keys)
-        params = [p for k in keys for p in k]
+        hashes = sorted({key_hash(k, v) for k, v in keys})
         rows = self.conn.execute(
             "SELECT DISTINCT g.id, g.data, g.created_at FROM guest_keys k"
-            f" JOIN guests g ON g.id = k.guest_id WHERE {where} ORDER BY g.created_at, g.id",
-            params,
+            f" JOIN guests g ON g.id = k.guest_id WHERE k.key IN ({','.join('?' * len(hashes))})"
+            " ORDER BY g.created_at, g.id",
+            hashes,
         ).fetchall()
         return [Guest.model_validate_json(r[1]) for r in rows]
 
@@ -65,16 +66,18 @@ class GuestOps(StoreBase):
 
     def add_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
         self.conn.executemany(
-            "INSERT OR IGNORE INTO guest_keys (guest_id, kind, value) VALUES (?, ?, ?)",
-            [(guest_id, k, v) for k, v in keys],
+            "INSERT OR IGNORE INTO guest_keys (key, guest_id) VALUES (?, ?)",
+            [(key_hash(k, v), guest_id) for k, v in keys],
         )
 
     def replace_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
         self.conn.execute("DELETE FROM guest_keys WHERE guest_id = ?", (guest_id,))
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO guest_keys (guest_id, kind, value) VALUES (?, ?, ?)",
-            [(guest_id, k, v) for k, v in keys],
-        )
+        self.add_guest_keys(guest_id, keys)
+
+    def guest_key_hashes(self, guest_id: str) -> set[int]:
+        """The stored blocking keys of a guest, as hashes (keyhash.key_hash)."""
+        rows = self.conn.execute("SELECT key FROM guest_keys WHERE guest_id = ?", (guest_id,))
+        return {r[0] for r in rows}
 
     def link_record(
         self,

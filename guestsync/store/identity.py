@@ -11,6 +11,7 @@ from typing import Any
 
 from ..models import Guest
 from .base import StoreBase, ts
+from .keyhash import key_hash
 
 Ref = tuple[str, str, str]  # (source, stream, external_id)
 
@@ -67,20 +68,20 @@ class IdentityOps(StoreBase):
         `cap` guests share them (too common to tell anything, too costly to compare).
         `caps` gives some key kinds a cap of their own."""
         caps = caps or {}
-        keys = [k for k in keys if caps.get(k[0], cap) > 0]
-        if not keys:
+        by_hash: dict[int, tuple[str, str]] = {}
+        for k in keys:
+            if caps.get(k[0], cap) > 0:
+                by_hash.setdefault(key_hash(*k), k)
+        if not by_hash:
             return [], []
-        sub = (
-            "SELECT * FROM (SELECT kind, value, guest_id FROM guest_keys"
-            " WHERE kind = ? AND value = ? LIMIT ?)"
-        )
-        sql = " UNION ALL ".join([sub] * len(keys))
+        sub = "SELECT * FROM (SELECT key, guest_id FROM guest_keys WHERE key = ? LIMIT ?)"
+        sql = " UNION ALL ".join([sub] * len(by_hash))
         params: list[Any] = []
-        for k, v in keys:
-            params += [k, v, caps.get(k, cap) + 1]
+        for h, (kind, _) in by_hash.items():
+            params += [h, caps.get(kind, cap) + 1]
         by_key: dict[tuple[str, str], list[str]] = {}
-        for kind, value, gid in self.conn.execute(sql, params):
-            by_key.setdefault((kind, value), []).append(gid)
+        for h, gid in self.conn.execute(sql, params):
+            by_key.setdefault(by_hash[h], []).append(gid)
         skipped = [k for k, ids in by_key.items() if len(ids) > caps.get(k[0], cap)]
         ids = sorted({g for k, gs in by_key.items() if len(gs) <= caps.get(k[0], cap) for g in gs})
         return ids, skipped
@@ -208,12 +209,13 @@ class IdentityOps(StoreBase):
         """Live guests having one of `keys` exactly, or whose name, email or phone
         contains `text`."""
         like = f"%{text}%"
-        by_key = " OR ".join("(kind = ? AND value = ?)" for _ in keys) or "0"
+        hashes = sorted({key_hash(k, v) for k, v in keys})
         rows = self.conn.execute(
             "SELECT data FROM guests WHERE merged_into IS NULL AND (id IN (SELECT guest_id"
-            f" FROM guest_keys WHERE {by_key}) OR display_name LIKE ? OR email LIKE ?"
-            " OR phone LIKE ?) ORDER BY created_at, id LIMIT ?",
-            [*(p for k in keys for p in k), like, like, like, limit],
+            f" FROM guest_keys WHERE key IN ({','.join('?' * len(hashes))}))"
+            " OR display_name LIKE ? OR email LIKE ? OR phone LIKE ?)"
+            " ORDER BY created_at, id LIMIT ?",
+            [*hashes, like, like, like, limit],
         ).fetchall()
         return [Guest.model_validate_json(r[0]) for r in rows]
 

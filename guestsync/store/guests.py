@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
@@ -13,7 +15,16 @@ from .keyhash import key_hash
 
 class GuestOps(StoreBase):
     def new_guest_id(self) -> str:
-        return str(uuid.uuid4())
+        """A UUID whose text sorts by creation time (the UUIDv7 layout: 48 bits of Unix
+        milliseconds, then 74 random bits). A new guest's rows then land at the end of
+        every index by guest id (links, keys, match log, the guests' own) instead of on a
+        random page of each: at a million records, most of those pages are no longer in
+        the page cache. The id shows when the guest was created, as created_at does."""
+        ms = (time.time_ns() // 1_000_000) & ((1 << 48) - 1)
+        rand = int.from_bytes(os.urandom(10), "big")  # 80 bits: 12 + 62 of them used
+        rand_a, rand_b = rand >> 68, rand & ((1 << 62) - 1)
+        n = (ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
+        return str(uuid.UUID(int=n))
 
     def guests_by_keys(self, keys: Sequence[tuple[str, str]]) -> list[Guest]:
         """Guests sharing any blocking key, oldest first."""

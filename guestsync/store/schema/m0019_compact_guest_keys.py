@@ -4,7 +4,8 @@ index by guest id (merges, rekeying and erasure find a guest's keys by it), wher
 were a rowid table, its unique (kind, value, guest_id) index and the guest index, all
 of text. About a third of the space, and the cost of a lookup grows less with the store.
 
-Existing rows are rebuilt by hashing their kind and value.
+Existing rows are rebuilt by hashing their kind and value (rows of guests that no
+longer exist, possible only if foreign keys were off, are dropped).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def m0019_compact_keys(db: Database) -> None:
     )
     conn.execute(
         "INSERT OR IGNORE INTO guest_keys_new (key, guest_id)"
-        " SELECT guestsync_key_hash(kind, value), guest_id FROM guest_keys ORDER BY 1, 2"
+        " SELECT guestsync_key_hash(kind, value), guest_id FROM guest_keys"
+        " WHERE guest_id IN (SELECT id FROM guests) ORDER BY 1, 2"
     )
     conn.execute("DROP TABLE guest_keys")
     conn.execute("ALTER TABLE guest_keys_new RENAME TO guest_keys")

@@ -4,11 +4,12 @@ A key row is then a small integer and a guest id (a WITHOUT ROWID table and one 
 instead of three B-trees of text: the table stays much smaller, so more of it stays in
 SQLite's page cache as the store grows.
 
-The high 32 bits hash the value up to its first "|" (for the name_* kinds: the folded
-name), the low 32 bits the whole key. So the keys of one name (name, name_dob,
-name_email, name_phone, name_has) sit next to each other in the table: a record's
-name-based look-ups and inserts, about ten of them, read one or two pages instead of
-one page each, which at a million records are mostly not in the page cache.
+The high 32 bits hash the value up to its first "|" or "@" (the folded name for the
+name_* kinds, the local part for email and email_user), the low 32 bits the whole key.
+So the keys of one name (name, name_dob, name_email, name_phone, name_has) sit next to
+each other in the table, as do an email and its local part: a record's look-ups and
+inserts, about fifteen of them, read a few pages instead of one page each, which at a
+million records are mostly not in the page cache.
 
 blake2b, not Python's hash(): the value must be the same in every process and release.
 Two different keys may share a hash: that only makes a guest a candidate it would not
@@ -33,6 +34,6 @@ _group_h32 = lru_cache(maxsize=1024)(_h32)  # one name, several keys
 @lru_cache(maxsize=4096)
 def key_hash(kind: str, value: str) -> int:
     """The signed 64-bit integer (SQLite INTEGER) standing for blocking key (kind, value)."""
-    group = value.split("|", 1)[0]
+    group = value.split("|", 1)[0].split("@", 1)[0]
     n = _group_h32(group) << 32 | _h32(f"{kind}\x1f{value}")
     return n - (1 << 64) if n >= 1 << 63 else n

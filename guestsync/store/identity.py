@@ -93,13 +93,26 @@ class IdentityOps(StoreBase):
         if not guest_ids:
             return []
         rows = self.conn.execute(
-            "SELECT l.guest_id, l.source, l.stream, l.external_id, l.features,"
-            " CASE WHEN l.features IS NULL THEN l.record END FROM guest_links l"
-            f" JOIN guests g ON g.id = l.guest_id WHERE l.guest_id IN"
-            f" ({_placeholders(len(guest_ids))})"
-            " ORDER BY g.created_at, g.id, l.source, l.stream, l.external_id",
+            "SELECT guest_id, source, stream, external_id, features,"
+            " CASE WHEN features IS NULL THEN record END FROM guest_links"
+            f" WHERE guest_id IN ({_placeholders(len(guest_ids))})",
             list(guest_ids),
         ).fetchall()
+        # Oldest guest first. The guests' rows are read only when there are several to
+        # order: at a million records a guest's row is seldom in the page cache, and most
+        # records have one candidate guest (links reference guests: foreign key).
+        found = {r[0] for r in rows}
+        if len(found) > 1:
+            created = dict(
+                self.conn.execute(
+                    f"SELECT id, created_at FROM guests WHERE id IN ({_placeholders(len(found))})",
+                    list(found),
+                ).fetchall()
+            )
+            rows = [r for r in rows if r[0] in created]
+            rows.sort(key=lambda r: (created[r[0]] or "", r[0], r[1], r[2], r[3]))  # NULL first
+        else:
+            rows.sort(key=lambda r: (r[1], r[2], r[3]))
         return [
             (
                 r[0],

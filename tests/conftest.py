@@ -21,6 +21,16 @@ def fake_hubspot() -> Iterator[tuple[FakeHubSpot, ServerThread]]:
         yield crm, server
 
 
+# one CSV source (site.csv, the English booking profile) and a HubSpot target nowhere
+SITE_CSV_CONFIG = """\
+store: {path: hub.db}
+sources:
+  site: {type: csv, paths: [site.csv], mapping: mappings/booking_en.yaml}
+targets:
+  hubspot: {type: hubspot, token: x, base_url: "http://127.0.0.1:9"}
+"""
+
+
 def write_config(tmp_path: Path, body: str) -> Path:
     """Write guestsync.yaml into tmp_path, with the bundled mappings and samples beside it."""
     (tmp_path / "mappings").mkdir(exist_ok=True)

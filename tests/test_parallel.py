@@ -7,19 +7,11 @@ import shutil
 from guestsync.config import load_config
 from guestsync.sync_engine import Hub
 
-from .conftest import SAMPLES, write_config
-
-CONFIG = """\
-store: {path: hub.db}
-sources:
-  site: {type: csv, paths: [site.csv], mapping: mappings/booking_en.yaml}
-targets:
-  hubspot: {type: hubspot, token: x, base_url: "http://127.0.0.1:9"}
-"""
+from .conftest import SAMPLES, SITE_CSV_CONFIG, write_config
 
 
 def _run(tmp_path, *, parallel: bool):
-    write_config(tmp_path, CONFIG)
+    write_config(tmp_path, SITE_CSV_CONFIG)
     shutil.copy(SAMPLES / "booking_site.csv", tmp_path / "site.csv")
     hub = Hub(load_config(tmp_path / "guestsync.yaml"))
     hub.parallel_min_rows = 0 if parallel else 10**9

@@ -23,7 +23,7 @@ from guestsync.store import Store
 from guestsync.sync_engine import Hub
 
 from .activity_fixtures import RecordMapping, feed, settings, to_inbox
-from .conftest import SAMPLES, write_config
+from .conftest import SAMPLES, SITE_CSV_CONFIG, write_config
 
 
 def rec(ext: str, name: str, email: str | None = None, **guest: Any) -> SourceRecord:
@@ -137,17 +137,8 @@ def test_the_resolver_folds_the_record_itself_when_prepared_with_other_fields():
     assert link.features == mine.features
 
 
-CONFIG = """\
-store: {path: hub.db}
-sources:
-  site: {type: csv, paths: [site.csv], mapping: mappings/booking_en.yaml}
-targets:
-  hubspot: {type: hubspot, token: x, base_url: "http://127.0.0.1:9"}
-"""
-
-
 def _import(tmp_path, *, parallel: bool) -> tuple[dict, int]:
-    write_config(tmp_path, CONFIG)
+    write_config(tmp_path, SITE_CSV_CONFIG)
     shutil.copy(SAMPLES / "booking_site.csv", tmp_path / "site.csv")
     hub = Hub(load_config(tmp_path / "guestsync.yaml"))
     hub.parallel_min_rows = 0 if parallel else 10**9  # 0: the worker starts before ingest

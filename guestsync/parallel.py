@@ -112,11 +112,14 @@ class MappingPool:
         self.executor.submit(int)
         return self
 
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
     def __enter__(self) -> MappingPool:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.close()
 
 
 @contextlib.contextmanager

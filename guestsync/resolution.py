@@ -84,7 +84,7 @@ class Resolver:
         if state is not None:  # seen before: its old keys may be stale
             self.rekey.add(state[0])
         if state is not None and state[1]:  # pinned by a person: stays where it is
-            return self._link(ref, state[0], record.guest, prepared, seen, created=False)
+            return self._link(ref, state[0], prepared, seen, created=False)
         block = [k for k in prepared.probe if k[0] in self.blocking]
         gids, skipped = store.guests_sharing_keys(
             block, cap=self.config.max_candidates_per_key, caps=self.config.key_caps()
@@ -103,7 +103,7 @@ class Resolver:
         if home is None:
             home = store.new_guest_id()
             store.save_guest(Guest(id=home))
-        res = self._link(ref, home, record.guest, prepared, seen, created=created)
+        res = self._link(ref, home, prepared, seen, created=created)
         for other in matches:
             if other != home and not store.kept_apart(home, other):
                 self._merge(home, other, reason="auto", pin=False)
@@ -141,7 +141,6 @@ class Resolver:
         self,
         ref: Ref,
         guest_id: str,
-        guest: Guest,
         prepared: Prepared,
         seen: datetime,
         *,
@@ -150,11 +149,9 @@ class Resolver:
         self.store.save_link(
             ref,
             guest_id=guest_id,
-            record=guest,
-            features=prepared.features,
-            seen_at=seen,
             record_json=prepared.record_json,
             features_json=prepared.features_json,
+            seen_at=seen,
         )
         # visible to the next record of the batch
         self.store.add_guest_keys(guest_id, prepared.keys)

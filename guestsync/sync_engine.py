@@ -201,7 +201,7 @@ class Hub:
     def _stop_mapping(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.__exit__(None, None, None)
+            pool.close()
 
     def process(self, progress: Callable[[int, int], None] | None = None) -> ProcessStats:
         """Map, resolve and queue every pending inbox row; large backlogs use 2 cores."""

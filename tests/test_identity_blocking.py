@@ -94,6 +94,7 @@ def test_the_migrations_give_older_guests_the_compound_keys_as_hashes(tmp_path):
     # has features but no key rows yet.
     from sqlite_utils import Database
 
+    from guestsync.prepare import features_json
     from guestsync.store.schema import load_all
     from guestsync.store.schema.m0014_blocking_keys import m0014_keys
 
@@ -104,7 +105,11 @@ def test_the_migrations_give_older_guests_the_compound_keys_as_hashes(tmp_path):
     amy = Guest(full_name="陳小明", email="ming.chen@example.com")
     old.save_guest(Guest(id="g-old"))
     old.save_link(
-        ("site", "s", "a"), guest_id="g-old", record=amy, features=features(amy), seen_at=T0
+        ("site", "s", "a"),
+        guest_id="g-old",
+        record_json=amy.model_dump_json(exclude_none=True),
+        features_json=features_json(features(amy)),
+        seen_at=T0,
     )
     m0014_keys(db)
     m0014_keys(db)  # twice: keys already there are kept, nothing doubles

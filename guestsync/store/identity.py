@@ -176,13 +176,12 @@ class IdentityOps(StoreBase):
         ref: Ref,
         *,
         guest_id: str,
-        record: Guest,
-        features: dict[str, Any],
+        record_json: str,
+        features_json: str,
         seen_at: datetime,
-        record_json: str | None = None,
-        features_json: str | None = None,
     ) -> None:
-        """`record_json`/`features_json`: the two already serialized, if the caller has them."""
+        """`record_json`: the guest as the record describes it; `features_json`: its folded
+        features (both as prepare.py serializes them)."""
         self.conn.execute(
             "INSERT INTO guest_links (source, stream, external_id, guest_id, record, seen_at,"
             " features) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, stream, external_id)"
@@ -191,9 +190,9 @@ class IdentityOps(StoreBase):
             (
                 *ref,
                 guest_id,
-                record_json or record.model_dump_json(exclude_none=True),
+                record_json,
                 ts(seen_at),
-                features_json or json.dumps(features, ensure_ascii=False, separators=(",", ":")),
+                features_json,
             ),
         )
 

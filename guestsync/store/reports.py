@@ -24,10 +24,11 @@ class ReportOps(StoreBase):
         return dict(rows.fetchall())
 
     def new_guests_by_source(self, since: datetime) -> dict[str, int]:
-        """Guests created since `since`, by the source of their first record."""
+        """Guests created since `since`, by the source of their earliest-seen record."""
         rows = self.conn.execute(
-            "SELECT coalesce((SELECT l.source FROM guest_links l WHERE l.guest_id = g.id"
-            " ORDER BY l.rowid LIMIT 1), '?') AS src, count(*) FROM guests g"
+            "SELECT coalesce((SELECT l.source FROM guest_links l WHERE l.guest_id = g.id ORDER"
+            " BY l.seen_at, l.source, l.stream, l.external_id LIMIT 1), '?') AS src, count(*)"
+            " FROM guests g"
             " WHERE g.created_at >= ? AND g.merged_into IS NULL GROUP BY src ORDER BY 2 DESC, 1",
             (ts(since),),
         )

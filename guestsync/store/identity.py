@@ -255,10 +255,13 @@ class IdentityOps(StoreBase):
         )
 
     def match_log_for(self, guest_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
+        cols = "id, at, source, stream, external_id, guest_id, candidate, candidate_ref,"
+        cols += " score, fields, outcome"
+        # Two queries, one per index: the candidate index holds only the rows whose
+        # candidate is not the guest itself (m0021).
         rows = self.conn.execute(
-            "SELECT id, at, source, stream, external_id, guest_id, candidate, candidate_ref,"
-            " score, fields, outcome FROM match_log WHERE guest_id = ? OR candidate = ?"
-            " ORDER BY id LIMIT ?",
+            f"SELECT {cols} FROM match_log WHERE guest_id = ? UNION ALL SELECT {cols}"
+            " FROM match_log WHERE candidate = ? AND candidate != guest_id ORDER BY id LIMIT ?",
             (guest_id, guest_id, limit),
         ).fetchall()
         keys = ("id", "at", "source", "stream", "external_id", "guest_id", "candidate")

@@ -282,7 +282,7 @@ class Service:
         # each scheduled run opens its own Hub; its retry waits end at SIGTERM too
         self.job_hub = lambda: hub_factory(config, sleep=interruptible_sleep(stopping))
         self.run_worker = worker
-        # the webhook writer never checkpoints the WAL itself (store/wal.py)
+        # the webhook writer leaves WAL checkpoints to a thread (store/wal.py)
         path = self.app_store.file_path()
         self.checkpointer = Checkpointer(path) if path is not None else None
         if self.checkpointer is not None:

@@ -20,6 +20,7 @@ from guestsync.prepare import prepare
 from guestsync.process import process_pending
 from guestsync.resolution import Resolver
 from guestsync.store import Store
+from guestsync.store.wal import BACKSTOP_PAGES
 from guestsync.sync_engine import Hub
 
 from .activity_fixtures import RecordMapping, feed, settings, to_inbox
@@ -179,11 +180,11 @@ def test_checkpoints_go_aside_while_processing_and_the_setting_comes_back(tmp_pa
     store = Store.open(tmp_path / "hub.db")
     store.defer_checkpoints()  # as `serve` sets its webhook writer: it must stay so
     with checkpoints_aside(store):
-        assert store.autocheckpoint() == 0
+        assert store.autocheckpoint() == BACKSTOP_PAGES
         feed(store, RECORDS)
-    assert store.autocheckpoint() == 0
+    assert store.autocheckpoint() == BACKSTOP_PAGES
     store.autocheckpoint(1000)
     with checkpoints_aside(store):
-        assert store.autocheckpoint() == 0
+        assert store.autocheckpoint() == BACKSTOP_PAGES
     assert store.autocheckpoint() == 1000
     store.close()

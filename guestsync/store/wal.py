@@ -3,9 +3,17 @@
 SQLite checkpoints the WAL from the connection whose commit crosses 1000 pages, inside
 that commit's call: with synchronous=NORMAL that is two fsyncs. On the webhook writer's
 connection that stalls every request queued behind it (measured: the p99 of a group
-commit went from ~7 ms to ~20 ms). So `guestsync serve` turns automatic checkpoints off
-on that connection and checkpoints from a connection of its own instead (WAL: a
-checkpoint never blocks a writer)."""
+commit went from ~7 ms to ~20 ms). So `guestsync serve` leaves that connection's
+checkpoints to a thread with a connection of its own (WAL: a checkpoint never blocks a
+writer), and so does a large import (parallel.py).
+
+Such a writer still checkpoints once its WAL passes BACKSTOP_PAGES. A checkpoint beside
+a writer copies the frames committed when it began; if the writer commits again before
+it ends, as a large import always does, the WAL is never found fully copied when a
+transaction starts, so it is never started over: it grew to 6.5 GB by 500k records of
+bench_identity.py run as an import, and every page read searched a longer WAL index.
+The writer's own checkpoint, between its transactions, copies what is left (the other
+connection has copied most of it), and its next transaction starts the WAL over."""
 
 from __future__ import annotations
 
@@ -14,6 +22,8 @@ import time
 from typing import Any
 
 from .base import StoreBase
+
+BACKSTOP_PAGES = 16384  # 64 MB of 4 KB pages
 
 
 class WalOps(StoreBase):
@@ -24,9 +34,10 @@ class WalOps(StoreBase):
                 return file or None
         return None
 
-    def defer_checkpoints(self) -> None:
-        """This connection's commits never checkpoint: another connection does."""
-        self.autocheckpoint(0)
+    def defer_checkpoints(self, backstop: int = BACKSTOP_PAGES) -> None:
+        """Another connection checkpoints: this one's commits only once the WAL holds
+        `backstop` pages (see above)."""
+        self.autocheckpoint(backstop)
 
     def autocheckpoint(self, pages: int | None = None) -> int:
         """The WAL size (pages) past which a commit of this connection checkpoints; set

@@ -14,12 +14,13 @@ from guestsync.webhooks.checkpoint import Checkpointer
 PAGE = 4096
 
 
-def _write(store: Store, transactions: int, pages: int) -> None:
+def _write(store: Store, transactions: int, rows: int) -> None:
+    """Each row a page of random bytes: two pages of the WAL (the row and its overflow)."""
     store.conn.execute("CREATE TABLE IF NOT EXISTS scratch (blob BLOB)")
     for _ in range(transactions):
         with store.atomic():
             store.conn.executemany(
-                "INSERT INTO scratch (blob) VALUES (?)", [(os.urandom(PAGE),)] * pages
+                "INSERT INTO scratch (blob) VALUES (?)", [(os.urandom(PAGE),)] * rows
             )
 
 
@@ -31,8 +32,8 @@ def test_a_writer_deferring_checkpoints_starts_its_wal_over_past_the_backstop(tm
     path = tmp_path / "hub.db"
     store = Store.open(path)
     store.defer_checkpoints(backstop=200)
-    _write(store, transactions=100, pages=50)  # about 10,000 pages written to the WAL
-    assert _wal_pages(path) < 200 + 2 * 110  # a page of a 4 KB row takes two, with headers
+    _write(store, transactions=100, rows=50)  # about 10,000 pages written to the WAL
+    assert _wal_pages(path) < 200 + 2 * 110  # the backstop, and two transactions past it
     assert store.conn.execute("SELECT count(*) FROM scratch").fetchone()[0] == 5000
     store.close()
 
@@ -43,7 +44,7 @@ def test_the_wal_stays_bounded_beside_a_checkpoint_thread(tmp_path):
     store.defer_checkpoints(backstop=200)
     checkpointer = Checkpointer(path, interval=0.005).start()
     try:
-        _write(store, transactions=200, pages=50)  # about 20,000 pages
+        _write(store, transactions=200, rows=50)  # about 20,000 pages
     finally:
         checkpointer.stop()
     assert checkpointer.runs > 0

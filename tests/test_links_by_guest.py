@@ -1,5 +1,6 @@
-"""guest_links stored in guest order (m0020) and the match log's partial candidate index
-(m0021): an older store keeps every link and decision, and both still answer as before."""
+"""guest_links stored in guest order (m0020), the match log's partial candidate index
+(m0021) and the match log found by record (m0022): an older store keeps every link and
+decision, and they still answer as before."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlite_utils import Database
 from guestsync.identity import features
 from guestsync.models import Guest
 from guestsync.prepare import features_json
+from guestsync.resolution import Resolver
 from guestsync.store import Store
 from guestsync.store.schema import load_all
 
@@ -111,3 +113,25 @@ def test_a_merge_is_explained_from_both_sides(store):
     assert sorted(c_rows) == sorted([(amy, amy), (amy, bob)])
     assert (amy, bob) in [pair(m) for m in store.match_log_for(bob)]
     assert (amy, amy) not in [pair(m) for m in store.match_log_for(bob)]
+
+
+def test_explain_follows_the_records_through_a_merge_and_an_unmerge(store):
+    # m0022: the log is found by record, so a guest's explanation covers the decisions
+    # about every record linked to it now, whichever guest the record was in then.
+    resolve_all(store, [rec("a", full_name="陳小明", email="ming.chen@example.com")])
+    resolve_all(store, [rec("b", full_name="Ming Chen", phone="+886912345678")])
+    amy = store.link_state(("site", "s", "a"))[0]
+    ming = store.link_state(("site", "s", "b"))[0]
+    assert amy != ming
+    r = Resolver(store)
+    with store.atomic():
+        r.merge(amy, ming)
+    rows = store.match_log_for(amy)
+    assert {m["external_id"] for m in rows if m["external_id"]} == {"a", "b"}
+    assert (amy, ming) in [pair(m) for m in rows if m["outcome"] == "manual"]
+    with store.atomic():
+        r.unmerge(amy, ("site", "s", "b"))
+    # Record b's decisions went back with it; Amy keeps hers and sees the unmerge.
+    assert {m["external_id"] for m in store.match_log_for(ming)} >= {"b"}
+    back = [m for m in store.match_log_for(amy) if m["outcome"] == "unmerge"]
+    assert [pair(m) for m in back] == [(ming, amy)]

@@ -257,12 +257,17 @@ class IdentityOps(StoreBase):
     def match_log_for(self, guest_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
         cols = "id, at, source, stream, external_id, guest_id, candidate, candidate_ref,"
         cols += " score, fields, outcome"
-        # Two queries, one per index: the candidate index holds only the rows whose
-        # candidate is not the guest itself (m0021).
+        # One query per index: the decisions about the records linked to the guest now
+        # (by record, m0022), those with no record (manual merges, rejected reviews) and
+        # those that compared another record with this guest (m0021). UNION, not UNION
+        # ALL: a record merged in from another guest may have been compared with this one.
         rows = self.conn.execute(
-            f"SELECT {cols} FROM match_log WHERE guest_id = ? UNION ALL SELECT {cols}"
-            " FROM match_log WHERE candidate = ? AND candidate != guest_id ORDER BY id LIMIT ?",
-            (guest_id, guest_id, limit),
+            f"SELECT {cols} FROM match_log WHERE (source, stream, external_id) IN"
+            " (SELECT source, stream, external_id FROM guest_links WHERE guest_id = ?)"
+            f" UNION SELECT {cols} FROM match_log WHERE source IS NULL AND guest_id = ?"
+            f" UNION SELECT {cols} FROM match_log WHERE candidate = ? AND candidate != guest_id"
+            " ORDER BY id LIMIT ?",
+            (guest_id, guest_id, guest_id, limit),
         ).fetchall()
         keys = ("id", "at", "source", "stream", "external_id", "guest_id", "candidate")
         keys += ("candidate_ref", "score", "fields", "outcome")

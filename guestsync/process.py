@@ -72,8 +72,8 @@ def settle(
     resolver: Resolver,
     settings: ActivitySettings | None = None,
 ) -> int:
-    """Bring touched guests up to date: golden record (and blocking keys, for the guests
-    in `resolver.rekey`), aggregates, segment and consent, then their CRM payloads. A guest
+    """Bring touched guests up to date: golden record, aggregates, segment and consent,
+    then their CRM payloads. A guest
     merged away keeps nothing and is not queued. Returns how many payloads it queued."""
     goldens = {g: x for g in resolver.live(guest_ids) if (x := resolver.refresh(g)) is not None}
     settings = activity.settings_for(store, settings)
@@ -101,8 +101,7 @@ def settle_dirty(
             if not (noted := store.dirty_guests(limit=chunk)):
                 break
             resolver = Resolver(store, identity)
-            resolver.rekey = {g for g, rekey in noted if rekey}
-            ids = [g for g, _ in noted]
+            ids = noted
             queued += settle(store, set(ids), targets, resolver, settings)
             store.clear_dirty(ids)
         settled += len(ids)
@@ -221,7 +220,7 @@ def process_batch(
         resolver.log_buffer = None
         if defer:
             live = resolver.live(touched)
-            store.mark_dirty(live, resolver.rekey & live)
+            store.mark_dirty(live)
         else:
             stats.queued += settle(store, touched, targets, resolver, settings)
         store.mark_inbox_done(done)

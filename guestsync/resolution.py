@@ -18,6 +18,7 @@ from typing import Any
 from . import identity
 from .errors import GuestsyncError
 from .identity import CandidateRecord, IdentityConfig, Linked, Scorer
+from .identity.keys import Key
 from .models import Guest, SourceRecord
 from .prepare import Prepared, prepare
 from .store import Store
@@ -59,7 +60,6 @@ class Resolver:
         self.blocking = set(self.config.blocking)
         self.touched: set[str] = set()
         self.merged_away: set[str] = set()
-        self.rekey: set[str] = set()  # guests whose keys must be rebuilt from their links
         self.stats = ResolveStats()
         # Batch hints (process_batch): records known to have no link when the batch began
         # (no look-up needed), and where the match log goes until the batch writes it.
@@ -81,10 +81,12 @@ class Resolver:
             prepared = prepare(record, self.fields)
         f = prepared.features
         state = None if ref in self.unlinked else store.link_state(ref)
-        if state is not None:  # seen before: its old keys may be stale
-            self.rekey.add(state[0])
+        # Seen before: its old version's keys leave its guest unless another record has them.
+        before = self._keys_of(state[0]) if state is not None else set()
         if state is not None and state[1]:  # pinned by a person: stays where it is
-            return self._link(ref, state[0], prepared, seen, created=False)
+            res = self._link(ref, state[0], prepared, seen, created=False)
+            self._resync_keys(state[0], before)
+            return res
         block = [k for k in prepared.probe if k[0] in self.blocking]
         gids, skipped = store.guests_sharing_keys(
             block, cap=self.config.max_candidates_per_key, caps=self.config.key_caps()
@@ -104,6 +106,8 @@ class Resolver:
             home = store.new_guest_id()
             store.save_guest(Guest(id=home))
         res = self._link(ref, home, prepared, seen, created=created)
+        if state is not None:
+            self._resync_keys(state[0], before)
         for other in matches:
             if other != home and not store.kept_apart(home, other):
                 self._merge(home, other, reason="auto", pin=False)
@@ -162,8 +166,9 @@ class Resolver:
     def _merge(self, keep: str, lose: str, *, reason: str, pin: bool) -> None:
         store = self.store
         refs = [link.ref for link in store.links_of([lose])]
+        keys = self._keys_of(lose)
         store.move_links(refs, keep, pin=pin)
-        store.move_keys(lose, keep)
+        store.move_keys(lose, keep, keys)
         store.repoint_entities(refs, keep)
         store.set_merged_into(lose, keep)
         store.record_merge(keep=keep, lose=lose, reason=reason, links=refs)
@@ -177,11 +182,28 @@ class Resolver:
         self.touched.discard(lose)
         self.stats.merges += 1
 
+    # -- blocking keys -----------------------------------------------------------------
+
+    def _keys_of(self, guest_id: str) -> set[Key]:
+        """The blocking keys of a guest: those of its linked records' features. The store
+        holds exactly these (m0023: no index by guest finds a guest's keys otherwise)."""
+        return {
+            k
+            for _, _, f in self.store.candidate_links([guest_id])
+            for k in identity.keys_for(f if isinstance(f, dict) else self.features(f))
+        }
+
+    def _resync_keys(self, guest_id: str, before: set[Key]) -> None:
+        """After the guest's links changed: drop the keys only the old links had, add the
+        new ones. `before`: `_keys_of` the guest before the change."""
+        after = self._keys_of(guest_id)
+        self.store.drop_guest_keys(guest_id, sorted(before - after))
+        self.store.add_guest_keys(guest_id, sorted(after - before))
+
     # -- golden record -----------------------------------------------------------------
 
     def refresh(self, guest_id: str) -> Guest | None:
-        """Recompute the golden record from all linked records (and the blocking keys, when
-        a record changed or left: otherwise they were kept up to date as records came)."""
+        """Recompute the golden record from all linked records."""
         store = self.store
         exists, merged_into = store.guest_state(guest_id)
         if not exists or merged_into:
@@ -190,11 +212,6 @@ class Resolver:
         records = [Linked(x.ref[0], x.seen_at, x.record, ref_text(x.ref)) for x in links]
         golden = identity.golden(guest_id, records, self.config.survivorship)
         store.save_guest(golden)
-        if guest_id in self.rekey:
-            keys = {
-                k for x in links for k in identity.keys_for(x.features or self.features(x.record))
-            }
-            store.replace_guest_keys(guest_id, sorted(keys))
         return golden
 
     def live(self, guest_ids: set[str]) -> set[str]:
@@ -234,10 +251,13 @@ class Resolver:
         state = store.link_state(ref)
         if state is None or state[0] != guest_id:
             raise IdentityError(f"{ref_text(ref)} is not linked to guest {guest_id}")
+        before = self._keys_of(guest_id)
         back: str | None = None
+        back_before: set[Key] = set()
         for m in store.merges_into(guest_id):
             if ref in m.links:
                 back = m.lose
+                back_before = self._keys_of(back)
                 here = {x.ref for x in store.links_of([guest_id])}
                 refs = [r for r in m.links if r in here]
                 store.move_links(refs, back, pin=True)
@@ -252,13 +272,14 @@ class Resolver:
             store.save_guest(Guest(id=back))
             store.move_links([ref], back, pin=True)
             store.repoint_entities([ref], back)
+        self._resync_keys(guest_id, before)
+        self._resync_keys(back, back_before)
         store.keep_apart(guest_id, back, "unmerge")
         store.log_matches(
             [{"ref": ref, "guest_id": back, "candidate": guest_id, "outcome": "unmerge"}]
         )
         self.merged_away.discard(back)
         self.touched |= {guest_id, back}
-        self.rekey |= {guest_id, back}
         return {guest_id, back}
 
     def accept(self, review_id: int) -> set[str]:

@@ -119,9 +119,8 @@ def test_the_migrations_give_older_guests_the_compound_keys_as_hashes(tmp_path):
     db.close()
     store = Store.open(path)  # applies the rest, 0019 included
     try:
-        assert store.guest_key_hashes("g-old") == {
-            key_hash(k, v) for k, v in keys_for(features(amy))
-        }
+        stored = store.conn.execute("SELECT key FROM guest_keys WHERE guest_id = 'g-old'")
+        assert {k for (k,) in stored} == {key_hash(k, v) for k, v in keys_for(features(amy))}
         resolve_all(store, [rec("b", full_name="陈小明", email="ming.chen@exmaple.com")])
         assert clusters(store) == {frozenset({"a", "b"})}
     finally:

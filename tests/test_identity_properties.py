@@ -1,17 +1,21 @@
 """Invariants of identity resolution (issue 4), checked with Hypothesis:
-resolving the same records in any order yields the same clusters, and
-unmerge(merge(x)) restores the original links."""
+resolving the same records in any order yields the same clusters,
+unmerge(merge(x)) restores the original links, and the stored blocking keys are always
+exactly those of the linked records (m0023: nothing rebuilds them later)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from guestsync.identity import keys_for
 from guestsync.models import Entity, Guest, SourceRecord
 from guestsync.resolution import Resolver
 from guestsync.store import Store
+from guestsync.store.keyhash import key_hash
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -40,15 +44,37 @@ POOL = [
 ]
 
 
-def resolve(records: list[SourceRecord]) -> Store:
-    store = Store.open(":memory:")
+# The same records seen again, changed: another name, phone, email or card.
+CHANGED = [
+    _rec("m2", full_name="王小明", phone="+886912888999"),
+    _rec("m4", full_name="Ming Chen"),
+    _rec("f1", full_name="陳美玲", email="meiling@example.com"),
+    _rec("a3", full_name="Amy Lin", email="amy@example.com"),
+    _rec("d2", full_name="吳David", loyalty_ids=["club:8"]),
+    _rec("x2", full_name="王大同", email="wang@example.tw"),
+]
+
+
+def resolve(records: list[SourceRecord], store: Store | None = None, start: int = 0) -> Store:
+    store = store or Store.open(":memory:")
     r = Resolver(store)
     with store.atomic():
-        for i, rec in enumerate(records):
+        for i, rec in enumerate(records, start=start):
             r.resolve(rec, T0 + timedelta(minutes=i))
         for gid in r.live(set()):
             r.refresh(gid)
     return store
+
+
+def assert_keys_exact(store: Store) -> None:
+    """guest_keys holds the keys of every linked record's features, and nothing else."""
+    stored = set(store.conn.execute("SELECT key, guest_id FROM guest_keys"))
+    derived = {
+        (key_hash(*k), gid)
+        for gid, f in store.conn.execute("SELECT guest_id, features FROM guest_links")
+        for k in keys_for(json.loads(f))
+    }
+    assert stored == derived
 
 
 def clusters(store: Store) -> set[frozenset[str]]:
@@ -77,6 +103,7 @@ def test_the_pool_resolves_to_the_expected_people():
 def test_any_order_gives_the_same_clusters(order):
     store = resolve(list(order))
     assert clusters(store) == EXPECTED
+    assert_keys_exact(store)
     store.close()
 
 
@@ -105,4 +132,30 @@ def test_unmerge_of_a_merge_restores_the_links(records, data):
             r.refresh(gid)
     assert store.link_map() == before
     assert store.merged_into(lose) is None
+    assert_keys_exact(store)
+    store.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.permutations(POOL),
+    st.lists(st.sampled_from(CHANGED), min_size=1, max_size=4),
+    st.data(),
+)
+def test_keys_stay_exact_as_records_change_move_merge_and_unmerge(order, changed, data):
+    store = resolve(list(order))
+    for i, rec in enumerate(changed):  # each in its own batch, as updates come
+        resolve([rec], store, start=100 + i)
+        assert_keys_exact(store)
+    guests = sorted(set(store.link_map().values()))
+    keep, lose = data.draw(st.sampled_from(guests)), data.draw(st.sampled_from(guests))
+    r = Resolver(store)
+    with store.atomic():
+        if keep != lose:
+            r.merge(keep, lose)
+            assert_keys_exact(store)
+        refs = sorted(ext for ext, g in store.link_map().items() if g == keep)
+        if len(refs) > 1:
+            r.unmerge(keep, ("src", "s", data.draw(st.sampled_from(refs))))
+            assert_keys_exact(store)
     store.close()

@@ -8,21 +8,20 @@ from .base import StoreBase
 
 
 class DirtyOps(StoreBase):
-    def mark_dirty(self, guest_ids: Iterable[str], rekey: Iterable[str] = ()) -> None:
-        """Note guests to settle; `rekey`: those whose blocking keys must be rebuilt."""
-        again = set(rekey)
+    def mark_dirty(self, guest_ids: Iterable[str]) -> None:
+        """Note guests to settle. (The `rekey` column is from before m0023, when a guest's
+        blocking keys were rebuilt as it settled; they are kept exact as links change now.)"""
         self.conn.executemany(
-            "INSERT INTO dirty_guests (guest_id, rekey) VALUES (?, ?)"
-            " ON CONFLICT (guest_id) DO UPDATE SET rekey = max(rekey, excluded.rekey)",
-            [(g, int(g in again)) for g in sorted(set(guest_ids) | again)],
+            "INSERT OR IGNORE INTO dirty_guests (guest_id, rekey) VALUES (?, 0)",
+            [(g,) for g in sorted(set(guest_ids))],
         )
 
-    def dirty_guests(self, limit: int) -> list[tuple[str, bool]]:
-        """Up to `limit` noted guests (id, rekey), in id order."""
+    def dirty_guests(self, limit: int) -> list[str]:
+        """Up to `limit` noted guests, in id order."""
         rows = self.conn.execute(
-            "SELECT guest_id, rekey FROM dirty_guests ORDER BY guest_id LIMIT ?", (limit,)
+            "SELECT guest_id FROM dirty_guests ORDER BY guest_id LIMIT ?", (limit,)
         )
-        return [(g, bool(r)) for g, r in rows]
+        return [g for (g,) in rows]
 
     def clear_dirty(self, guest_ids: Iterable[str]) -> None:
         self.conn.executemany(

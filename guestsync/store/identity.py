@@ -212,9 +212,6 @@ class IdentityOps(StoreBase):
     def guest_exists(self, guest_id: str) -> bool:
         return self._one("SELECT 1 FROM guests WHERE id = ?", (guest_id,)) is not None
 
-    def delete_guest_keys(self, guest_id: str) -> None:
-        self.conn.execute("DELETE FROM guest_keys WHERE guest_id = ?", (guest_id,))
-
     def search_guests(
         self, text: str, *, keys: Sequence[tuple[str, str]] = (), limit: int = 20
     ) -> list[Guest]:
@@ -369,12 +366,6 @@ class IdentityOps(StoreBase):
     def kept_apart(self, a: str, b: str) -> bool:
         lo, hi = sorted((a, b))
         return self._one("SELECT 1 FROM kept_apart WHERE a = ? AND b = ?", (lo, hi)) is not None
-
-    def move_keys(self, lose: str, keep: str) -> None:
-        self.conn.execute(
-            "UPDATE OR IGNORE guest_keys SET guest_id = ? WHERE guest_id = ?", (keep, lose)
-        )
-        self.conn.execute("DELETE FROM guest_keys WHERE guest_id = ?", (lose,))
 
     def link_state(self, ref: Ref) -> tuple[str, bool] | None:
         """(guest id, pinned) of a linked record, or None."""

@@ -73,8 +73,8 @@ def settle(
     settings: ActivitySettings | None = None,
 ) -> int:
     """Bring touched guests up to date: golden record, aggregates, segment and consent,
-    then their CRM payloads. A guest
-    merged away keeps nothing and is not queued. Returns how many payloads it queued."""
+    then their CRM payloads. A guest merged away keeps nothing and is not queued. Returns
+    how many payloads it queued."""
     goldens = {g: x for g in resolver.live(guest_ids) if (x := resolver.refresh(g)) is not None}
     settings = activity.settings_for(store, settings)
     activity.after_batch(store, set(goldens), settings, goldens)
@@ -101,10 +101,9 @@ def settle_dirty(
             if not (noted := store.dirty_guests(limit=chunk)):
                 break
             resolver = Resolver(store, identity)
-            ids = noted
-            queued += settle(store, set(ids), targets, resolver, settings)
-            store.clear_dirty(ids)
-        settled += len(ids)
+            queued += settle(store, set(noted), targets, resolver, settings)
+            store.clear_dirty(noted)
+        settled += len(noted)
         if progress:
             progress(rows_done + settled, rows_done + max(total, settled))
     return queued

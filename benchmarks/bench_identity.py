@@ -71,7 +71,7 @@ def one(size: int, interleave: int = 0) -> dict[str, Any]:
     wall = cpu = tail_wall = tail_cpu = tail_sys = 0.0
     deciles: list[float] = []  # CPU us/record of each tenth (progress, growth curve)
     dec_cpu, dec_n = 0.0, 0
-    base_samples: list[float] = []  # CPU us/record of the baseline size, between tenths
+    base_samples: list[tuple[float, float]] = []  # baseline CPU us/rec (all, last 10%)
     if interleave:
         base_samples.append(_baseline(interleave))
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,20 +130,23 @@ def one(size: int, interleave: int = 0) -> dict[str, Any]:
     }
 
 
-def _baseline(size: int) -> float:
-    """CPU us/record of one run of `size` records, in a child process."""
+def _baseline(size: int) -> tuple[float, float]:
+    """CPU us/record of one run of `size` records (all, last 10%), in a child process."""
     out = subprocess.run(
         [sys.executable, __file__, "--one", str(size)], check=True, stdout=subprocess.PIPE
     ).stdout
-    return float(json.loads(out.splitlines()[-1])["cpu_us_per_record"])
+    r = json.loads(out.splitlines()[-1])
+    return float(r["cpu_us_per_record"]), float(r["tail_cpu_us_per_record"])
 
 
-def interleaved_ratio(deciles: list[float], base: list[float]) -> tuple[float, float]:
-    """(overall, last tenth) CPU cost per record over the baseline run just before and just
+def interleaved_ratio(deciles: list[float], base: list[tuple[float, float]]) -> tuple[float, float]:
+    """(overall, last 10%) CPU cost per record over the baseline runs just before and just
     after each tenth: on a machine whose speed drifts while the large run goes on, each
-    tenth is compared with what the baseline cost at that time."""
-    at = [(base[i] + base[i + 1]) / 2 for i in range(len(deciles))]
-    return sum(deciles) / sum(at), deciles[-1] / at[-1]
+    tenth is compared with what the baseline cost at that time. Overall compares with the
+    baseline's whole run, the last tenth with the baseline's last tenth."""
+    at = [(base[i][0] + base[i + 1][0]) / 2 for i in range(len(deciles))]
+    tail = (base[-2][1] + base[-1][1]) / 2
+    return sum(deciles) / sum(at), deciles[-1] / tail
 
 
 def _run(size: int, interleave: int = 0) -> dict[str, Any]:
@@ -208,7 +211,7 @@ def main(argv: list[str]) -> None:
             overall, last = interleaved_ratio(r["deciles"], r["base_samples"])
             print(
                 f"  against {sizes[0]:,} run between its tenths (CPU us/rec "
-                + ", ".join(f"{x:.0f}" for x in r["base_samples"])
+                + ", ".join(f"{x:.0f}" for x, _ in r["base_samples"])
                 + f"): CPU time {overall:.2f} overall, {last:.2f} last 10%"
             )
 

@@ -165,8 +165,9 @@ class Resolver:
 
     def _merge(self, keep: str, lose: str, *, reason: str, pin: bool) -> None:
         store = self.store
-        refs = [link.ref for link in store.links_of([lose])]
-        keys = self._keys_of(lose)
+        links = store.candidate_links([lose])  # one read for both refs and keys
+        refs = [ref for _, ref, _ in links]
+        keys = self._keys_from(links)
         store.move_links(refs, keep, pin=pin)
         store.move_keys(lose, keep, keys)
         store.repoint_entities(refs, keep)
@@ -187,9 +188,13 @@ class Resolver:
     def _keys_of(self, guest_id: str) -> set[Key]:
         """The blocking keys of a guest: those of its linked records' features. The store
         holds exactly these (m0023: no index by guest finds a guest's keys otherwise)."""
+        return self._keys_from(self.store.candidate_links([guest_id]))
+
+    def _keys_from(self, links: list[tuple[str, Ref, Any]]) -> set[Key]:
+        """The blocking keys of these `candidate_links` rows."""
         return {
             k
-            for _, _, f in self.store.candidate_links([guest_id])
+            for _, _, f in links
             for k in identity.keys_for(f if isinstance(f, dict) else self.features(f))
         }
 

@@ -5,12 +5,14 @@ guestsync.synthetic (trad/simplified, romanized and swapped names, typos, shared
 phones, phone formats, missing fields), resolves every record into a fresh SQLite store
 in batches of 500 per transaction (as the process stage does), and prints pairwise
 precision/recall/F1 against the ground truth, records/s, peak memory (ru_maxrss of a
-child process per size) and the per-record cost relative to the smallest size, measured
-in the same run (the median of three runs of it; the issue asks for <= 1.3 and F1 >= 0.98).
-The machines are shared and their speed drifts by a quarter within the quarter of an hour
-a million records take, so each larger size also runs the smallest one before its first
-tenth and after each tenth (the large run waits meanwhile), and compares each tenth with
-the baseline runs on either side of it: "against ... run between its tenths".
+child process per size) and the per-record cost relative to the smallest size (the issue
+asks for <= 1.3 and F1 >= 0.98). The machines are shared and their speed drifts by a
+quarter within the quarter of an hour a million records take, so each larger size runs
+the smallest one before its first tenth and after each tenth (the large run waits
+meanwhile) and compares each tenth with the baseline runs on either side of it: "against
+... run between its tenths", the headline figure. The ratio against the median of three
+separate runs of the smallest size follows it; drift moves that one by a quarter.
+bench_storage_floor.py measures how much of the ratio the store's size alone accounts for.
 
 Only resolving is timed (each batch's transaction included); records are made from the
 generated rows batch by batch outside the clock, and one record is folded before timing
@@ -199,21 +201,23 @@ def main(argv: list[str]) -> None:
             + ", ".join(f"{r['cpu_us_per_record']:.0f}" for r in base_runs)
         )
     for r in results[1:]:
-        print(
-            f"per-record cost {r['records']:,} / {sizes[0]:,}: "
-            f"{r['us_per_record'] / base['us_per_record']:.2f} overall, "
-            f"{r['tail_us_per_record'] / base['tail_us_per_record']:.2f} last 10%; CPU time "
-            f"{r['cpu_us_per_record'] / base['cpu_us_per_record']:.2f} overall, "
-            f"{r['tail_cpu_us_per_record'] / base['tail_cpu_us_per_record']:.2f} last 10% "
-            "(target <= 1.3; CPU time is the fair one on a shared machine)"
-        )
+        head = f"per-record cost {r['records']:,} / {sizes[0]:,}"
         if len(r["base_samples"]) == len(r["deciles"]) + 1:
             overall, last = interleaved_ratio(r["deciles"], r["base_samples"])
             print(
-                f"  against {sizes[0]:,} run between its tenths (CPU us/rec "
+                f"{head}, against {sizes[0]:,} run between its tenths (CPU us/rec "
                 + ", ".join(f"{x:.0f}" for x, _ in r["base_samples"])
-                + f"): CPU time {overall:.2f} overall, {last:.2f} last 10%"
+                + f"): CPU time {overall:.2f} overall, {last:.2f} last 10% (target <= 1.3)"
             )
+            head = f"  against the median of {len(base_runs)} separate runs of {sizes[0]:,}"
+        print(
+            f"{head}: "
+            f"{r['us_per_record'] / base['us_per_record']:.2f} overall, "
+            f"{r['tail_us_per_record'] / base['tail_us_per_record']:.2f} last 10%; CPU time "
+            f"{r['cpu_us_per_record'] / base['cpu_us_per_record']:.2f} overall, "
+            f"{r['tail_cpu_us_per_record'] / base['tail_cpu_us_per_record']:.2f} last 10%"
+            + ("" if len(r["base_samples"]) > 1 else " (target <= 1.3)")
+        )
 
 
 if __name__ == "__main__":

@@ -9,14 +9,14 @@ the CPU's caches; one of 1,000,000 (about 1.2 GB) does not.
 
 This benchmark does that storage work alone, with no resolving around it: tables of the
 same shapes as guestsync's (guest_keys, guest_links, guests, match_log; WAL,
-synchronous=NORMAL, 500 records per transaction), filled to each size in bulk, then
-the last records up to each size (three rounds of a tenth of it, at most RECORDS each)
-added the way the resolver adds them (one statement of the kind the
-resolver runs per record, in its order; two records in three join an existing guest, one
-in three is a new guest). It prints the CPU us per record at each size and their ratio.
-That ratio is what the storage part of bench_identity's figure would be if the rest of
-the work cost the same at every size: it tells how much of the ratio the store's size
-alone accounts for on the machine it runs on.
+synchronous=NORMAL, a 32 MB page cache, 500 records per transaction), filled in bulk,
+then the last records up to each size added with the statements the resolver runs for a
+record, in its order (two records in three join an existing guest, one in three is a new
+guest); three rounds of a tenth of the size each, at most RECORDS. It is leaner than the
+resolver (four keys stored per new guest where the resolver stores about a dozen, one
+candidate at most), so it gives a floor. It prints the CPU us per record at each size
+and their ratio: what the storage part of bench_identity's ratio would be if the rest of
+the work cost the same at every size, on the machine it runs on.
 
 Usage: bench_storage_floor.py [SIZE ...]   (default: 10000 1000000; the sizes' rounds
 alternate, REPEAT=3 of them, and the medians are compared).

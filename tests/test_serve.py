@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -183,6 +184,26 @@ def test_service_in_process_health_and_a_drain_that_cuts_retry_waits_short(make_
         assert store.outbox_counts("hubspot") == {"pending": 1}  # kept for the restart
         assert store.dead_letters() == []
         store.close()
+
+
+def test_stop_goes_on_when_the_http_loop_closed_its_trigger_already(make_config, caplog):
+    """stop() reaches waitress's loop through its trigger (a pipe). Once closed, the pipe
+    cannot take the drain's calls: stop() logs that and still stops the worker and closes
+    the stores, instead of raising with them open."""
+    config = load_config(make_config(webhook_config("http://127.0.0.1:9")))
+    service = Service(config, port=0).start()
+    srv = service.server
+    srv.trigger.close()
+    try:
+        service.stop(timeout=0.5)
+        assert "already closed" in caplog.text
+        assert not service.worker._thread.is_alive()
+        with pytest.raises(sqlite3.ProgrammingError):  # the stores are closed
+            service.app_store.conn.execute("SELECT 1")
+    finally:
+        srv.close()  # the listening socket: the loop thread then ends
+        service._http.join(5)
+    assert not service._http.is_alive()
 
 
 def test_serves_worker_refreshes_the_day_in_short_transactions(make_config, monkeypatch):

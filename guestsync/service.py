@@ -352,10 +352,10 @@ def _max_bodies(config: Config) -> list[int]:
 
 
 def _in_loop(srv: Any, thunk: Callable[[], None]) -> None:
-    """Run `thunk` in waitress's loop thread. If its trigger is closed already (the loop
-    closed it as it ended), there is nothing left to run it, and stop() must go on to
-    stop the worker and close the stores: it only logs. Seen once in a full test run
-    (EBADF on the trigger's pipe), not reproduced alone."""
+    """Run `thunk` in waitress's loop thread. If the trigger's pipe is closed already
+    (seen once in a full test run: EBADF; its cause not found, not reproduced alone),
+    nothing can run it; stop() must still stop the worker and close the stores, so this
+    logs and goes on."""
     try:
         srv.trigger.pull_trigger(thunk)
     except OSError as e:

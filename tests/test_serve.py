@@ -4,6 +4,7 @@ exactly once. Then SIGTERM drains and exits 0."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -186,14 +187,18 @@ def test_service_in_process_health_and_a_drain_that_cuts_retry_waits_short(make_
         store.close()
 
 
-def test_stop_goes_on_when_the_http_loop_closed_its_trigger_already(make_config, caplog):
-    """stop() reaches waitress's loop through its trigger (a pipe). Once closed, the pipe
-    cannot take the drain's calls: stop() logs that and still stops the worker and closes
-    the stores, instead of raising with them open."""
+def test_stop_goes_on_when_waitress_trigger_cannot_be_pulled(make_config, caplog, monkeypatch):
+    """stop() reaches waitress's loop through its trigger (a pipe). If the pipe is closed
+    (EBADF), stop() logs that and still stops the worker and closes the stores, instead
+    of raising with them open."""
     config = load_config(make_config(webhook_config("http://127.0.0.1:9")))
     service = Service(config, port=0).start()
-    srv = service.server
-    srv.trigger.close()
+    trigger = service.server.trigger
+
+    def closed() -> None:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    monkeypatch.setattr(trigger, "_physical_pull", closed)
     try:
         service.stop(timeout=0.5)
         assert "already closed" in caplog.text
@@ -201,7 +206,8 @@ def test_stop_goes_on_when_the_http_loop_closed_its_trigger_already(make_config,
         with pytest.raises(sqlite3.ProgrammingError):  # the stores are closed
             service.app_store.conn.execute("SELECT 1")
     finally:
-        srv.close()  # the listening socket: the loop thread then ends
+        monkeypatch.undo()
+        trigger.pull_trigger()  # the loop runs the queued closing calls, then ends
         service._http.join(5)
     assert not service._http.is_alive()
 

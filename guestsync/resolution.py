@@ -256,14 +256,13 @@ class Resolver:
         state = store.link_state(ref)
         if state is None or state[0] != guest_id:
             raise IdentityError(f"{ref_text(ref)} is not linked to guest {guest_id}")
-        before = self._keys_of(guest_id)
+        links = store.candidate_links([guest_id])  # one read for both keys and refs
+        before = self._keys_from(links)
+        here = {r for _, r, _ in links}
         back: str | None = None
-        back_before: set[Key] = set()
         for m in store.merges_into(guest_id):
             if ref in m.links:
                 back = m.lose
-                back_before = self._keys_of(back)
-                here = {x.ref for x in store.links_of([guest_id])}
                 refs = [r for r in m.links if r in here]
                 store.move_links(refs, back, pin=True)
                 store.repoint_entities(refs, back)
@@ -278,7 +277,8 @@ class Resolver:
             store.move_links([ref], back, pin=True)
             store.repoint_entities([ref], back)
         self._resync_keys(guest_id, before)
-        self._resync_keys(back, back_before)
+        # `back` had no links (a merge moves them all, or it is new): no key to drop
+        self._resync_keys(back, set())
         store.keep_apart(guest_id, back, "unmerge")
         store.log_matches(
             [{"ref": ref, "guest_id": back, "candidate": guest_id, "outcome": "unmerge"}]

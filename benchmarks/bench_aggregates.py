@@ -23,9 +23,9 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from guestsync import aggregates
-from guestsync.crm_config import CrmConfig
+from guestsync.config.crm import CrmConfig
 from guestsync.models import Feedback, Guest, Order, OrderItem, Reservation
+from guestsync.restaurant import aggregates
 from guestsync.store import Store
 
 TZ = ZoneInfo("Asia/Taipei")

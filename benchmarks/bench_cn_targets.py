@@ -16,17 +16,17 @@ from __future__ import annotations
 import sys
 import time
 
-from guestsync.connector_options import (
+from guestsync.config.connectors import (
     DeliveryRetryOptions,
     FxiaokeTargetOptions,
     HubSpotTargetOptions,
     KingdeeTargetOptions,
 )
 from guestsync.connectors import FxiaokeTarget, HubSpotTarget, KingdeeTarget
-from guestsync.delivery import deliver
+from guestsync.delivery.batches import deliver
+from guestsync.delivery.rate_budget import SAFETY, pacer_for
 from guestsync.models import Guest
-from guestsync.process import payload_hash
-from guestsync.rate_budget import SAFETY, pacer_for
+from guestsync.process.batch import payload_hash
 from guestsync.store import Store
 from guestsync.testing import FakeFxiaoke, FakeHubSpot, FakeKingdee, ServerThread
 

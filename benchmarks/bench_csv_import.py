@@ -54,8 +54,8 @@ def make_csv(path: Path, n: int, seed: int = 1) -> None:
 
 
 def child_pipeline(csv_path: Path, workdir: Path, *, process: bool = True) -> dict:
+    from guestsync.actions.import_csv import import_files
     from guestsync.config import load_config
-    from guestsync.csv_import import import_files
     from guestsync.sync_engine import Hub
 
     cfg = workdir / "guestsync.yaml"

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from guestsync.connector_options import (
+from guestsync.config.connectors import (
     BottleCrmTargetOptions,
     DeliveryRetryOptions,
     HubSpotTargetOptions,
@@ -48,10 +48,10 @@ from guestsync.connectors import (
     SalesforceTarget,
     ZohoTarget,
 )
-from guestsync.delivery import deliver
+from guestsync.delivery.batches import deliver
+from guestsync.delivery.rate_budget import pacer_for
 from guestsync.models import Guest
-from guestsync.process import payload_hash
-from guestsync.rate_budget import pacer_for
+from guestsync.process.batch import payload_hash
 from guestsync.store import Store
 from guestsync.testing import (
     FakeBottleCrm,

@@ -18,7 +18,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from guestsync.export import export_csv
+from guestsync.actions.export import export_csv
 from guestsync.models import Guest
 from guestsync.store import Store
 

@@ -1,7 +1,7 @@
 """Identity resolution: quality and cost per record on seeded synthetic guests.
 
 For each size (source records), generates about size/3 people with the corruptions of
-guestsync.synthetic (trad/simplified, romanized and swapped names, typos, shared family
+guestsync.testing.synthetic (trad/simplified, romanized and swapped names, typos, shared family
 phones, phone formats, missing fields), resolves every record into a fresh SQLite store
 in batches of 500 per transaction (as the process stage does), and prints pairwise
 precision/recall/F1 against the ground truth, records/s, peak memory (ru_maxrss of a
@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import Any
 
 from guestsync.identity import IdentityConfig, features
-from guestsync.resolution import Resolver
+from guestsync.process.resolve import Resolver
 from guestsync.store import Store
-from guestsync.synthetic import pairwise_quality, rows, to_record
+from guestsync.testing.synthetic import pairwise_quality, rows, to_record
 
 BATCH = 500
 TIMES = ("us_per_record", "tail_us_per_record", "cpu_us_per_record", "tail_cpu_us_per_record")

@@ -13,23 +13,23 @@ from typing import Any
 
 import requests
 
-from . import activity
-from .activity import ActivitySettings
+from .actions.import_csv import finish_imports
 from .config import Config
+from .config.base import source_mappings
 from .connectors import TARGETS, CsvSource
 from .connectors.base import Target
-from .csv_import import finish_imports
-from .delivery import DeliveryStats, deliver
+from .delivery.batches import DeliveryStats, deliver
+from .delivery.rate_budget import pacer_for
 from .errors import BadRecordError, ConfigError
-from .ingest import IngestStats, ingest_csv
+from .intake.files import IngestStats, ingest_csv
+from .intake.pull import PullStats, make_source, pull
 from .mapping import CompiledMapping
 from .mapping.transforms import Context
-from .options_base import source_mappings
-from .parallel import PARALLEL_MIN_ROWS, MappingPool, process_inbox
-from .privacy import install_log_masking
-from .process import ProcessStats
-from .pull import PullStats, make_source, pull
-from .rate_budget import pacer_for
+from .process.batch import ProcessStats
+from .process.mapping_pool import PARALLEL_MIN_ROWS, MappingPool, process_inbox
+from .restaurant import hooks as activity
+from .restaurant.hooks import ActivitySettings
+from .restaurant.privacy import install_log_masking
 from .source_mappings import compile_source_mappings
 from .store import Store
 

@@ -24,11 +24,11 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from .config import Config
+from .intake.webhooks import Receiver
+from .metrics import CONTENT_TYPE, Metrics
+from .serve.health import Health, StoreReader
+from .serve.wsgi import HotRoutes
 from .store import Store
-from .webhooks.health import Health, StoreReader
-from .webhooks.metrics import CONTENT_TYPE, Metrics
-from .webhooks.receiver import Receiver
-from .webhooks.wsgi import HotRoutes
 
 
 def create_app(

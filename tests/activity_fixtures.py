@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from guestsync.activity import ActivitySettings
 from guestsync.connectors.base import Target
 from guestsync.mapping.compiler import content_hash
 from guestsync.models import SourceRecord
-from guestsync.process import ProcessStats, process_pending
+from guestsync.process.batch import ProcessStats, process_pending
+from guestsync.restaurant.hooks import ActivitySettings
 from guestsync.store import InboxEntry, Store
 
 NOW = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)  # 12:00 in Taipei

@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from guestsync import activity, aggregates, guest_admin, privacy, report
-from guestsync.connector_options import HubSpotTargetOptions
+from guestsync.actions import guests as guest_admin
+from guestsync.actions import report
+from guestsync.config.connectors import HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
 from guestsync.models import (
     Consent,
@@ -24,7 +25,9 @@ from guestsync.models import (
     Reservation,
     SourceRecord,
 )
-from guestsync.resolution import IdentityError
+from guestsync.process.resolve import IdentityError
+from guestsync.restaurant import aggregates, privacy
+from guestsync.restaurant import hooks as activity
 from guestsync.store import Store
 
 from .activity_fixtures import NOW, feed, settings

@@ -7,8 +7,9 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
-from guestsync import activity, aggregates
 from guestsync.config import load_config
+from guestsync.restaurant import aggregates
+from guestsync.restaurant import hooks as activity
 from guestsync.sync_engine import Hub
 
 from .conftest import SAMPLES

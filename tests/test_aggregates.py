@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from guestsync import aggregates
-from guestsync.crm_config import CrmConfig
+from guestsync.config.crm import CrmConfig
 from guestsync.models import (
     Entity,
     Feedback,
@@ -21,6 +20,7 @@ from guestsync.models import (
     Reservation,
     SourceRecord,
 )
+from guestsync.restaurant import aggregates
 from guestsync.store import Store
 
 from .activity_fixtures import NOW, feed
@@ -243,7 +243,7 @@ def test_recheck_on_is_the_first_day_the_answer_can_change():
     st.lists(st.integers(1, 120), min_size=1, max_size=4),
 )
 def test_daily_refresh_of_due_guests_equals_recomputing_everyone(recs, steps):
-    from guestsync import activity
+    from guestsync.restaurant import hooks as activity
 
     from .activity_fixtures import settings
 

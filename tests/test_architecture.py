@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import get_args
 
 from guestsync import connectors
-from guestsync.connector_options import SourceOptions, TargetOptions
+from guestsync.config.connectors import SourceOptions, TargetOptions
 
 PKG = Path(__file__).resolve().parent.parent / "guestsync"
 

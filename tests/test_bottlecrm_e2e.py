@@ -23,13 +23,13 @@ from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 
 from guestsync.config import load_config
-from guestsync.connector_options import BottleCrmTargetOptions, DeliveryRetryOptions
+from guestsync.config.connectors import BottleCrmTargetOptions, DeliveryRetryOptions
 from guestsync.connectors.base import CrmRef
 from guestsync.connectors.bottlecrm import BottleCrmTarget
-from guestsync.delivery import deliver
+from guestsync.delivery.batches import deliver
 from guestsync.errors import AuthError
 from guestsync.models import Guest
-from guestsync.process import payload_hash
+from guestsync.process.batch import payload_hash
 from guestsync.store import Store
 from guestsync.sync_engine import Hub
 from guestsync.testing import bottlecrm
@@ -265,7 +265,7 @@ def test_sync_from_a_chinese_pos_export_through_the_hub(crm, make_config, tmp_pa
 def test_aggregates_and_consent_land_in_defined_custom_fields(crm):
     """Issue 8: the BottleCRM defaults write `custom_fields{}`; keys the org defined are
     stored (typed), the others are dropped by the CRM without failing the contact."""
-    from guestsync import activity as activity_hooks
+    from guestsync.restaurant import hooks as activity_hooks
 
     from .activity_fixtures import feed, settings
     from .test_aggregates import AMY_RECORDS
@@ -296,8 +296,8 @@ def test_targets_setup_create_defines_the_custom_fields(crm, make_config):
     them; a token limited to contacts is refused plainly."""
     from click.testing import CliRunner
 
+    from guestsync.actions.crm_setup import create_bottlecrm, required
     from guestsync.cli import cli
-    from guestsync.crm_setup import create_bottlecrm, required
 
     server, token, jwt = crm
     admin = server.create_token(jwt, scopes=())  # no scope list: the owner's rights

@@ -10,7 +10,7 @@ import json
 import pytest
 import responses
 
-from guestsync.connector_options import BottleCrmTargetOptions
+from guestsync.config.connectors import BottleCrmTargetOptions
 from guestsync.connectors.base import CrmRef
 from guestsync.connectors.bottlecrm import BottleCrmTarget
 from guestsync.connectors.names import first_last, split_full_name

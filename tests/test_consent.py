@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from guestsync import activity, aggregates
-from guestsync.connector_options import HubSpotTargetOptions
+from guestsync.config.connectors import HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
-from guestsync.consent import Statement, effective
 from guestsync.models import Consent, Entity, Guest, SourceRecord
+from guestsync.restaurant import aggregates
+from guestsync.restaurant import hooks as activity
+from guestsync.restaurant.consent import Statement, effective
 from guestsync.store import Store
 
 from .activity_fixtures import feed, settings

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from guestsync import activity
 from guestsync.config import load_config
+from guestsync.restaurant import hooks as activity
 from guestsync.sync_engine import Hub
 from guestsync.webhook_server import create_app
 

@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from guestsync import activity, crm_properties
-from guestsync.connector_options import HubSpotTargetOptions
+from guestsync.config.connectors import HubSpotTargetOptions
+from guestsync.config.crm import CrmConfig
 from guestsync.connectors.hubspot import HubSpotTarget
-from guestsync.crm_config import CrmConfig
+from guestsync.restaurant import hooks as activity
+from guestsync.restaurant import properties as crm_properties
 from guestsync.store import Store
 
 from .activity_fixtures import NOW, feed, settings
@@ -94,7 +95,7 @@ def test_an_unknown_value_name_is_a_config_error_listing_the_valid_ones():
 def test_callers_that_pass_no_settings_project_the_same_payload():
     """Identity merges and other workers call queue_for_targets without settings: they
     must produce the same payload (and hash) as the hub, or pushes would flip-flop."""
-    from guestsync.process import queue_for_targets
+    from guestsync.process.batch import queue_for_targets
 
     store = Store.open(":memory:")
     targets = _hubspot()

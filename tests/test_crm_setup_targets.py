@@ -6,7 +6,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from guestsync.cli import cli
-from guestsync.crm_properties import HUBSPOT, SALESFORCE, ZOHO, properties
+from guestsync.restaurant.properties import HUBSPOT, SALESFORCE, ZOHO, properties
 
 CONFIG = """\
 store: {path: hub.db}

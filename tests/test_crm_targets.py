@@ -8,18 +8,18 @@ import json
 import pytest
 import responses
 
-from guestsync.connector_options import (
+from guestsync.config.connectors import (
     DeliveryRetryOptions,
     HubSpotTargetOptions,
     SalesforceTargetOptions,
     ZohoTargetOptions,
 )
 from guestsync.connectors import HubSpotTarget, SalesforceTarget, ZohoTarget
-from guestsync.delivery import deliver
-from guestsync.delivery_ops import delete_guest_everywhere
+from guestsync.delivery.batches import deliver
+from guestsync.delivery.crm_ops import delete_guest_everywhere
 from guestsync.errors import AuthError, RateLimitedError
 from guestsync.models import Guest
-from guestsync.process import payload_hash
+from guestsync.process.batch import payload_hash
 from guestsync.store import Store
 from guestsync.testing import FakeHubSpot, ServerThread
 

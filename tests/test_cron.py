@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from guestsync.config.pull import check_cron
 from guestsync.cron import crontab_trigger, day_of_week
-from guestsync.pull_options import check_cron
-from guestsync.scheduler import Job, next_runs
+from guestsync.serve.scheduler import Job, next_runs
 
 TZ = "Asia/Taipei"
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo(TZ))

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from guestsync.actions.import_csv import import_files
 from guestsync.cli import main
 from guestsync.config import load_config
 from guestsync.connectors.csv_source import detect_encoding, match_header, sniff_delimiter
-from guestsync.csv_import import import_files
 from guestsync.sync_engine import Hub
 
 GOLDEN = Path(__file__).parent / "golden"

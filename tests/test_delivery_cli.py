@@ -95,7 +95,7 @@ def test_dead_letters_list_show_and_retry(setup):
 def test_resume_lifts_a_quota_pause_that_outbox_and_status_show(setup, monkeypatch):
     from datetime import UTC, datetime, timedelta
 
-    from guestsync.delivery import QUOTA_PAUSE
+    from guestsync.delivery.batches import QUOTA_PAUSE
     from guestsync.store import Store, ts
 
     _, cfg, _ = setup

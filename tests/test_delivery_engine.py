@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 import pytest
 
-from guestsync.connector_options import DeliveryRetryOptions
+from guestsync.config.connectors import DeliveryRetryOptions
 from guestsync.connectors.base import CrmRef, RecordResult
-from guestsync.delivery import deliver
-from guestsync.delivery_ops import delete_guest_everywhere
+from guestsync.delivery.batches import deliver
+from guestsync.delivery.crm_ops import delete_guest_everywhere
+from guestsync.delivery.rate_budget import SharedRateLimiter
 from guestsync.errors import AuthError, PermanentError, RateLimitedError
 from guestsync.models import Guest
-from guestsync.rate_budget import SharedRateLimiter
 from guestsync.store import OutboxItem, Store
 
 RETRY = DeliveryRetryOptions(max_attempts=3, initial_wait=0, max_wait=0)
@@ -234,7 +234,7 @@ def test_delete_queued_while_the_crm_is_down_is_sent_by_the_next_run(store):
 
 
 def test_retrying_the_dead_letter_of_a_guest_merged_away_queues_the_keeper(store):
-    from guestsync.dead_letters import retry_dead_letters
+    from guestsync.actions.dead_letters import retry_dead_letters
 
     t = Stub()
     with store.atomic():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from guestsync.connector_options import (
+from guestsync.config.connectors import (
     BottleCrmTargetOptions,
     DeliveryRetryOptions,
     HubSpotTargetOptions,
@@ -32,10 +32,10 @@ from guestsync.connectors import (
     ZohoTarget,
 )
 from guestsync.connectors.base import Target
-from guestsync.delivery import deliver
+from guestsync.delivery.batches import deliver
+from guestsync.delivery.rate_budget import SharedRateLimiter
 from guestsync.models import Guest
-from guestsync.process import payload_hash
-from guestsync.rate_budget import SharedRateLimiter
+from guestsync.process.batch import payload_hash
 from guestsync.store import Store
 from guestsync.testing import (
     FakeBottleCrm,

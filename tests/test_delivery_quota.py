@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from guestsync.connector_options import DeliveryRetryOptions
+from guestsync.config.connectors import DeliveryRetryOptions
 from guestsync.connectors.base import CrmRef, RecordResult
-from guestsync.delivery import QUOTA_PAUSE, deliver
-from guestsync.delivery_ops import delete_guest_everywhere
+from guestsync.delivery.batches import QUOTA_PAUSE, deliver
+from guestsync.delivery.crm_ops import delete_guest_everywhere
 from guestsync.errors import QuotaExhaustedError
 from guestsync.models import Guest
 from guestsync.store import OutboxItem, Store, ts

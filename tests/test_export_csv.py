@@ -10,10 +10,10 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
+from guestsync.actions.export import load_columns, parse_columns, write_csv
 from guestsync.cli import cli, main
 from guestsync.config import load_config
 from guestsync.errors import ConfigError
-from guestsync.export import load_columns, parse_columns, write_csv
 from guestsync.models import Consent, Guest
 from guestsync.store import Store
 from guestsync.sync_engine import Hub

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from guestsync import privacy
-from guestsync.connector_options import DeliveryRetryOptions, HubSpotTargetOptions
+from guestsync.config.connectors import DeliveryRetryOptions, HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
-from guestsync.delivery import deliver
+from guestsync.delivery.batches import deliver
 from guestsync.models import Consent, Entity, Guest, SourceRecord
+from guestsync.restaurant import privacy
 from guestsync.store import InboxEntry, Store
 from guestsync.testing import FakeHubSpot, ServerThread
 

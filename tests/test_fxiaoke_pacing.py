@@ -13,10 +13,10 @@ import pytest
 import responses
 
 from guestsync.config import load_config
-from guestsync.connector_options import DeliveryRetryOptions, FxiaokeTargetOptions
+from guestsync.config.connectors import DeliveryRetryOptions, FxiaokeTargetOptions
 from guestsync.connectors.fxiaoke import CREATE_PATH, QUERY_PATH, TOKEN_PATH, FxiaokeTarget
-from guestsync.delivery import deliver
-from guestsync.rate_budget import pacer_for
+from guestsync.delivery.batches import deliver
+from guestsync.delivery.rate_budget import pacer_for
 from guestsync.store import OutboxItem, Store
 from guestsync.sync_engine import Hub
 

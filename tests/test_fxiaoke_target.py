@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
-from guestsync.connector_options import DeliveryRetryOptions, FxiaokeTargetOptions
+from guestsync.config.connectors import DeliveryRetryOptions, FxiaokeTargetOptions
 from guestsync.connectors.fxiaoke import (
     CREATE_PATH,
     QUERY_PATH,
@@ -19,7 +19,7 @@ from guestsync.connectors.fxiaoke import (
     UPDATE_PATH,
     FxiaokeTarget,
 )
-from guestsync.delivery import deliver
+from guestsync.delivery.batches import deliver
 from guestsync.errors import AuthError, QuotaExhaustedError, RateLimitedError, RetryableError
 from guestsync.models import Guest
 from guestsync.store import OutboxItem, Store

@@ -7,10 +7,10 @@ import threading
 import time
 
 from guestsync.config import load_config
+from guestsync.intake.group_commit import GroupCommit
+from guestsync.metrics import Metrics
 from guestsync.store import Store
 from guestsync.webhook_server import create_app
-from guestsync.webhooks.group_commit import GroupCommit
-from guestsync.webhooks.metrics import Metrics
 
 from .webhook_signing import hmac_headers, sample, webhook_config
 

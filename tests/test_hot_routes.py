@@ -9,11 +9,11 @@ import threading
 import pytest
 
 from guestsync.config import load_config
+from guestsync.serve.health import Health, StoreReader
+from guestsync.serve.wsgi import json_body
 from guestsync.store import Store
 from guestsync.sync_engine import Hub
 from guestsync.webhook_server import create_app
-from guestsync.webhooks.health import Health, StoreReader
-from guestsync.webhooks.wsgi import json_body
 
 from .webhook_signing import hmac_headers, sample, webhook_config
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import responses
 
-from guestsync.connector_options import HubSpotTargetOptions
+from guestsync.config.connectors import HubSpotTargetOptions
 from guestsync.connectors.hubspot import UPSERT_PATH, HubSpotTarget
 from guestsync.errors import AuthError, RateLimitedError, RetryableError
 from guestsync.models import Guest

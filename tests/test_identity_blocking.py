@@ -94,7 +94,7 @@ def test_the_migrations_give_older_guests_the_compound_keys_as_hashes(tmp_path):
     # has features but no key rows yet.
     from sqlite_utils import Database
 
-    from guestsync.prepare import features_json
+    from guestsync.identity.prepare import features_json
     from guestsync.store.schema import load_all
     from guestsync.store.schema.m0014_blocking_keys import m0014_keys
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from guestsync.cli import cli
 from guestsync.config import load_config
-from guestsync.delivery import deliver
+from guestsync.delivery.batches import deliver
 from guestsync.sync_engine import Hub
 from guestsync.testing import FakeHubSpot, ServerThread
 
@@ -203,7 +203,7 @@ class NoMergeStub(Stub):
 
 
 def test_a_target_without_merge_leaves_the_loser_named_for_a_person(tmp_path):
-    from guestsync import guest_admin
+    from guestsync.actions import guests as guest_admin
     from guestsync.store import Store
 
     store = Store.open(tmp_path / "s.db")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from guestsync.identity import keys_for
 from guestsync.models import Entity, Guest, SourceRecord
-from guestsync.resolution import Resolver
+from guestsync.process.resolve import Resolver
 from guestsync.store import Store
 from guestsync.store.keyhash import key_hash
 

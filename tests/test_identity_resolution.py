@@ -9,7 +9,7 @@ import pytest
 from guestsync.identity import IdentityConfig, Scorer, features
 from guestsync.models import Consent, Entity, Guest, SourceRecord
 from guestsync.normalize import phone_e164
-from guestsync.resolution import Resolver
+from guestsync.process.resolve import Resolver
 from guestsync.store import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

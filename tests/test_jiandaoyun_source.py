@@ -16,9 +16,9 @@ import responses
 from werkzeug.datastructures import Headers
 
 from guestsync.config import load_config
-from guestsync.connector_options import JiandaoyunSourceOptions, RetryOptions
+from guestsync.config.connectors import JiandaoyunSourceOptions, RetryOptions
 from guestsync.connectors.jiandaoyun import LIST_PATH, JiandaoyunSource
-from guestsync.pull import pull
+from guestsync.intake.pull import pull
 from guestsync.store import Store
 from guestsync.sync_engine import Hub
 from guestsync.webhooks.schemes import JiandaoyunScheme, SignatureError, SignedRequest

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from guestsync.config import load_config
-from guestsync.service import Service
+from guestsync.serve.service import Service
 from guestsync.store import Store
 from guestsync.sync_engine import Hub
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread

@@ -11,10 +11,10 @@ from unittest import mock
 import pytest
 import responses
 
-from guestsync.connector_options import DeliveryRetryOptions, KingdeeTargetOptions
+from guestsync.config.connectors import DeliveryRetryOptions, KingdeeTargetOptions
 from guestsync.connectors.kingdee import SERVICE, KingdeeTarget
 from guestsync.connectors.kingdee_sign import client_credentials, signed_headers
-from guestsync.delivery import deliver
+from guestsync.delivery.batches import deliver
 from guestsync.errors import AuthError
 from guestsync.models import Guest
 from guestsync.store import OutboxItem, Store

@@ -7,9 +7,9 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from guestsync.identity import features
+from guestsync.identity.prepare import features_json
 from guestsync.models import Guest
-from guestsync.prepare import features_json
-from guestsync.resolution import Resolver
+from guestsync.process.resolve import Resolver
 from guestsync.store import Store
 from guestsync.store.schema import load_all
 

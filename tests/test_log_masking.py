@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from guestsync import privacy
 from guestsync.config import load_config
-from guestsync.service import Worker
+from guestsync.metrics import Metrics
+from guestsync.restaurant import privacy
+from guestsync.serve.service import Worker
 from guestsync.sync_engine import Hub
-from guestsync.webhooks.metrics import Metrics
 
 from .webhook_signing import webhook_config
 
@@ -26,7 +26,7 @@ def test_a_worker_error_is_masked_in_the_log_traceback_and_in_health(make_config
         raise ValueError(f"cannot map guest {PII}")
 
     hub.process = boom  # type: ignore[method-assign]
-    with caplog.at_level(logging.ERROR, logger="guestsync.service"):
+    with caplog.at_level(logging.ERROR, logger="guestsync.serve.service"):
         worker.run()
     hub.close()
     assert "worker step failed" in caplog.text and "Traceback" in caplog.text

@@ -10,15 +10,15 @@ import shutil
 from datetime import UTC, datetime
 from typing import Any
 
-from guestsync import activity
+from guestsync.actions.import_csv import import_files
 from guestsync.config import load_config
-from guestsync.csv_import import import_files
 from guestsync.identity import IdentityConfig
+from guestsync.identity.prepare import prepare
 from guestsync.models import Consent, Entity, Guest, SourceRecord
-from guestsync.parallel import checkpoints_aside
-from guestsync.prepare import prepare
-from guestsync.process import process_pending
-from guestsync.resolution import Resolver
+from guestsync.process.batch import process_pending
+from guestsync.process.mapping_pool import checkpoints_aside
+from guestsync.process.resolve import Resolver
+from guestsync.restaurant import hooks as activity
 from guestsync.store import Store
 from guestsync.store.wal import BACKSTOP_PAGES
 from guestsync.sync_engine import Hub

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 
-from guestsync import aggregates
-from guestsync.connector_options import HubSpotTargetOptions
+from guestsync.config.connectors import HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
-from guestsync.process import ProcessStats, process_batch, process_pending
+from guestsync.process.batch import ProcessStats, process_batch, process_pending
+from guestsync.restaurant import aggregates
 from guestsync.store import Store
 
 from .activity_fixtures import RecordMapping, feed, settings, to_inbox
@@ -80,7 +80,7 @@ def test_the_daily_refresh_runs_in_chunks_and_queues_what_one_transaction_would(
     same payloads as one big transaction; the day is marked done once, at the end."""
     from datetime import timedelta
 
-    from guestsync import activity
+    from guestsync.restaurant import hooks as activity
 
     def run(chunk: int) -> tuple[int, int, list]:
         store = Store.open(":memory:")

@@ -11,11 +11,11 @@ import requests
 import responses
 
 from guestsync.config import load_config
+from guestsync.intake.fetch import fetch_pending
 from guestsync.mapping.compiler import content_hash
 from guestsync.store import InboxEntry
 from guestsync.sync_engine import Hub
 from guestsync.webhook_server import create_app
-from guestsync.webhooks.fetch import fetch_pending
 
 from .test_jiandaoyun_source import SECRET, push
 from .test_mapping_cli import run

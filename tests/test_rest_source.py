@@ -11,9 +11,9 @@ import pytest
 import responses
 from responses import matchers
 
+from guestsync.config.pull import RestSourceOptions
 from guestsync.connectors.rest_source import RestSource
-from guestsync.pull import PullStats, pull, pull_stream
-from guestsync.pull_options import RestSourceOptions
+from guestsync.intake.pull import PullStats, pull, pull_stream
 from guestsync.store import Store
 
 BASE = "https://api.example.test"

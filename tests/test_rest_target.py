@@ -12,12 +12,12 @@ import yaml
 from flask import Flask, jsonify, request
 
 from guestsync.config import load_config
-from guestsync.connector_options import DeliveryRetryOptions, RestTargetOptions
+from guestsync.config.connectors import DeliveryRetryOptions, RestTargetOptions
 from guestsync.connectors.rest import RestTarget
-from guestsync.delivery import deliver
+from guestsync.delivery.batches import deliver
 from guestsync.errors import AuthError, ConfigError
 from guestsync.models import Guest
-from guestsync.process import payload_hash
+from guestsync.process.batch import payload_hash
 from guestsync.store import OutboxItem, Store
 from guestsync.sync_engine import Hub
 from guestsync.testing import ServerThread

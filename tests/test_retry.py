@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from guestsync.config.base import RetryOptions
+from guestsync.connectors.retry import call_with_retry
 from guestsync.errors import PermanentError, RateLimitedError, RetryableError
-from guestsync.options_base import RetryOptions
-from guestsync.retry import call_with_retry
 
 
 def _failing(errors):

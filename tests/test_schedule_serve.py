@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from guestsync.cli import cli
 from guestsync.config import load_config
 from guestsync.errors import ConfigError
-from guestsync.scheduler import Job, guarded, run_source
-from guestsync.service import Service
+from guestsync.serve.scheduler import Job, guarded, run_source
+from guestsync.serve.service import Service
 from guestsync.sync_engine import Hub
 
 from .conftest import SAMPLES

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from guestsync.cli import cli
 from guestsync.config import load_config
 from guestsync.errors import ConfigError
-from guestsync.scheduler import build_scheduler, next_runs, source_jobs
+from guestsync.serve.scheduler import build_scheduler, next_runs, source_jobs
 from guestsync.sync_engine import Hub
 
 from .conftest import SAMPLES

@@ -14,12 +14,12 @@ from rich.console import Console
 
 from guestsync.cli.status_tables import print_service_status
 from guestsync.config import load_config
-from guestsync.service import Service, Worker
+from guestsync.metrics import Metrics
+from guestsync.serve.service import Service, Worker
 from guestsync.store import Store
 from guestsync.sync_engine import Hub
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread
 from guestsync.webhook_server import create_app
-from guestsync.webhooks.metrics import Metrics
 
 from .conftest import SAMPLES
 from .webhook_signing import hmac_headers, sample, webhook_config

@@ -12,8 +12,8 @@ import responses
 from responses import matchers
 
 from guestsync.config import load_config
+from guestsync.config.pull import SquareSourceOptions
 from guestsync.connectors.square import SquareSource
-from guestsync.pull_options import SquareSourceOptions
 from guestsync.sync_engine import Hub
 
 SQ = "https://connect.squareup.com"

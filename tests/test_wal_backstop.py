@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from guestsync.store import Store
-from guestsync.webhooks.checkpoint import Checkpointer
+from guestsync.store.checkpointer import Checkpointer
 
 PAGE = 4096
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from guestsync.webhooks.options import WebhookOptions
+from guestsync.config.webhooks import WebhookOptions
 from guestsync.webhooks.schemes import SCHEMES, SignatureError, SignedRequest, build_scheme
 
 NOW = 1_700_000_000

@@ -10,9 +10,9 @@ import requests
 import responses
 
 from guestsync.config import load_config
+from guestsync.intake.fetch import fetch_pending
 from guestsync.sync_engine import Hub
 from guestsync.webhook_server import create_app
-from guestsync.webhooks.fetch import fetch_pending
 
 from .webhook_signing import SOURCES, hmac_headers, sample, square_headers, webhook_config
 

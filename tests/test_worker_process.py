@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from guestsync.config import load_config
-from guestsync.process import map_ahead
-from guestsync.service import Service
+from guestsync.process.batch import map_ahead
+from guestsync.serve.service import Service
 from guestsync.store import Store, WriteTurn
 from guestsync.sync_engine import Hub
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..config import find_config, json_schema, load_config
-from ..delivery import quota_paused_until
+from ..delivery.batches import quota_paused_until
 from ..sync_engine import Hub, SyncSummary
 from .app import Ctx, cli, err, out, pass_ctx
 from .status_tables import print_service_status

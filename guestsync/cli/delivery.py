@@ -10,10 +10,10 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..dead_letters import retry_dead_letters
-from ..delivery import lift_quota_pause, quota_paused_until
-from ..delivery_ops import supports_merge
-from ..delivery_plan import TargetPlan, plan_target
+from ..actions.dead_letters import retry_dead_letters
+from ..delivery.batches import lift_quota_pause, quota_paused_until
+from ..delivery.crm_ops import supports_merge
+from ..delivery.plan import TargetPlan, plan_target
 from ..store import utcnow
 from .app import Ctx, cli, err, out, pass_ctx
 

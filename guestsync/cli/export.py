@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..export import export_csv, load_columns, parse_columns
+from ..actions.export import export_csv, load_columns, parse_columns
 from .app import Ctx, cli, err, pass_ctx
 
 

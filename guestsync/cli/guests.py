@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from .. import guest_admin
+from ..actions import guests as guest_admin
 from ..sync_engine import Hub
 from .app import Ctx, cli, err, out, pass_ctx
 
@@ -185,7 +185,7 @@ def weights(ctx: Ctx, iterations: int) -> None:
 def generate(out_dir: Path, people: int, per_guest: float, seed: int) -> None:
     """Write seeded synthetic guest records with realistic dirt (records.jsonl) and the
     ground truth (truth.csv: record id, person id), to measure dedupe quality."""
-    from ..synthetic import write
+    from ..testing.synthetic import write
 
     n = write(out_dir, people, per_guest, seed=seed)
     out.print(f"wrote {n} records of {people} people to {out_dir}")

@@ -8,8 +8,10 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from .. import activity, crm_setup, privacy, report
+from ..actions import crm_setup, report
 from ..errors import ConfigError
+from ..restaurant import hooks as activity
+from ..restaurant import privacy
 from ..store import utcnow
 from .app import Ctx, cli, err, out, pass_ctx
 

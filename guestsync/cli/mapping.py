@@ -14,11 +14,11 @@ from pydantic_core import to_jsonable_python
 from rich.markup import escape
 from rich.table import Table
 
+from ..actions.preview import SampleRecord, context_of, file_records, source_records
 from ..config import find_config, load_config
 from ..errors import ConfigError
 from ..mapping import MappingSpec, load_mapping
 from ..mapping.preview import RecordPreview, preview_record
-from ..preview_sources import SampleRecord, context_of, file_records, source_records
 from ..webhooks.profiles import PROFILES
 from .app import Ctx, cli, out, pass_ctx
 

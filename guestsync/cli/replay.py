@@ -9,8 +9,8 @@ import click
 import requests
 from rich.markup import escape
 
-from ..replay import replay_errors
-from ..webhooks.fetch import fetch_pending
+from ..actions.replay import replay_errors
+from ..intake.fetch import fetch_pending
 from .app import Ctx, cli, err, out, pass_ctx
 
 

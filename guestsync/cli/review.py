@@ -6,7 +6,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from .. import guest_admin
+from ..actions import guests as guest_admin
 from .app import Ctx, cli, out, pass_ctx
 
 

@@ -8,7 +8,7 @@ import threading
 import click
 
 from ..config import load_config
-from ..service import Service
+from ..serve.service import Service
 from .app import Ctx, cli, out, pass_ctx
 
 

@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..csv_import import import_files
-from ..scheduler import all_jobs, build_scheduler, guarded, next_runs, unscheduled
+from ..actions.import_csv import import_files
+from ..serve.scheduler import all_jobs, build_scheduler, guarded, next_runs, unscheduled
 from .app import Ctx, cli, err, out, pass_ctx
 
 

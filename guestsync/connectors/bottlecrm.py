@@ -23,13 +23,12 @@ from typing import Any
 import phonenumbers
 import requests
 
-from ..connector_options import BottleCrmTargetOptions
+from ..config.connectors import BottleCrmTargetOptions
 from ..errors import RetryableError
 from ..models import Guest
-from ..rate_budget import account_key
 from ..store import OutboxItem
 from .base import CrmRef, RecordResult
-from .http import HttpClient, classify
+from .http import HttpClient, account_key, classify
 from .names import first_last
 
 CONTACTS = "/api/contacts/"

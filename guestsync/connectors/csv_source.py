@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from ..connector_options import CsvSourceOptions
+from ..config.connectors import CsvSourceOptions
 
 SAMPLE = 256 * 1024  # bytes read to detect the encoding
 # Encodings charset-normalizer may choose between; results map to their supersets.

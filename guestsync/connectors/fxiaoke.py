@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from ..connector_options import FxiaokeTargetOptions
+from ..config.connectors import FxiaokeTargetOptions
 from ..errors import (
     AuthError,
     PermanentError,
@@ -34,11 +34,10 @@ from ..errors import (
     RetryableError,
 )
 from ..models import Guest
-from ..rate_budget import account_key
 from ..ratelimit import TokenBucket
 from ..store import OutboxItem
 from .base import RecordResult
-from .http import HttpClient
+from .http import HttpClient, account_key
 from .naming import single_name
 
 # -- unverified API facts (platform-apis.md §1.4), in one place -------------------------

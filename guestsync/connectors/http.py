@@ -4,6 +4,7 @@ that turns responses and network failures into guestsync errors.
 
 from __future__ import annotations
 
+import hashlib
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -96,3 +97,9 @@ class HttpClient:
         if check:
             classify(resp, target=self.target)
         return resp
+
+
+def account_key(kind: str, *parts: str) -> str:
+    """A stable budget name for a CRM account that does not reveal its credentials."""
+    digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:16]
+    return f"{kind}:{digest}"

@@ -29,13 +29,12 @@ from typing import Any
 
 import requests
 
-from ..connector_options import HubSpotTargetOptions
+from ..config.connectors import HubSpotTargetOptions
 from ..errors import AuthError, PermanentError
 from ..models import Guest
-from ..rate_budget import account_key
 from ..store import OutboxItem
 from .base import CrmRef, RecordResult
-from .http import HttpClient, classify
+from .http import HttpClient, account_key, classify
 
 UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
 MERGE_PATH = "/crm/v3/objects/contacts/merge"

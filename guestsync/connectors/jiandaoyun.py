@@ -29,14 +29,14 @@ from urllib.parse import urlencode
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from ..connector_options import JiandaoyunSourceOptions, RetryOptions
+from ..config.connectors import JiandaoyunSourceOptions, RetryOptions
 from ..errors import ConfigError, RateLimitedError, RetryableError
 from ..mapping.compiler import content_hash
-from ..retry import call_with_retry
 from ..store import InboxEntry
 from ..webhooks.profiles import JDY_DELIVERY_HEADER, jiandaoyun_record
 from ..webhooks.schemes import JiandaoyunScheme, SignatureError, SignedRequest
 from .http import USER_AGENT, classify
+from .retry import call_with_retry
 
 # ⚠️ /api/v5/app/entry/data/list is not in the reference: body {app_id, entry_id, data_id
 # (the last _id seen, for the next page), limit <= 100 ✅}, answer {"data": [entries]}.

@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from ..connector_options import KingdeeTargetOptions
+from ..config.connectors import KingdeeTargetOptions
 from ..errors import AuthError, PermanentError, RetryableError
 from ..models import Guest
 from ..store import OutboxItem

@@ -32,13 +32,12 @@ from typing import Any
 
 import requests
 
-from ..connector_options import RestRequest, RestTargetOptions
+from ..config.connectors import RestRequest, RestTargetOptions
 from ..errors import ConfigError, RetryableError
 from ..models import Guest
-from ..rate_budget import account_key
 from ..store import OutboxItem
 from .base import RecordResult
-from .http import HttpClient
+from .http import HttpClient, account_key
 from .names import first_last
 from .templating import Render, compile_expression, compile_path, compile_template, variables
 

@@ -15,8 +15,7 @@ from typing import Any
 
 import requests
 
-from ..errors import AuthError
-from ..pull_options import (
+from ..config.pull import (
     ApiKeyAuth,
     AuthOptions,
     BasicAuth,
@@ -24,6 +23,7 @@ from ..pull_options import (
     OAuth2ClientCredentials,
     OAuth2RefreshToken,
 )
+from ..errors import AuthError
 from .http import HttpClient
 
 

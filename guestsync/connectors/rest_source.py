@@ -27,9 +27,7 @@ from typing import Any
 import jmespath
 import requests
 
-from ..errors import AuthError, PermanentError
-from ..mapping.compiler import content_hash
-from ..pull_options import (
+from ..config.pull import (
     CursorToken,
     Incremental,
     LinkHeader,
@@ -38,10 +36,12 @@ from ..pull_options import (
     RestSourceOptions,
     StreamOptions,
 )
+from ..errors import AuthError, PermanentError
+from ..mapping.compiler import content_hash
 from ..ratelimit import TokenBucket
-from ..retry import call_with_retry
 from .http import HttpClient
 from .rest_auth import build_auth
+from .retry import call_with_retry
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from ..connector_options import SalesforceTargetOptions
+from ..config.connectors import SalesforceTargetOptions
 from ..errors import AuthError, PermanentError, RateLimitedError
 from ..models import Guest
 from ..store import OutboxItem

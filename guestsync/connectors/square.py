@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..pull_options import (
+from ..config.pull import (
     CursorToken,
     Incremental,
     RestSourceOptions,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..webhooks.options import WebhookSourceOptions
+from ..config.webhooks import WebhookSourceOptions
 
 
 class WebhookSource:

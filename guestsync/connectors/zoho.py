@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from ..connector_options import ZohoTargetOptions
+from ..config.connectors import ZohoTargetOptions
 from ..errors import AuthError, PermanentError, RateLimitedError
 from ..models import Guest
 from ..store import OutboxItem

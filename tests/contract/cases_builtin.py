@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from guestsync.connector_options import (
+from guestsync.config.connectors import (
     HubSpotTargetOptions,
     SalesforceTargetOptions,
     ZohoTargetOptions,

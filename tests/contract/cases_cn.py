@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from guestsync.connector_options import FxiaokeTargetOptions, KingdeeTargetOptions
+from guestsync.config.connectors import FxiaokeTargetOptions, KingdeeTargetOptions
 from guestsync.connectors import FxiaokeTarget, KingdeeTarget
 from guestsync.testing import FakeFxiaoke, FakeKingdee, ServerThread
 

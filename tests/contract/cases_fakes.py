@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from guestsync.connector_options import BottleCrmTargetOptions, RestTargetOptions
+from guestsync.config.connectors import BottleCrmTargetOptions, RestTargetOptions
 from guestsync.connectors import BottleCrmTarget, RestTarget
 from guestsync.testing import FakeBottleCrm, FakeRestCrm, ServerThread, rest_target_options
 

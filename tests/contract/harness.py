@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from guestsync.connectors.base import Target
 from guestsync.models import Guest
-from guestsync.process import payload_hash
+from guestsync.process.batch import payload_hash
 from guestsync.store import OutboxItem
 
 

@@ -1,0 +1,159 @@
+"""What the `guests` and `review` commands do, as library calls: look a guest up, explain
+how it was resolved, and merge/unmerge/accept/reject with the affected guests recomputed
+and re-queued for every target in the same transaction.
+
+`profile()` builds `guests show` from sections; another area adds its own section (e.g.
+aggregates) by appending a function to `PROFILE_SECTIONS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..connectors.base import Target
+from ..identity import IdentityConfig
+from ..identity.names import name_key
+from ..normalize import email_address, phone_e164
+from ..process.batch import settle
+from ..process.resolve import IdentityError, Resolver, ref_text
+from ..restaurant import aggregates
+from ..store import Store
+from ..store.identity import Ref
+
+Section = Callable[[Store, str], Any]
+
+
+def _links(store: Store, guest_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "link": ref_text(x.ref),
+            "seen_at": x.seen_at.isoformat(),
+            "pinned": x.pinned,
+            "record": x.record.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
+        }
+        for x in sorted(store.links_of([guest_id]), key=lambda x: x.seen_at)
+    ]
+
+
+def _reviews(store: Store, guest_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": r.id,
+            "with": r.candidate if r.guest_id == guest_id else r.guest_id,
+            "score": r.score,
+        }
+        for r in store.reviews(status="open", limit=10_000)
+        if guest_id in (r.guest_id, r.candidate)
+    ]
+
+
+PROFILE_SECTIONS: dict[str, Section] = {
+    "activity": aggregates.summary,  # segment, visits, spend, consent in force (issue 8)
+    "links": _links,
+    "crm": lambda store, gid: store.crm_links_of(gid),  # target -> CRM record id
+    # records of merged-away guests left in a CRM without a merge API, to merge by hand
+    "crm_duplicates": lambda store, gid: store.crm_duplicates_of(gid),
+    "open_reviews": _reviews,
+}
+
+
+def current_id(store: Store, guest_id: str) -> str:
+    """Follow `merged_into` so an old id still finds its guest."""
+    return Resolver(store)._current(guest_id)
+
+
+def profile(store: Store, guest_id: str) -> dict[str, Any]:
+    """The golden record plus every section (linked source records, open reviews, ...)."""
+    gid = current_id(store, guest_id)
+    guest = store.get_guest(gid)
+    assert guest is not None
+    out: dict[str, Any] = {
+        "id": gid,
+        "asked_for": guest_id if gid != guest_id else None,
+        "golden": guest.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
+    }
+    for name, section in PROFILE_SECTIONS.items():
+        out[name] = section(store, gid)
+    return out
+
+
+def explain(store: Store, guest_id: str) -> list[dict[str, Any]]:
+    """Every logged decision about this guest: which record, compared with whom, the score
+    per field and the outcome."""
+    return store.match_log_for(current_id(store, guest_id))
+
+
+def search(store: Store, text: str, *, region: str = "TW", limit: int = 20) -> list[Any]:
+    """Guests by name (any script or romanization), email or phone, or a substring."""
+    keys: list[tuple[str, str]] = []
+    if key := name_key(text):
+        keys.append(("name", key))
+    for kind, fn in (("email", email_address), ("phone", lambda t: phone_e164(t, region))):
+        with contextlib.suppress(ValueError):
+            keys.append((kind, fn(text)))
+    return store.search_guests(text, keys=keys, limit=limit)
+
+
+def parse_link(store: Store, text: str) -> Ref:
+    """SOURCE:EXTERNAL_ID (or SOURCE:STREAM:EXTERNAL_ID) as a link reference."""
+    source, sep, rest = text.partition(":")
+    if not sep or not rest:
+        raise IdentityError(f"--link wants SOURCE:EXTERNAL_ID, got {text!r}")
+    found = store.find_links(source, rest)
+    if not found and ":" in rest:
+        stream, _, ext = rest.partition(":")
+        found = [r for r in store.find_links(source, ext) if r[1] == stream]
+    if not found:
+        raise IdentityError(f"no source record {text!r} is linked to any guest")
+    if len(found) > 1:
+        raise IdentityError(
+            f"{text!r} is in several streams; use one of: {', '.join(map(ref_text, found))}"
+        )
+    return found[0]
+
+
+class Admin:
+    """Manual identity operations, each in one transaction, re-queuing what changed."""
+
+    def __init__(
+        self, store: Store, targets: Mapping[str, Target], config: IdentityConfig | None = None
+    ) -> None:
+        self.store = store
+        self.targets = targets
+        self.config = config
+
+    def _run(self, op: Callable[[Resolver], set[str]]) -> tuple[set[str], int]:
+        with self.store.atomic():
+            resolver = Resolver(self.store, self.config)
+            # As a sync batch does: golden records, aggregates, segment and consent of
+            # both guests, then their CRM payloads (a merged-away guest is not queued).
+            touched = resolver.live(op(resolver))
+            queued = settle(self.store, touched, self.targets, resolver)
+        return touched, queued
+
+    def merge(self, keep: str, lose: str) -> tuple[set[str], int]:
+        return self._run(lambda r: r.merge(keep, lose))
+
+    def unmerge(self, guest_id: str, link: str) -> tuple[set[str], int]:
+        ref = parse_link(self.store, link)
+        gid = current_id(self.store, guest_id)
+        return self._run(lambda r: r.unmerge(gid, ref))
+
+    def merged_in_crm(self, guest_id: str, touched: set[str]) -> list[str]:
+        """After an unmerge: the CRM records that already merged the two guests (a CRM
+        merge cannot be undone from here), as lines for a person to split them by hand."""
+        gid = current_id(self.store, guest_id)
+        return [
+            f"{target}: record {crm_id or '?'} already holds both {gid} and {other}; "
+            "split it by hand in the CRM"
+            for other in sorted(touched - {gid})
+            for target, crm_id in self.store.crm_merges_done(gid, other)
+        ]
+
+    def accept(self, review_id: int) -> tuple[set[str], int]:
+        return self._run(lambda r: r.accept(review_id))
+
+    def reject(self, review_id: int) -> tuple[set[str], int]:
+        return self._run(lambda r: r.reject(review_id))

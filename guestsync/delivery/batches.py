@@ -1,0 +1,246 @@
+"""Stage 4: push pending outbox rows to a target in batches, with retry, per-record results.
+
+Delivery is at-least-once; the targets upsert by our stable guest id, so the CRM sees each
+guest once. The engine, not the connector, decides what a failure means:
+
+- a whole call failing transiently (429 honouring Retry-After, 5xx, timeout, reset) is
+  retried with exponential backoff and jitter (`retry.py`); still failing, the batch stays
+  pending and this target stops for this run (it is likely down);
+- credentials refused (AuthError, after the connector's own token refresh) stop the
+  target with one clear error; no record is touched;
+- a whole batch rejected as sent (PermanentError) is split in halves until the bad records
+  are alone, so one malformed record cannot sink its 199 neighbours;
+- a record the CRM rejects becomes a dead letter with the CRM's own message; a record it
+  answers "try again" for is retried in a later pass of this run;
+- a record past the target's `give_up_after_attempts` or `give_up_after_hours` becomes a
+  dead letter too (`guestsync dead-letters retry` puts it back).
+
+Every call first takes a token from the account's shared rate budget (`rate_budget.py`);
+targets that make several HTTP requests per call (`pace_requests`) take one per request.
+After the upserts, merges and deletes queued for the target are carried out
+(`delivery_ops.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..config.connectors import DeliveryRetryOptions
+from ..connectors.base import RecordResult, Target
+from ..connectors.retry import call_with_retry
+from ..errors import AuthError, PermanentError, QuotaExhaustedError, RetryableError
+from ..store import OutboxItem, Store, ts, utcnow
+
+MAX_PASSES = 3  # passes over the queue per run, for records the CRM asked to resend
+QUOTA_PAUSE = "quota_paused_until:{target}"  # meta key: when the target's used-up quota resets
+
+
+@dataclass
+class DeliveryStats:
+    target: str
+    pushed: int = 0
+    created: int = 0
+    dead: int = 0
+    deferred: int = 0
+    retries: int = 0
+    batches: int = 0
+    merged: int = 0
+    deleted: int = 0
+    expired: int = 0  # dead-lettered for too many attempts or too long pending
+    stopped: str | None = None  # why delivery to this target stopped early, if it did
+    errors: list[str] = field(default_factory=list)
+
+
+class StopTarget(Exception):
+    """Internal: this target is done for this run (reason in stats.stopped)."""
+
+
+@dataclass
+class Delivery:
+    """One run of deliveries to one target. Use `deliver()`."""
+
+    store: Store
+    target: Target
+    retry: DeliveryRetryOptions
+    sleep: Callable[[float], None] = time.sleep
+    pace: Callable[[], object] | None = None  # takes a token from the shared rate budget
+    stats: DeliveryStats = field(init=False)
+    rejected_whole: int = field(init=False, default=0)  # dead letters of whole-call errors
+    call_pace: Callable[[], object] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.stats = DeliveryStats(self.target.name)
+        self.call_pace = self.pace
+        hand_over = getattr(self.target, "pace_requests", None)
+        if callable(hand_over):  # a target making several requests per call paces each
+            hand_over(self.pace)
+            self.call_pace = None
+
+    def call(self, fn: Callable[[], object]) -> object:
+        """One remote call: paced, retried on transient failure (the engine's policy)."""
+
+        def attempt() -> object:
+            if self.call_pace is not None:
+                self.call_pace()
+            return fn()
+
+        def on_retry(exc: BaseException, wait: float) -> None:
+            self.stats.retries += 1
+
+        return call_with_retry(attempt, self.retry, sleep=self.sleep, on_retry=on_retry)
+
+    def run(self) -> DeliveryStats:
+        from .crm_ops import carry_out_ops
+
+        try:
+            self.check_quota_pause()
+            self.expire_overdue()
+            # Merges first: the keeper's push may carry the loser's email, which the CRM
+            # refuses while the loser's record still holds it. Then again after the
+            # upserts, for keepers that only now reached the CRM.
+            carry_out_ops(self)
+            for _ in range(MAX_PASSES):
+                if not self.one_pass():
+                    break
+            carry_out_ops(self)
+        except StopTarget:
+            pass
+        return self.stats
+
+    def expire_overdue(self) -> None:
+        cutoff = ts(utcnow() - timedelta(hours=self.retry.give_up_after_hours))
+        rows = self.store.overdue_outbox(
+            self.target.name,
+            max_attempts=self.retry.give_up_after_attempts,
+            pending_before=cutoff,
+        )
+        with self.store.atomic():
+            for oid, tgt, gid, payload, phash, attempts, last_error, since in rows:
+                item = OutboxItem(oid, tgt, gid, payload, phash, attempts, None, since)
+                why = (
+                    f"gave up after {attempts} failed attempt(s)"
+                    if attempts >= self.retry.give_up_after_attempts
+                    else f"gave up: pending since {since}"
+                )
+                self.dead_letter(item, f"{why}; last error: {last_error or 'none'}")
+                self.stats.expired += 1
+
+    def one_pass(self) -> bool:
+        """Send everything pending once; True if some records asked to be sent again."""
+        again = False
+        after = 0
+        while batch := self.store.pending_outbox(
+            self.target.name, limit=self.target.max_batch, after_id=after
+        ):
+            after = batch[-1].id
+            self.stats.batches += 1
+            before = self.rejected_whole
+            again |= self.send(batch)
+            if len(batch) >= 4 and self.rejected_whole - before == len(batch):
+                # Every record alone was refused too: the request, not the data, is wrong.
+                self.stop(
+                    f"{self.target.name} refused every record of a batch one by one; "
+                    f"check the target's settings (last: {self.stats.errors[-1]})"
+                )
+        return again
+
+    def send(self, batch: Sequence[OutboxItem]) -> bool:
+        try:
+            results = self.call(lambda: self.target.upsert(batch))
+        except AuthError as exc:
+            self.stop(f"credentials refused, delivery to {self.target.name} stopped: {exc}")
+        except QuotaExhaustedError as exc:  # not the records' fault: no attempt is counted
+            self.stats.deferred += len(batch)
+            self.quota_stop(exc)
+        except RetryableError as exc:
+            with self.store.atomic():
+                self.store.mark_attempt_failed(batch, str(exc))
+            self.stats.deferred += len(batch)
+            self.stop(f"gave up for this run after retries: {exc}")
+        except PermanentError as exc:
+            if len(batch) > 1:  # find the record(s) the CRM objects to
+                half = len(batch) // 2
+                return self.send(batch[:half]) | self.send(batch[half:])
+            with self.store.atomic():
+                self.dead_letter(batch[0], str(exc))
+            self.rejected_whole += 1
+            return False
+        assert isinstance(results, list)
+        return self.apply(batch, results)
+
+    def apply(self, batch: Sequence[OutboxItem], results: list[RecordResult]) -> bool:
+        by_id = {item.guest_id: item for item in batch}
+        again = False
+        with self.store.atomic():
+            for r in results:
+                item = by_id.pop(r.guest_id, None)
+                if item is None:
+                    continue
+                if r.ok and r.crm_id:
+                    self.store.mark_delivered(item, r.crm_id)
+                    self.stats.pushed += 1
+                    self.stats.created += r.created
+                elif r.retryable and item.attempts + 1 < self.retry.give_up_after_attempts:
+                    self.store.mark_attempt_failed([item], r.error or "failed")
+                    self.stats.deferred += 1
+                    again = True
+                else:
+                    self.dead_letter(item, r.error or "rejected")
+            if by_id:  # a connector that answered fewer results than inputs
+                self.store.mark_attempt_failed(list(by_id.values()), "no result returned")
+                self.stats.deferred += len(by_id)
+                again = True
+        return again
+
+    def check_quota_pause(self) -> None:
+        """A quota used up in an earlier run, maybe by another process (cron), keeps the
+        target paused until it resets: no call is made, no record expires meanwhile."""
+        until = quota_paused_until(self.store, self.target.name)
+        if until:
+            self.stop(f"quota used up, delivery to {self.target.name} paused until {until}")
+
+    def quota_stop(self, exc: QuotaExhaustedError) -> None:
+        """Stop for this run and remember until when the quota is used up."""
+        if isinstance(exc.resets_at, datetime):
+            with self.store.atomic():
+                self.store.set_meta(QUOTA_PAUSE.format(target=self.target.name), ts(exc.resets_at))
+        self.stop(f"quota used up, delivery to {self.target.name} paused: {exc}")
+
+    def dead_letter(self, item: OutboxItem, error: str) -> None:
+        self.store.dead_letter(item, error)
+        self.stats.dead += 1
+        self.stats.errors.append(f"{item.guest_id}: {error}")
+
+    def stop(self, reason: str) -> None:
+        self.stats.stopped = reason
+        raise StopTarget(reason)
+
+
+def quota_paused_until(store: Store, target: str) -> str | None:
+    """When a paused target's used-up quota resets (stored UTC time), or None if not paused."""
+    until = store.get_meta(QUOTA_PAUSE.format(target=target))
+    return until if until and until > ts() else None
+
+
+def lift_quota_pause(store: Store, target: str) -> str | None:
+    """Deliver to `target` again before its quota resets (e.g. the vendor raised it).
+    Returns the pause that was lifted, or None if the target was not paused."""
+    with store.atomic():
+        until = quota_paused_until(store, target)
+        store.delete_meta(QUOTA_PAUSE.format(target=target))
+    return until
+
+
+def deliver(
+    store: Store,
+    target: Target,
+    retry: DeliveryRetryOptions,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    pace: Callable[[], object] | None = None,
+) -> DeliveryStats:
+    """Deliver what is pending for `target`: upserts, then queued merges and deletes."""
+    return Delivery(store, target, retry, sleep=sleep, pace=pace).run()

@@ -1,0 +1,64 @@
+"""The part of identity resolution that needs no store, done where the record is mapped.
+
+Folding a record (names through OpenCC and pypinyin, emails, phones), its blocking and
+probe keys, and the JSON its guest link stores depend on the record alone. The mapping
+worker (parallel.py) does them next to the mapping, on the second core, and hands them
+over with the mapped rows; the resolver (resolution.py) uses them when they were made
+with its own compared fields, and folds the record itself otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .. import identity
+from ..models import SourceRecord
+from .keys import Features, Key
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    fields: tuple[str, ...]  # the compared fields it was folded with
+    features: Features
+    keys: list[Key]  # stored with the guest (identity.keys_for)
+    probe: list[Key]  # looked up (identity.probe_keys)
+    record_json: str  # the guest as the record describes it, as guest_links stores it
+    features_json: str
+
+
+def features_json(f: Features) -> str:
+    return json.dumps(f, ensure_ascii=False, separators=(",", ":"))
+
+
+def prepare(record: SourceRecord, fields: tuple[str, ...]) -> Prepared:
+    f = identity.features(record.guest, fields)
+    keys = identity.keys_for(f)
+    return Prepared(
+        fields,
+        f,
+        keys,
+        identity.probe_keys(f, keys),
+        record.guest.model_dump_json(exclude_none=True),
+        features_json(f),
+    )
+
+
+class MappedBatch(list[SourceRecord | str]):
+    """Mapped rows (a rejected row is its reason), with each row's `Prepared` (None for
+    a rejected row): what process_batch takes as `mapped`, from the mapping worker."""
+
+    prepared: list[Prepared | None]
+
+    def __init__(
+        self, items: Iterable[SourceRecord | str], prepared: Sequence[Prepared | None]
+    ) -> None:
+        super().__init__(items)
+        self.prepared = list(prepared)
+
+
+def prepared_of(mapped: object, i: int) -> Prepared | None:
+    """Row `i`'s prepared data, if `mapped` came with it."""
+    prepared = getattr(mapped, "prepared", None)
+    return prepared[i] if prepared is not None else None

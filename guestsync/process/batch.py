@@ -1,0 +1,319 @@
+"""Stage 2 and 3: map inbox rows, resolve guests, upsert entities, queue changed payloads.
+
+One batch of inbox rows is one transaction: its guests, links, reservations, outbox rows
+and the inbox status commit together. A row that cannot be mapped is marked `error` with
+the reason (inside its own savepoint) and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..connectors.base import Target
+from ..errors import BadRecordError
+from ..identity import IdentityConfig
+from ..identity.prepare import Prepared, prepared_of
+from ..mapping import CompiledMapping
+from ..models import Guest, SourceRecord
+from ..restaurant import hooks as activity
+from ..restaurant.hooks import ActivitySettings
+from ..store import InboxRow, Store
+from .ordering import is_current
+from .removals import note_removal
+from .resolve import Resolver
+
+Progress = Callable[[int, int], None]  # (done, total): rows, then guests to settle
+
+
+@dataclass
+class ProcessStats:
+    processed: int = 0
+    rejected: int = 0
+    guests_created: int = 0
+    guests_matched: int = 0
+    queued: int = 0
+    stale: int = 0  # older than a state already processed: skipped (ordering.py)
+    suppressed: int = 0  # records about forgotten guests, dropped (privacy.py)
+    errors: list[str] = field(default_factory=list)  # "origin: reason", for the summary
+    warnings: list[str] = field(default_factory=list)  # values kept as written (mapping)
+
+
+def payload_hash(payload: Mapping[str, Any]) -> str:
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def resolve_guest(
+    store: Store,
+    record: SourceRecord,
+    seen: Any,
+    resolver: Resolver | None = None,
+    prepared: Prepared | None = None,
+) -> tuple[str, bool, str | None]:
+    """Link the record to its guest (existing or new); see guestsync.process.resolve.
+
+    Returns (guest id, created, the guest the record was linked to before if another).
+    """
+    res = (resolver or Resolver(store)).resolve(record, seen, prepared)
+    return res.guest_id, res.created, res.previous
+
+
+def settle(
+    store: Store,
+    guest_ids: set[str],
+    targets: Mapping[str, Target],
+    resolver: Resolver,
+    settings: ActivitySettings | None = None,
+) -> int:
+    """Bring touched guests up to date: golden record, aggregates, segment and consent,
+    then their CRM payloads. A guest merged away keeps nothing and is not queued. Returns
+    how many payloads it queued."""
+    goldens = {g: x for g in resolver.live(guest_ids) if (x := resolver.refresh(g)) is not None}
+    settings = activity.settings_for(store, settings)
+    activity.after_batch(store, set(goldens), settings, goldens)
+    return queue_for_targets(store, set(goldens), targets, settings, goldens)
+
+
+def settle_dirty(
+    store: Store,
+    targets: Mapping[str, Target],
+    identity: IdentityConfig | None = None,
+    settings: ActivitySettings | None = None,
+    *,
+    chunk: int = 1000,
+    progress: Progress | None = None,
+    rows_done: int = 0,
+) -> int:
+    """Settle every guest the process stage noted (m0016), `chunk` guests per transaction.
+    Returns how many payloads it queued. `progress` counts rows then guests:
+    (rows_done + guests settled, rows_done + guests to settle)."""
+    queued = settled = 0
+    total = store.count_dirty()
+    while True:
+        with store.atomic():  # read in the transaction: another writer may note more
+            if not (noted := store.dirty_guests(limit=chunk)):
+                break
+            resolver = Resolver(store, identity)
+            queued += settle(store, set(noted), targets, resolver, settings)
+            store.clear_dirty(noted)
+        settled += len(noted)
+        if progress:
+            progress(rows_done + settled, rows_done + max(total, settled))
+    return queued
+
+
+def queue_for_targets(
+    store: Store,
+    guest_ids: set[str],
+    targets: Mapping[str, Target],
+    settings: ActivitySettings | None = None,
+    goldens: Mapping[str, Guest] | None = None,
+) -> int:
+    """`goldens`: the guests' golden records, when the caller has just saved them."""
+    queued = 0
+    settings = activity.settings_for(store, settings)
+    live = store.live_guests(sorted(guest_ids)) if goldens is None else goldens
+    for gid, guest in sorted(live.items()):
+        view = activity.guest_view(store, gid, settings, guest)
+        for name, target in targets.items():
+            # The target's contact, plus aggregates, segment and consent (crm_properties.py)
+            payload = activity.enrich(
+                store, name, target, gid, target.project(guest), settings, view
+            )
+            queued += store.enqueue(name, gid, payload, payload_hash(payload))
+    settings.fresh = {}  # this batch's aggregates are projected; later reads go to the store
+    return queued
+
+
+def process_batch(
+    store: Store,
+    rows: list[InboxRow],
+    mapping_for: Callable[[str, str], CompiledMapping],
+    targets: Mapping[str, Target],
+    stats: ProcessStats,
+    identity: IdentityConfig | None = None,
+    *,
+    mapped: list[SourceRecord | str] | None = None,
+    settings: ActivitySettings | None = None,
+    defer: bool = False,
+) -> None:
+    """`mapped`, if given, holds each row already mapped (or its rejection reason), e.g.
+    by a mapping worker process (parallel.py) while the previous batch was resolved.
+
+    The guests the batch touched are settled in the same transaction, or with `defer`
+    noted for `settle_dirty` (one settle per guest per run, however many batches touched
+    it)."""
+    touched: set[str] = set()
+    resolver = Resolver(store, identity)
+    done: list[int] = []
+    with store.atomic():
+        # No forgotten guest, no record to screen: the batch holds the write lock, so no
+        # `forget` can add a suppression before it commits.
+        screen = store.any_suppressions()
+        # Records new to the store need no per-row look-ups of their link or consent.
+        refs = {(r.source, r.stream, r.external_id) for r in rows}
+        refs.update(_ref(m) for m in mapped or () if not isinstance(m, str))
+        resolver.unlinked, no_consent = store.refs_absent(refs)
+        log = resolver.log_buffer = []  # the match log, written once for the batch
+        for i, row in enumerate(rows):
+            logged = len(log)
+            try:
+                with store.atomic():
+                    if mapped is not None:
+                        record = mapped[i]
+                        if isinstance(record, str):
+                            raise BadRecordError(record)
+                    else:
+                        record = mapping_for(row.source, row.stream).apply(
+                            json.loads(row.raw),
+                            source=row.source,
+                            stream=row.stream,
+                            external_id=row.external_id,
+                        )
+                    stats.warnings.extend(
+                        f"{row.source} {row.origin}: {w}" for w in record.warnings
+                    )
+                    if not is_current(store, record):
+                        stats.stale += 1
+                        done.append(row.id)
+                        continue
+                    seen = record.updated_at or row.received_at
+                    if screen and not activity.admit(store, record):  # a forgotten guest
+                        store.mark_inbox_suppressed(row.id)
+                        stats.suppressed += 1
+                        continue
+                    ref = _ref(record)
+                    if (record.deleted or ref not in resolver.unlinked) and note_removal(
+                        store, record, touched
+                    ):  # the source removed it (a record never linked needs no unmarking)
+                        done.append(row.id)
+                        stats.processed += 1
+                        continue
+                    guest_id, created, previous = resolve_guest(
+                        store, record, seen, resolver, prepared_of(mapped, i)
+                    )
+                    activity.record(store, record, guest_id, seen, relink=ref not in no_consent)
+                    no_consent.discard(ref)
+                    touched.add(guest_id)
+                    if previous:  # the record moved: its old guest is re-derived too
+                        touched.add(previous)
+            except (BadRecordError, ValidationError, ValueError) as exc:
+                del log[logged:]  # rolled back with the row
+                reason = exc.render() if isinstance(exc, BadRecordError) else str(exc)
+                store.mark_inbox_error(row.id, reason)
+                stats.rejected += 1
+                stats.errors.append(f"{row.source} {row.origin}: {reason}")
+                continue
+            done.append(row.id)
+            stats.processed += 1
+            stats.guests_created += created
+            stats.guests_matched += not created
+        store.log_matches(log)
+        resolver.log_buffer = None
+        if defer:
+            live = resolver.live(touched)
+            store.mark_dirty(live)
+        else:
+            stats.queued += settle(store, touched, targets, resolver, settings)
+        store.mark_inbox_done(done)
+
+
+def _ref(record: SourceRecord) -> tuple[str, str, str]:
+    return (record.source, record.stream, record.external_id)
+
+
+def map_ahead(
+    rows: list[InboxRow], mapping_for: Callable[[str, str], CompiledMapping]
+) -> list[SourceRecord | str]:
+    """Map rows before their transaction (pure work: no write lock held meanwhile); a
+    row that cannot be mapped becomes its reason, as process_batch's `mapped` takes it."""
+    out: list[SourceRecord | str] = []
+    for row in rows:
+        try:
+            mapping = mapping_for(row.source, row.stream)
+            raw = json.loads(row.raw)
+            out.append(
+                mapping.apply(
+                    raw, source=row.source, stream=row.stream, external_id=row.external_id
+                )
+            )
+        except (BadRecordError, ValidationError, ValueError) as exc:
+            out.append(exc.render() if isinstance(exc, BadRecordError) else str(exc))
+    return out
+
+
+Premap = Callable[[list[InboxRow]], Callable[[], list[SourceRecord | str] | None]]
+
+
+def process_pending(
+    store: Store,
+    mapping_for: Callable[[str, str], CompiledMapping],
+    targets: Mapping[str, Target],
+    *,
+    batch_size: int = 500,
+    identity: IdentityConfig | None = None,
+    settings: ActivitySettings | None = None,
+    progress: Progress | None = None,
+    ahead: bool = False,
+    premap: Premap | None = None,
+    ramp: Sequence[int] = (),
+    lookahead: int = 1,
+) -> ProcessStats:
+    """Process every pending row, `batch_size` rows per transaction, then settle the guests
+    they touched. `progress(done, total)` counts rows, then guests to settle.
+
+    Mapping inside the batch's transaction is the default. `ahead`: map each batch before
+    its transaction opens (`guestsync serve`: the webhook writer waits for the write lock
+    only while guests are resolved). `premap(rows)` starts mapping a batch and returns
+    how to get the result: called for batch k+1 before batch k is written (parallel.py
+    maps in a worker process meanwhile); `lookahead` batches are started ahead. `ramp`:
+    sizes of the first batches, smaller, so that the first wait for a mapped batch is
+    short."""
+    if premap is None and ahead:
+        premap = lambda rows: lambda: map_ahead(rows, mapping_for)  # noqa: E731
+    stats = ProcessStats()
+    done = 0
+    pending = store.count_pending() if progress else 0
+    sizes = [*ramp]
+    queue: deque[tuple[list[InboxRow], Callable[[], list[SourceRecord | str]] | None]]
+    queue = deque()
+    more, after = True, 0
+    while True:
+        while more and len(queue) <= lookahead:  # read (and start mapping) batches ahead
+            size = sizes.pop(0) if sizes else batch_size
+            following = store.pending_inbox(limit=size, after_id=after)
+            more = bool(following)
+            if following:
+                after = following[-1].id
+                queue.append((following, premap(following) if premap else None))
+        if not queue:
+            break
+        rows, mapped = queue.popleft()
+        process_batch(
+            store,
+            rows,
+            mapping_for,
+            targets,
+            stats,
+            identity,
+            mapped=mapped() if mapped else None,
+            settings=settings,
+            defer=True,
+        )
+        done += len(rows)
+        if progress:
+            progress(done, max(pending, done))
+    # guests settled per transaction: 1000 by default; serve's worker, writing a few rows
+    # per transaction so as not to hold the write lock, settles a few guests per one too
+    chunk = min(1000, 2 * batch_size)
+    stats.queued += settle_dirty(
+        store, targets, identity, settings, chunk=chunk, progress=progress, rows_done=done
+    )
+    return stats

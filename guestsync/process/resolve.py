@@ -1,0 +1,311 @@
+"""Identity resolution against the store: link each source record to its golden guest,
+merge, unmerge, and settle the review queue.
+
+Per record: fold it (`identity.features`), look up the guests sharing a blocking key (one
+query, over-frequent keys skipped), read their linked records (one query), score the
+record against each (Fellegi-Sunter), then link it, merging every guest it matches into
+the oldest of them. Each decision goes to `match_log`; pairs between the thresholds go to
+`review_queue`. Every merge is a `merges` row listing the links it moved, so `unmerge`
+can put them back, and delivery can merge the two CRM contacts (SupportsMerge).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .. import identity
+from ..errors import GuestsyncError
+from ..identity import CandidateRecord, IdentityConfig, Linked, Scorer
+from ..identity.keys import Key
+from ..identity.prepare import Prepared, prepare
+from ..models import Guest, SourceRecord
+from ..store import Store
+from ..store.identity import Ref
+
+
+class IdentityError(GuestsyncError):
+    """A merge/unmerge/review request that cannot be done as asked (unknown id, ...)."""
+
+
+def ref_text(ref: Ref) -> str:
+    return f"{ref[0]}:{ref[1]}:{ref[2]}"
+
+
+@dataclass
+class Resolution:
+    guest_id: str
+    created: bool
+    previous: str | None = None
+    merged: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ResolveStats:
+    skipped_keys: int = 0  # over-frequent blocking keys not used for lookup
+    comparisons: int = 0
+    reviews: int = 0
+    merges: int = 0
+
+
+class Resolver:
+    """One per batch (or CLI action); holds the compiled scorer and what it touched."""
+
+    def __init__(self, store: Store, config: IdentityConfig | None = None) -> None:
+        self.store = store
+        self.config = config or IdentityConfig()
+        self.scorer = Scorer(self.config)
+        self.fields = tuple(self.config.fields)
+        self.blocking = set(self.config.blocking)
+        self.touched: set[str] = set()
+        self.merged_away: set[str] = set()
+        self.stats = ResolveStats()
+        # Batch hints (process_batch): records known to have no link when the batch began
+        # (no look-up needed), and where the match log goes until the batch writes it.
+        self.unlinked: set[Ref] = set()
+        self.log_buffer: list[dict[str, Any]] | None = None
+
+    def features(self, guest: Guest) -> dict[str, Any]:
+        return identity.features(guest, self.fields)
+
+    # -- automatic ---------------------------------------------------------------------
+
+    def resolve(
+        self, record: SourceRecord, seen: datetime, prepared: Prepared | None = None
+    ) -> Resolution:
+        """`prepared`: the record already folded (prepare.py), e.g. by the mapping worker."""
+        store = self.store
+        ref: Ref = (record.source, record.stream, record.external_id)
+        if prepared is None or prepared.fields != self.fields:
+            prepared = prepare(record, self.fields)
+        f = prepared.features
+        state = None if ref in self.unlinked else store.link_state(ref)
+        # Seen before: its old version's keys leave its guest unless another record has them.
+        before = self._keys_of(state[0]) if state is not None else set()
+        if state is not None and state[1]:  # pinned by a person: stays where it is
+            res = self._link(ref, state[0], prepared, seen, created=False)
+            self._resync_keys(state[0], before)
+            return res
+        block = [k for k in prepared.probe if k[0] in self.blocking]
+        gids, skipped = store.guests_sharing_keys(
+            block, cap=self.config.max_candidates_per_key, caps=self.config.key_caps()
+        )
+        self.stats.skipped_keys += len(skipped)
+        candidates = [
+            CandidateRecord(gid, ref_text(r), f2 if isinstance(f2, dict) else self.features(f2))
+            for gid, r, f2 in store.candidate_links(gids)
+            if r != ref
+        ]
+        self.stats.comparisons += len(candidates)
+        decision = identity.decide(f, candidates, self.scorer)
+        matches = decision.merge_with
+        home = state[0] if state is not None else (matches[0] if matches else None)
+        created = home is None
+        if home is None:
+            home = store.new_guest_id()
+            store.save_guest(Guest(id=home))
+        res = self._link(ref, home, prepared, seen, created=created)
+        if state is not None:
+            self._resync_keys(state[0], before)
+        for other in matches:
+            if other != home and not store.kept_apart(home, other):
+                self._merge(home, other, reason="auto", pin=False)
+                res.merged.append(other)
+        review = decision.review
+        if review is not None and not store.kept_apart(home, review.guest_id):
+            store.add_review(
+                guest_id=home,
+                candidate=review.guest_id,
+                record_ref=ref_text(ref),
+                candidate_ref=review.ref,
+                score=review.score.total,
+                fields=review.score.as_json(),
+            )
+            self.stats.reviews += 1
+        log = [
+            {
+                "ref": ref,
+                "guest_id": home,
+                "candidate": j.guest_id,
+                "candidate_ref": j.ref,
+                "score": round(j.score.total, 3),
+                "fields": j.score.as_json(),
+                "outcome": j.outcome,
+            }
+            for j in decision.judgements
+        ] or [{"ref": ref, "guest_id": home, "outcome": identity.DISTINCT}]
+        if self.log_buffer is not None:
+            self.log_buffer.extend(log)
+        else:
+            store.log_matches(log)
+        return res
+
+    def _link(
+        self,
+        ref: Ref,
+        guest_id: str,
+        prepared: Prepared,
+        seen: datetime,
+        *,
+        created: bool,
+    ) -> Resolution:
+        self.store.save_link(
+            ref,
+            guest_id=guest_id,
+            record_json=prepared.record_json,
+            features_json=prepared.features_json,
+            seen_at=seen,
+        )
+        # visible to the next record of the batch
+        self.store.add_guest_keys(guest_id, prepared.keys)
+        self.unlinked.discard(ref)
+        self.touched.add(guest_id)
+        return Resolution(guest_id, created)
+
+    def _merge(self, keep: str, lose: str, *, reason: str, pin: bool) -> None:
+        store = self.store
+        links = store.candidate_links([lose])  # one read for both refs and keys
+        refs = [ref for _, ref, _ in links]
+        keys = self._keys_from(links)
+        store.move_links(refs, keep, pin=pin)
+        store.move_keys(lose, keep, keys)
+        store.repoint_entities(refs, keep)
+        store.set_merged_into(lose, keep)
+        store.record_merge(keep=keep, lose=lose, reason=reason, links=refs)
+        # Delivery merges the two CRM contacts (and cancels the loser's queued pushes);
+        # the loser's reservations, orders, feedback and consent move to the keeper, whose
+        # aggregates the caller recomputes (activity.after_batch on the live guests).
+        store.record_guest_merge(keep, lose)
+        store.move_activity(lose, keep)
+        self.touched.add(keep)
+        self.merged_away.add(lose)
+        self.touched.discard(lose)
+        self.stats.merges += 1
+
+    # -- blocking keys -----------------------------------------------------------------
+
+    def _keys_of(self, guest_id: str) -> set[Key]:
+        """The blocking keys of a guest: those of its linked records' features. The store
+        holds exactly these (m0023: no index by guest finds a guest's keys otherwise)."""
+        return self._keys_from(self.store.candidate_links([guest_id]))
+
+    def _keys_from(self, links: list[tuple[str, Ref, Any]]) -> set[Key]:
+        """The blocking keys of these `candidate_links` rows."""
+        return {
+            k
+            for _, _, f in links
+            for k in identity.keys_for(f if isinstance(f, dict) else self.features(f))
+        }
+
+    def _resync_keys(self, guest_id: str, before: set[Key]) -> None:
+        """After the guest's links changed: drop the keys only the old links had, add the
+        new ones. `before`: `_keys_of` the guest before the change."""
+        after = self._keys_of(guest_id)
+        self.store.drop_guest_keys(guest_id, sorted(before - after))
+        self.store.add_guest_keys(guest_id, sorted(after - before))
+
+    # -- golden record -----------------------------------------------------------------
+
+    def refresh(self, guest_id: str) -> Guest | None:
+        """Recompute the golden record from all linked records."""
+        store = self.store
+        exists, merged_into = store.guest_state(guest_id)
+        if not exists or merged_into:
+            return None  # merged away, or rolled back with a rejected row
+        links = store.links_of([guest_id])
+        records = [Linked(x.ref[0], x.seen_at, x.record, ref_text(x.ref)) for x in links]
+        golden = identity.golden(guest_id, records, self.config.survivorship)
+        store.save_guest(golden)
+        return golden
+
+    def live(self, guest_ids: set[str]) -> set[str]:
+        """The guests to refresh and re-queue: those touched, minus those merged away."""
+        return (guest_ids | self.touched) - self.merged_away
+
+    # -- manual ------------------------------------------------------------------------
+
+    def _current(self, guest_id: str) -> str:
+        if not self.store.guest_exists(guest_id):
+            raise IdentityError(f"no guest {guest_id!r} (see `guestsync guests search`)")
+        seen = {guest_id}
+        while (nxt := self.store.merged_into(guest_id)) is not None:
+            if nxt in seen:
+                break
+            seen.add(nxt)
+            guest_id = nxt
+        return guest_id
+
+    def merge(self, keep: str, lose: str, *, reason: str = "manual") -> set[str]:
+        """Merge guest `lose` into `keep`; returns the guests to refresh and re-queue."""
+        keep, lose = self._current(keep), self._current(lose)
+        if keep == lose:
+            raise IdentityError(f"{keep} and {lose} are already one guest")
+        self._merge(keep, lose, reason=reason, pin=True)
+        self.store.log_matches([{"guest_id": keep, "candidate": lose, "outcome": reason}])
+        return {keep}
+
+    def unmerge(self, guest_id: str, ref: Ref) -> set[str]:
+        """Take source record `ref` out of `guest_id`.
+
+        If it came in through a merge, that merge is undone: the merged guest comes back
+        with its own id and every link the merge moved that is still here. Otherwise the
+        record moves to a new guest. Both guests are recomputed from their links and kept
+        apart from then on."""
+        store = self.store
+        state = store.link_state(ref)
+        if state is None or state[0] != guest_id:
+            raise IdentityError(f"{ref_text(ref)} is not linked to guest {guest_id}")
+        links = store.candidate_links([guest_id])  # one read for both keys and refs
+        before = self._keys_from(links)
+        here = {r for _, r, _ in links}
+        back: str | None = None
+        for m in store.merges_into(guest_id):
+            if ref in m.links:
+                back = m.lose
+                refs = [r for r in m.links if r in here]
+                store.move_links(refs, back, pin=True)
+                store.repoint_entities(refs, back)
+                store.set_merged_into(back, None)
+                store.mark_merge_undone(m.id)
+                # A CRM merge not carried out yet must not happen any more.
+                store.cancel_guest_merge(guest_id, back)
+                break
+        if back is None:
+            back = store.new_guest_id()
+            store.save_guest(Guest(id=back))
+            store.move_links([ref], back, pin=True)
+            store.repoint_entities([ref], back)
+        self._resync_keys(guest_id, before)
+        # `back` had no links (a merge moves them all, or it is new): no key to drop
+        self._resync_keys(back, set())
+        store.keep_apart(guest_id, back, "unmerge")
+        store.log_matches(
+            [{"ref": ref, "guest_id": back, "candidate": guest_id, "outcome": "unmerge"}]
+        )
+        self.merged_away.discard(back)
+        self.touched |= {guest_id, back}
+        return {guest_id, back}
+
+    def accept(self, review_id: int) -> set[str]:
+        item = self._open_review(review_id)
+        touched = self.merge(item.candidate, item.guest_id, reason="review")
+        self.store.decide_review(review_id, "accepted")
+        return touched
+
+    def reject(self, review_id: int) -> set[str]:
+        item = self._open_review(review_id)
+        self.store.decide_review(review_id, "rejected")
+        self.store.keep_apart(item.guest_id, item.candidate, "review rejected")
+        self.store.log_matches(
+            [{"guest_id": item.guest_id, "candidate": item.candidate, "outcome": "rejected"}]
+        )
+        return set()
+
+    def _open_review(self, review_id: int) -> Any:
+        item = self.store.review(review_id)
+        if item is None:
+            raise IdentityError(f"no review item {review_id} (see `guestsync review list`)")
+        if item.status != "open":
+            raise IdentityError(f"review item {review_id} is already {item.status}")
+        return item

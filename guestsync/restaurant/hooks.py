@@ -1,0 +1,231 @@
+"""The process stage's hooks for issue 8: orders, feedback and consent of each record,
+suppression of forgotten guests, aggregates of the touched guests, CRM properties.
+
+`process.py` calls these at four points; all the logic is here:
+- `admit()` before identity resolution: a record about a forgotten guest is suppressed
+  (unless it carries an opt-in given after the guest was forgotten: re-consent);
+- `record()` after the reservation upsert: orders, feedback and consent statements;
+- `after_batch()` once the golden records are refreshed: aggregates and segments;
+- `enrich()` on each target's `project(guest)`: the mapped aggregate/consent properties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..config.crm import CrmConfig
+from ..connectors.base import Target
+from ..models import Guest, SourceRecord
+from ..store import Store, utcnow
+from . import aggregates, consent, privacy
+from . import properties as crm_properties
+
+
+@dataclass
+class ActivitySettings:
+    """What the hooks need from the config; defaults suit tests and a bare config."""
+
+    crm: CrmConfig = field(default_factory=CrmConfig)
+    timezone: str = "Asia/Taipei"
+    target_types: dict[str, str] = field(default_factory=dict)  # target name -> type
+    clock: Callable[[], datetime] = utcnow
+    # The aggregates the current batch just computed, so projecting does not re-read them.
+    fresh: dict[str, aggregates.Aggregates] = field(default_factory=dict, repr=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def stamp(self) -> str:
+        """Fingerprint of what aggregates depend on besides the rows: saved with each
+        guest's aggregates, so a change of settings recomputes everyone once."""
+        blob = f"{self.timezone}|{self.crm.model_dump_json(exclude={'properties', 'privacy'})}"
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.tz).date()
+
+
+def settings_for(store: Store, settings: ActivitySettings | None = None) -> ActivitySettings:
+    """`settings`, else those the hub attached to this store, else the defaults.
+
+    The hub attaches its settings to the store it opens, so every caller of the process
+    stage (sync, webhook worker, identity merges) projects the same payload for a guest,
+    whether or not it passes settings: otherwise payload hashes would flip between them.
+    """
+    if settings is not None:
+        return settings
+    attached = getattr(store, "activity_settings", None)
+    return attached if isinstance(attached, ActivitySettings) else ActivitySettings()
+
+
+def attach(store: Store, settings: ActivitySettings) -> None:
+    store.activity_settings = settings  # type: ignore[attr-defined]
+
+
+def admit(store: Store, record: SourceRecord) -> bool:
+    """False when the record is about a forgotten guest and must not be stored."""
+    return privacy.admit(store, record)
+
+
+def record(
+    store: Store, record: SourceRecord, guest_id: str, seen: datetime, *, relink: bool = True
+) -> None:
+    """Store the reservation, order, feedback and consent statements of one mapped record.
+    `relink=False`: the caller knows the record has no consent statement stored yet."""
+    if record.reservation is not None:
+        store.upsert_reservation(
+            source=record.source,
+            external_id=record.external_id,
+            guest_id=guest_id,
+            reservation=record.reservation,
+            updated_at=record.updated_at,
+        )
+    if record.order is not None:
+        store.upsert_order(
+            source=record.source,
+            external_id=record.external_id,
+            guest_id=guest_id,
+            order=record.order,
+            updated_at=record.updated_at,
+        )
+    if record.feedback is not None:
+        store.upsert_feedback(
+            source=record.source,
+            external_id=record.external_id,
+            guest_id=guest_id,
+            feedback=record.feedback,
+            updated_at=record.updated_at,
+        )
+    # The record may have moved to another guest: its earlier statements move with it.
+    if relink:
+        store.relink_consent(record.source, record.stream, record.external_id, guest_id)
+    said = consent.statements(record.guest, seen_at=seen, source=record.source)
+    if said:
+        store.save_consent(
+            source=record.source,
+            stream=record.stream,
+            external_id=record.external_id,
+            guest_id=guest_id,
+            statements=[(s.channel, s.granted, s.at, s.source) for s in said],
+        )
+
+
+def after_batch(
+    store: Store,
+    guest_ids: set[str],
+    settings: ActivitySettings,
+    goldens: Mapping[str, Guest] | None = None,
+) -> None:
+    """`goldens`: the guests' live golden records, when the caller has just saved them."""
+    settings.fresh = aggregates.refresh(
+        store,
+        guest_ids,
+        today=settings.today(),
+        tz=settings.tz,
+        crm=settings.crm,
+        stamp=settings.stamp,
+        goldens=goldens,
+    )
+
+
+def consent_state(store: Store, guest_id: str) -> dict[str, consent.Statement]:
+    return consent.effective(consent.Statement(*row) for row in store.consent_statements(guest_id))
+
+
+def guest_view(
+    store: Store, guest_id: str, settings: ActivitySettings, guest: Guest | None = None
+) -> dict[str, Any]:
+    """Every value a CRM property can be mapped from, for one guest (`guest`: its golden
+    record, if the caller has it already)."""
+    guest = guest or store.get_guest(guest_id)
+    if guest is None:
+        return {}
+    v: dict[str, Any] = guest.model_dump(
+        exclude={"marketing_consent", "email_consent", "sms_consent"}
+    )
+    agg = settings.fresh.get(guest_id) or aggregates.load(store, guest_id)
+    v |= aggregates.view(agg, settings.crm)
+    v |= consent.view(consent_state(store, guest_id))
+    return v
+
+
+def enrich(
+    store: Store,
+    target_name: str,
+    target: Target,
+    guest_id: str,
+    payload: dict[str, Any],
+    settings: ActivitySettings,
+    view: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`payload` (the target's `project(guest)`) with the mapped computed properties."""
+    ttype = settings.target_types.get(target_name)
+    if ttype is None:  # not from the config: the target's own options say its type
+        ttype = getattr(getattr(target, "options", None), "type", None)
+    props = crm_properties.property_map(target_name, ttype, settings.crm.properties)
+    if not props:
+        return payload
+    if view is None:
+        view = guest_view(store, guest_id, settings)
+    return crm_properties.merge(payload, crm_properties.properties(props, view, target_type=ttype))
+
+
+def refresh_all(
+    store: Store,
+    targets: Mapping[str, Target],
+    settings: ActivitySettings,
+    guest_ids: set[str] | None = None,
+    *,
+    queue_ids: set[str] | None = None,
+    chunk: int = 1000,
+) -> int:
+    """Recompute the aggregates of `guest_ids` (default: every guest) and queue the
+    payloads of those (or of `queue_ids`) that changed. Returns how many it queued.
+
+    `chunk` guests per transaction, so that webhooks written meanwhile (`serve`) wait
+    for one chunk, never for every guest; the day is marked done after the last one (a
+    run cut short is done again, and what it queued already is not queued twice)."""
+    from ..process.batch import queue_for_targets  # the process stage imports this module
+
+    ids = set(store.all_guest_ids()) if guest_ids is None else guest_ids
+    everyone = sorted(ids | (queue_ids or set()))
+    queued = 0
+    for i in range(0, len(everyone), chunk):
+        part = set(everyone[i : i + chunk])
+        with store.atomic():
+            after_batch(store, part & ids, settings)
+            queued += queue_for_targets(store, part, targets, settings)
+    with store.atomic():
+        store.set_meta("aggregates_day", settings.today().isoformat())
+        store.set_meta("queued_for", _projection(settings))
+    return queued
+
+
+def daily_refresh(
+    store: Store, targets: Mapping[str, Target], settings: ActivitySettings, *, chunk: int = 1000
+) -> int:
+    """Once per local day: segments and "birthday within N days" move with the calendar
+    even when no record arrives. Only guests whose `recheck_on` day has come, or whose
+    aggregates were computed under other settings, are recomputed (`aggregates.recheck_on`),
+    so the cost follows the guests that change, not the size of the store. When the
+    targets or the property mapping changed, every guest is queued (payloads differ)."""
+    if store.get_meta("aggregates_day") == settings.today().isoformat():
+        return 0
+    due = set(store.guests_to_recheck(settings.today(), stamp=settings.stamp))
+    everyone = None
+    if store.get_meta("queued_for") != _projection(settings):
+        everyone = set(store.all_guest_ids())
+    return refresh_all(store, targets, settings, due, queue_ids=everyone, chunk=chunk)
+
+
+def _projection(settings: ActivitySettings) -> str:
+    """What the payloads depend on besides the guest: targets and the property mapping."""
+    targets = sorted(settings.target_types.items())
+    return f"{targets}|{sorted(settings.crm.properties.items())}|{settings.stamp}"

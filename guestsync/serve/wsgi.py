@@ -1,0 +1,88 @@
+"""The two hot routes, POST /webhooks/<source> and GET /healthz, answered in plain WSGI
+before Flask: a webhook is a signature check and an inbox write, and Flask's request
+context, routing and response objects cost as much again as that work (measured with
+benchmarks/bench_webhooks.py). Every other request, and any other method on these
+paths (HEAD /healthz, GET /webhooks/x: 405), goes to the Flask app unchanged.
+
+What the handlers see is what the Flask routes saw: the same header mapping (werkzeug's
+EnvironHeaders), the same body stream and content length (werkzeug.wsgi), the same URL;
+answers are JSON as Flask's `jsonify` writes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.wsgi import get_content_length, get_current_url, get_input_stream
+
+from ..intake.webhooks import Receiver
+from .health import Health
+
+log = logging.getLogger("guestsync.webhooks")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_PREFIX = "/webhooks/"
+_STATUS = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+
+
+_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
+
+def json_body(obj: Any) -> bytes:
+    """As Flask's jsonify writes it (compact, sorted keys, ASCII, a final newline)."""
+    return (_JSON.encode(obj) + "\n").encode()
+
+
+def _answer(start_response: Callable[..., Any], status: int, obj: Any) -> list[bytes]:
+    data = json_body(obj)
+    start_response(
+        _STATUS.get(status, str(status)),
+        [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+    )
+    return [data]
+
+
+class HotRoutes:
+    """WSGI middleware: the webhook and health routes, else `app`."""
+
+    def __init__(self, app: WSGIApp, receiver: Receiver, health: Health) -> None:
+        self.app = app
+        self.receiver = receiver
+        self.health = health
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD")
+        if method == "POST" and path.startswith(_PREFIX) and "/" not in path[len(_PREFIX) :]:
+            source = path[len(_PREFIX) :].encode("latin-1").decode("utf-8", "replace")
+            if source:
+                return self.webhook(source, environ, start_response)
+        elif method == "GET" and path == "/healthz":
+            body, status = self.health.report()
+            return _answer(start_response, status, body)
+        return self.app(environ, start_response)
+
+    def webhook(
+        self, source: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        try:
+            answer = self.receiver.handle(
+                source,
+                # waitress ends the body stream itself (wsgi.input_terminated)
+                stream=environ["wsgi.input"]
+                if environ.get("wsgi.input_terminated")
+                else get_input_stream(environ),
+                content_length=get_content_length(environ),
+                content_type=environ.get("CONTENT_TYPE"),
+                headers=EnvironHeaders(environ),
+                url=lambda: get_current_url(environ),
+            )
+        except Exception:  # the inbox write failed: 500, the sender retries later
+            log.exception("webhook for %s not stored", source)
+            return _answer(start_response, 500, {"error": "not stored, retry later"})
+        return _answer(start_response, answer.status, answer.body)

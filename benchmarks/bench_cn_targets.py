@@ -25,8 +25,8 @@ from guestsync.config.connectors import (
 from guestsync.connectors import FxiaokeTarget, HubSpotTarget, KingdeeTarget
 from guestsync.delivery.batches import deliver
 from guestsync.delivery.rate_budget import SAFETY, pacer_for
+from guestsync.hashing import json_hash
 from guestsync.models import Guest
-from guestsync.process.batch import payload_hash
 from guestsync.store import Store
 from guestsync.testing import FakeFxiaoke, FakeHubSpot, FakeKingdee, ServerThread
 
@@ -51,7 +51,7 @@ def run(target, n: int, options=None) -> tuple[float, int]:
     with store.atomic():
         for g in guests(n):
             payload = target.project(g)
-            store.enqueue(target.name, g.id, payload, payload_hash(payload))
+            store.enqueue(target.name, g.id, payload, json_hash(payload))
     pace = pacer_for(store, target.name, target, options) if options is not None else None
     start = time.perf_counter()
     stats = deliver(store, target, RETRY, pace=pace)

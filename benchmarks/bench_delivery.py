@@ -50,8 +50,8 @@ from guestsync.connectors import (
 )
 from guestsync.delivery.batches import deliver
 from guestsync.delivery.rate_budget import pacer_for
+from guestsync.hashing import json_hash
 from guestsync.models import Guest
-from guestsync.process.batch import payload_hash
 from guestsync.store import Store
 from guestsync.testing import (
     FakeBottleCrm,
@@ -138,7 +138,7 @@ def run(name: str, n: int, rate: float | None) -> tuple[float, int, int, float]:
         with store.atomic():
             for g in guests(n, "paced" if rate else "free"):
                 payload = target.project(g)
-                store.enqueue(target.name, g.id or "", payload, payload_hash(payload))
+                store.enqueue(target.name, g.id or "", payload, json_hash(payload))
         pace = pacer_for(store, target.name, target, target.options) if rate else None
         start = time.perf_counter()
         stats = deliver(store, target, RETRY, pace=pace)

@@ -7,11 +7,15 @@ resolved from all sources). A `Reservation` carries the booking and the guest wh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from .hashing import canonical_json, text_hash
 
 
 class Entity(StrEnum):
@@ -166,3 +170,42 @@ __all__ = [
     "date",
     "datetime",
 ]
+
+
+# -- what crosses the stages' boundaries in the store ---------------------------------
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """A raw record as an intake channel stores it (stage 1)."""
+
+    source: str
+    stream: str
+    external_id: str
+    content_hash: str
+    raw: str
+    origin: str
+
+    @classmethod
+    def of(
+        cls, *, source: str, stream: str, external_id: str, record: Any, origin: str
+    ) -> InboxEntry:
+        """The entry for a raw record: one canonical dump serves as both the stored raw
+        JSON and its content hash, whatever channel it came by."""
+        raw = canonical_json(record)
+        return cls(source, stream, external_id, text_hash(raw), raw, origin)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A guest's pending payload for one target (stage 3), as delivery takes it."""
+
+    id: int
+    target: str
+    guest_id: str
+    payload: dict[str, Any]
+    payload_hash: str
+    attempts: int
+    crm_id: str | None
+    pending_since: str | None = None
+    last_error: str | None = None

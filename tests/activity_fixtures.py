@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from guestsync.connectors.base import Target
-from guestsync.mapping.compiler import content_hash
-from guestsync.models import SourceRecord
+from guestsync.models import InboxEntry, SourceRecord
 from guestsync.process.batch import ProcessStats, process_pending
 from guestsync.restaurant.hooks import ActivitySettings
-from guestsync.store import InboxEntry, Store
+from guestsync.store import Store
 
 NOW = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)  # 12:00 in Taipei
 
@@ -36,7 +35,9 @@ def to_inbox(store: Store, records: Sequence[SourceRecord]) -> None:
     for r in records:
         raw = json.loads(r.model_dump_json(exclude={"source", "stream", "external_id"}))
         entries.append(
-            InboxEntry(r.source, r.stream, r.external_id, content_hash(raw), json.dumps(raw), "t")
+            InboxEntry.of(
+                source=r.source, stream=r.stream, external_id=r.external_id, record=raw, origin="t"
+            )
         )
     with store.atomic():
         store.add_to_inbox(entries)

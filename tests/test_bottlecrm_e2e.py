@@ -28,8 +28,8 @@ from guestsync.connectors.base import CrmRef
 from guestsync.connectors.bottlecrm import BottleCrmTarget
 from guestsync.delivery.batches import deliver
 from guestsync.errors import AuthError
+from guestsync.hashing import json_hash
 from guestsync.models import Guest
-from guestsync.process.batch import payload_hash
 from guestsync.store import Store
 from guestsync.sync_engine import Hub
 from guestsync.testing import bottlecrm
@@ -103,7 +103,7 @@ def _enqueue(store: Store, target: BottleCrmTarget, guests: list[Guest]) -> int:
     with store.atomic():
         for g in guests:
             payload = target.project(g)
-            queued += store.enqueue(target.name, g.id, payload, payload_hash(payload))
+            queued += store.enqueue(target.name, g.id, payload, json_hash(payload))
     return queued
 
 

@@ -15,8 +15,7 @@ from guestsync.connectors.base import CrmRef
 from guestsync.connectors.bottlecrm import BottleCrmTarget
 from guestsync.connectors.names import first_last, split_full_name
 from guestsync.errors import AuthError, RetryableError
-from guestsync.models import Guest
-from guestsync.store import OutboxItem
+from guestsync.models import Guest, OutboxItem
 
 BASE = "http://crm.test"
 CONTACTS = BASE + "/api/contacts/"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from guestsync.config import load_config
-from guestsync.store import OutboxItem
+from guestsync.models import OutboxItem
 from guestsync.sync_engine import Hub
 from guestsync.testing import FakeFxiaoke, FakeKingdee, FaultPlan, ServerThread
 

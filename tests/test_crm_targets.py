@@ -18,8 +18,8 @@ from guestsync.connectors import HubSpotTarget, SalesforceTarget, ZohoTarget
 from guestsync.delivery.batches import deliver
 from guestsync.delivery.crm_ops import delete_guest_everywhere
 from guestsync.errors import AuthError, RateLimitedError
+from guestsync.hashing import json_hash
 from guestsync.models import Guest
-from guestsync.process.batch import payload_hash
 from guestsync.store import Store
 from guestsync.testing import FakeHubSpot, ServerThread
 
@@ -32,7 +32,7 @@ def _queue(store: Store, target, guests: list[Guest]) -> None:
     with store.atomic():
         for g in guests:
             p = target.project(g)
-            store.enqueue(target.name, g.id, p, payload_hash(p))
+            store.enqueue(target.name, g.id, p, json_hash(p))
 
 
 def test_hubspot_adopts_a_contact_with_our_guests_email_instead_of_failing():

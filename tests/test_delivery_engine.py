@@ -12,8 +12,8 @@ from guestsync.delivery.batches import deliver
 from guestsync.delivery.crm_ops import delete_guest_everywhere
 from guestsync.delivery.rate_budget import SharedRateLimiter
 from guestsync.errors import AuthError, PermanentError, RateLimitedError
-from guestsync.models import Guest
-from guestsync.store import OutboxItem, Store
+from guestsync.models import Guest, OutboxItem
+from guestsync.store import Store
 
 RETRY = DeliveryRetryOptions(max_attempts=3, initial_wait=0, max_wait=0)
 

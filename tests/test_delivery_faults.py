@@ -34,8 +34,8 @@ from guestsync.connectors import (
 from guestsync.connectors.base import Target
 from guestsync.delivery.batches import deliver
 from guestsync.delivery.rate_budget import SharedRateLimiter
+from guestsync.hashing import json_hash
 from guestsync.models import Guest
-from guestsync.process.batch import payload_hash
 from guestsync.store import Store
 from guestsync.testing import (
     FakeBottleCrm,
@@ -162,7 +162,7 @@ def _fill(store: Store, target: Target, n: int) -> set[str]:
                 for key in payload:
                     if key.lower() == "email":
                         payload[key] = f"m{i}-at-example"
-            store.enqueue(target.name, gid, payload, payload_hash(payload))
+            store.enqueue(target.name, gid, payload, json_hash(payload))
     return invalid
 
 

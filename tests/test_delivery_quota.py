@@ -11,8 +11,8 @@ from guestsync.connectors.base import CrmRef, RecordResult
 from guestsync.delivery.batches import QUOTA_PAUSE, deliver
 from guestsync.delivery.crm_ops import delete_guest_everywhere
 from guestsync.errors import QuotaExhaustedError
-from guestsync.models import Guest
-from guestsync.store import OutboxItem, Store, ts
+from guestsync.models import Guest, OutboxItem
+from guestsync.store import Store, ts
 
 RETRY = DeliveryRetryOptions(max_attempts=3, initial_wait=0, max_wait=0)
 RESET = datetime(2030, 1, 2, tzinfo=UTC)

@@ -12,9 +12,9 @@ import pytest
 from guestsync.config.connectors import DeliveryRetryOptions, HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
 from guestsync.delivery.batches import deliver
-from guestsync.models import Consent, Entity, Guest, SourceRecord
+from guestsync.models import Consent, Entity, Guest, InboxEntry, SourceRecord
 from guestsync.restaurant import privacy
-from guestsync.store import InboxEntry, Store
+from guestsync.store import Store
 from guestsync.testing import FakeHubSpot, ServerThread
 
 from .activity_fixtures import feed, settings

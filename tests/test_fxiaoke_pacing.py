@@ -17,7 +17,8 @@ from guestsync.config.connectors import DeliveryRetryOptions, FxiaokeTargetOptio
 from guestsync.connectors.fxiaoke import CREATE_PATH, QUERY_PATH, TOKEN_PATH, FxiaokeTarget
 from guestsync.delivery.batches import deliver
 from guestsync.delivery.rate_budget import pacer_for
-from guestsync.store import OutboxItem, Store
+from guestsync.models import OutboxItem
+from guestsync.store import Store
 from guestsync.sync_engine import Hub
 
 from .conftest import write_config

@@ -21,8 +21,8 @@ from guestsync.connectors.fxiaoke import (
 )
 from guestsync.delivery.batches import deliver
 from guestsync.errors import AuthError, QuotaExhaustedError, RateLimitedError, RetryableError
-from guestsync.models import Guest
-from guestsync.store import OutboxItem, Store
+from guestsync.models import Guest, OutboxItem
+from guestsync.store import Store
 from guestsync.testing import FakeFxiaoke, FaultPlan, ServerThread
 
 BASE = "https://open.fxiaoke.com"

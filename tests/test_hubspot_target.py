@@ -8,8 +8,7 @@ import responses
 from guestsync.config.connectors import HubSpotTargetOptions
 from guestsync.connectors.hubspot import UPSERT_PATH, HubSpotTarget
 from guestsync.errors import AuthError, RateLimitedError, RetryableError
-from guestsync.models import Guest
-from guestsync.store import OutboxItem
+from guestsync.models import Guest, OutboxItem
 
 BASE = "https://api.hubapi.com"
 

@@ -16,8 +16,8 @@ from guestsync.connectors.kingdee import SERVICE, KingdeeTarget
 from guestsync.connectors.kingdee_sign import client_credentials, signed_headers
 from guestsync.delivery.batches import deliver
 from guestsync.errors import AuthError
-from guestsync.models import Guest
-from guestsync.store import OutboxItem, Store
+from guestsync.models import Guest, OutboxItem
+from guestsync.store import Store
 from guestsync.testing import FakeKingdee, FaultPlan, ServerThread
 
 SERVER = "https://demo.ik3cloud.com/k3cloud/"

@@ -12,8 +12,7 @@ import responses
 
 from guestsync.config import load_config
 from guestsync.intake.fetch import fetch_pending
-from guestsync.mapping.compiler import content_hash
-from guestsync.store import InboxEntry
+from guestsync.models import InboxEntry
 from guestsync.sync_engine import Hub
 from guestsync.webhook_server import create_app
 
@@ -69,7 +68,9 @@ def test_pulled_rows_replay(make_config, capsys):
     )
     hub = Hub(load_config(cfg))
     raw = {"id": "m1", "name": "Amy", "phone": "12-34", "start_at": "2026-12-01T19:00:00Z"}
-    entry = InboxEntry("loyalty", "members", "m1", content_hash(raw), json.dumps(raw), "page 1")
+    entry = InboxEntry.of(
+        source="loyalty", stream="members", external_id="m1", record=raw, origin="page 1"
+    )
     hub.store.add_to_inbox([entry])
     assert hub.process().rejected == 1
     hub.close()

@@ -16,9 +16,9 @@ from guestsync.config.connectors import DeliveryRetryOptions, RestTargetOptions
 from guestsync.connectors.rest import RestTarget
 from guestsync.delivery.batches import deliver
 from guestsync.errors import AuthError, ConfigError
-from guestsync.models import Guest
-from guestsync.process.batch import payload_hash
-from guestsync.store import OutboxItem, Store
+from guestsync.hashing import json_hash
+from guestsync.models import Guest, OutboxItem
+from guestsync.store import Store
 from guestsync.sync_engine import Hub
 from guestsync.testing import ServerThread
 
@@ -228,7 +228,7 @@ def test_delivery_through_the_engine_to_a_local_crm(tmp_path):
         guests.append(Guest(id="nomail", full_name="No Mail"))
         for g in guests:
             p = target.project(g)
-            store.enqueue("crm", g.id, p, payload_hash(p))
+            store.enqueue("crm", g.id, p, json_hash(p))
         stats = deliver(store, target, DeliveryRetryOptions(initial_wait=0, max_wait=0))
     assert (stats.pushed, stats.dead, stats.batches) == (7, 1, 3)
     assert sorted(contacts) == [f"g{i}" for i in range(7)]

@@ -7,7 +7,8 @@ import sqlite3
 
 import pytest
 
-from guestsync.store import InboxEntry, Store
+from guestsync.models import InboxEntry
+from guestsync.store import Store
 
 
 def entry(i: str) -> InboxEntry:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..connectors.base import Target
-from ..process.batch import payload_hash
+from ..hashing import json_hash
 from ..store import Store
 
 
@@ -41,7 +41,7 @@ def retry_dead_letters(
             guest_id = _surviving(store, d.guest_id)
             guest = store.get_guest(guest_id)
             payload = t.project(guest) if guest is not None else d.payload
-            store.enqueue(d.target, guest_id, payload, payload_hash(payload))
+            store.enqueue(d.target, guest_id, payload, json_hash(payload))
             store.mark_dead_letter_retried(d.id)
             done.append(d.id)
     return done

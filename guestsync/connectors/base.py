@@ -11,8 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..models import Guest
-from ..store import OutboxItem
+from ..models import Guest, OutboxItem
 
 
 @dataclass(frozen=True)

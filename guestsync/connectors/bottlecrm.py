@@ -25,8 +25,7 @@ import requests
 
 from ..config.connectors import BottleCrmTargetOptions
 from ..errors import RetryableError
-from ..models import Guest
-from ..store import OutboxItem
+from ..models import Guest, OutboxItem
 from .base import CrmRef, RecordResult
 from .http import HttpClient, account_key, classify
 from .names import first_last

@@ -33,9 +33,8 @@ from ..errors import (
     RateLimitedError,
     RetryableError,
 )
-from ..models import Guest
+from ..models import Guest, OutboxItem
 from ..ratelimit import TokenBucket
-from ..store import OutboxItem
 from .base import RecordResult
 from .http import HttpClient, account_key
 from .naming import single_name

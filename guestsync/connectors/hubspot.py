@@ -31,8 +31,7 @@ import requests
 
 from ..config.connectors import HubSpotTargetOptions
 from ..errors import AuthError, PermanentError
-from ..models import Guest
-from ..store import OutboxItem
+from ..models import Guest, OutboxItem
 from .base import CrmRef, RecordResult
 from .http import HttpClient, account_key, classify
 

@@ -31,8 +31,7 @@ from requests.structures import CaseInsensitiveDict
 
 from ..config.connectors import JiandaoyunSourceOptions, RetryOptions
 from ..errors import ConfigError, RateLimitedError, RetryableError
-from ..mapping.compiler import content_hash
-from ..store import InboxEntry
+from ..models import InboxEntry
 from ..webhooks.profiles import JDY_DELIVERY_HEADER, jiandaoyun_record
 from ..webhooks.schemes import JiandaoyunScheme, SignatureError, SignedRequest
 from .http import USER_AGENT, classify
@@ -55,13 +54,8 @@ class Page:
 
 
 def _entry(source: str, stream: str, raw: dict[str, Any], origin: str) -> InboxEntry:
-    return InboxEntry(
-        source=source,
-        stream=stream,
-        external_id=str(raw["data"]["_id"]),
-        content_hash=content_hash(raw),
-        raw=json.dumps(raw, ensure_ascii=False),
-        origin=origin,
+    return InboxEntry.of(
+        source=source, stream=stream, external_id=str(raw["data"]["_id"]), record=raw, origin=origin
     )
 
 

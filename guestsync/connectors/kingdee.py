@@ -26,8 +26,7 @@ import requests
 
 from ..config.connectors import KingdeeTargetOptions
 from ..errors import AuthError, PermanentError, RetryableError
-from ..models import Guest
-from ..store import OutboxItem
+from ..models import Guest, OutboxItem
 from .base import RecordResult
 from .http import HttpClient
 from .kingdee_sign import signed_headers

@@ -34,8 +34,7 @@ import requests
 
 from ..config.connectors import RestRequest, RestTargetOptions
 from ..errors import ConfigError, RetryableError
-from ..models import Guest
-from ..store import OutboxItem
+from ..models import Guest, OutboxItem
 from .base import RecordResult
 from .http import HttpClient, account_key
 from .names import first_last

@@ -37,7 +37,7 @@ from ..config.pull import (
     StreamOptions,
 )
 from ..errors import AuthError, PermanentError
-from ..mapping.compiler import content_hash
+from ..hashing import content_id
 from ..ratelimit import TokenBucket
 from .http import HttpClient
 from .rest_auth import build_auth
@@ -226,7 +226,7 @@ class RestSource:
         ids = []
         for r in records:
             v = jmespath.search(s.id, r)
-            ids.append(str(v) if v not in (None, "") else "sha256:" + content_hash(r)[:32])
+            ids.append(str(v) if v not in (None, "") else content_id(r))
         return records, ids
 
     def _pages(

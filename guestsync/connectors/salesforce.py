@@ -25,8 +25,7 @@ import requests
 
 from ..config.connectors import SalesforceTargetOptions
 from ..errors import AuthError, PermanentError, RateLimitedError
-from ..models import Guest
-from ..store import OutboxItem
+from ..models import Guest, OutboxItem
 from .base import CrmRef, RecordResult
 from .http import HttpClient, classify
 from .oauth import RefreshToken

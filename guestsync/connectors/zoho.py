@@ -22,8 +22,7 @@ import requests
 
 from ..config.connectors import ZohoTargetOptions
 from ..errors import AuthError, PermanentError, RateLimitedError
-from ..models import Guest
-from ..store import OutboxItem
+from ..models import Guest, OutboxItem
 from .base import CrmRef, RecordResult
 from .http import HttpClient, classify, retry_after_seconds
 from .oauth import RefreshToken

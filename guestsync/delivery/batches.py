@@ -32,7 +32,8 @@ from ..config.connectors import DeliveryRetryOptions
 from ..connectors.base import RecordResult, Target
 from ..connectors.retry import call_with_retry
 from ..errors import AuthError, PermanentError, QuotaExhaustedError, RetryableError
-from ..store import OutboxItem, Store, ts, utcnow
+from ..models import OutboxItem
+from ..store import Store, ts, utcnow
 
 MAX_PASSES = 3  # passes over the queue per run, for records the CRM asked to resend
 QUOTA_PAUSE = "quota_paused_until:{target}"  # meta key: when the target's used-up quota resets

@@ -8,8 +8,6 @@ stays flat whatever the file size.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +15,8 @@ from pathlib import Path
 from ..connectors.csv_source import CsvSource, file_digest, path_fields
 from ..errors import BadRecordError
 from ..mapping import CompiledMapping
-from ..store import InboxEntry, Store
+from ..models import InboxEntry
+from ..store import Store
 
 BATCH = 5000
 
@@ -51,14 +50,11 @@ class IngestStats:
 
 
 def _entry(source: CsvSource, mapping: CompiledMapping, origin: str, record: dict) -> InboxEntry:
-    # One canonical dump serves as both the stored raw record and its content hash.
-    raw = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return InboxEntry(
+    return InboxEntry.of(
         source=source.name,
         stream=source.options.stream,
         external_id=mapping.external_id(record),
-        content_hash=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
-        raw=raw,
+        record=record,
         origin=origin,
     )
 

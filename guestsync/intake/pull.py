@@ -8,7 +8,6 @@ before it are neither lost nor read twice (the inbox is idempotent on top of tha
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Any, Protocol
 import requests
 
 from ..errors import GuestsyncError
-from ..mapping.compiler import content_hash
-from ..store import InboxEntry, Store
+from ..models import InboxEntry
+from ..store import Store
 
 
 class PageLike(Protocol):
@@ -47,13 +46,8 @@ def pull_stream(store: Store, source: PullSource, stream: str, stats: PullStats)
     cursor = store.get_cursor(source.name, stream)
     for page in source.read(stream, cursor):
         entries = [
-            InboxEntry(
-                source=source.name,
-                stream=stream,
-                external_id=rid,
-                content_hash=content_hash(raw),
-                raw=json.dumps(raw, ensure_ascii=False),
-                origin="pull",
+            InboxEntry.of(
+                source=source.name, stream=stream, external_id=rid, record=raw, origin="pull"
             )
             for raw, rid in zip(page.records, page.ids, strict=True)
         ]

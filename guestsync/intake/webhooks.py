@@ -17,16 +17,15 @@ from typing import Any, BinaryIO
 
 from ..config import Config
 from ..mapping import CompiledMapping, load_mapping
-from ..mapping.compiler import content_hash
 from ..mapping.transforms import Context
 from ..metrics import Metrics
-from ..store import InboxEntry, Store
+from ..models import InboxEntry
+from ..store import Store
 from ..webhooks.profiles import ShapeError, Splitter, splitter_for
 from ..webhooks.schemes import Scheme, SignatureError, SignedRequest, build_scheme
 from .group_commit import GroupCommit
 
 _DROP_HEADERS = {"authorization", "cookie", "proxy-authorization"}
-_RAW_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(x, ensure_ascii=False), built once
 
 
 @dataclass(frozen=True)
@@ -143,12 +142,11 @@ class Receiver:
             events = ep.splitter.events(payload, headers)
             entries = [
                 (
-                    InboxEntry(
+                    InboxEntry.of(
                         source=source,
                         stream=e.stream,
                         external_id=ep.mapping(e.stream).external_id(e.record),
-                        content_hash=content_hash(e.record),
-                        raw=_RAW_JSON.encode(e.record),
+                        record=e.record,
                         origin=f"webhook:{event_id}",
                     ),
                     e.needs_fetch,

@@ -7,8 +7,6 @@ bad JMESPath, template syntax, defaults and enum values the canonical model woul
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..errors import BadRecordError, ConfigError, ConfigErrors
+from ..hashing import content_id
 from ..models import ENTITY_MODELS, Consent, Entity, Guest, SourceRecord, canonical_fields
 from ..yamlfile import YamlDoc, load_yaml
 from .codegen import FieldCode, field_runner, record_runner
@@ -48,16 +47,6 @@ class CompiledField:
         return self.source.origin
 
 
-# what json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str) builds per call
-_HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
-
-
-def content_hash(raw: Any) -> str:
-    """A stable hash of a raw record (key order does not matter)."""
-    blob = _HASH_JSON.encode(raw)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
 class CompiledMapping:
     """A mapping ready to run. `apply()` does no parsing and no compiling."""
 
@@ -87,7 +76,7 @@ class CompiledMapping:
                 value = None
             if value is not None:
                 return str(value)
-        return "sha256:" + content_hash(raw)[:32]
+        return content_id(raw)
 
     def map(self, raw: Any) -> dict[str, Any]:
         """Every canonical field's value; all field errors are collected into one error."""
@@ -363,6 +352,5 @@ __all__ = [
     "CompiledMapping",
     "ConfigError",
     "compile_mapping",
-    "content_hash",
     "load_mapping",
 ]

@@ -7,7 +7,6 @@ the reason (inside its own savepoint) and the batch goes on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from ..connectors.base import Target
 from ..errors import BadRecordError
+from ..hashing import json_hash
 from ..identity import IdentityConfig
 from ..identity.prepare import Prepared, prepared_of
 from ..mapping import CompiledMapping
@@ -43,11 +43,6 @@ class ProcessStats:
     suppressed: int = 0  # records about forgotten guests, dropped (privacy.py)
     errors: list[str] = field(default_factory=list)  # "origin: reason", for the summary
     warnings: list[str] = field(default_factory=list)  # values kept as written (mapping)
-
-
-def payload_hash(payload: Mapping[str, Any]) -> str:
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def resolve_guest(
@@ -127,7 +122,7 @@ def queue_for_targets(
             payload = activity.enrich(
                 store, name, target, gid, target.project(guest), settings, view
             )
-            queued += store.enqueue(name, gid, payload, payload_hash(payload))
+            queued += store.enqueue(name, gid, payload, json_hash(payload))
     settings.fresh = {}  # this batch's aggregates are projected; later reads go to the store
     return queued
 

@@ -19,8 +19,8 @@ from .export import ExportOps
 from .guests import GuestOps
 from .health import HealthOps
 from .identity import IdentityOps
-from .inbox import InboxEntry, InboxOps, InboxRow
-from .outbox import DeadLetter, OutboxItem, OutboxOps
+from .inbox import InboxOps, InboxRow
+from .outbox import DeadLetter, OutboxOps
 from .privacy import PrivacyOps
 from .removals import RemovalOps
 from .replay import ReplayOps
@@ -60,9 +60,7 @@ __all__ = [
     "DeadLetter",
     "DeadLetterDetail",
     "GuestActivity",
-    "InboxEntry",
     "InboxRow",
-    "OutboxItem",
     "QueueDepth",
     "Store",
     "StoreBase",

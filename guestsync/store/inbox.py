@@ -6,17 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..models import InboxEntry
 from .base import StoreBase, ts
-
-
-@dataclass(frozen=True)
-class InboxEntry:
-    source: str
-    stream: str
-    external_id: str
-    content_hash: str
-    raw: str
-    origin: str
 
 
 @dataclass(frozen=True)

@@ -7,20 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..models import OutboxItem
 from .base import StoreBase, ts
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    id: int
-    target: str
-    guest_id: str
-    payload: dict[str, Any]
-    payload_hash: str
-    attempts: int
-    crm_id: str | None
-    pending_since: str | None = None
-    last_error: str | None = None
 
 
 @dataclass(frozen=True)

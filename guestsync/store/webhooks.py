@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..models import InboxEntry
 from .base import StoreBase, ts, utcnow
-from .inbox import InboxEntry, InboxRow
+from .inbox import InboxRow
 
 FETCH = "fetch"  # inbox status of an id-only webhook row: the worker fetches it first
 _ROWS_PER_STATEMENT = 900  # bound parameters per statement (SQLite's old limit is 999)

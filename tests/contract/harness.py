@@ -14,9 +14,8 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from guestsync.connectors.base import Target
-from guestsync.models import Guest
-from guestsync.process.batch import payload_hash
-from guestsync.store import OutboxItem
+from guestsync.hashing import json_hash
+from guestsync.models import Guest, OutboxItem
 
 
 class Harness(Protocol):
@@ -63,4 +62,4 @@ def case(name: str):
 
 def item(target: Target, guest: Guest, *, item_id: int = 1) -> OutboxItem:
     payload = target.project(guest)
-    return OutboxItem(item_id, target.name, guest.id or "", payload, payload_hash(payload), 0, None)
+    return OutboxItem(item_id, target.name, guest.id or "", payload, json_hash(payload), 0, None)

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 
 from guestsync import normalize
 from guestsync.mapping import compile_mapping
+from guestsync.mapping.context import Context
 from guestsync.mapping.names import split_name
-from guestsync.mapping.transforms import Context
 from guestsync.models import Consent, Entity, Guest, Reservation, SourceRecord
 from guestsync.yamlfile import load_yaml
 

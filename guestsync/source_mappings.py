@@ -10,7 +10,7 @@ from typing import Any
 from .config.base import source_mappings
 from .errors import ConfigError, ConfigErrors
 from .mapping import CompiledMapping, load_mapping
-from .mapping.transforms import Context
+from .mapping.context import Context
 
 
 def compile_source_mappings(config: Any, ctx: Context) -> dict[tuple[str, str], CompiledMapping]:

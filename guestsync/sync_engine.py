@@ -24,7 +24,7 @@ from .errors import BadRecordError, ConfigError
 from .intake.files import IngestStats, ingest_csv
 from .intake.pull import PullStats, make_source, pull
 from .mapping import CompiledMapping
-from .mapping.transforms import Context
+from .mapping.context import Context
 from .process.batch import ProcessStats
 from .process.mapping_pool import PARALLEL_MIN_ROWS, MappingPool, process_inbox
 from .restaurant import hooks as activity

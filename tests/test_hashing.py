@@ -13,8 +13,10 @@ from guestsync.models import InboxEntry
 def test_key_order_and_spacing_do_not_change_the_hash():
     a = {"姓名": "陳小明", "phone": "0912", "nested": {"b": 1, "a": [1, 2]}}
     b = json.loads(json.dumps(dict(reversed(list(a.items()))), indent=4))
-    assert canonical_json(a) == canonical_json(b) == (
-        '{"nested":{"a":[1,2],"b":1},"phone":"0912","姓名":"陳小明"}'
+    assert (
+        canonical_json(a)
+        == canonical_json(b)
+        == ('{"nested":{"a":[1,2],"b":1},"phone":"0912","姓名":"陳小明"}')
     )
     assert json_hash(a) == json_hash(b) == text_hash(canonical_json(a))
 

@@ -312,7 +312,7 @@ def test_without_api_settings_there_is_nothing_to_pull(tmp_path: Path, make_conf
 )
 def test_shipped_profiles_map_a_push(profile, widgets, expect):
     from guestsync.mapping import load_mapping
-    from guestsync.mapping.transforms import Context
+    from guestsync.mapping.context import Context
 
     from .conftest import MAPPINGS
 

@@ -137,9 +137,9 @@ def test_mapping_schema_is_json_schema(capsys):
 def test_preview_and_apply_agree_on_every_profile_sample():
     """Preview runs each field on its own (per-field code); apply runs the whole record."""
     from guestsync.mapping import load_mapping
+    from guestsync.mapping.context import Context
     from guestsync.mapping.preview import preview_record
     from guestsync.mapping.samples import read_sample
-    from guestsync.mapping.transforms import Context
 
     for sample in sorted((MAPPINGS / "samples").iterdir()):
         mapping = load_mapping(MAPPINGS / f"{sample.stem}.yaml", Context(region="CN"))

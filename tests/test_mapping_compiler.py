@@ -10,7 +10,7 @@ import pytest
 
 from guestsync.errors import BadRecordError, ConfigError
 from guestsync.mapping import compile_mapping
-from guestsync.mapping.transforms import Context
+from guestsync.mapping.context import Context
 from guestsync.models import OrderChannel
 from guestsync.yamlfile import load_yaml
 

@@ -17,8 +17,8 @@ import pytest
 
 from guestsync.errors import BadRecordError
 from guestsync.mapping import load_mapping
+from guestsync.mapping.context import Context
 from guestsync.mapping.samples import read_sample
-from guestsync.mapping.transforms import Context
 from guestsync.webhooks.profiles import PROFILES as WEBHOOK_SPLIT
 
 from .conftest import MAPPINGS

@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 
 from guestsync.errors import BadRecordError
 from guestsync.mapping import compile_mapping
+from guestsync.mapping.context import Context, KeepRaw
 from guestsync.mapping.names import split_name
-from guestsync.mapping.transforms import TRANSFORMS, Context, KeepRaw
+from guestsync.mapping.transforms import TRANSFORMS
 from guestsync.yamlfile import load_yaml
 
 CTX = Context()

@@ -11,8 +11,8 @@ import pytest
 from rich.console import Console
 
 from guestsync.cli.mapping import _table
+from guestsync.mapping.context import Context
 from guestsync.mapping.preview import preview_record
-from guestsync.mapping.transforms import Context
 
 from .conftest import MAPPINGS
 from .test_mapping_cli import run

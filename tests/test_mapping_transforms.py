@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from guestsync.mapping.context import Context, KeepRaw
 from guestsync.mapping.names import split_name
-from guestsync.mapping.transforms import TRANSFORMS, Context, KeepRaw
+from guestsync.mapping.transforms import TRANSFORMS
 
 CTX = Context(region="TW", timezone="Asia/Taipei")
 TAIPEI = timezone(timedelta(hours=8))

@@ -29,8 +29,8 @@ from ..config import Config
 from ..config.base import source_mappings
 from ..errors import ConfigError
 from ..mapping import CompiledMapping, load_mapping
+from ..mapping.context import Context
 from ..mapping.samples import read_sample
-from ..mapping.transforms import Context
 from ..webhooks.profiles import PROFILES, ShapeError, splitter_for
 
 

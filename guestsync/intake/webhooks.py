@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from ..config import Config
 from ..mapping import CompiledMapping, load_mapping
-from ..mapping.transforms import Context
+from ..mapping.context import Context
 from ..metrics import Metrics
 from ..models import InboxEntry
 from ..store import Store

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import BadRecordError
-from .transforms import KeepRaw
+from .context import KeepRaw
 
 # None, blank text and [] are empty; spelled out with class checks because this test runs
 # several times per field per record.

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .transforms import Context, Fn, _opts, _text
+from .context import Context, Fn, as_text, options_of
 
 _ISO_FALLBACK = ("%Y年%m月%d日", "%Y/%m/%d")
 _NO_YEAR = re.compile(r"^(?:0000|--)-?(\d{1,2})-(\d{1,2})$")  # Square 0000-05-01, vCard --0501
@@ -76,7 +76,7 @@ def to_datetime(args: Any, ctx: Context) -> Fn:
     an offset; default: `defaults.timezone` of the config). Epoch seconds or milliseconds
     (numbers, or 10/13-digit text), and the local forms Windows and Excel write in Taiwan
     and China (2026/12/24 下午 07:30:00), are accepted too. Output is always aware."""
-    opts = _opts(args, "datetime", {"formats", "format", "timezone"}, scalar="formats")
+    opts = options_of(args, "datetime", {"formats", "format", "timezone"}, scalar="formats")
     formats = _formats(opts)
     zone = _zone(opts.get("timezone", ctx.timezone))
     hint = f" (expected one of {formats} or ISO 8601)" if formats else " (expected ISO 8601)"
@@ -94,7 +94,7 @@ def to_datetime(args: Any, ctx: Context) -> Fn:
             return datetime(v.year, v.month, v.day, tzinfo=zone)
         if isinstance(v, int | float) and not isinstance(v, bool):
             return _epoch(v, zone)
-        text = unicodedata.normalize("NFKC", _text(v)).strip()
+        text = unicodedata.normalize("NFKC", as_text(v)).strip()
         if _EPOCH.match(text):
             return _epoch(int(text), zone)
         parsed = None
@@ -122,7 +122,7 @@ def to_date(args: Any, ctx: Context) -> Fn:
     `reject` (default), `drop` (no value), or a placeholder year such as 1904 (a leap
     year, so 02-29 survives). A time zone given as `timezone` turns aware date-times into
     that zone's local date first."""
-    opts = _opts(args, "date", {"formats", "format", "no_year", "calendar", "timezone"})
+    opts = options_of(args, "date", {"formats", "format", "no_year", "calendar", "timezone"})
     formats = _formats(opts)
     zone = _zone(opts.get("timezone", ctx.timezone))
     no_year = opts.get("no_year", "reject")
@@ -174,7 +174,7 @@ def to_date(args: Any, ctx: Context) -> Fn:
             return _local_date(v)
         if isinstance(v, date):
             return v
-        text = unicodedata.normalize("NFKC", _text(v)).strip()
+        text = unicodedata.normalize("NFKC", as_text(v)).strip()
         try:
             return parse(text)
         except ValueError as exc:

@@ -24,7 +24,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-from .transforms import Context, Fn, _opts, _text
+from .context import Context, Fn, as_text, options_of
 
 # Two-character (複姓) surnames, traditional and simplified forms.
 COMPOUND_SURNAMES = frozenset(
@@ -73,7 +73,7 @@ def split_name(full: str, *, family_first: bool = False) -> tuple[str | None, st
 def name_split(args: Any, ctx: Context) -> Fn:
     """Options: `part` (`given` or `family`, also given bare: `{name_split: family}`) and
     `order` (`given_first`, default, or `family_first`) for Latin names."""
-    opts = _opts(args, "name_split", {"part", "order"}, scalar="part")
+    opts = options_of(args, "name_split", {"part", "order"}, scalar="part")
     part = opts.get("part")
     if part not in ("given", "family"):
         raise ValueError("say which part: {name_split: given} or {name_split: family}")
@@ -82,8 +82,8 @@ def name_split(args: Any, ctx: Context) -> Fn:
         raise ValueError("`order:` is `given_first` (default) or `family_first`")
     index = 0 if part == "given" else 1
     if order == "family_first":
-        return lambda v: _split_family_first(_text(v))[index]
-    return lambda v: split_name(_text(v))[index]
+        return lambda v: _split_family_first(as_text(v))[index]
+    return lambda v: split_name(as_text(v))[index]
 
 
 @lru_cache(maxsize=65536)

@@ -6,53 +6,22 @@ decide what happens to them. A value that cannot be converted raises ValueError 
 reason a person can act on; a transform told to keep a bad value as written raises
 `KeepRaw` instead, and the compiler keeps the value and records a warning.
 
-Dates, times and names live in `dates.py` and `names.py`; this module holds the registry.
+Dates, times and names live in `dates.py` and `names.py`, what every transform is given in
+`context.py`; this module holds the registry.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .. import normalize
-
-Fn = Callable[[Any], Any]
-
-
-@dataclass(frozen=True)
-class Context:
-    region: str = "TW"
-    timezone: str = "Asia/Taipei"
-
-
-class KeepRaw(Exception):
-    """Raised by a transform that keeps an unconvertible value as written, with a reason."""
-
-    def __init__(self, value: Any, reason: str) -> None:
-        super().__init__(reason)
-        self.value = value
-        self.reason = reason
-
-
-def _text(v: Any) -> str:
-    return v if isinstance(v, str) else str(v)
-
-
-def _opts(args: Any, name: str, allowed: set[str], *, scalar: str | None = None) -> dict:
-    """Arguments as a dict; a bare scalar is taken as the `scalar` option."""
-    if args is None:
-        return {}
-    if not isinstance(args, dict):
-        if scalar is None:
-            raise ValueError(f"takes options {sorted(allowed)}, not {args!r}")
-        return {scalar: args}
-    unknown = set(args) - allowed
-    if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)}; known: {sorted(allowed)}")
-    return args
+from .context import Context, Fn, KeepRaw, as_text, options_of
+from .dates import to_date, to_datetime
+from .names import name_split
+from .templating import compile_template
 
 
 def strip(args: Any, ctx: Context) -> Fn:
@@ -65,17 +34,17 @@ def strip(args: Any, ctx: Context) -> Fn:
 
 
 def lower(args: Any, ctx: Context) -> Fn:
-    return lambda v: _text(v).lower()
+    return lambda v: as_text(v).lower()
 
 
 def upper(args: Any, ctx: Context) -> Fn:
-    return lambda v: _text(v).upper()
+    return lambda v: as_text(v).upper()
 
 
 def phone(args: Any, ctx: Context) -> Fn:
     """E.164 with the configured region. `invalid: keep` keeps a bad number as written
     (trimmed) and flags it instead of rejecting the record (the default, `reject`)."""
-    opts = _opts(args, "phone", {"region", "invalid"}, scalar="region")
+    opts = options_of(args, "phone", {"region", "invalid"}, scalar="region")
     region = str(opts.get("region", ctx.region)).upper()
     import phonenumbers  # only to check the region at compile time
 
@@ -86,19 +55,19 @@ def phone(args: Any, ctx: Context) -> Fn:
         raise ValueError("`invalid:` is `reject` (default) or `keep`")
     e164 = normalize.phone_e164
     if invalid == "reject":
-        return lambda v: e164(_text(v), region)
+        return lambda v: e164(as_text(v), region)
 
     def keep(v: Any) -> str:
         try:
-            return e164(_text(v), region)
+            return e164(as_text(v), region)
         except ValueError as exc:
-            raise KeepRaw(_text(v).strip(), f"kept as written: {exc}") from None
+            raise KeepRaw(as_text(v).strip(), f"kept as written: {exc}") from None
 
     return keep
 
 
 def email(args: Any, ctx: Context) -> Fn:
-    return lambda v: normalize.email_address(_text(v))
+    return lambda v: normalize.email_address(as_text(v))
 
 
 def to_int(args: Any, ctx: Context) -> Fn:
@@ -107,7 +76,7 @@ def to_int(args: Any, ctx: Context) -> Fn:
             raise ValueError("expected a whole number, got a yes/no value")
         if isinstance(v, int):
             return v
-        text = _text(v).strip().replace(",", "")
+        text = as_text(v).strip().replace(",", "")
         try:
             return int(text)
         except ValueError:
@@ -130,7 +99,7 @@ def to_decimal(args: Any, ctx: Context) -> Fn:
     """Money and other exact numbers as Decimal, never float. Options: `places` (round
     half-up to that many decimals), `minor_units` (the value counts cents: 1500 -> 15.00
     with `minor_units: 2`, as Square's Money amounts do)."""
-    opts = _opts(args, "decimal", {"places", "minor_units"}, scalar="places")
+    opts = options_of(args, "decimal", {"places", "minor_units"}, scalar="places")
     places = opts.get("places")
     minor = int(opts.get("minor_units", 0))
     quantum = Decimal(1).scaleb(-int(places)) if places is not None else None
@@ -145,7 +114,7 @@ def to_decimal(args: Any, ctx: Context) -> Fn:
         elif isinstance(v, float):
             d = Decimal(repr(v))  # the shortest text that round-trips, not the binary value
         else:
-            text = _text(v).strip()
+            text = as_text(v).strip()
             negative = text.startswith("(") and text.endswith(")")  # accounting style
             text = _MONEY_NOISE.sub("", text.strip("()"))
             try:
@@ -171,7 +140,7 @@ _FALSE = {"no", "n", "false", "f", "0", "off", "否", "不", "無", "无", "不�
 def to_bool(args: Any, ctx: Context) -> Fn:
     """yes/no, Y/N, 1/0, true/false, 是/否 (case-insensitive). Options: `true:` and
     `false:` add words, `invert: true` flips the answer (unsubscribed -> consent)."""
-    opts = _opts(args, "bool", {"true", "false", "invert"})
+    opts = options_of(args, "bool", {"true", "false", "invert"})
     true = _TRUE | {str(w).strip().casefold() for w in opts.get("true", [])}
     false = _FALSE | {str(w).strip().casefold() for w in opts.get("false", [])}
     both = true & false
@@ -182,7 +151,7 @@ def to_bool(args: Any, ctx: Context) -> Fn:
     def run(v: Any) -> bool:
         if isinstance(v, bool):
             return v != invert
-        key = _text(v).strip().casefold()
+        key = as_text(v).strip().casefold()
         if key in true:
             return not invert
         if key in false:
@@ -197,7 +166,7 @@ def join(args: Any, ctx: Context) -> Fn:
 
     def run(v: Any) -> Any:
         if isinstance(v, list):
-            parts = [_text(p).strip() for p in v if p is not None and _text(p).strip()]
+            parts = [as_text(p).strip() for p in v if p is not None and as_text(p).strip()]
             return sep.join(parts) or None
         return v
 
@@ -228,7 +197,7 @@ def split(args: Any, ctx: Context) -> Fn:
         cut = re.compile("|".join(map(re.escape, seps))).split
 
     def run(v: Any) -> list[str]:
-        items = [_text(p) for p in v if p is not None] if isinstance(v, list) else cut(_text(v))
+        items = [as_text(p) for p in v if p is not None] if isinstance(v, list) else cut(as_text(v))
         return [p.strip() for p in items if p and not p.isspace()]
 
     return run
@@ -237,13 +206,13 @@ def split(args: Any, ctx: Context) -> Fn:
 def enum(args: Any, ctx: Context) -> Fn:
     if not isinstance(args, dict) or not isinstance(args.get("map"), dict):
         raise ValueError("enum needs {map: {source value: canonical value}, default: …}")
-    _opts(args, "enum", {"map", "default"})
+    options_of(args, "enum", {"map", "default"})
     table = {str(k).strip().casefold(): v for k, v in args["map"].items()}
     has_default = "default" in args
     default = args.get("default")
 
     def run(v: Any) -> Any:
-        key = _text(v).strip().casefold()
+        key = as_text(v).strip().casefold()
         if key in table:
             return table[key]
         if has_default:
@@ -259,8 +228,6 @@ def template(args: Any, ctx: Context) -> Fn:
 
     For templates over the whole record use the field-level `template:` key instead.
     """
-    from .templating import compile_template
-
     if not isinstance(args, str):
         raise ValueError('template needs the template text, e.g. {template: "{{ value }}"}')
     render = compile_template(args)
@@ -268,9 +235,6 @@ def template(args: Any, ctx: Context) -> Fn:
 
 
 def _registry() -> dict[str, Callable[[Any, Context], Fn]]:
-    from .dates import to_date, to_datetime
-    from .names import name_split
-
     return {
         "strip": strip,
         "lower": lower,

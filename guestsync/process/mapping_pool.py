@@ -25,7 +25,7 @@ from ..identity import IdentityConfig
 from ..identity.keys import features as fold
 from ..identity.prepare import MappedBatch, Prepared, prepare
 from ..mapping import CompiledMapping, load_mapping
-from ..mapping.transforms import Context
+from ..mapping.context import Context
 from ..models import Guest, SourceRecord
 from ..normalize import email_address, phone_e164
 from ..restaurant.hooks import ActivitySettings

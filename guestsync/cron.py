@@ -71,3 +71,16 @@ def crontab_trigger(expr: str, timezone: str | None = None) -> CronTrigger:
         day_of_week=day_of_week(dow),
         timezone=ZoneInfo(timezone) if timezone else None,
     )
+
+
+def check_cron(v: str | None) -> str | None:
+    """A five-field cron expression (minute hour day month weekday), checked at load time."""
+    if v is None:
+        return v
+    try:
+        crontab_trigger(v)
+    except ValueError as exc:
+        raise ValueError(
+            f"bad cron expression {v!r} ({exc}); write five fields, e.g. '0 3 * * *'"
+        ) from None
+    return v

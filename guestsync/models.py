@@ -172,6 +172,50 @@ __all__ = [
 ]
 
 
+# -- the columns a CSV export can name (checked by config/exports.py, filled by
+# actions/export.py; a reservation or order column is written `reservation.venue`)
+GUEST_COLUMNS = (
+    "id",
+    "display_name",
+    "given_name",
+    "family_name",
+    "full_name",
+    "email",
+    "phone",
+    "birthday",
+    "anniversary",
+    "language",
+    "tags",
+    "dietary_notes",
+    "allergies",
+    "notes",
+    "address",
+    "loyalty_ids",
+    "marketing_consent",
+    "marketing_consent_at",
+)
+RESERVATION_COLUMNS = (
+    "source",
+    "external_id",
+    "venue",
+    "start_at",
+    "party_size",
+    "status",
+    "channel",
+    "requests",
+)
+ORDER_COLUMNS = (
+    "source",
+    "external_id",
+    "venue",
+    "placed_at",
+    "channel",
+    "total",
+    "currency",
+    "reservation_id",
+)
+
+
 # -- what crosses the stages' boundaries in the store ---------------------------------
 
 

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from guestsync.config.pull import check_cron
-from guestsync.cron import crontab_trigger, day_of_week
+from guestsync.cron import check_cron, crontab_trigger, day_of_week
 from guestsync.serve.scheduler import Job, next_runs
 
 TZ = "Asia/Taipei"

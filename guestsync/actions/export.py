@@ -1,10 +1,9 @@
-"""CSV export of golden guests (and their reservations or orders) for spreadsheets and
-mail tools. Guests merged away by identity resolution are not exported: their bookings and
+"""`guestsync export-csv` and the scheduled `exports:` jobs: CSV of golden guests (and
+their reservations or orders) for spreadsheets and mail tools. Guests merged away by identity resolution are not exported: their bookings and
 orders were re-homed to the guest that absorbed them and are exported with it.
 
 Columns are canonical names (`email`, `reservation.start_at`, `order.total`, …) renamed by
-a mapping,
-e.g. `email: 電子郵件`. Rows stream from the store to the file; nothing is held in
+a mapping, e.g. `email: 電子郵件`. Rows stream from the store to the file; nothing is held in
 memory. A file is written under a temporary name and renamed when complete, so a failed
 export never leaves half a file where the last good one was. `bom=True` starts the file
 with a UTF-8 byte-order mark, without which Excel reads UTF-8 CJK text as mojibake.
@@ -20,56 +19,34 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..config.exports import (
+    ALL_COLUMNS,
+    ORDER_PREFIX,
+    RESERVATION_PREFIX,
+    Column,
+    check_column,
+)
 from ..errors import ConfigError
-from ..models import Guest
+from ..models import GUEST_COLUMNS, Guest
 from ..store import Store
-from ..store.export import ORDER_COLUMNS, RESERVATION_COLUMNS
+from ..sync_engine import Hub
 from ..yamlfile import load_yaml
 
-
-def _consent(g: Guest) -> Any:
-    return None if g.marketing_consent is None else g.marketing_consent.granted
-
-
-GUEST_COLUMNS: dict[str, Callable[[Guest], Any]] = {
-    "id": lambda g: g.id,
+_SPECIAL: dict[str, Callable[[Guest], Any]] = {
     "display_name": lambda g: g.display_name(),
-    **{
-        f: (lambda name: lambda g: getattr(g, name))(f)
-        for f in (
-            "given_name",
-            "family_name",
-            "full_name",
-            "email",
-            "phone",
-            "birthday",
-            "anniversary",
-            "language",
-            "tags",
-            "dietary_notes",
-            "allergies",
-            "notes",
-            "address",
-            "loyalty_ids",
-        )
-    },
-    "marketing_consent": _consent,
+    "marketing_consent": lambda g: g.marketing_consent.granted if g.marketing_consent else None,
     "marketing_consent_at": lambda g: g.marketing_consent.at if g.marketing_consent else None,
 }
-RESERVATION_PREFIX = "reservation."
-ORDER_PREFIX = "order."
-ALL_COLUMNS = (
-    *GUEST_COLUMNS,
-    *(RESERVATION_PREFIX + c for c in RESERVATION_COLUMNS),
-    *(ORDER_PREFIX + c for c in ORDER_COLUMNS),
-)
+# How each of models.GUEST_COLUMNS is read off a golden guest: most are its attribute.
+GUEST_VALUES: dict[str, Callable[[Guest], Any]] = {
+    name: _SPECIAL.get(name, attrgetter(name)) for name in GUEST_COLUMNS
+}
 PREFIXES = {"reservations": RESERVATION_PREFIX, "orders": ORDER_PREFIX}
 LIST_SEPARATOR = "; "
-
-Column = tuple[str, str]  # (canonical name, header)
 
 
 @dataclass
@@ -78,23 +55,12 @@ class ExportStats:
     guests: int = 0
 
 
-def _check(name: str, *, file: str | None = None, line: int | None = None) -> str:
-    name = name.strip()
-    if name not in ALL_COLUMNS:
-        raise ConfigError(
-            f"unknown column {name!r}; valid columns: {', '.join(ALL_COLUMNS)}",
-            file=file,
-            line=line,
-        )
-    return name
-
-
 def parse_columns(specs: Iterable[str]) -> list[Column]:
     """`--column` values: `canonical=Header` or just `canonical`."""
     out = []
     for spec in specs:
         name, _, header = spec.partition("=")
-        name = _check(name)
+        name = check_column(name)
         out.append((name, header.strip() or name))
     return out
 
@@ -121,14 +87,14 @@ def load_columns(path: str | Path) -> list[Column]:
     if not entries:
         raise doc.error("no columns listed")
     return [
-        (_check(str(k), file=doc.file, line=doc.line_of(loc)), str(v if v is not None else k))
+        (check_column(str(k), file=doc.file, line=doc.line_of(loc)), str(v if v is not None else k))
         for k, v, loc in entries
     ]
 
 
 def default_columns(*, with_reservations: bool = False, with_: str | None = None) -> list[Column]:
     with_ = with_ or ("reservations" if with_reservations else None)
-    names = list(GUEST_COLUMNS)
+    names = list(GUEST_VALUES)
     if with_:
         names += [n for n in ALL_COLUMNS if n.startswith(PREFIXES[with_])]
     return [(n, n) for n in names]
@@ -169,7 +135,7 @@ def rows(
             key = name.removeprefix(prefix)
             getters.append(lambda g, r, key=key: (r or {}).get(key))
         else:
-            getters.append(lambda g, r, fn=GUEST_COLUMNS[name]: fn(g))
+            getters.append(lambda g, r, fn=GUEST_VALUES[name]: fn(g))
     source: Iterable[tuple[Guest, dict[str, Any] | None]]
     if with_ == "reservations":
         source = store.stream_guest_reservations()
@@ -241,3 +207,48 @@ def export_csv(
     with_ = activity_of(columns, with_ or ("reservations" if with_reservations else None))
     with open_output(path, bom=bom) as out:
         return write_csv(store, out, columns, with_=with_)
+
+
+# -- export jobs: `exports:` in guestsync.yaml (config/exports.py), run by name --------
+
+
+def run_export(hub: Hub, name: str, *, kind: str | None = None) -> ExportStats:
+    """Write export `name` once, recorded as a row in `runs`."""
+    try:
+        job = hub.config.exports[name]
+    except KeyError:
+        known = ", ".join(sorted(hub.config.exports)) or "none configured"
+        raise ConfigError(f"unknown export {name!r} (known: {known})") from None
+    store = hub.store
+    path = hub.config.resolve(job.path)
+    run_id = store.start_run(kind or f"export:{name}")
+    stats, status = ExportStats(), "failed"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # a configured folder, made once
+        stats = export_csv(
+            store,
+            path,
+            job.column_list(),
+            with_reservations=job.with_reservations,
+            bom=job.bom,
+        )
+        status = "ok"
+    finally:
+        store.finish_run(
+            run_id,
+            status=status,
+            stats={"path": str(path), **stats.__dict__},
+        )
+    return stats
+
+
+def export_runner(hub_factory: Callable[[], Hub], name: str) -> Callable[[], str]:
+    def run() -> str:
+        hub = hub_factory()
+        try:
+            run_export(hub, name, kind=f"schedule:export:{name}")
+            return "ok"
+        finally:
+            hub.close()
+
+    return run

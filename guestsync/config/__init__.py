@@ -19,13 +19,13 @@ from pydantic import (
     field_validator,
 )
 
-from ..actions.export_jobs import ExportJobOptions
 from ..errors import ConfigError, ConfigErrors
 from ..identity.settings import IdentityConfig
 from ..yamlfile import Loc, YamlDoc, load_yaml
 from .base import source_mappings
 from .connectors import SourceOptions, TargetOptions
 from .crm import CrmConfig
+from .exports import ExportJobOptions
 
 DEFAULT_CONFIG = "guestsync.yaml"
 CONFIG_ENV = "GUESTSYNC_CONFIG"

@@ -12,8 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 
+from ..cron import check_cron
 from .base import Options, RetryOptions
-from .pull import RestSourceOptions, SquareSourceOptions, check_cron
+from .pull import RestSourceOptions, SquareSourceOptions
 from .webhooks import WebhookOptions, WebhookSourceOptions, jiandaoyun_webhook
 
 

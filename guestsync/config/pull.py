@@ -11,26 +11,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from ..cron import check_cron
 from .base import RetryOptions
 
 
 class _Opts(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def check_cron(v: str | None) -> str | None:
-    """A five-field cron expression (minute hour day month weekday), checked at load time."""
-    if v is None:
-        return v
-    from ..cron import crontab_trigger
-
-    try:
-        crontab_trigger(v)
-    except ValueError as exc:
-        raise ValueError(
-            f"bad cron expression {v!r} ({exc}); write five fields, e.g. '0 3 * * *'"
-        ) from None
-    return v
 
 
 def check_jmespath(v: str | None) -> str | None:

@@ -19,10 +19,10 @@ from ..hashing import content_id
 from ..models import ENTITY_MODELS, Consent, Entity, Guest, SourceRecord, canonical_fields
 from ..yamlfile import YamlDoc, load_yaml
 from .codegen import FieldCode, field_runner, record_runner
-from .context import Context
+from .context import Context, Fn
 from .getters import Source, build_source
 from .spec import FieldSpec, MappingSpec
-from .transforms import NO_OPTIONS, TRANSFORMS, Fn
+from .transforms import NO_OPTIONS, TRANSFORMS
 
 META, GUEST, ENTITY = 0, 1, 2
 Run = Callable[[Any, list[str]], Any]

@@ -6,7 +6,7 @@ one (`coalesce`), and a run up to `misfire_grace` seconds late still happens. Ea
 one row in `runs` (kind `schedule:<job>`), written by the sync it performs. Each run opens
 its own Hub (and SQLite connection), so jobs on different sources may overlap safely.
 
-Export jobs (`exports:` with `schedule:`, guestsync/export_jobs.py) are jobs too.
+Export jobs (`exports:` with `schedule:`, actions/export.py) are jobs too.
 
 `guestsync serve` runs them (guestsync/service.py: a source job reads and processes
 while the worker waits, the worker delivers; export jobs only read the store). Without
@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from ..actions.export_jobs import export_runner
+from ..actions.export import export_runner
 from ..config import Config
 from ..cron import crontab_trigger
 

@@ -5,29 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..models import Guest
+from ..models import ORDER_COLUMNS, RESERVATION_COLUMNS, Guest
 from .base import StoreBase
-
-RESERVATION_COLUMNS = (
-    "source",
-    "external_id",
-    "venue",
-    "start_at",
-    "party_size",
-    "status",
-    "channel",
-    "requests",
-)
-ORDER_COLUMNS = (
-    "source",
-    "external_id",
-    "venue",
-    "placed_at",
-    "channel",
-    "total",
-    "currency",
-    "reservation_id",
-)
 
 
 class ExportOps(StoreBase):

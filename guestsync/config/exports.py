@@ -1,4 +1,4 @@
-"""Export jobs: `exports:` in guestsync.yaml, a CSV of golden guests written on a schedule.
+"""`exports:` in guestsync.yaml: CSV files of golden guests written on a schedule.
 
     exports:
       nightly_guests:
@@ -8,25 +8,40 @@
         with_reservations: false
         schedule: "0 4 * * *"
 
-Each run writes the whole file again, under a temporary name renamed when complete (see
-guestsync/export.py), and leaves a row in `runs` (kind `schedule:export:<name>`).
-`guestsync serve` and `guestsync schedule run` run it on its cron expression;
-`guestsync schedule once export:<name>` runs it once (from system cron, say).
+What a run writes is `actions/export.py`'s; this module only says what may be asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..config.pull import check_cron
+from ..cron import check_cron
 from ..errors import ConfigError
-from .export import Column, ExportStats, _check, export_csv
+from ..models import GUEST_COLUMNS, ORDER_COLUMNS, RESERVATION_COLUMNS
 
-if TYPE_CHECKING:
-    from ..sync_engine import Hub
+Column = tuple[str, str]  # (canonical name, header)
+
+RESERVATION_PREFIX = "reservation."
+ORDER_PREFIX = "order."
+ALL_COLUMNS = (
+    *GUEST_COLUMNS,
+    *(RESERVATION_PREFIX + c for c in RESERVATION_COLUMNS),
+    *(ORDER_PREFIX + c for c in ORDER_COLUMNS),
+)
+
+
+def check_column(name: str, *, file: str | None = None, line: int | None = None) -> str:
+    """`name` stripped, or a ConfigError listing the columns an export can name."""
+    name = name.strip()
+    if name not in ALL_COLUMNS:
+        raise ConfigError(
+            f"unknown column {name!r}; valid columns: {', '.join(ALL_COLUMNS)}",
+            file=file,
+            line=line,
+        )
+    return name
 
 
 class ExportJobOptions(BaseModel):
@@ -54,7 +69,7 @@ class ExportJobOptions(BaseModel):
         names = list(v) if v is not None else []
         for name in names:
             try:
-                _check(name)
+                check_column(name)
             except ConfigError as exc:
                 raise ValueError(exc.message) from None
         if v is not None and not names:
@@ -67,45 +82,3 @@ class ExportJobOptions(BaseModel):
         if isinstance(self.columns, list):
             return [(n.strip(), n.strip()) for n in self.columns]
         return [(k.strip(), v if v is not None else k.strip()) for k, v in self.columns.items()]
-
-
-def run_export(hub: Hub, name: str, *, kind: str | None = None) -> ExportStats:
-    """Write export `name` once, recorded as a row in `runs`."""
-    try:
-        job = hub.config.exports[name]
-    except KeyError:
-        known = ", ".join(sorted(hub.config.exports)) or "none configured"
-        raise ConfigError(f"unknown export {name!r} (known: {known})") from None
-    store = hub.store
-    path = hub.config.resolve(job.path)
-    run_id = store.start_run(kind or f"export:{name}")
-    stats, status = ExportStats(), "failed"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)  # a configured folder, made once
-        stats = export_csv(
-            store,
-            path,
-            job.column_list(),
-            with_reservations=job.with_reservations,
-            bom=job.bom,
-        )
-        status = "ok"
-    finally:
-        store.finish_run(
-            run_id,
-            status=status,
-            stats={"path": str(path), **stats.__dict__},
-        )
-    return stats
-
-
-def export_runner(hub_factory: Callable[[], Hub], name: str) -> Callable[[], str]:
-    def run() -> str:
-        hub = hub_factory()
-        try:
-            run_export(hub, name, kind=f"schedule:export:{name}")
-            return "ok"
-        finally:
-            hub.close()
-
-    return run

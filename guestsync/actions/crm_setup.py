@@ -17,9 +17,10 @@ from typing import Any
 import requests
 
 from ..config import Config
+from ..config.crm import VALUES
 from ..connectors.http import HttpClient
 from ..errors import AuthError, PermanentError
-from ..restaurant.properties import DEFAULTS, STANDARD, VALUES, property_map
+from ..restaurant.properties import DEFAULTS, STANDARD, property_map
 
 HUBSPOT_PROPERTIES = "/crm/v3/properties/contacts"
 HUBSPOT_GROUP = "contactinformation"  # the default contact property group

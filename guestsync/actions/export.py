@@ -1,6 +1,7 @@
 """`guestsync export-csv` and the scheduled `exports:` jobs: CSV of golden guests (and
-their reservations or orders) for spreadsheets and mail tools. Guests merged away by identity resolution are not exported: their bookings and
-orders were re-homed to the guest that absorbed them and are exported with it.
+their reservations or orders) for spreadsheets and mail tools. Guests merged away by
+identity resolution are not exported: their bookings and orders were re-homed to the guest
+that absorbed them and are exported with it.
 
 Columns are canonical names (`email`, `reservation.start_at`, `order.total`, …) renamed by
 a mapping, e.g. `email: 電子郵件`. Rows stream from the store to the file; nothing is held in

@@ -23,11 +23,72 @@ crm:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..restaurant.properties import VALUES
+# Every value a CRM property can be filled from (`crm.properties`), with its kind and
+# label. Kinds map to CRM field types in `actions/crm_setup.py`: string, number, date,
+# datetime, bool.
+
+
+@dataclass(frozen=True)
+class Value:
+    kind: str
+    label: str
+
+
+VALUES: dict[str, Value] = {
+    # canonical guest fields
+    "full_name": Value("string", "Full name"),
+    "given_name": Value("string", "First name"),
+    "family_name": Value("string", "Last name"),
+    "email": Value("string", "Email"),
+    "phone": Value("string", "Phone"),
+    "birthday": Value("date", "Birthday"),
+    "anniversary": Value("date", "Anniversary"),
+    "language": Value("string", "Language"),
+    "tags": Value("string", "Tags"),
+    "dietary_notes": Value("string", "Dietary notes"),
+    "allergies": Value("string", "Allergies"),
+    "notes": Value("string", "Notes"),
+    "address": Value("string", "Address"),
+    "loyalty_ids": Value("string", "Loyalty numbers"),
+    # aggregates (aggregates.py)
+    "segment": Value("string", "Guest segment"),
+    "first_visit": Value("date", "First visit"),
+    "last_visit": Value("date", "Last visit"),
+    "visit_count": Value("number", "Visits"),
+    "covers": Value("number", "Covers"),
+    "order_count": Value("number", "Orders"),
+    "total_spend": Value("number", "Total spend"),
+    "average_spend": Value("number", "Average spend per order"),
+    "spend_currency": Value("string", "Spend currency"),
+    "spend_by_currency": Value("string", "Spend by currency"),
+    "reservation_count": Value("number", "Reservations"),
+    "no_show_count": Value("number", "No-shows"),
+    "no_show_rate": Value("number", "No-show rate"),
+    "cancellation_count": Value("number", "Cancellations"),
+    "cancellation_rate": Value("number", "Cancellation rate"),
+    "favourite_items": Value("string", "Favourite dishes"),
+    "preferred_weekday": Value("string", "Preferred weekday"),
+    "preferred_time_slot": Value("string", "Preferred time slot"),
+    "average_rating": Value("number", "Average rating"),
+    "last_rating": Value("number", "Last rating"),
+    "last_feedback": Value("string", "Last feedback"),
+    "last_feedback_at": Value("datetime", "Last feedback at"),
+    "upcoming_birthday": Value("date", "Upcoming birthday"),
+    "upcoming_anniversary": Value("date", "Upcoming anniversary"),
+    # consent (consent.py): the effective state per channel
+    "email_opt_in": Value("bool", "Email marketing opt-in"),
+    "email_opt_out": Value("bool", "Email marketing opt-out"),
+    "email_consent_at": Value("datetime", "Email consent changed at"),
+    "email_consent_source": Value("string", "Email consent source"),
+    "sms_opt_in": Value("bool", "SMS marketing opt-in"),
+    "sms_opt_out": Value("bool", "SMS marketing opt-out"),
+    "sms_consent_at": Value("datetime", "SMS consent changed at"),
+}
 
 
 class SegmentThresholds(BaseModel):

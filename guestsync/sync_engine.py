@@ -25,9 +25,10 @@ from .intake.files import IngestStats, ingest_csv
 from .intake.pull import PullStats, make_source, pull
 from .mapping import CompiledMapping
 from .mapping.context import Context
+from .process import outbox
 from .process.batch import ProcessStats
 from .process.mapping_pool import PARALLEL_MIN_ROWS, MappingPool, process_inbox
-from .restaurant import hooks as activity
+from .restaurant import hooks
 from .restaurant.hooks import ActivitySettings
 from .restaurant.privacy import install_log_masking
 from .source_mappings import compile_source_mappings
@@ -109,7 +110,7 @@ class Hub:
     def store(self) -> Store:
         if self._store is None:
             self._store = Store.open(self.config.store_path)
-        activity.attach(self._store, self.activity)  # segments, CRM properties from config
+        hooks.attach(self._store, self.activity)  # segments, CRM properties from config
         return self._store
 
     def close(self) -> None:
@@ -214,9 +215,7 @@ class Hub:
         files = self._mapping_files()
         if not self.store.any_guest():  # nothing to refresh yet: the day is done now, so
             # the refresh below does not re-project every guest this run has just queued
-            activity.daily_refresh(
-                self.store, self.targets, self.activity, chunk=self.refresh_chunk
-            )
+            outbox.daily_refresh(self.store, self.targets, self.activity, chunk=self.refresh_chunk)
         stats = process_inbox(
             self.store,
             self.mapping_for,
@@ -232,7 +231,7 @@ class Hub:
             pool=self._pool,
         )
         # Segments and upcoming birthdays move with the calendar: once a day, everyone.
-        stats.queued += activity.daily_refresh(
+        stats.queued += outbox.daily_refresh(
             self.store, self.targets, self.activity, chunk=self.refresh_chunk
         )
         return stats

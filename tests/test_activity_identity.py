@@ -26,8 +26,7 @@ from guestsync.models import (
     SourceRecord,
 )
 from guestsync.process.resolve import IdentityError
-from guestsync.restaurant import aggregates, privacy
-from guestsync.restaurant import hooks as activity
+from guestsync.restaurant import aggregates, hooks, privacy
 from guestsync.store import Store
 
 from .activity_fixtures import NOW, feed, settings
@@ -77,7 +76,7 @@ BRIDGE = SourceRecord(
 def _hub() -> tuple[Store, dict]:
     store = Store.open(":memory:")
     st = settings()
-    activity.attach(store, st)  # as the Hub does: merges by hand project the same payload
+    hooks.attach(store, st)  # as the Hub does: merges by hand project the same payload
     opts = HubSpotTargetOptions(type="hubspot", token="t", base_url="http://hubspot.test")
     targets = {"hubspot": HubSpotTarget("hubspot", opts)}
     feed(store, [BOOKING, BILL], targets=targets, activity=st)
@@ -98,7 +97,7 @@ def _agg(store: Store, gid: str) -> aggregates.Aggregates:
 
 
 def _consent(store: Store, gid: str) -> dict[str, tuple[bool, str | None]]:
-    return {ch: (s.granted, s.source) for ch, s in activity.consent_state(store, gid).items()}
+    return {ch: (s.granted, s.source) for ch, s in hooks.consent_state(store, gid).items()}
 
 
 def _payload(store: Store, gid: str) -> dict:
@@ -281,7 +280,7 @@ def _invariants(store: Store) -> None:
 )
 def test_merges_and_unmerges_keep_activity_with_its_records_and_aggregates_exact(recs, ops):
     store = Store.open(":memory:")
-    activity.attach(store, settings())
+    hooks.attach(store, settings())
     half = len(recs) // 2
     feed(store, recs[:half])
     admin = guest_admin.Admin(store, {})

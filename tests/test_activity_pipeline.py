@@ -8,8 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from guestsync.config import load_config
-from guestsync.restaurant import aggregates
-from guestsync.restaurant import hooks as activity
+from guestsync.restaurant import aggregates, hooks
 from guestsync.sync_engine import Hub
 
 from .conftest import SAMPLES
@@ -44,7 +43,7 @@ def test_bills_and_surveys_become_visits_spend_favourites_ratings_and_consent(ma
     assert a.visit_count == 1 and a.covers == 4  # P-20002 and its bill B-9002: one visit
     assert a.spend == {"TWD": Decimal("4800")} and a.favourite_items == ["松露燉飯"]
     assert a.average_rating == Decimal("4.00") and a.last_feedback == "燉飯偏鹹"
-    state = activity.consent_state(hub.store, gid)
+    state = hooks.consent_state(hub.store, gid)
     assert state["email"].granted is False and state["email"].source == "survey"
     (item,) = [i for i in hub.store.pending_outbox("hubspot", limit=100) if i.guest_id == gid]
     assert item.payload["gs_visit_count"] == "1" and item.payload["gs_email_opt_in"] == "false"

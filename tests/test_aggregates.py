@@ -20,6 +20,7 @@ from guestsync.models import (
     Reservation,
     SourceRecord,
 )
+from guestsync.process import outbox
 from guestsync.restaurant import aggregates
 from guestsync.store import Store
 
@@ -243,19 +244,18 @@ def test_recheck_on_is_the_first_day_the_answer_can_change():
     st.lists(st.integers(1, 120), min_size=1, max_size=4),
 )
 def test_daily_refresh_of_due_guests_equals_recomputing_everyone(recs, steps):
-    from guestsync.restaurant import hooks as activity
 
     from .activity_fixtures import settings
 
     store = Store.open(":memory:")
     feed(store, recs)
-    activity.refresh_all(store, {}, settings())  # from here on only due guests are redone
+    outbox.refresh_all(store, {}, settings())  # from here on only due guests are redone
     day = NOW
     for step in steps:  # days pass with no new record
         day += timedelta(days=step)
         s = settings()
         s.clock = lambda d=day: d
-        activity.daily_refresh(store, {}, s)
+        outbox.daily_refresh(store, {}, s)
         assert store.get_meta("aggregates_day") == s.today().isoformat()
         daily = store.all_aggregates()
         full = aggregates.refresh(

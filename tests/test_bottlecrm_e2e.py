@@ -265,7 +265,7 @@ def test_sync_from_a_chinese_pos_export_through_the_hub(crm, make_config, tmp_pa
 def test_aggregates_and_consent_land_in_defined_custom_fields(crm):
     """Issue 8: the BottleCRM defaults write `custom_fields{}`; keys the org defined are
     stored (typed), the others are dropped by the CRM without failing the contact."""
-    from guestsync.restaurant import hooks as activity_hooks
+    from guestsync.restaurant import hooks
 
     from .activity_fixtures import feed, settings
     from .test_aggregates import AMY_RECORDS
@@ -277,7 +277,7 @@ def test_aggregates_and_consent_land_in_defined_custom_fields(crm):
             server.call("POST", "/api/custom-fields/", jwt, body)
     store = Store.open(":memory:")
     target = _target(server, token)
-    activity_hooks.attach(store, settings(target_types={"bottle": "bottlecrm"}))
+    hooks.attach(store, settings(target_types={"bottle": "bottlecrm"}))
     feed(
         store,
         AMY_RECORDS,

@@ -10,8 +10,7 @@ import pytest
 from guestsync.config.connectors import HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
 from guestsync.models import Consent, Entity, Guest, SourceRecord
-from guestsync.restaurant import aggregates
-from guestsync.restaurant import hooks as activity
+from guestsync.restaurant import aggregates, hooks
 from guestsync.restaurant.consent import Statement, effective
 from guestsync.store import Store
 
@@ -35,7 +34,7 @@ def _state(records: list[SourceRecord]) -> dict[str, Statement]:
     store = Store.open(":memory:")
     feed(store, records)
     (gid,) = store.all_guest_ids()
-    return activity.consent_state(store, gid)
+    return hooks.consent_state(store, gid)
 
 
 @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
@@ -91,7 +90,7 @@ def test_a_statement_without_a_time_counts_from_when_it_was_seen():
     )
     feed(store, [rec])
     (gid,) = store.all_guest_ids()
-    assert activity.consent_state(store, gid)["email"].granted is True
+    assert hooks.consent_state(store, gid)["email"].granted is True
 
 
 def test_the_payload_carries_the_consent_in_force():

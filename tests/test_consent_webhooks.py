@@ -9,7 +9,7 @@ import json
 import pytest
 
 from guestsync.config import load_config
-from guestsync.restaurant import hooks as activity
+from guestsync.restaurant import hooks
 from guestsync.sync_engine import Hub
 from guestsync.webhook_server import create_app
 
@@ -41,7 +41,7 @@ def _send(client, body: bytes) -> None:
 
 def _email_opt_in(hub: Hub) -> tuple[bool, str]:
     (gid,) = hub.store.all_guest_ids()
-    state = activity.consent_state(hub.store, gid)
+    state = hooks.consent_state(hub.store, gid)
     assert "sms" not in state  # Square's flag is about email only
     (item,) = [i for i in hub.store.pending_outbox("hubspot", limit=10) if i.guest_id == gid]
     return state["email"].granted, item.payload["gs_email_opt_in"]

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from guestsync.config.connectors import HubSpotTargetOptions
 from guestsync.config.crm import CrmConfig
 from guestsync.connectors.hubspot import HubSpotTarget
-from guestsync.restaurant import hooks as activity
+from guestsync.process import outbox
+from guestsync.restaurant import hooks
 from guestsync.restaurant import properties as crm_properties
 from guestsync.store import Store
 
@@ -49,15 +50,15 @@ def test_a_segment_change_is_pushed_and_an_unchanged_guest_is_not():
     (item,) = store.pending_outbox("hubspot", limit=10)
     store.mark_delivered(item, "501")
     # Same day, nothing new: nothing queued.
-    assert activity.refresh_all(store, targets, s) == 0
+    assert outbox.refresh_all(store, targets, s) == 0
     assert store.pending_outbox("hubspot", limit=10) == []
     # 100 days later, with no new record, Amy has become at risk: pushed once.
     later = settings(target_types={"hubspot": "hubspot"})
     later.clock = lambda: NOW + timedelta(days=100)
-    assert activity.daily_refresh(store, targets, later) == 1
+    assert outbox.daily_refresh(store, targets, later) == 1
     (item2,) = store.pending_outbox("hubspot", limit=10)
     assert item2.payload["gs_segment"] == "at_risk"
-    assert activity.daily_refresh(store, targets, later) == 0  # once a day
+    assert outbox.daily_refresh(store, targets, later) == 0  # once a day
 
 
 def test_configured_properties_replace_the_defaults_and_nest_with_dots():
@@ -100,7 +101,7 @@ def test_callers_that_pass_no_settings_project_the_same_payload():
     store = Store.open(":memory:")
     targets = _hubspot()
     s = settings(crm=CrmConfig(properties={"hubspot": {"tier": "segment"}}))
-    activity.attach(store, s)
+    hooks.attach(store, s)
     feed(store, AMY_RECORDS, targets=targets, activity=s)
     (item,) = store.pending_outbox("hubspot", limit=10)
     assert item.payload["tier"] == "regular" and "gs_segment" not in item.payload

@@ -18,7 +18,7 @@ from guestsync.models import Consent, Entity, Guest, SourceRecord
 from guestsync.process.batch import process_pending
 from guestsync.process.mapping_pool import checkpoints_aside
 from guestsync.process.resolve import Resolver
-from guestsync.restaurant import hooks as activity
+from guestsync.restaurant import hooks
 from guestsync.store import Store
 from guestsync.store.wal import BACKSTOP_PAGES
 from guestsync.sync_engine import Hub
@@ -88,7 +88,7 @@ def test_refs_absent_tells_records_without_link_or_consent():
 
 def test_a_row_rejected_after_resolving_leaves_no_match_log(monkeypatch):
     store = Store.open(":memory:")
-    real, rolled_back = activity.record, []
+    real, rolled_back = hooks.record, []
 
     def record(store: Store, r: SourceRecord, guest_id: str, *a: Any, **k: Any) -> None:
         if r.external_id == "Y":
@@ -96,7 +96,7 @@ def test_a_row_rejected_after_resolving_leaves_no_match_log(monkeypatch):
             raise ValueError("no room for Bob")
         real(store, r, guest_id, *a, **k)
 
-    monkeypatch.setattr(activity, "record", record)
+    monkeypatch.setattr(hooks, "record", record)
     stats = feed(store, RECORDS[:3])
     assert stats.rejected == 1 and stats.processed == 2
     assert store.match_log_for(rolled_back[0]) == []
@@ -144,17 +144,17 @@ def _import(tmp_path, *, parallel: bool) -> tuple[dict, int]:
     hub = Hub(load_config(tmp_path / "guestsync.yaml"))
     hub.parallel_min_rows = 0 if parallel else 10**9  # 0: the worker starts before ingest
     projected: list[int] = []
-    real = activity.enrich
+    real = hooks.enrich
 
     def enrich(*a: Any, **k: Any) -> Any:
         projected.append(1)
         return real(*a, **k)
 
-    activity.enrich = enrich  # type: ignore[assignment]
+    hooks.enrich = enrich  # type: ignore[assignment]
     try:
         report = import_files(hub, "site", [str(tmp_path / "site.csv")])
     finally:
-        activity.enrich = real  # type: ignore[assignment]
+        hooks.enrich = real  # type: ignore[assignment]
     assert hub._pool is None  # stopped after the run
     assert hub.store.autocheckpoint() == 1000  # commits checkpoint again (SQLite's default)
     links = {}

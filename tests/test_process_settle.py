@@ -9,6 +9,7 @@ import json
 
 from guestsync.config.connectors import HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
+from guestsync.process import outbox
 from guestsync.process.batch import ProcessStats, process_batch, process_pending
 from guestsync.restaurant import aggregates
 from guestsync.store import Store
@@ -80,8 +81,6 @@ def test_the_daily_refresh_runs_in_chunks_and_queues_what_one_transaction_would(
     same payloads as one big transaction; the day is marked done once, at the end."""
     from datetime import timedelta
 
-    from guestsync.restaurant import hooks as activity
-
     def run(chunk: int) -> tuple[int, int, list]:
         store = Store.open(":memory:")
         names = ["Amy Lin", "Bo Chen", "Cy Wu", "Di Ho", "Ed Ko"]
@@ -100,7 +99,7 @@ def test_the_daily_refresh_runs_in_chunks_and_queues_what_one_transaction_would(
         store.conn.set_trace_callback(lambda sql: begins.append(sql) if "BEGIN" in sql else 0)
         later = settings()
         later.clock = lambda: settings().clock() + timedelta(days=100)
-        queued = activity.refresh_all(store, TARGETS, later, chunk=chunk)
+        queued = outbox.refresh_all(store, TARGETS, later, chunk=chunk)
         items = store.pending_outbox("hubspot", limit=100)
         payloads = sorted(
             json.dumps({k: v for k, v in i.payload.items() if k != "guestsync_id"}, sort_keys=True)

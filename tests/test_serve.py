@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from guestsync.config import load_config
+from guestsync.process import outbox
 from guestsync.serve.service import Service
 from guestsync.store import Store
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread
@@ -215,12 +216,11 @@ def test_stop_goes_on_when_waitress_trigger_cannot_be_pulled(make_config, caplog
 def test_serves_worker_refreshes_the_day_in_short_transactions(make_config, monkeypatch):
     """The daily refresh of serve's worker holds the write lock for 50 guests at a time
     (1000 held it ~150 ms, while webhooks waited); a cron run keeps 1000."""
-    from guestsync.restaurant import hooks as activity
     from guestsync.serve import service
     from guestsync.sync_engine import Hub
 
     chunks: list[int] = []
-    monkeypatch.setattr(activity, "refresh_all", lambda *a, chunk, **k: chunks.append(chunk) or 0)
+    monkeypatch.setattr(outbox, "refresh_all", lambda *a, chunk, **k: chunks.append(chunk) or 0)
     config = load_config(make_config(webhook_config("http://127.0.0.1:9")))
     Hub(config).process()
     cron = list(chunks)

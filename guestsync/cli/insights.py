@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from ..actions import crm_setup, report
 from ..errors import ConfigError
-from ..restaurant import hooks as activity
+from ..process import outbox
 from ..restaurant import privacy
 from ..store import utcnow
 from .app import Ctx, cli, err, out, pass_ctx
@@ -117,7 +117,7 @@ def refresh(ctx: Ctx) -> None:
     """
     hub = ctx.hub()
     try:
-        queued = activity.refresh_all(hub.store, hub.targets, hub.activity)
+        queued = outbox.refresh_all(hub.store, hub.targets, hub.activity)
         segments = hub.store.guests_by_segment()
     finally:
         hub.close()

@@ -17,15 +17,15 @@ from pydantic import ValidationError
 
 from ..connectors.base import Target
 from ..errors import BadRecordError
-from ..hashing import json_hash
 from ..identity import IdentityConfig
 from ..identity.prepare import Prepared, prepared_of
 from ..mapping import CompiledMapping
-from ..models import Guest, SourceRecord
-from ..restaurant import hooks as activity
+from ..models import SourceRecord
+from ..restaurant import hooks
 from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
 from .ordering import is_current
+from .outbox import queue_for_targets
 from .removals import note_removal
 from .resolve import Resolver
 
@@ -71,8 +71,8 @@ def settle(
     then their CRM payloads. A guest merged away keeps nothing and is not queued. Returns
     how many payloads it queued."""
     goldens = {g: x for g in resolver.live(guest_ids) if (x := resolver.refresh(g)) is not None}
-    settings = activity.settings_for(store, settings)
-    activity.after_batch(store, set(goldens), settings, goldens)
+    settings = hooks.settings_for(store, settings)
+    hooks.after_batch(store, set(goldens), settings, goldens)
     return queue_for_targets(store, set(goldens), targets, settings, goldens)
 
 
@@ -101,29 +101,6 @@ def settle_dirty(
         settled += len(noted)
         if progress:
             progress(rows_done + settled, rows_done + max(total, settled))
-    return queued
-
-
-def queue_for_targets(
-    store: Store,
-    guest_ids: set[str],
-    targets: Mapping[str, Target],
-    settings: ActivitySettings | None = None,
-    goldens: Mapping[str, Guest] | None = None,
-) -> int:
-    """`goldens`: the guests' golden records, when the caller has just saved them."""
-    queued = 0
-    settings = activity.settings_for(store, settings)
-    live = store.live_guests(sorted(guest_ids)) if goldens is None else goldens
-    for gid, guest in sorted(live.items()):
-        view = activity.guest_view(store, gid, settings, guest)
-        for name, target in targets.items():
-            # The target's contact, plus aggregates, segment and consent (crm_properties.py)
-            payload = activity.enrich(
-                store, name, target, gid, target.project(guest), settings, view
-            )
-            queued += store.enqueue(name, gid, payload, json_hash(payload))
-    settings.fresh = {}  # this batch's aggregates are projected; later reads go to the store
     return queued
 
 
@@ -180,7 +157,7 @@ def process_batch(
                         done.append(row.id)
                         continue
                     seen = record.updated_at or row.received_at
-                    if screen and not activity.admit(store, record):  # a forgotten guest
+                    if screen and not hooks.admit(store, record):  # a forgotten guest
                         store.mark_inbox_suppressed(row.id)
                         stats.suppressed += 1
                         continue
@@ -194,7 +171,7 @@ def process_batch(
                     guest_id, created, previous = resolve_guest(
                         store, record, seen, resolver, prepared_of(mapped, i)
                     )
-                    activity.record(store, record, guest_id, seen, relink=ref not in no_consent)
+                    hooks.record(store, record, guest_id, seen, relink=ref not in no_consent)
                     no_consent.discard(ref)
                     touched.add(guest_id)
                     if previous:  # the record moved: its old guest is re-derived too

@@ -175,7 +175,7 @@ class Resolver:
         store.record_merge(keep=keep, lose=lose, reason=reason, links=refs)
         # Delivery merges the two CRM contacts (and cancels the loser's queued pushes);
         # the loser's reservations, orders, feedback and consent move to the keeper, whose
-        # aggregates the caller recomputes (activity.after_batch on the live guests).
+        # aggregates the caller recomputes (hooks.after_batch on the live guests).
         store.record_guest_merge(keep, lose)
         store.move_activity(lose, keep)
         self.touched.add(keep)

@@ -19,7 +19,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config.crm import CrmConfig
-from ..connectors.base import Target
 from ..models import Guest, SourceRecord
 from ..store import Store, utcnow
 from . import aggregates, consent, privacy
@@ -159,73 +158,18 @@ def guest_view(
 def enrich(
     store: Store,
     target_name: str,
-    target: Target,
+    target_type: str | None,
     guest_id: str,
     payload: dict[str, Any],
     settings: ActivitySettings,
     view: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`payload` (the target's `project(guest)`) with the mapped computed properties."""
-    ttype = settings.target_types.get(target_name)
-    if ttype is None:  # not from the config: the target's own options say its type
-        ttype = getattr(getattr(target, "options", None), "type", None)
+    """`payload` (the target's `project(guest)`) with the mapped computed properties;
+    `target_type` picks the defaults when the config names no properties for the target."""
+    ttype = settings.target_types.get(target_name, target_type)
     props = crm_properties.property_map(target_name, ttype, settings.crm.properties)
     if not props:
         return payload
     if view is None:
         view = guest_view(store, guest_id, settings)
     return crm_properties.merge(payload, crm_properties.properties(props, view, target_type=ttype))
-
-
-def refresh_all(
-    store: Store,
-    targets: Mapping[str, Target],
-    settings: ActivitySettings,
-    guest_ids: set[str] | None = None,
-    *,
-    queue_ids: set[str] | None = None,
-    chunk: int = 1000,
-) -> int:
-    """Recompute the aggregates of `guest_ids` (default: every guest) and queue the
-    payloads of those (or of `queue_ids`) that changed. Returns how many it queued.
-
-    `chunk` guests per transaction, so that webhooks written meanwhile (`serve`) wait
-    for one chunk, never for every guest; the day is marked done after the last one (a
-    run cut short is done again, and what it queued already is not queued twice)."""
-    from ..process.batch import queue_for_targets  # the process stage imports this module
-
-    ids = set(store.all_guest_ids()) if guest_ids is None else guest_ids
-    everyone = sorted(ids | (queue_ids or set()))
-    queued = 0
-    for i in range(0, len(everyone), chunk):
-        part = set(everyone[i : i + chunk])
-        with store.atomic():
-            after_batch(store, part & ids, settings)
-            queued += queue_for_targets(store, part, targets, settings)
-    with store.atomic():
-        store.set_meta("aggregates_day", settings.today().isoformat())
-        store.set_meta("queued_for", _projection(settings))
-    return queued
-
-
-def daily_refresh(
-    store: Store, targets: Mapping[str, Target], settings: ActivitySettings, *, chunk: int = 1000
-) -> int:
-    """Once per local day: segments and "birthday within N days" move with the calendar
-    even when no record arrives. Only guests whose `recheck_on` day has come, or whose
-    aggregates were computed under other settings, are recomputed (`aggregates.recheck_on`),
-    so the cost follows the guests that change, not the size of the store. When the
-    targets or the property mapping changed, every guest is queued (payloads differ)."""
-    if store.get_meta("aggregates_day") == settings.today().isoformat():
-        return 0
-    due = set(store.guests_to_recheck(settings.today(), stamp=settings.stamp))
-    everyone = None
-    if store.get_meta("queued_for") != _projection(settings):
-        everyone = set(store.all_guest_ids())
-    return refresh_all(store, targets, settings, due, queue_ids=everyone, chunk=chunk)
-
-
-def _projection(settings: ActivitySettings) -> str:
-    """What the payloads depend on besides the guest: targets and the property mapping."""
-    targets = sorted(settings.target_types.items())
-    return f"{targets}|{sorted(settings.crm.properties.items())}|{settings.stamp}"

@@ -131,7 +131,7 @@ def _format(value: Any, *, as_string: bool) -> Any:
 def properties(
     props: Mapping[str, str], view: Mapping[str, Any], *, target_type: str | None
 ) -> dict[str, Any]:
-    """The CRM properties of one guest from its flat `view` (see `activity.guest_view`).
+    """The CRM properties of one guest from its flat `view` (see `hooks.guest_view`).
 
     An empty computed value is sent as a clear ("" for HubSpot, where "" clears a
     property ✅ platform-apis.md §1.1; null elsewhere): a birthday no longer "upcoming"

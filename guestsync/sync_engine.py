@@ -13,17 +13,16 @@ from typing import Any
 
 import requests
 
-from .actions.import_csv import finish_imports
 from .config import Config
 from .config.base import source_mappings
 from .connectors import TARGETS, CsvSource
 from .connectors.base import Target
 from .delivery.batches import DeliveryStats, deliver
 from .delivery.rate_budget import pacer_for
-from .errors import BadRecordError, ConfigError
-from .intake.files import IngestStats, ingest_csv
+from .errors import BadRecordError, ConfigError, ConfigErrors
+from .intake.files import IngestStats, finish_imports, ingest_csv
 from .intake.pull import PullStats, make_source, pull
-from .mapping import CompiledMapping
+from .mapping import CompiledMapping, load_mapping
 from .mapping.context import Context
 from .process import outbox
 from .process.batch import ProcessStats
@@ -31,7 +30,6 @@ from .process.mapping_pool import PARALLEL_MIN_ROWS, MappingPool, process_inbox
 from .restaurant import hooks
 from .restaurant.hooks import ActivitySettings
 from .restaurant.privacy import install_log_masking
-from .source_mappings import compile_source_mappings
 from .store import Store
 
 
@@ -172,6 +170,20 @@ class Hub:
                 self.import_csv(name, src.files(), stats)
         return stats
 
+    def finish_imports(
+        self, ingest: IngestStats, *, archive: str | None = None, rejects: bool | None = None
+    ) -> tuple[list[Path], list[Path]]:
+        """Rejects CSVs beside the imported files and the files archived, if configured."""
+        return finish_imports(
+            self.store,
+            ingest,
+            sources=self.sources,
+            mapping_for=self.mapping_for,
+            resolve=self.config.resolve,
+            archive=archive,
+            rejects=rejects,
+        )
+
     def pull(self, sources: list[str] | None = None, *, from_start: bool = False) -> PullStats:
         """Pull every configured pull source (REST, Square, Jiandaoyun) into the inbox;
         `from_start` forgets the stored cursors first (a full backfill)."""
@@ -279,7 +291,7 @@ class Hub:
             summary.ingest = self.ingest_configured(sources)
             summary.pull = self.pull(sources)
             summary.process = self.process()
-            finish_imports(self, summary.ingest)  # rejects CSVs and archive, if configured
+            self.finish_imports(summary.ingest)  # rejects CSVs and archive, if configured
             if deliver:
                 summary.deliveries = self.deliver(targets)
             summary.guests_total = self.store.count_guests()
@@ -287,3 +299,30 @@ class Hub:
         finally:
             self.store.finish_run(run_id, status=status, stats=summary.as_dict())
         return summary
+
+
+def compile_source_mappings(config: Config, ctx: Context) -> dict[tuple[str, str], CompiledMapping]:
+    """{(source, stream): compiled mapping}: each file once (sources may share a profile),
+    and every broken one reported (`guestsync validate` lists all of them, each with its
+    mapping file, line and field), not just the first."""
+    compiled: dict[Path, CompiledMapping] = {}
+    failed: dict[Path, list[ConfigError]] = {}
+    out: dict[tuple[str, str], CompiledMapping] = {}
+    for name, src in config.sources.items():
+        for stream, file in source_mappings(src).items():
+            path = Path(config.resolve(file)).resolve()
+            if path not in compiled and path not in failed:
+                try:
+                    compiled[path] = load_mapping(config.resolve(file), ctx)
+                except ConfigErrors as exc:
+                    failed[path] = list(exc.errors)
+                except ConfigError as exc:
+                    failed[path] = [exc]
+            if path in compiled:
+                out[(name, stream)] = compiled[path]
+    errors = [e for errs in failed.values() for e in errs]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
+    return out

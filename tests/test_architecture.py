@@ -98,11 +98,12 @@ def _imports(module: str, path: Path) -> Iterator[Import]:
             else:
                 continue
             names = tuple(a.name for a in node.names)
-            for name in names:  # `from . import hooks` imports a module
-                sub = f"{target}.{name}" if target else name
+            subs = [f"{target}.{n}" if target else n for n in names]
+            for sub in subs:  # `from . import hooks` imports a module
                 if sub in MODULES:
                     yield Import(module, sub, (), id(node) in inside, node.lineno)
-            yield Import(module, target, names, id(node) in inside, node.lineno)
+            if not all(sub in MODULES for sub in subs):
+                yield Import(module, target, names, id(node) in inside, node.lineno)
         elif isinstance(node, ast.Import):
             for a in node.names:
                 if a.name.startswith("guestsync."):

@@ -5,16 +5,13 @@ files archived, and an exit status cron can act on (0 ok, 1 some rows rejected,
 
 from __future__ import annotations
 
-import csv
-import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..connectors.csv_source import expand
-from ..intake.files import IngestStats, RowProblem
+from ..intake.files import IngestStats
 from ..process.batch import ProcessStats
 from ..process.mapping_pool import MIN_ROW_BYTES
 
@@ -43,34 +40,6 @@ class ImportReport:
         if self.rejected or ing.rejected_files:
             return 1
         return 0
-
-
-def write_rejects(path: Path, problems: list[RowProblem]) -> Path | None:
-    """`<name>.rejects.csv` beside the input: the rejected rows as read, with the reason,
-    ready to be fixed and imported again."""
-    if not problems:
-        return None
-    out = path.with_name(path.stem + ".rejects.csv")
-    columns: list[str] = []
-    for p in problems:
-        columns.extend(k for k in p.record if k not in columns)
-    with out.open("w", newline="", encoding="utf-8-sig") as fh:  # Excel opens it right
-        w = csv.writer(fh)
-        w.writerow(["_row", "_column", "_error", *columns])
-        for p in sorted(problems, key=lambda p: p.line):
-            w.writerow([p.line, p.column or "", p.reason, *(p.record.get(c) for c in columns)])
-    return out
-
-
-def _archive(path: Path, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    dest = folder / path.name
-    n = 1
-    while dest.exists():
-        dest = folder / f"{path.stem}.{n}{path.suffix}"
-        n += 1
-    shutil.move(str(path), dest)
-    return dest
 
 
 def import_files(
@@ -108,35 +77,7 @@ def import_files(
     report = ImportReport(ingest)
     if process:
         report.process = hub.process(progress=process_progress)
-    report.rejects_files, report.archived = finish_imports(
-        hub, ingest, archive=archive, rejects=rejects
+    report.rejects_files, report.archived = hub.finish_imports(
+        ingest, archive=archive, rejects=rejects
     )
     return report
-
-
-def finish_imports(
-    hub: Hub, ingest: IngestStats, *, archive: str | None = None, rejects: bool | None = None
-) -> tuple[list[Path], list[Path]]:
-    """After processing: write each imported file's rejects CSV (if asked, by argument or
-    the source's `rejects:`) and move it to the archive folder (argument or `archive:`)."""
-    written: list[Path] = []
-    archived: list[Path] = []
-    for source, name in ingest.imported:
-        src = hub.source(source)
-        path = Path(name)
-        if src.options.rejects if rejects is None else rejects:
-            problems = [p for p in ingest.bad_rows if (p.source, p.file) == (source, path.name)]
-            fields = hub.mapping_for(source, src.options.stream).spec.fields
-            for origin, raw, error in hub.store.inbox_errors_from(source, f"{path.name}:"):
-                line = int(origin.rsplit(":", 1)[1])
-                spec = fields.get(error.split(":", 1)[0])  # "guest.phone: not a …" -> Phone
-                column = spec.column if spec is not None else None
-                problems.append(RowProblem(source, path.name, line, column, error, json.loads(raw)))
-            if out := write_rejects(path, problems):
-                written.append(out)
-        folder = Path(archive) if archive else None
-        if folder is None and src.options.archive:
-            folder = hub.config.resolve(src.options.archive)
-        if folder and path.exists():
-            archived.append(_archive(path, folder))
-    return written, archived

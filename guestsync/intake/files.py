@@ -8,7 +8,10 @@ stays flat whatever the file size.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import json
+import shutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,3 +124,70 @@ def ingest_csv(
 
 
 __all__ = ["BadRecordError", "IngestStats", "RowProblem", "ingest_csv"]
+
+
+# -- after processing: rejects CSVs beside the files, files to the archive -------------
+
+
+def finish_imports(
+    store: Store,
+    ingest: IngestStats,
+    *,
+    sources: Mapping[str, CsvSource],
+    mapping_for: Callable[[str, str], CompiledMapping],
+    resolve: Callable[[str], Path],
+    archive: str | None = None,
+    rejects: bool | None = None,
+) -> tuple[list[Path], list[Path]]:
+    """After processing: write each imported file's rejects CSV (if asked, by argument or
+    the source's `rejects:`) and move it to the archive folder (argument or `archive:`).
+    `resolve` makes a configured folder absolute (relative to the config file)."""
+    written: list[Path] = []
+    archived: list[Path] = []
+    for source, name in ingest.imported:
+        src = sources[source]
+        path = Path(name)
+        if src.options.rejects if rejects is None else rejects:
+            problems = [p for p in ingest.bad_rows if (p.source, p.file) == (source, path.name)]
+            fields = mapping_for(source, src.options.stream).spec.fields
+            for origin, raw, error in store.inbox_errors_from(source, f"{path.name}:"):
+                line = int(origin.rsplit(":", 1)[1])
+                spec = fields.get(error.split(":", 1)[0])  # "guest.phone: not a …" -> Phone
+                column = spec.column if spec is not None else None
+                problems.append(RowProblem(source, path.name, line, column, error, json.loads(raw)))
+            if out := write_rejects(path, problems):
+                written.append(out)
+        folder = Path(archive) if archive else None
+        if folder is None and src.options.archive:
+            folder = resolve(src.options.archive)
+        if folder and path.exists():
+            archived.append(_archive(path, folder))
+    return written, archived
+
+
+def write_rejects(path: Path, problems: list[RowProblem]) -> Path | None:
+    """`<name>.rejects.csv` beside the input: the rejected rows as read, with the reason,
+    ready to be fixed and imported again."""
+    if not problems:
+        return None
+    out = path.with_name(path.stem + ".rejects.csv")
+    columns: list[str] = []
+    for p in problems:
+        columns.extend(k for k in p.record if k not in columns)
+    with out.open("w", newline="", encoding="utf-8-sig") as fh:  # Excel opens it right
+        w = csv.writer(fh)
+        w.writerow(["_row", "_column", "_error", *columns])
+        for p in sorted(problems, key=lambda p: p.line):
+            w.writerow([p.line, p.column or "", p.reason, *(p.record.get(c) for c in columns)])
+    return out
+
+
+def _archive(path: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / path.name
+    n = 1
+    while dest.exists():
+        dest = folder / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    shutil.move(str(path), dest)
+    return dest

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from guestsync.actions import guests as guest_admin
 from guestsync.actions import report
+from guestsync.actions.forget import forget
 from guestsync.config.connectors import HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
 from guestsync.models import (
@@ -26,7 +27,7 @@ from guestsync.models import (
     SourceRecord,
 )
 from guestsync.process.resolve import IdentityError
-from guestsync.restaurant import aggregates, hooks, privacy
+from guestsync.restaurant import aggregates, hooks
 from guestsync.store import Store
 
 from .activity_fixtures import NOW, feed, settings
@@ -171,7 +172,7 @@ def test_forget_by_a_merged_away_id_forgets_the_whole_person():
     bob, pos = _by_source(store)
     feed(store, [BRIDGE], targets=targets, activity=settings())
     assert store.merged_into(pos) == bob
-    result = privacy.forget(store, {}, guest_id=pos)  # the id the POS guest once had
+    result = forget(store, {}, guest_id=pos)  # the id the POS guest once had
     assert set(result.guest_ids) == {bob, pos}
     for trace in ("bob@example.com", "+886933000111", "Bob Wu"):
         assert store.rows_mentioning(trace) == {}, trace

@@ -8,6 +8,7 @@ import json
 import pytest
 import responses
 
+from guestsync.actions.forget import forget
 from guestsync.config.connectors import (
     DeliveryRetryOptions,
     HubSpotTargetOptions,
@@ -16,7 +17,6 @@ from guestsync.config.connectors import (
 )
 from guestsync.connectors import HubSpotTarget, SalesforceTarget, ZohoTarget
 from guestsync.delivery.batches import deliver
-from guestsync.delivery.crm_ops import delete_guest_everywhere
 from guestsync.errors import AuthError, RateLimitedError
 from guestsync.hashing import json_hash
 from guestsync.models import Guest
@@ -83,8 +83,10 @@ def test_hubspot_merge_and_gdpr_delete_through_the_engine(store):
         assert stats.merged == 1 and len(crm.contacts) == 1
         (kept,) = crm.contacts.values()
         assert kept["phone"] == "+886912000111"  # the loser filled the keeper's blank
-        (o,) = delete_guest_everywhere(store, {"hs": t}, "keep", sleep=lambda s: None)
-        assert o.status == "deleted" and crm.contacts == {} and crm.counts["gdpr_deleted"] == 1
+        store.save_guest(keep)
+        result = forget(store, {"hs": t}, guest_id="keep", sleep=lambda s: None)
+        assert result.targets["hs"] == {"status": "deleted", "count": 1}
+        assert crm.contacts == {} and crm.counts["gdpr_deleted"] == 1
 
 
 @responses.activate

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from guestsync.actions.forget import forget
 from guestsync.config.connectors import DeliveryRetryOptions
 from guestsync.connectors.base import CrmRef, RecordResult
 from guestsync.delivery.batches import deliver
-from guestsync.delivery.crm_ops import delete_guest_everywhere
 from guestsync.delivery.rate_budget import SharedRateLimiter
 from guestsync.errors import AuthError, PermanentError, RateLimitedError
 from guestsync.models import Guest, OutboxItem
@@ -200,14 +200,18 @@ def test_merge_waits_for_the_keeper_and_skips_a_loser_never_pushed(store):
     assert t.merges == [("c-keep", "c-lose")]
 
 
-def test_delete_guest_everywhere_deletes_in_each_crm_holding_the_guest(store):
+def _forget(store: Store, targets: dict, guest_id: str) -> dict:
+    store.save_guest(Guest(id=guest_id, full_name=guest_id))
+    return forget(store, targets, guest_id=guest_id, sleep=lambda s: None).targets
+
+
+def test_forget_deletes_in_each_crm_holding_the_guest(store):
     t = Stub()
     _queue(store, t, ["g1", "g2"])
     deliver(store, t, RETRY, sleep=lambda s: None)
     _queue(store, t, ["g1"])  # a queued change must not resurrect the contact
     store.conn.execute("UPDATE outbox SET payload_hash = 'new', status = 'pending'")
-    outcomes = delete_guest_everywhere(store, {"stub": t}, "g1", sleep=lambda s: None)
-    assert [(o.target, o.crm_id, o.status) for o in outcomes] == [("stub", "c-g1", "deleted")]
+    assert _forget(store, {"stub": t}, "g1") == {"stub": {"status": "deleted", "count": 1}}
     assert t.deleted == ["c-g1"] and store.crm_id("stub", "g1") is None
     stats = deliver(store, t, RETRY, sleep=lambda s: None)
     assert "g1" not in [g for call in t.calls[1:] for g in call] and stats.pushed == 1
@@ -226,8 +230,8 @@ def test_delete_queued_while_the_crm_is_down_is_sent_by_the_next_run(store):
         return real(refs)
 
     t.delete = down  # type: ignore[method-assign]
-    (outcome,) = delete_guest_everywhere(store, {"stub": t}, "g1", sleep=lambda s: None)
-    assert outcome.status == "queued" and t.deleted == []
+    outcome = _forget(store, {"stub": t}, "g1")["stub"]
+    assert outcome["status"] == "queued" and outcome["crm_ids"] == ["c-g1"] and t.deleted == []
     t.auth_broken = False
     stats = deliver(store, t, RETRY, sleep=lambda s: None)
     assert stats.deleted == 1 and t.deleted == ["c-g1"]

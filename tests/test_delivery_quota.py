@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from guestsync.actions.forget import forget
 from guestsync.config.connectors import DeliveryRetryOptions
 from guestsync.connectors.base import CrmRef, RecordResult
 from guestsync.delivery.batches import QUOTA_PAUSE, deliver
-from guestsync.delivery.crm_ops import delete_guest_everywhere
 from guestsync.errors import QuotaExhaustedError
 from guestsync.models import Guest, OutboxItem
 from guestsync.store import Store, ts
@@ -109,8 +109,9 @@ def test_a_delete_hitting_the_quota_stays_queued_without_counting_an_attempt(sto
     t = QuotaStub()
     _push(store, t, ["g1"])
     t.exhausted = True
-    (outcome,) = delete_guest_everywhere(store, {t.name: t}, "g1", sleep=lambda s: None)
-    assert outcome.status == "queued" and "quota used up" in (outcome.error or "")
+    store.save_guest(Guest(id="g1", full_name="Amy"))
+    outcome = forget(store, {t.name: t}, guest_id="g1", sleep=lambda s: None).targets[t.name]
+    assert outcome["status"] == "queued" and "quota used up" in outcome["error"]
     stats = deliver(store, t, RETRY, sleep=lambda s: None)
     assert stats.stopped and stats.dead == 0 and _attempts(store, t) == [0]
     _midnight(store, t)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from guestsync.actions.forget import forget
 from guestsync.config.connectors import DeliveryRetryOptions, HubSpotTargetOptions
 from guestsync.connectors.hubspot import HubSpotTarget
 from guestsync.delivery.batches import deliver
@@ -70,7 +71,7 @@ def test_forget_removes_every_trace_but_the_hash_and_reaches_the_crm(crm):
         headers={},
     )  # fmt: skip
     store.quarantine("site", reason="not JSON", body=b"<bob/>", content_type="text/xml", headers={})
-    result = privacy.forget(store, targets, email=" AMY@example.com ")
+    result = forget(store, targets, sleep=lambda s: None, email=" AMY@example.com ")
     assert result.guest_ids == [amy] and result.complete
     assert result.targets["hubspot"] == {"status": "deleted", "count": 1}
     assert fake.counts["gdpr_deleted"] == 1 and len(fake.contacts) == 1  # Bob stays
@@ -89,7 +90,7 @@ def test_forget_removes_every_trace_but_the_hash_and_reaches_the_crm(crm):
 def test_later_records_are_suppressed_unless_the_guest_consents_again(crm):
     _, url = crm
     store, targets = _setup(url)
-    privacy.forget(store, targets, phone="0912-000-111")
+    forget(store, targets, sleep=lambda s: None, phone="0912-000-111")
     again = feed(store, AMY_RECORDS[:2], targets=targets)
     assert again.suppressed == 2 and again.processed == 0
     assert store.guest_ids_by_contact(email="amy@example.com") == set()
@@ -113,7 +114,7 @@ def test_a_target_without_delete_is_reported_for_manual_deletion(crm):
     store, targets = _setup(url, NoDeleteTarget)
     amy = store.guest_ids_by_contact(email="amy@example.com").pop()
     crm_id = store.crm_id("hubspot", amy)
-    result = privacy.forget(store, targets, guest_id=amy)
+    result = forget(store, targets, sleep=lambda s: None, guest_id=amy)
     assert not result.complete
     assert result.targets["hubspot"] == {"status": "unsupported", "crm_ids": [crm_id]}
     assert store.forget_log()[0]["status"] == "partial"
@@ -155,13 +156,27 @@ def test_which_target_types_forget_can_delete_in(ttype, deletes):
     assert callable(getattr(TARGETS[ttype], "delete", None)) is deletes
 
 
-def test_a_delete_the_crm_throttles_is_queued_and_done_by_the_next_delivery_run(crm):
+def test_a_delete_the_crm_throttles_once_is_retried_at_once(crm):
+    """Forget deletes through delivery: the same retry policy and pacing as any push."""
     from guestsync.testing import FaultPlan
 
     fake, url = crm
     store, targets = _setup(url)
     fake.faults = FaultPlan(script=[429])  # the GDPR delete call is throttled once
-    result = privacy.forget(store, targets, email="amy@example.com")
+    waits: list[float] = []
+    result = forget(store, targets, email="amy@example.com", sleep=waits.append)
+    assert result.targets["hubspot"] == {"status": "deleted", "count": 1} and result.complete
+    assert fake.counts["gdpr_deleted"] == 1 and len(waits) == 1
+    assert store.pending_ops("hubspot") == []
+
+
+def test_a_delete_the_crm_throttles_is_queued_and_done_by_the_next_delivery_run(crm):
+    from guestsync.testing import FaultPlan
+
+    fake, url = crm
+    store, targets = _setup(url)
+    fake.faults = FaultPlan(script=[429] * 6)  # throttled for every try of this run
+    result = forget(store, targets, sleep=lambda s: None, email="amy@example.com")
     assert result.targets["hubspot"]["status"] == "queued" and not result.complete
     assert fake.counts["gdpr_deleted"] == 0
     assert store.rows_mentioning("amy@example.com") == {}  # local data is gone regardless

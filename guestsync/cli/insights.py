@@ -9,9 +9,9 @@ import click
 from rich.markup import escape
 
 from ..actions import crm_setup, report
+from ..actions import forget as forgetting
 from ..errors import ConfigError
 from ..process import outbox
-from ..restaurant import privacy
 from ..store import utcnow
 from .app import Ctx, cli, err, out, pass_ctx
 
@@ -79,13 +79,16 @@ def forget(
         )
     hub = ctx.hub()
     try:
-        result = privacy.forget(
+        result = forgetting.forget(
             hub.store,
             hub.targets,
             email=email,
             phone=phone,
             guest_id=guest_id,
             region=hub.config.defaults.region,
+            retry={name: t.retry for name, t in hub.config.targets.items()},
+            pace={name: hub.pacer(name) for name in hub.targets},
+            sleep=hub.sleep,
         )
     finally:
         hub.close()

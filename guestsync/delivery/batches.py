@@ -23,6 +23,7 @@ After the upserts, merges and deletes queued for the target are carried out
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ from ..connectors.base import RecordResult, Target
 from ..connectors.retry import call_with_retry
 from ..errors import AuthError, PermanentError, QuotaExhaustedError, RetryableError
 from ..models import OutboxItem
-from ..store import Store, ts, utcnow
+from ..store import CrmOp, Store, ts, utcnow
+from .crm_ops import carry_out_ops, run_deletes, supports_delete
 
 MAX_PASSES = 3  # passes over the queue per run, for records the CRM asked to resend
 QUOTA_PAUSE = "quota_paused_until:{target}"  # meta key: when the target's used-up quota resets
@@ -94,8 +96,6 @@ class Delivery:
         return call_with_retry(attempt, self.retry, sleep=self.sleep, on_retry=on_retry)
 
     def run(self) -> DeliveryStats:
-        from .crm_ops import carry_out_ops
-
         try:
             self.check_quota_pause()
             self.expire_overdue()
@@ -245,3 +245,45 @@ def deliver(
 ) -> DeliveryStats:
     """Deliver what is pending for `target`: upserts, then queued merges and deletes."""
     return Delivery(store, target, retry, sleep=sleep, pace=pace).run()
+
+
+@dataclass(frozen=True)
+class DeleteOutcome:
+    """What became of one target's queued deletes, sent at once (`delete_now`)."""
+
+    status: str  # deleted | queued (the CRM said "later") | failed | unsupported
+    deleted: int = 0
+    crm_ids: list[str] = field(default_factory=list)  # not deleted: to retry, or by hand
+    error: str | None = None
+
+
+def delete_now(
+    store: Store,
+    target: Target,
+    ops: list[CrmOp],
+    retry: DeliveryRetryOptions,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    pace: Callable[[], object] | None = None,
+) -> DeleteOutcome:
+    """Send `ops`, queued deletes of `target`, now, with the same retry and pacing as any
+    delivery. What the CRM answers "later" (rate limit, 5xx, quota, credentials) stays
+    queued for the next delivery run; a refused one is dead, with the CRM's reason."""
+    d = Delivery(store, target, retry, sleep=sleep, pace=pace)
+    with contextlib.suppress(StopTarget):
+        for i in range(0, len(ops), max(1, target.max_batch)):
+            run_deletes(d, ops[i : i + target.max_batch])
+    ends = store.op_outcomes([op.id for op in ops])  # id -> (status, last error)
+    crm_ids = {
+        s: [op.crm_id or "" for op in ops if ends[op.id][0] == s] for s in ("dead", "pending")
+    }
+    if not supports_delete(target):
+        return DeleteOutcome("unsupported", crm_ids=[op.crm_id or "" for op in ops])
+    done = sum(status == "done" for status, _ in ends.values())
+    errors = [e for status, e in ends.values() if status != "done" and e]
+    error = next(iter(errors), None)
+    if crm_ids["dead"]:
+        return DeleteOutcome("failed", done, crm_ids["dead"] + crm_ids["pending"], error)
+    if crm_ids["pending"]:
+        return DeleteOutcome("queued", done, crm_ids["pending"], d.stats.stopped or error)
+    return DeleteOutcome("deleted", done)

@@ -1,34 +1,50 @@
 """Merges and deletes in the CRM: the delivery side of identity merges and of `forget`.
 
-API for the other stages (small on purpose):
+Both arrive as rows of `crm_ops`, never as calls from another stage:
 
-- identity (issue 4), when it folds guest `lose` into guest `keep`, calls
+- identity resolution, when it folds guest `lose` into guest `keep`, calls
   `store.record_guest_merge(keep, lose)` inside its transaction. Every later delivery run
   of every target queues one merge for it; a target that `SupportsMerge` and holds both
   records merges the loser's record into the keeper's (`merge(keep, lose)`) and crm_links
   follows; a target without merge support, or that never received the loser, just drops
   the loser's link. A keeper not yet in the CRM waits for its first upsert.
-- privacy (issue 8) calls `delete_guest_everywhere(store, targets, guest_id)`: it queues a
-  delete per target that holds the guest (copying the CRM id, so forgetting the guest
-  locally loses nothing), cancels queued pushes, and tries the deletes at once; what fails
-  stays queued and is retried by the next delivery run.
+- `forget` (actions/forget.py) queues a delete per CRM id (`store.queue_delete`) and asks
+  `batches.delete_now` to send them at once; what the CRM answers "later" stays queued and
+  is sent by the next delivery run, like any other op.
+
+The functions take an `OpRunner` (what `batches.Delivery` offers), not the Delivery
+itself: the engine calls this module, and this module only calls back through the
+engine's policy (retry, pacing, stopping the target).
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
-from ..config.connectors import DeliveryRetryOptions
 from ..connectors.base import CrmRef, RecordResult, Target
 from ..errors import AuthError, PermanentError, QuotaExhaustedError, RetryableError
 from ..store import CrmOp, Store
 
-if TYPE_CHECKING:
-    from .batches import Delivery
+
+class OpStats(Protocol):
+    merged: int
+    deleted: int
+    errors: list[str]
+
+
+class OpRunner(Protocol):
+    """What carrying out an op needs of the delivery run it belongs to."""
+
+    store: Store
+    target: Target
+    stats: OpStats
+
+    def call(self, fn: Callable[[], object]) -> object: ...
+
+    def stop(self, reason: str) -> None: ...
+
+    def quota_stop(self, exc: QuotaExhaustedError) -> None: ...
 
 
 def supports_merge(target: object) -> bool:
@@ -39,7 +55,7 @@ def supports_delete(target: object) -> bool:
     return callable(getattr(target, "delete", None))
 
 
-def carry_out_ops(d: Delivery) -> None:
+def carry_out_ops(d: OpRunner) -> None:
     """Run the target's queued merges, then its queued deletes."""
     with d.store.atomic():
         d.store.queue_merges(d.target.name)
@@ -47,10 +63,10 @@ def carry_out_ops(d: Delivery) -> None:
         _merge(d, op)
     deletes = d.store.pending_ops(d.target.name, kind="delete")
     for i in range(0, len(deletes), max(1, d.target.max_batch)):
-        _delete(d, deletes[i : i + d.target.max_batch])
+        run_deletes(d, deletes[i : i + d.target.max_batch])
 
 
-def _guarded(d: Delivery, ops: list[CrmOp], fn: Callable[[], object]) -> object | None:
+def _guarded(d: OpRunner, ops: list[CrmOp], fn: Callable[[], object]) -> object | None:
     """Call through the engine's policy; a failure marks `ops` and may stop the target."""
     try:
         return d.call(fn)
@@ -70,12 +86,12 @@ def _guarded(d: Delivery, ops: list[CrmOp], fn: Callable[[], object]) -> object 
     return None
 
 
-def _op_failed(d: Delivery, op: CrmOp, error: str) -> None:
+def _op_failed(d: OpRunner, op: CrmOp, error: str) -> None:
     d.store.finish_op(op.id, status="dead", error=error)
     d.stats.errors.append(f"{op.kind} {op.guest_id}: {error}")
 
 
-def _merge(d: Delivery, op: CrmOp) -> None:
+def _merge(d: OpRunner, op: CrmOp) -> None:
     name = d.target.name
     assert op.keep_guest_id is not None
     lose_crm = d.store.crm_id(name, op.guest_id)
@@ -105,7 +121,8 @@ def _merge(d: Delivery, op: CrmOp) -> None:
             _op_failed(d, op, result.error or "merge refused")
 
 
-def _delete(d: Delivery, ops: list[CrmOp]) -> None:
+def run_deletes(d: OpRunner, ops: list[CrmOp]) -> None:
+    """Send one batch of queued deletes; each op ends done, dead, or pending for later."""
     if not supports_delete(d.target):
         with d.store.atomic():
             for op in ops:
@@ -126,62 +143,3 @@ def _delete(d: Delivery, ops: list[CrmOp]) -> None:
                 d.store.fail_op(op.id, (r.error if r else None) or "no result returned")
             else:
                 _op_failed(d, op, r.error or "delete refused")
-
-
-@dataclass(frozen=True)
-class ForgetOutcome:
-    target: str
-    crm_id: str | None
-    status: str  # deleted | queued | failed | not_in_crm | unsupported
-    error: str | None = None
-
-
-def delete_guest_everywhere(
-    store: Store,
-    targets: Mapping[str, Target],
-    guest_id: str,
-    *,
-    retry: Mapping[str, DeliveryRetryOptions] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    pace: Mapping[str, Callable[[], object]] | None = None,
-) -> list[ForgetOutcome]:
-    """Delete a guest's record in every CRM that has it (privacy request), one per target.
-
-    Queues the deletes durably first, then tries them now; anything not deleted now stays
-    queued (status `queued`) for the next delivery run, or is `failed` with the reason.
-    """
-    from .batches import Delivery, StopTarget
-
-    queued: list[tuple[str, str]] = []
-    with store.atomic():
-        for name in targets:
-            crm_id = store.crm_id(name, guest_id)
-            store.cancel_outbox(guest_id, status="forgotten", target=name)
-            if crm_id is not None:
-                store.queue_delete(name, guest_id, crm_id)
-                store.drop_crm_link(name, guest_id)
-                queued.append((name, crm_id))
-    outcomes = [ForgetOutcome(n, None, "not_in_crm") for n in targets if n not in dict(queued)]
-    for name, crm_id in queued:
-        target = targets[name]
-        if not supports_delete(target):
-            outcomes.append(ForgetOutcome(name, crm_id, "unsupported"))
-        d = Delivery(
-            store,
-            target,
-            (retry or {}).get(name) or DeliveryRetryOptions(),
-            sleep=sleep,
-            pace=(pace or {}).get(name),
-        )
-        ops = [op for op in store.pending_ops(name, kind="delete") if op.guest_id == guest_id]
-        with contextlib.suppress(StopTarget):
-            _delete(d, ops)
-        if not supports_delete(target):
-            continue
-        if d.stats.deleted:
-            outcomes.append(ForgetOutcome(name, crm_id, "deleted"))
-        elif d.stats.errors:
-            outcomes.append(ForgetOutcome(name, crm_id, "failed", d.stats.errors[-1]))
-        else:
-            outcomes.append(ForgetOutcome(name, crm_id, "queued", d.stats.stopped))
-    return outcomes

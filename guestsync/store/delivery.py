@@ -4,6 +4,7 @@ accepted, merges and deletes to carry out per target, and the shared rate budget
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,6 +183,14 @@ class DeliveryOps(StoreBase):
             (target, kind, kind),
         ).fetchall()
         return [CrmOp(*r) for r in rows]
+
+    def op_outcomes(self, op_ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+        """{op id: (status, last error)} for the given ops."""
+        marks = ", ".join("?" * len(op_ids))
+        rows = self.conn.execute(
+            f"SELECT id, status, last_error FROM crm_ops WHERE id IN ({marks})", list(op_ids)
+        ).fetchall()
+        return {oid: (status, error) for oid, status, error in rows}
 
     def finish_op(self, op_id: int, *, status: str = "done", error: str | None = None) -> None:
         self.conn.execute(

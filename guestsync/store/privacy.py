@@ -294,6 +294,13 @@ class PrivacyOps(StoreBase):
         )
         return int(cur.lastrowid or 0)
 
+    def finish_forget_log(self, log_id: int, *, targets: dict[str, Any], status: str) -> None:
+        """Record what each CRM did with the deletes, once they were tried."""
+        self.conn.execute(
+            "UPDATE forget_log SET targets = ?, status = ? WHERE id = ?",
+            (json.dumps(targets, sort_keys=True), status, log_id),
+        )
+
     def forget_log(self) -> list[dict[str, Any]]:
         cur = self.conn.execute("SELECT * FROM forget_log ORDER BY id")
         cols = [d[0] for d in cur.description]

@@ -8,7 +8,7 @@ import logging
 from guestsync.config import load_config
 from guestsync.metrics import Metrics
 from guestsync.restaurant import privacy
-from guestsync.serve.service import Worker
+from guestsync.serve.worker import Worker
 from guestsync.sync_engine import Hub
 
 from .webhook_signing import webhook_config
@@ -26,7 +26,7 @@ def test_a_worker_error_is_masked_in_the_log_traceback_and_in_health(make_config
         raise ValueError(f"cannot map guest {PII}")
 
     hub.process = boom  # type: ignore[method-assign]
-    with caplog.at_level(logging.ERROR, logger="guestsync.serve.service"):
+    with caplog.at_level(logging.ERROR, logger="guestsync.serve.worker"):
         worker.run()
     hub.close()
     assert "worker step failed" in caplog.text and "Traceback" in caplog.text

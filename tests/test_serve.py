@@ -216,7 +216,7 @@ def test_stop_goes_on_when_waitress_trigger_cannot_be_pulled(make_config, caplog
 def test_serves_worker_refreshes_the_day_in_short_transactions(make_config, monkeypatch):
     """The daily refresh of serve's worker holds the write lock for 50 guests at a time
     (1000 held it ~150 ms, while webhooks waited); a cron run keeps 1000."""
-    from guestsync.serve import service
+    from guestsync.serve import worker
     from guestsync.sync_engine import Hub
 
     chunks: list[int] = []
@@ -225,6 +225,6 @@ def test_serves_worker_refreshes_the_day_in_short_transactions(make_config, monk
     Hub(config).process()
     cron = list(chunks)
     chunks.clear()
-    service.serve_worker_hub(Hub(config), threading.Lock()).process()
+    worker.serve_worker_hub(Hub(config), threading.Lock()).process()
     assert cron and set(cron) == {1000}
-    assert chunks and set(chunks) == {service.WORKER_REFRESH_CHUNK} and chunks[0] < 1000
+    assert chunks and set(chunks) == {worker.WORKER_REFRESH_CHUNK} and chunks[0] < 1000

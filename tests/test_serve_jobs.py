@@ -15,7 +15,8 @@ from rich.console import Console
 from guestsync.cli.status_tables import print_service_status
 from guestsync.config import load_config
 from guestsync.metrics import Metrics
-from guestsync.serve.service import Service, Worker
+from guestsync.serve.service import Service
+from guestsync.serve.worker import Worker
 from guestsync.store import Store
 from guestsync.sync_engine import Hub
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread

@@ -36,10 +36,13 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from ..config import load_config
 from ..metrics import Metrics
 from ..store import WriteTurn
+from ..sync_engine import Hub
+from .worker import Worker, interruptible_sleep, serve_worker_hub
 
-log = logging.getLogger("guestsync.serve.service")
+log = logging.getLogger(__name__)
 
 HEARTBEAT = 0.5  # seconds between the child's status reports
 STALE = 10.0  # no report for this long: the worker counts as dead in /healthz
@@ -94,10 +97,6 @@ def apply_metric(metrics: Metrics, message: tuple) -> None:
 
 def child_main(config_path: str, conn: Any, step_lock: Any, write_lock: Any) -> None:
     """The worker process (spawned by WorkerProcess)."""
-    from ..config import load_config
-    from ..sync_engine import Hub
-    from .service import Worker, interruptible_sleep, serve_worker_hub
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent drains
     send_lock = threading.Lock()
 

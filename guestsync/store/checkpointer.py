@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import Store
 
-log = logging.getLogger("guestsync.serve.service")
+log = logging.getLogger(__name__)
 
 
 class Checkpointer:

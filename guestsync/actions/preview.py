@@ -27,6 +27,8 @@ import jmespath
 
 from ..config import Config
 from ..config.base import source_mappings
+from ..connectors.csv_source import CsvSource, path_fields
+from ..connectors.jiandaoyun import JiandaoyunSource
 from ..errors import ConfigError
 from ..mapping import CompiledMapping, load_mapping
 from ..mapping.context import Context
@@ -103,8 +105,6 @@ def _csv(
 ) -> Iterator[SampleRecord]:
     """Rows read exactly as `import-csv` reads them: the encoding detected, the delimiter
     sniffed, headers matched to the mapping loosely, broken rows reported."""
-    from ..connectors.csv_source import CsvSource, path_fields
-
     reader = CsvSource(name, src, base_dir=config.path.parent)
     wanted = set(mapping.columns)
     for spec in mapping.spec.fields.values():
@@ -170,8 +170,6 @@ def _webhook(
 def _jiandaoyun(
     name: str, src: Any, mapping: CompiledMapping, sample: Path
 ) -> Iterator[SampleRecord]:
-    from ..connectors.jiandaoyun import JiandaoyunSource
-
     source = JiandaoyunSource(name, src)
     for origin, item in read_sample(sample):
         if isinstance(item, dict) and "op" not in item and "_id" in item:

@@ -17,6 +17,7 @@ from ..config import find_config, json_schema, load_config
 from ..delivery.batches import quota_paused_until
 from ..sync_engine import Hub, SyncSummary
 from .app import Ctx, cli, err, out, pass_ctx
+from .delivery import dry_run_plans, print_plans
 from .status_tables import print_service_status
 
 
@@ -92,8 +93,6 @@ def sync(
 
     Exit status: 0 all good, 1 some records were rejected or not delivered.
     """
-    from .delivery import dry_run_plans, print_plans
-
     hub = ctx.hub()
     try:
         hub.check_targets(list(targets))  # before any work, not after processing

@@ -11,7 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..actions import guests as guest_admin
+from ..identity.em import estimate, to_yaml
 from ..sync_engine import Hub
+from ..testing.synthetic import write
 from .app import Ctx, cli, err, out, pass_ctx
 
 
@@ -162,8 +164,6 @@ def unmerge(ctx: Ctx, guest_id: str, link: str) -> None:
 def weights(ctx: Ctx, iterations: int) -> None:
     """Estimate m/u weights from the compared pairs in the match log (EM) and print an
     `identity: fields:` block to paste into guestsync.yaml."""
-    from ..identity.em import estimate, to_yaml
-
     hub = ctx.hub()
     try:
         rows = hub.store.match_field_levels()
@@ -185,7 +185,5 @@ def weights(ctx: Ctx, iterations: int) -> None:
 def generate(out_dir: Path, people: int, per_guest: float, seed: int) -> None:
     """Write seeded synthetic guest records with realistic dirt (records.jsonl) and the
     ground truth (truth.csv: record id, person id), to measure dedupe quality."""
-    from ..testing.synthetic import write
-
     n = write(out_dir, people, per_guest, seed=seed)
     out.print(f"wrote {n} records of {people} people to {out_dir}")

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import requests
 
+from ..connectors import SOURCES
 from ..errors import GuestsyncError
 from ..models import InboxEntry
 from ..store import Store
@@ -85,8 +86,6 @@ def make_source(
     sleep: Callable[[float], None],
 ) -> Any:
     """Build a configured source: a CSV source reads files, a pull source gets a session."""
-    from ..connectors import SOURCES
-
     cls = SOURCES[options.type]
     accepts = inspect.signature(cls).parameters
     extra: dict[str, Any] = {}

@@ -14,15 +14,14 @@ from collections.abc import Iterator
 
 from sqlite_utils import Database
 
+from ...identity import features, keys_for
+from ...models import Guest
 from . import migrations
 
 _CHUNK = 5000
 
 
 def _keys(db: Database) -> Iterator[tuple[str, str, str]]:
-    from ...identity import features, keys_for
-    from ...models import Guest
-
     last: tuple[str, str, str] = ("", "", "")
     while True:
         rows = db.conn.execute(

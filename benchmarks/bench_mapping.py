@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 from guestsync import normalize
 from guestsync.mapping import compile_mapping
 from guestsync.mapping.context import Context
-from guestsync.mapping.names import split_name
 from guestsync.models import Consent, Entity, Guest, Reservation, SourceRecord
+from guestsync.normalize import split_name
 from guestsync.yamlfile import load_yaml
 
 MAPPING = """

@@ -356,7 +356,7 @@ def test_rejected_record_is_dead_lettered_with_the_crm_message():
 
 
 def test_single_name_prefers_the_parts_surname_first_for_cjk():
-    from guestsync.connectors.naming import single_name
+    from guestsync.connectors.names import single_name
 
     assert (
         single_name(Guest(id="1", given_name="小明", family_name="陳", full_name="x")) == "陳小明"

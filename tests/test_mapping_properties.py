@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from guestsync.errors import BadRecordError
 from guestsync.mapping import compile_mapping
 from guestsync.mapping.context import Context, KeepRaw
-from guestsync.mapping.names import split_name
 from guestsync.mapping.transforms import TRANSFORMS
+from guestsync.normalize import split_name
 from guestsync.yamlfile import load_yaml
 
 CTX = Context()

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from guestsync.mapping.context import Context, KeepRaw
-from guestsync.mapping.names import split_name
 from guestsync.mapping.transforms import TRANSFORMS
+from guestsync.normalize import split_name
 
 CTX = Context(region="TW", timezone="Asia/Taipei")
 TAIPEI = timezone(timedelta(hours=8))

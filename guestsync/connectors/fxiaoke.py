@@ -37,7 +37,7 @@ from ..models import Guest, OutboxItem
 from ..ratelimit import TokenBucket
 from .base import RecordResult
 from .http import HttpClient, account_key
-from .naming import single_name
+from .names import single_name
 
 # -- unverified API facts (platform-apis.md §1.4), in one place -------------------------
 TOKEN_PATH = "/cgi/corpAccessToken/get/V2"  # ⚠️ {appId, appSecret, permanentCode}

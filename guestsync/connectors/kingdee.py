@@ -30,7 +30,7 @@ from ..models import Guest, OutboxItem
 from .base import RecordResult
 from .http import HttpClient
 from .kingdee_sign import signed_headers
-from .naming import single_name
+from .names import single_name
 
 # -- partial / unverified API facts (platform-apis.md §1.5), in one place ---------------
 SERVICE = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.{op}.common.kdsvc"  # ✅

@@ -10,8 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -22,7 +20,7 @@ from pydantic import (
 from ..errors import ConfigError, ConfigErrors
 from ..identity.settings import IdentityConfig
 from ..yamlfile import Loc, YamlDoc, load_yaml
-from .base import source_mappings
+from .base import Options, source_mappings
 from .connectors import SourceOptions, TargetOptions
 from .crm import CrmConfig
 from .exports import ExportJobOptions
@@ -32,13 +30,11 @@ CONFIG_ENV = "GUESTSYNC_CONFIG"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-class StoreConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StoreConfig(Options):
     path: str = Field(default="guestsync.db", description="SQLite file, relative to this file.")
 
 
-class Defaults(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Defaults(Options):
     region: str = Field(default="TW", description="Phone region for numbers without +country.")
     timezone: str = Field(default="Asia/Taipei", description="Zone for times without offset.")
 
@@ -62,10 +58,9 @@ class Defaults(BaseModel):
         return v
 
 
-class ServerConfig(BaseModel):
+class ServerConfig(Options):
     """`guestsync serve`: where the HTTP server listens, and the admin token."""
 
-    model_config = ConfigDict(extra="forbid")
     host: str = Field(default="127.0.0.1", description="Bind address (0.0.0.0 to expose).")
     port: int = Field(default=8080, ge=0, le=65535)
     threads: int = Field(default=8, ge=1, le=64, description="HTTP worker threads.")
@@ -81,10 +76,9 @@ class ServerConfig(BaseModel):
     )
 
 
-class Config(BaseModel):
+class Config(Options):
     """The whole guestsync.yaml."""
 
-    model_config = ConfigDict(extra="forbid")
     version: int = Field(default=1, ge=1, le=1)
     store: StoreConfig = Field(default_factory=StoreConfig)
     defaults: Defaults = Field(default_factory=Defaults)

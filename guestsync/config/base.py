@@ -1,6 +1,5 @@
-"""The base of every options model and the retry policy options, shared by
-`connector_options` (targets, CSV) and `pull_options` (REST, Square) without an import
-cycle between the two."""
+"""The one base of every model in guestsync.yaml (unknown keys are errors, so a typo
+never passes silently), the retry policy options, and where a source's mappings are."""
 
 from __future__ import annotations
 
@@ -10,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Options(BaseModel):
+    """A block of guestsync.yaml: an unknown key is an error that names it."""
+
     model_config = ConfigDict(extra="forbid")
 
 

@@ -26,7 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from .base import Options
 
 # Every value a CRM property can be filled from (`crm.properties`), with its kind and
 # label. Kinds map to CRM field types in `actions/crm_setup.py`: string, number, date,
@@ -91,10 +93,9 @@ VALUES: dict[str, Value] = {
 }
 
 
-class SegmentThresholds(BaseModel):
+class SegmentThresholds(Options):
     """RFM segments, first rule that matches wins (see `segments.py`)."""
 
-    model_config = ConfigDict(extra="forbid")
     new_days: int = Field(default=30, ge=0, description="First visit within N days: new.")
     at_risk_days: int = Field(
         default=60, ge=1, description="A repeat guest not seen for N days: at_risk."
@@ -107,13 +108,11 @@ class SegmentThresholds(BaseModel):
     )
 
 
-class PrivacyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PrivacyConfig(Options):
     mask_logs: bool = Field(default=True, description="Mask emails and phones in log lines.")
 
 
-class CrmConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CrmConfig(Options):
     currency: str = Field(default="TWD", min_length=3, max_length=3)
     upcoming_days: int = Field(default=14, ge=0, le=366)
     segments: SegmentThresholds = Field(default_factory=SegmentThresholds)

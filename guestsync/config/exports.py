@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from ..cron import check_cron
 from ..errors import ConfigError
 from ..models import GUEST_COLUMNS, ORDER_COLUMNS, RESERVATION_COLUMNS
+from .base import Options
 
 Column = tuple[str, str]  # (canonical name, header)
 
@@ -44,10 +45,9 @@ def check_column(name: str, *, file: str | None = None, line: int | None = None)
     return name
 
 
-class ExportJobOptions(BaseModel):
+class ExportJobOptions(Options):
     """One scheduled CSV export of golden guests."""
 
-    model_config = ConfigDict(extra="forbid")
     path: str = Field(description="Output CSV file, relative to the config file.")
     columns: dict[str, str | None] | list[str] | None = Field(
         default=None,

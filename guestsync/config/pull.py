@@ -9,22 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+import jmespath
+from jmespath.exceptions import JMESPathError
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ..cron import check_cron
-from .base import RetryOptions
-
-
-class _Opts(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from .base import Options, RetryOptions
 
 
 def check_jmespath(v: str | None) -> str | None:
     if v is None:
         return v
-    import jmespath
-    from jmespath.exceptions import JMESPathError
-
     try:
         jmespath.compile(v)
     except JMESPathError as exc:
@@ -35,18 +30,18 @@ def check_jmespath(v: str | None) -> str | None:
 # -- auth ------------------------------------------------------------------------------
 
 
-class BearerAuth(_Opts):
+class BearerAuth(Options):
     type: Literal["bearer"]
     token: SecretStr = Field(description="Write it as ${MY_TOKEN}.")
 
 
-class BasicAuth(_Opts):
+class BasicAuth(Options):
     type: Literal["basic"]
     username: str
     password: SecretStr
 
 
-class ApiKeyAuth(_Opts):
+class ApiKeyAuth(Options):
     type: Literal["api_key"]
     name: str = Field(description="Header or query parameter name, e.g. X-API-Key.")
     value: SecretStr
@@ -55,7 +50,7 @@ class ApiKeyAuth(_Opts):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class OAuth2ClientCredentials(_Opts):
+class OAuth2ClientCredentials(Options):
     type: Literal["oauth2_client_credentials"]
     token_url: str
     client_id: str
@@ -66,7 +61,7 @@ class OAuth2ClientCredentials(_Opts):
     )
 
 
-class OAuth2RefreshToken(_Opts):
+class OAuth2RefreshToken(Options):
     type: Literal["oauth2_refresh_token"]
     token_url: str
     client_id: str
@@ -85,7 +80,7 @@ AuthOptions = Annotated[
 Location = Literal["query", "body"]
 
 
-class Incremental(_Opts):
+class Incremental(Options):
     """Read only what changed since the last run.
 
     Field mode: `field` is the record's change time (JMESPath); the largest value seen is
@@ -114,7 +109,7 @@ class Incremental(_Opts):
         return self
 
 
-class PageNumber(_Opts):
+class PageNumber(Options):
     type: Literal["page_number"]
     param: str = "page"
     start: int = 1
@@ -122,14 +117,14 @@ class PageNumber(_Opts):
     size: int | None = Field(default=None, ge=1)
 
 
-class OffsetLimit(_Opts):
+class OffsetLimit(Options):
     type: Literal["offset"]
     offset_param: str = "offset"
     limit_param: str = "limit"
     limit: int = Field(default=100, ge=1)
 
 
-class CursorToken(_Opts):
+class CursorToken(Options):
     type: Literal["cursor"]
     token_path: str = Field(description="JMESPath of the next-page token in the answer.")
     param: str = Field(description="Request parameter taking the token.")
@@ -140,7 +135,7 @@ class CursorToken(_Opts):
     _path = field_validator("token_path")(classmethod(lambda cls, v: check_jmespath(v)))
 
 
-class LinkHeader(_Opts):
+class LinkHeader(Options):
     """RFC 5988 `Link: <url>; rel="next"`: the next page is that URL, as given."""
 
     type: Literal["link"]
@@ -151,7 +146,7 @@ PaginationOptions = Annotated[
 ]
 
 
-class StreamOptions(_Opts):
+class StreamOptions(Options):
     path: str = Field(description="Path below base_url, e.g. v1/customers.")
     method: Literal["GET", "POST"] = "GET"
     params: dict[str, Any] = Field(default_factory=dict, description="Fixed query parameters.")
@@ -165,7 +160,7 @@ class StreamOptions(_Opts):
     _paths = field_validator("records", "id")(classmethod(lambda cls, v: check_jmespath(v)))
 
 
-class RestSourceOptions(_Opts):
+class RestSourceOptions(Options):
     """Any JSON REST API, declared in YAML: auth, streams, cursor, pagination."""
 
     type: Literal["rest"]
@@ -195,11 +190,11 @@ SQUARE_MAPPINGS = {
 }
 
 
-class SquareStream(_Opts):
+class SquareStream(Options):
     mapping: str | None = Field(default=None, description="Override the shipped profile.")
 
 
-class SquareSourceOptions(_Opts):
+class SquareSourceOptions(Options):
     """Square Customers (search by updated_at) and Bookings (list by start_at window)."""
 
     type: Literal["square"]

@@ -8,8 +8,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     HttpUrl,
     SecretStr,
@@ -20,15 +18,12 @@ from pydantic import (
 
 from ..webhooks.profiles import JDY_DELIVERY_HEADER
 from ..webhooks.schemes import SCHEMES, standard_secret
+from .base import Options
 
 MIB = 1024 * 1024
 
 
-class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WebhookOptions(_Options):
+class WebhookOptions(Options):
     """How `POST /webhooks/<source>` checks and splits what a platform sends."""
 
     scheme: str = Field(description="Signature scheme: " + ", ".join(SCHEMES))
@@ -84,7 +79,7 @@ class WebhookOptions(_Options):
         return self
 
 
-class SquareApiOptions(_Options):
+class SquareApiOptions(Options):
     """Square's REST API, used by the worker to fetch the full record of id-only events
     and the booking's customer (booking events carry only `customer_id`)."""
 
@@ -101,7 +96,7 @@ PLATFORM_STREAMS: dict[str, tuple[str, ...]] = {
 }
 
 
-class WebhookSourceOptions(_Options):
+class WebhookSourceOptions(Options):
     """A platform that calls us: Square, inline, Toast, or any signed POST (Zapier, n8n)."""
 
     type: Literal["webhook"]

@@ -18,17 +18,14 @@ import time
 
 from guestsync.config.connectors import (
     DeliveryRetryOptions,
-    FxiaokeTargetOptions,
-    HubSpotTargetOptions,
-    KingdeeTargetOptions,
 )
-from guestsync.connectors import FxiaokeTarget, HubSpotTarget, KingdeeTarget
 from guestsync.delivery.batches import deliver
 from guestsync.delivery.rate_budget import SAFETY, pacer_for
 from guestsync.hashing import json_hash
 from guestsync.models import Guest
 from guestsync.store import Store
 from guestsync.testing import FakeFxiaoke, FakeHubSpot, FakeKingdee, ServerThread
+from guestsync.testing.harness import connect
 
 RETRY = DeliveryRetryOptions(max_attempts=5, initial_wait=0, max_wait=0)
 
@@ -66,35 +63,16 @@ def main() -> None:
     rows = []
     hub = FakeHubSpot()
     with ServerThread(hub.app) as srv:
-        t = HubSpotTarget(
-            "hubspot", HubSpotTargetOptions(type="hubspot", token="test-token", base_url=srv.url)
-        )
+        t = connect("hubspot", hub, srv.url)
         base, _ = run(t, n)
         rows.append(("hubspot (baseline)", base, hub.counts["requests"]))
     fxk = FakeFxiaoke()
     with ServerThread(fxk.app) as srv:
-        opts = FxiaokeTargetOptions(
-            type="fxiaoke",
-            app_id=fxk.app_id,
-            app_secret=fxk.app_secret,
-            permanent_code=fxk.permanent_code,
-            open_user_id="admin",
-            base_url=srv.url,
-            rate=None,
-        )
-        rate, _ = run(FxiaokeTarget("fxiaoke", opts), n)
+        rate, _ = run(connect("fxiaoke", fxk, srv.url, open_user_id="admin", rate=None), n)
         rows.append(("fxiaoke (unpaced)", rate, fxk.counts["requests"] + fxk.counts["token"]))
     kd = FakeKingdee()
     with ServerThread(kd.app) as srv:
-        opts = KingdeeTargetOptions(
-            type="kingdee",
-            server_url=srv.url + "/k3cloud/",
-            acct_id=kd.acct_id,
-            user_name="administrator",
-            app_id=kd.app_id,
-            app_secret=kd.app_secret,
-        )
-        rate, _ = run(KingdeeTarget("kingdee", opts), n)
+        rate, _ = run(connect("kingdee", kd, srv.url), n)
         rows.append(("kingdee", rate, kd.counts["requests"]))
     print(f"N={n} guests per target, no faults, fakes on 127.0.0.1")
     for name, rate, calls in rows:
@@ -107,17 +85,9 @@ def main() -> None:
     # Fxiaoke's 60 calls per 20 s, scaled to PACE: the fake throttles beyond it.
     fxk = FakeFxiaoke(calls_per_window=60, window=20.0 * 2.9 / pace)
     with ServerThread(fxk.app) as srv:
-        opts = FxiaokeTargetOptions(
-            type="fxiaoke",
-            app_id=fxk.app_id,
-            app_secret=fxk.app_secret,
-            permanent_code=fxk.permanent_code,
-            open_user_id="admin",
-            base_url=srv.url,
-            rate=pace,
-        )
+        target = connect("fxiaoke", fxk, srv.url, open_user_id="admin", rate=pace)
         start = time.perf_counter()
-        run(FxiaokeTarget("fxiaoke", opts), paced_n, opts)  # the shared budget, per call
+        run(target, paced_n, target.options)  # the shared budget, per call
         elapsed = time.perf_counter() - start
         calls = fxk.counts["requests"]
     achieved = calls / elapsed

@@ -34,19 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from guestsync.config.connectors import (
-    BottleCrmTargetOptions,
     DeliveryRetryOptions,
-    HubSpotTargetOptions,
-    RestTargetOptions,
-    SalesforceTargetOptions,
-    ZohoTargetOptions,
-)
-from guestsync.connectors import (
-    BottleCrmTarget,
-    HubSpotTarget,
-    RestTarget,
-    SalesforceTarget,
-    ZohoTarget,
 )
 from guestsync.delivery.batches import deliver
 from guestsync.delivery.rate_budget import pacer_for
@@ -60,58 +48,19 @@ from guestsync.testing import (
     FakeSalesforce,
     FakeZoho,
     ServerThread,
-    rest_target_options,
 )
+from guestsync.testing.harness import connect
 
 RETRY = DeliveryRetryOptions(max_attempts=8, initial_wait=0.2, max_wait=5)
 WINDOW = 10.0  # seconds of the fakes' rolling window (HubSpot's: 190 per 10 s)
 
-Make = Callable[[str, float | None], Any]  # (server url, rate) -> target
-
-
-def _hubspot(url: str, rate: float | None) -> Any:
-    return HubSpotTarget(
-        "hubspot", HubSpotTargetOptions(type="hubspot", token="test-token", base_url=url, rate=rate)
-    )
-
-
-def _salesforce(url: str, rate: float | None) -> Any:
-    opts = SalesforceTargetOptions(
-        type="salesforce", login_url=url, client_id="cid", refresh_token="refresh-1", rate=rate
-    )
-    return SalesforceTarget("salesforce", opts)
-
-
-def _zoho(url: str, rate: float | None) -> Any:
-    opts = ZohoTargetOptions(
-        type="zoho",
-        accounts_url=url,
-        client_id="cid",
-        client_secret="secret",
-        refresh_token="refresh-1",
-        rate=rate,
-    )
-    return ZohoTarget("zoho", opts)
-
-
-def _rest(url: str, rate: float | None) -> Any:
-    return RestTarget("rest", RestTargetOptions.model_validate(rest_target_options(url, rate=rate)))
-
-
-def _bottlecrm(url: str, rate: float | None) -> Any:
-    opts = BottleCrmTargetOptions(
-        type="bottlecrm", base_url=url, token="bcrm_pat_test", batch_size=20, rate=rate
-    )
-    return BottleCrmTarget("bottlecrm", opts)
-
-
-# name -> (fake class, target factory, records per request at best)
-TARGETS: dict[str, tuple[type, Make, Callable[[Any], float]]] = {
-    "hubspot": (FakeHubSpot, _hubspot, lambda t: t.max_batch),
-    "salesforce": (FakeSalesforce, _salesforce, lambda t: t.max_batch),
-    "zoho": (FakeZoho, _zoho, lambda t: t.max_batch),
-    "rest": (FakeRestCrm, _rest, lambda t: t.max_batch),
-    "bottlecrm": (FakeBottleCrm, _bottlecrm, lambda t: 1 / 3),  # 2 lookups + create
+# name -> (fake class, target options beyond the harness's, records per request at best)
+TARGETS: dict[str, tuple[type, dict[str, Any], Callable[[Any], float]]] = {
+    "hubspot": (FakeHubSpot, {}, lambda t: t.max_batch),
+    "salesforce": (FakeSalesforce, {}, lambda t: t.max_batch),
+    "zoho": (FakeZoho, {}, lambda t: t.max_batch),
+    "rest": (FakeRestCrm, {}, lambda t: t.max_batch),
+    "bottlecrm": (FakeBottleCrm, {"batch_size": 20}, lambda t: 1 / 3),  # 2 lookups + create
 }
 
 
@@ -130,10 +79,10 @@ def guests(n: int, tag: str) -> list[Guest]:
 
 def run(name: str, n: int, rate: float | None) -> tuple[float, int, int, float]:
     """(records/s, requests, 429s, requests/s) for one fresh fake and store."""
-    fake_cls, make, _ = TARGETS[name]
+    fake_cls, extra, _ = TARGETS[name]
     crm = fake_cls(rate_limit=(int(rate * WINDOW), WINDOW) if rate else None)
     with ServerThread(crm.app) as server, tempfile.TemporaryDirectory() as tmp:
-        target = make(server.url, rate)
+        target = connect(name, crm, server.url, rate=rate, **extra)
         store = Store.open(Path(tmp) / "hub.db")
         with store.atomic():
             for g in guests(n, "paced" if rate else "free"):
@@ -159,15 +108,16 @@ def main() -> None:
         f"{'req/s':>8}{'requests':>10}{'429s':>6}"
     )
     fractions = []
-    for name, (_, make, per_request) in TARGETS.items():
+    for name, (fake_cls, extra, per_request) in TARGETS.items():
+        offline = connect(name, fake_cls(), "http://127.0.0.1:9", **extra)  # never called
         # BottleCRM makes 3 requests per new contact: fewer guests keep its run short.
-        size = n if per_request(make("http://127.0.0.1:9", None)) >= 1 else max(20, n // 50)
+        size = n if per_request(offline) >= 1 else max(20, n // 50)
         capacity, _, _, _ = run(name, size, None)
         runs = [run(name, size, rate) for _ in range(repeat)]
         paced = statistics.median(r[0] for r in runs)
         calls, throttled = runs[0][1], sum(r[2] for r in runs)
         req_rate = statistics.median(r[3] for r in runs)
-        bound = per_request(make("http://127.0.0.1:9", None)) * rate
+        bound = per_request(offline) * rate
         fractions.append(paced / bound)
         print(
             f"{name:<11}{capacity:>11.0f}{paced:>10.1f}{bound:>10.1f}{paced / bound:>10.2f}"

@@ -17,19 +17,7 @@ from pathlib import Path
 import pytest
 
 from guestsync.config.connectors import (
-    BottleCrmTargetOptions,
     DeliveryRetryOptions,
-    HubSpotTargetOptions,
-    RestTargetOptions,
-    SalesforceTargetOptions,
-    ZohoTargetOptions,
-)
-from guestsync.connectors import (
-    BottleCrmTarget,
-    HubSpotTarget,
-    RestTarget,
-    SalesforceTarget,
-    ZohoTarget,
 )
 from guestsync.connectors.base import Target
 from guestsync.delivery.batches import deliver
@@ -45,8 +33,8 @@ from guestsync.testing import (
     FakeZoho,
     FaultPlan,
     ServerThread,
-    rest_target_options,
 )
+from guestsync.testing.harness import connect
 
 N = 10_000
 FAULTS = {"rate_500": 0.10, "rate_429": 0.05, "rate_drop": 0.01, "rate_lost": 0.01}
@@ -66,11 +54,8 @@ class Setup:
 def hubspot(faults: FaultPlan) -> Iterator[Setup]:
     crm = FakeHubSpot(faults=faults)
     with ServerThread(crm.app) as srv:
-        t = HubSpotTarget(
-            "hubspot", HubSpotTargetOptions(type="hubspot", token="test-token", base_url=srv.url)
-        )
         yield Setup(
-            t,
+            connect("hubspot", crm, srv.url),
             crm,
             lambda g: len(crm.find("guestsync_id", g)),
             lambda: len(crm.contacts),
@@ -82,11 +67,8 @@ def hubspot(faults: FaultPlan) -> Iterator[Setup]:
 def salesforce(faults: FaultPlan) -> Iterator[Setup]:
     crm = FakeSalesforce(faults=faults, token_uses=25)
     with ServerThread(crm.app) as srv:
-        options = SalesforceTargetOptions(
-            type="salesforce", login_url=srv.url, client_id="cid", refresh_token="refresh-1"
-        )
         yield Setup(
-            SalesforceTarget("salesforce", options),
+            connect("salesforce", crm, srv.url),
             crm,
             lambda g: len(crm.find(g)),
             lambda: len(crm.records),
@@ -98,15 +80,8 @@ def salesforce(faults: FaultPlan) -> Iterator[Setup]:
 def zoho(faults: FaultPlan) -> Iterator[Setup]:
     crm = FakeZoho(faults=faults, token_uses=25)
     with ServerThread(crm.app) as srv:
-        options = ZohoTargetOptions(
-            type="zoho",
-            accounts_url=srv.url,
-            client_id="cid",
-            client_secret="secret",
-            refresh_token="refresh-1",
-        )
         yield Setup(
-            ZohoTarget("zoho", options),
+            connect("zoho", crm, srv.url),
             crm,
             lambda g: len(crm.find("Guestsync_ID", g)),
             lambda: len(crm.records),
@@ -118,9 +93,8 @@ def zoho(faults: FaultPlan) -> Iterator[Setup]:
 def rest(faults: FaultPlan) -> Iterator[Setup]:
     crm = FakeRestCrm(faults=faults)
     with ServerThread(crm.app) as srv:
-        options = RestTargetOptions.model_validate(rest_target_options(srv.url))
         yield Setup(
-            RestTarget("rest", options),
+            connect("rest", crm, srv.url),
             crm,
             lambda g: len(crm.find(g)),
             lambda: len(crm.records),
@@ -138,9 +112,8 @@ BOTTLECRM_N = 600
 def bottlecrm(faults: FaultPlan) -> Iterator[Setup]:
     crm = FakeBottleCrm(faults=faults)
     with ServerThread(crm.app) as srv:
-        options = BottleCrmTargetOptions(type="bottlecrm", base_url=srv.url, token=crm.token)
         yield Setup(
-            BottleCrmTarget("bottlecrm", options),
+            connect("bottlecrm", crm, srv.url),
             crm,
             lambda g: len(crm.find(g)),
             lambda: len(crm.contacts),

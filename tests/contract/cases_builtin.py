@@ -7,13 +7,8 @@ from typing import Any
 
 import pytest
 
-from guestsync.config.connectors import (
-    HubSpotTargetOptions,
-    SalesforceTargetOptions,
-    ZohoTargetOptions,
-)
-from guestsync.connectors import HubSpotTarget, SalesforceTarget, ZohoTarget
 from guestsync.testing import FakeHubSpot, FakeSalesforce, FakeZoho, ServerThread
+from guestsync.testing.harness import connect
 
 from .harness import Harness, case
 
@@ -21,9 +16,7 @@ from .harness import Harness, case
 class HubSpotHarness:
     def __init__(self, crm: FakeHubSpot, url: str) -> None:
         self.crm = crm
-        self.target = HubSpotTarget(
-            "hubspot", HubSpotTargetOptions(type="hubspot", token="test-token", base_url=url)
-        )
+        self.target = connect("hubspot", crm, url)
 
     def count(self, guest_id: str) -> int:
         return len(self.crm.find("guestsync_id", guest_id))
@@ -71,10 +64,7 @@ class OAuthHarness:
 class SalesforceHarness(OAuthHarness):
     def __init__(self, crm: FakeSalesforce, url: str) -> None:
         self.crm = crm
-        options = SalesforceTargetOptions(
-            type="salesforce", login_url=url, client_id="cid", refresh_token="refresh-1"
-        )
-        self.target = SalesforceTarget("salesforce", options)
+        self.target = connect("salesforce", crm, url)
 
     def count(self, guest_id: str) -> int:
         return len(self.crm.find(guest_id))
@@ -93,14 +83,7 @@ def salesforce() -> Iterator[Harness]:
 class ZohoHarness(OAuthHarness):
     def __init__(self, crm: FakeZoho, url: str) -> None:
         self.crm = crm
-        options = ZohoTargetOptions(
-            type="zoho",
-            accounts_url=url,
-            client_id="cid",
-            client_secret="secret",
-            refresh_token="refresh-1",
-        )
-        self.target = ZohoTarget("zoho", options)
+        self.target = connect("zoho", crm, url)
 
     def count(self, guest_id: str) -> int:
         return len(self.crm.find("Guestsync_ID", guest_id))

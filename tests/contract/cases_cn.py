@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from guestsync.config.connectors import FxiaokeTargetOptions, KingdeeTargetOptions
-from guestsync.connectors import FxiaokeTarget, KingdeeTarget
 from guestsync.testing import FakeFxiaoke, FakeKingdee, ServerThread
+from guestsync.testing.harness import connect
 
 from .harness import Harness, case
 
@@ -17,16 +16,8 @@ from .harness import Harness, case
 class FxiaokeHarness:
     def __init__(self, crm: FakeFxiaoke, url: str) -> None:
         self.crm = crm
-        options = FxiaokeTargetOptions(
-            type="fxiaoke",
-            app_id="FSAID_test",
-            app_secret="app-secret",
-            permanent_code="perm-code",
-            open_user_id="FSUID_admin",
-            base_url=url,
-            rate=None,  # the contract does not test pacing (test_fxiaoke_pacing.py does)
-        )
-        self.target = FxiaokeTarget("fxiaoke", options, sleep=lambda s: None)
+        # the contract does not test pacing (test_fxiaoke_pacing.py does)
+        self.target = connect("fxiaoke", crm, url, rate=None, sleep=lambda s: None)
 
     def count(self, guest_id: str) -> int:
         return len(self.crm.find("guestsync_id__c", guest_id))
@@ -58,15 +49,7 @@ def fxiaoke() -> Iterator[Harness]:
 class KingdeeHarness:
     def __init__(self, crm: FakeKingdee, url: str) -> None:
         self.crm = crm
-        options = KingdeeTargetOptions(
-            type="kingdee",
-            server_url=f"{url}/k3cloud/",
-            acct_id=crm.acct_id,
-            user_name="administrator",
-            app_id=crm.app_id,
-            app_secret=crm.app_secret,
-        )
-        self.target = KingdeeTarget("kingdee", options)
+        self.target = connect("kingdee", crm, url)
 
     def count(self, guest_id: str) -> int:
         return len(self.crm.find(f"GS{guest_id}"))

@@ -225,7 +225,10 @@ def split(args: Any, ctx: Context) -> Fn:
         def cut(text: str) -> list[str]:
             return text.translate(table).split(first)
     else:
-        cut = re.compile("|".join(map(re.escape, seps))).split
+        pattern = re.compile("|".join(map(re.escape, seps)))
+
+        def cut(text: str) -> list[str]:
+            return pattern.split(text)
 
     def run(v: Any) -> list[str]:
         items = [_text(p) for p in v if p is not None] if isinstance(v, list) else cut(_text(v))

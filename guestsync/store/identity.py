@@ -51,19 +51,13 @@ class MergeRow:
 
 
 def _review_item(r: Sequence[Any]) -> ReviewItem:
-    """A review_queue row (id, created_at, guest_id, candidate, record_ref, candidate_ref,
-    score, fields, status) as a ReviewItem."""
-    id_, created_at, guest_id, candidate, record_ref, candidate_ref, score = r[:7]
-    fields = json.loads(r[7] or "{}")
-    return ReviewItem(
-        id_, created_at, guest_id, candidate, record_ref, candidate_ref, score, fields, r[8]
-    )
+    """A review_queue row, its columns in the dataclass's order; fields as JSON."""
+    return ReviewItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}"), r[8])
 
 
 def _merge_row(r: Sequence[Any]) -> MergeRow:
-    """A merges row (id, at, keep, lose, reason, links, undone_at) as a MergeRow."""
-    id_, at, keep, lose, reason = r[:5]
-    return MergeRow(id_, at, keep, lose, reason, [tuple(x) for x in json.loads(r[5])], r[6])
+    """A merges row, its columns in the dataclass's order; links as JSON."""
+    return MergeRow(r[0], r[1], r[2], r[3], r[4], [tuple(x) for x in json.loads(r[5])], r[6])
 
 
 def _placeholders(n: int) -> str:

@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from ..actions.import_csv import import_files
@@ -57,7 +64,7 @@ def import_csv(
         console=out,
         disable=not show,
     )
-    tasks: dict[Path | str, int] = {}
+    tasks: dict[Path | str, TaskID] = {}
 
     def tick(path: Path, done: int, size: int) -> None:
         if path not in tasks:
@@ -101,10 +108,10 @@ def import_csv(
             out.print(f"skipped {escape(line)}")
         out.print(f"{ing.rows} row(s) read from {ing.files} file(s), {ing.new} new")
         if report.process is not None:
-            p = report.process
+            stats = report.process
             out.print(
-                f"{p.processed} mapped, {p.guests_created} new guest(s), "
-                f"{p.guests_matched} matched, {report.rejected} rejected"
+                f"{stats.processed} mapped, {stats.guests_created} new guest(s), "
+                f"{stats.guests_matched} matched, {report.rejected} rejected"
             )
         for path in report.rejects_files:
             out.print(f"rejected rows written to {escape(str(path))}")
@@ -171,11 +178,11 @@ def schedule_list(ctx: Ctx) -> None:
         t.add_column(col)
     tz = config.defaults.timezone
     for job_id, cron, when in next_runs(jobs, timezone=tz):
-        run = last.get(job_id)
+        last_run = last.get(job_id)
         seen = "-"
-        if run:
-            at = datetime.fromisoformat(run["started_at"]).astimezone(ZoneInfo(tz))
-            seen = f"{at.isoformat(timespec='minutes')} {run['status']}"
+        if last_run:
+            at = datetime.fromisoformat(last_run["started_at"]).astimezone(ZoneInfo(tz))
+            seen = f"{at.isoformat(timespec='minutes')} {last_run['status']}"
         t.add_row(job_id, cron, when.isoformat(timespec="minutes") if when else "never", seen)
     out.print(t)
 

@@ -142,7 +142,7 @@ class FxiaokeTarget:
             if options.rate
             else None
         )
-        self._pace = self._own_pace
+        self._pace: Callable[[], object] | None = self._own_pace
         self._token: _Token | None = None
         self._token_lock = threading.Lock()  # the token endpoint is never called concurrently
         self._paused_until: datetime | None = None
@@ -293,7 +293,7 @@ class FxiaokeTarget:
         if rows:
             return str(rows[0]["_id"])
         phone = item.payload.get(o.phone_field) if o.phone_field else None
-        if o.match_on_phone and phone:
+        if o.match_on_phone and o.phone_field and phone:
             rows = query_rows(
                 self._call(QUERY_PATH, query_body(o.object_api_name, o.phone_field, phone))
             )

@@ -18,6 +18,7 @@ API ✅ (https://hc.jiandaoyun.com/open/11261): base https://api.jiandaoyun.com/
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -158,7 +159,9 @@ class JiandaoyunSource:
         picks up new entries; changes to old ones arrive by webhook."""
         after = cursor
         while True:
-            rows = call_with_retry(lambda a=after: self._page(a), self.retry, sleep=self.sleep)
+            rows = call_with_retry(
+                functools.partial(self._page, after), self.retry, sleep=self.sleep
+            )
             kept = [r for r in rows if isinstance(r, dict) and r.get("_id")]
             if rows:
                 after = str(rows[-1]["_id"])

@@ -99,6 +99,11 @@ def minus(v: Any, seconds: float) -> Any:
     return v
 
 
+# Parameters fixed for a whole request sequence: (where, name) -> value, where being
+# "query" or "body" (a dotted path in the JSON body).
+Fixed = dict[tuple[str, str], Any]
+
+
 def set_param(
     params: dict[str, Any], body: dict[str, Any] | None, where: str, name: str, value: Any
 ) -> None:
@@ -230,7 +235,7 @@ class RestSource:
         return records, ids
 
     def _pages(
-        self, s: StreamOptions, fixed: dict[str, Any], start_page: Any
+        self, s: StreamOptions, fixed: Fixed, start_page: Any
     ) -> Iterator[tuple[list[dict[str, Any]], list[str], Any]]:
         """Every page of one request sequence: (records, ids, next page state or None)."""
         p = s.pagination
@@ -268,7 +273,7 @@ class RestSource:
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
         inc = s.incremental
         if inc is not None and inc.end_param:
-            yield from self._read_windows(s, inc, state)
+            yield from self._read_windows(s, inc, inc.end_param, state)
             return
         bookmark = state.get("bookmark")
         if "since" in state:  # resume a run that stopped between pages
@@ -276,7 +281,7 @@ class RestSource:
         else:
             since = minus(bookmark, inc.lookback) if bookmark and inc else None
             since, top, page = since or (inc.start if inc else None), None, None
-        fixed = {(inc.location, inc.param): since} if inc and since is not None else {}
+        fixed: Fixed = {(inc.location, inc.param): since} if inc and since is not None else {}
         for records, ids, nxt in self._pages(s, fixed, page):
             if inc is not None and inc.field:
                 for r in records:
@@ -288,7 +293,7 @@ class RestSource:
             yield Page(records, ids, json.dumps(new))
 
     def _read_windows(
-        self, s: StreamOptions, inc: Incremental, state: dict[str, Any]
+        self, s: StreamOptions, inc: Incremental, end_param: str, state: dict[str, Any]
     ) -> Iterator[Page]:
         now = self.now()
         bookmark = state.get("bookmark") or inc.start
@@ -303,8 +308,8 @@ class RestSource:
         step = timedelta(seconds=inc.window)
         while True:
             end = win + step
-            fixed = {(inc.location, inc.param): fmt_time(win)}
-            fixed[(inc.location, inc.end_param)] = fmt_time(end)  # type: ignore[index]
+            fixed: Fixed = {(inc.location, inc.param): fmt_time(win)}
+            fixed[(inc.location, end_param)] = fmt_time(end)
             last_window = end >= horizon
             for records, ids, nxt in self._pages(s, fixed, page):
                 if nxt is not None:

@@ -63,7 +63,9 @@ def call_with_retry(
 
     def before_sleep(state: RetryCallState) -> None:
         if on_retry and state.outcome and state.next_action:
-            on_retry(state.outcome.exception(), state.next_action.sleep)
+            exc = state.outcome.exception()
+            if exc is not None:  # always, as only exceptions are retried
+                on_retry(exc, state.next_action.sleep)
 
     retrying = Retrying(
         retry=retry_if_exception_type(RetryableError),

@@ -110,14 +110,15 @@ class Thresholds(BaseModel):
         return self
 
 
+_DEFAULT_FIELD_RULES: dict[str, Rule] = {"full_name": "most_frequent", "birthday": "most_frequent"}
+
+
 class Survivorship(BaseModel):
     """Which value of a field the golden guest keeps when sources disagree."""
 
     model_config = ConfigDict(extra="forbid")
     default: Rule = "most_recent"
-    fields: dict[str, Rule] = Field(
-        default_factory=lambda: {"full_name": "most_frequent", "birthday": "most_frequent"}
-    )
+    fields: dict[str, Rule] = Field(default_factory=lambda: _DEFAULT_FIELD_RULES.copy())
     source_priority: list[str] = Field(
         default_factory=list, description="Most trusted source first (for source_priority)."
     )

@@ -155,7 +155,9 @@ class CompiledMapping:
         return "; ".join(reasons)
 
 
-_AWARE = TypeAdapter(SourceRecord.model_fields["updated_at"].annotation)
+_UPDATED_AT = SourceRecord.model_fields["updated_at"].annotation
+assert _UPDATED_AT is not None  # a declared field always has its annotation
+_AWARE: TypeAdapter[Any] = TypeAdapter(_UPDATED_AT)
 
 
 def _aware(text: str) -> Any:

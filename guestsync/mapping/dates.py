@@ -84,8 +84,8 @@ def to_datetime(args: Any, ctx: Context) -> Fn:
     def run(v: Any) -> datetime:
         if not formats and v.__class__ is str and not v.isdigit():
             try:  # the common case first: ISO 8601 as sent by APIs and webhooks
-                parsed = datetime.fromisoformat(v)
-                return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+                iso = datetime.fromisoformat(v)
+                return iso if iso.tzinfo else iso.replace(tzinfo=zone)
             except ValueError:
                 pass
         if isinstance(v, datetime):

@@ -7,7 +7,7 @@ value; it is only used by `mapping preview`, so it may be slower.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +67,7 @@ def _safe(get: Getter, raw: Any) -> Any:
         return None
 
 
-def _field_keys(node: dict[str, Any]) -> list[str] | None:
+def _field_keys(node: Mapping[str, Any]) -> list[str] | None:
     """The keys of a plain field path (`a`, `a.b`, `"訂位日期"`), else None."""
     if node.get("type") == "field":
         return [node["value"]]

@@ -194,7 +194,10 @@ def split(args: Any, ctx: Context) -> Fn:
         def cut(text: str) -> list[str]:
             return text.translate(table).split(first)
     else:
-        cut = re.compile("|".join(map(re.escape, seps))).split
+        pattern = re.compile("|".join(map(re.escape, seps)))
+
+        def cut(text: str) -> list[str]:
+            return pattern.split(text)
 
     def run(v: Any) -> list[str]:
         items = [as_text(p) for p in v if p is not None] if isinstance(v, list) else cut(as_text(v))

@@ -50,6 +50,16 @@ class MergeRow:
     undone_at: str | None
 
 
+def _review_item(r: Sequence[Any]) -> ReviewItem:
+    """A review_queue row, its columns in the dataclass's order; fields as JSON."""
+    return ReviewItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}"), r[8])
+
+
+def _merge_row(r: Sequence[Any]) -> MergeRow:
+    """A merges row, its columns in the dataclass's order; links as JSON."""
+    return MergeRow(r[0], r[1], r[2], r[3], r[4], [tuple(x) for x in json.loads(r[5])], r[6])
+
+
 def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
@@ -266,8 +276,8 @@ class IdentityOps(StoreBase):
             " ORDER BY id LIMIT ?",
             (guest_id, guest_id, guest_id, limit),
         ).fetchall()
-        keys = ("id", "at", "source", "stream", "external_id", "guest_id", "candidate")
-        keys += ("candidate_ref", "score", "fields", "outcome")
+        keys: tuple[str, ...] = ("id", "at", "source", "stream", "external_id", "guest_id")
+        keys += ("candidate", "candidate_ref", "score", "fields", "outcome")
         out = [dict(zip(keys, r, strict=True)) for r in rows]
         for d in out:
             d["fields"] = json.loads(d["fields"] or "{}")
@@ -307,7 +317,7 @@ class IdentityOps(StoreBase):
             " LIMIT ?",
             (status, status, limit),
         ).fetchall()
-        return [ReviewItem(*r[:7], json.loads(r[7] or "{}"), r[8]) for r in rows]
+        return [_review_item(r) for r in rows]
 
     def review(self, review_id: int) -> ReviewItem | None:
         r = self.conn.execute(
@@ -315,7 +325,7 @@ class IdentityOps(StoreBase):
             " fields, status FROM review_queue WHERE id = ?",
             (review_id,),
         ).fetchone()
-        return ReviewItem(*r[:7], json.loads(r[7] or "{}"), r[8]) if r else None
+        return _review_item(r) if r else None
 
     def decide_review(self, review_id: int, status: str) -> None:
         self.conn.execute(
@@ -342,7 +352,7 @@ class IdentityOps(StoreBase):
             " AND undone_at IS NULL ORDER BY id DESC",
             (guest_id,),
         ).fetchall()
-        return [MergeRow(*r[:5], [tuple(x) for x in json.loads(r[5])], r[6]) for r in rows]
+        return [_merge_row(r) for r in rows]
 
     def merges_since(self, after_id: int = 0, *, limit: int = 1000) -> list[MergeRow]:
         """Merges in order (delivery uses this to merge CRM contacts)."""
@@ -351,7 +361,7 @@ class IdentityOps(StoreBase):
             " ORDER BY id LIMIT ?",
             (after_id, limit),
         ).fetchall()
-        return [MergeRow(*r[:5], [tuple(x) for x in json.loads(r[5])], r[6]) for r in rows]
+        return [_merge_row(r) for r in rows]
 
     def mark_merge_undone(self, merge_id: int) -> None:
         self.conn.execute("UPDATE merges SET undone_at = ? WHERE id = ?", (ts(), merge_id))

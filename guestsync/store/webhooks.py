@@ -124,7 +124,10 @@ class WebhookOps(StoreBase):
             " FROM webhook_quarantine WHERE (? IS NULL OR source = ?) ORDER BY id LIMIT ?",
             (source, source, limit),
         ).fetchall()
-        return [Quarantined(*r[:5], json.loads(r[5]), bytes(r[6])) for r in rows]
+        return [
+            Quarantined(id_, src, at, reason, ctype, json.loads(headers), bytes(body))
+            for id_, src, at, reason, ctype, headers, body in rows
+        ]
 
     # id-only rows
 

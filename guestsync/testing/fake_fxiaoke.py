@@ -131,7 +131,8 @@ class FakeFxiaoke:
                     return _fail(10001, "请求体不是JSON对象")
                 with self.lock:
                     self.counts["requests"] += 1
-                    if self.tokens.get(body.get("corpAccessToken"), 0) <= time.monotonic():
+                    token = body.get("corpAccessToken")
+                    if token not in self.tokens or self.tokens[token] <= time.monotonic():
                         self.counts["token_refused"] += 1
                         return _fail(TOKEN_INVALID, "corpAccessToken无效")
                     if body.get("corpId") != self.corp_id or not body.get("currentOpenUserId"):
@@ -217,7 +218,8 @@ class FakeFxiaoke:
             limit, offset = int(info.get("limit", 20)), int(info.get("offset", 0))
             if not 1 <= limit <= 100 or offset % limit or offset > 10_000:
                 return _fail(BAD_PAGING, "limit/offset不合法")
-            rows = list(self.records.get(data.get("dataObjectApiName"), {}).values())
+            api = data.get("dataObjectApiName")
+            rows = list(self.records[api].values()) if api in self.records else []
             for f in info.get("filters") or []:
                 if f.get("operator") != "EQ":
                     return _fail(10004, "operator not supported by the fake")

@@ -137,6 +137,7 @@ class FakeHubSpot(FakeCrm):
             if problem:
                 self.counts["400"] += 1
                 return _error(400, problem, "VALIDATION_ERROR")
+            assert isinstance(body, dict)  # _check_shape accepts only an object
             with self.lock:
                 resp = self._upsert(body["inputs"])
                 self._save()
@@ -189,11 +190,11 @@ class FakeHubSpot(FakeCrm):
         @app.post(PROPERTIES)
         def create_property() -> Response:
             body = request.get_json(silent=True) or {}
-            name = body.get("name")
             if not all(body.get(k) for k in ("name", "label", "type", "fieldType", "groupName")):
                 return _error(
                     400, "name, label, type, fieldType, groupName are required", "VALIDATION_ERROR"
                 )
+            name = body["name"]
             if name in self.unique_properties:
                 return _error(
                     409, f"A property named '{name}' already exists.", "OBJECT_ALREADY_EXISTS"
@@ -273,6 +274,7 @@ class FakeHubSpot(FakeCrm):
         ts = _now()
         for item in inputs:
             prop = item.get("idProperty") or request.args.get("idProperty")
+            assert isinstance(prop, str)  # _check_shape: one of the unique-valued properties
             key, props = item["id"], item["properties"]
             trace = item.get("objectWriteTraceId")
             error = self._record_error(key, item)

@@ -93,7 +93,7 @@ class FakeRestCrm(StaticBearerCrm):
             return {"key": key, "error": {"message": refused or f"invalid email: {email}"}}
         rid = self.by_key.get(key)
         created = rid is None
-        if created:
+        if rid is None:
             rid = self.by_key[key] = uuid.uuid4().hex
             self.records[rid] = {"key": key, "properties": {}}
             self.counts["created"] += 1

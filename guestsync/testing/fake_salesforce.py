@@ -97,6 +97,7 @@ class FakeSalesforce(FakeCrm):
             if problem:
                 self.counts["400"] += 1
                 return _err(400, "JSON_PARSER_ERROR", problem)
+            assert isinstance(body, dict)  # _check accepts only an object
             with self.lock:
                 return self.json([self._one(r) for r in body["records"]])
 

@@ -96,6 +96,7 @@ class FakeZoho(FakeCrm):
             if problem:
                 self.counts["400"] += 1
                 return _err(400, "INVALID_DATA", problem)
+            assert isinstance(body, dict)  # _check accepts only an object
             checks = body.get("duplicate_check_fields") or ["Email"]
             with self.lock:
                 out = [self._one(i, r, checks) for i, r in enumerate(body["data"])]

@@ -9,7 +9,7 @@ from . import migrations
 
 @migrations(name="0001_foundation")
 def m0001(db: Database) -> None:
-    db["inbox"].create(
+    db.table("inbox").create(
         {
             "id": int,
             "source": str,
@@ -27,16 +27,16 @@ def m0001(db: Database) -> None:
         not_null={"source", "stream", "external_id", "content_hash", "raw", "status"},
         defaults={"status": "pending"},
     )
-    db["inbox"].create_index(
+    db.table("inbox").create_index(
         ["source", "stream", "external_id", "content_hash"], unique=True, index_name="inbox_key"
     )
-    db["inbox"].create_index(["status", "id"], index_name="inbox_status")
+    db.table("inbox").create_index(["status", "id"], index_name="inbox_status")
 
-    db["cursors"].create(
+    db.table("cursors").create(
         {"source": str, "stream": str, "value": str, "updated_at": str},
         pk=("source", "stream"),
     )
-    db["guests"].create(
+    db.table("guests").create(
         {
             "id": str,
             "data": str,  # the golden Guest as JSON
@@ -48,7 +48,7 @@ def m0001(db: Database) -> None:
         },
         pk="id",
     )
-    db["guest_links"].create(
+    db.table("guest_links").create(
         {
             "source": str,
             "stream": str,
@@ -60,14 +60,14 @@ def m0001(db: Database) -> None:
         pk=("source", "stream", "external_id"),
         foreign_keys=[("guest_id", "guests", "id")],
     )
-    db["guest_links"].create_index(["guest_id"], index_name="guest_links_guest")
-    db["guest_keys"].create(
+    db.table("guest_links").create_index(["guest_id"], index_name="guest_links_guest")
+    db.table("guest_keys").create(
         {"guest_id": str, "kind": str, "value": str},
         pk=("kind", "value", "guest_id"),
         foreign_keys=[("guest_id", "guests", "id")],
     )
-    db["guest_keys"].create_index(["guest_id"], index_name="guest_keys_guest")
-    db["reservations"].create(
+    db.table("guest_keys").create_index(["guest_id"], index_name="guest_keys_guest")
+    db.table("reservations").create(
         {
             "source": str,
             "external_id": str,
@@ -83,8 +83,8 @@ def m0001(db: Database) -> None:
         pk=("source", "external_id"),
         foreign_keys=[("guest_id", "guests", "id")],
     )
-    db["reservations"].create_index(["guest_id"], index_name="reservations_guest")
-    db["outbox"].create(
+    db.table("reservations").create_index(["guest_id"], index_name="reservations_guest")
+    db.table("outbox").create(
         {
             "id": int,
             "target": str,
@@ -101,9 +101,9 @@ def m0001(db: Database) -> None:
         not_null={"target", "guest_id", "payload", "payload_hash", "status"},
         defaults={"attempts": 0},
     )
-    db["outbox"].create_index(["target", "guest_id"], unique=True, index_name="outbox_key")
-    db["outbox"].create_index(["target", "status", "id"], index_name="outbox_status")
-    db["crm_links"].create(
+    db.table("outbox").create_index(["target", "guest_id"], unique=True, index_name="outbox_key")
+    db.table("outbox").create_index(["target", "status", "id"], index_name="outbox_status")
+    db.table("crm_links").create(
         {
             "target": str,
             "guest_id": str,
@@ -113,7 +113,7 @@ def m0001(db: Database) -> None:
         },
         pk=("target", "guest_id"),
     )
-    db["dead_letters"].create(
+    db.table("dead_letters").create(
         {
             "id": int,
             "target": str,
@@ -125,8 +125,8 @@ def m0001(db: Database) -> None:
         },
         pk="id",
     )
-    db["dead_letters"].create_index(["target"], index_name="dead_letters_target")
-    db["runs"].create(
+    db.table("dead_letters").create_index(["target"], index_name="dead_letters_target")
+    db.table("runs").create(
         {
             "id": int,
             "kind": str,

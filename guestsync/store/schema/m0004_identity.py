@@ -20,11 +20,11 @@ from . import migrations
 
 @migrations(name="0004_identity")
 def m0004(db: Database) -> None:
-    db["guest_links"].add_column("features", str)
-    db["guest_links"].add_column("pinned", int, not_null_default=0)
-    db["guests"].add_column("merged_into", str)
-    db["guests"].create_index(["created_at", "id"], index_name="guests_created")
-    db["match_log"].create(
+    db.table("guest_links").add_column("features", str)
+    db.table("guest_links").add_column("pinned", int, not_null_default=0)
+    db.table("guests").add_column("merged_into", str)
+    db.table("guests").create_index(["created_at", "id"], index_name="guests_created")
+    db.table("match_log").create(
         {
             "id": int,
             "at": str,
@@ -40,9 +40,9 @@ def m0004(db: Database) -> None:
         },
         pk="id",
     )
-    db["match_log"].create_index(["guest_id"], index_name="match_log_guest")
-    db["match_log"].create_index(["candidate"], index_name="match_log_candidate")
-    db["review_queue"].create(
+    db.table("match_log").create_index(["guest_id"], index_name="match_log_guest")
+    db.table("match_log").create_index(["candidate"], index_name="match_log_candidate")
+    db.table("review_queue").create(
         {
             "id": int,
             "created_at": str,
@@ -59,11 +59,11 @@ def m0004(db: Database) -> None:
         not_null={"guest_id", "candidate", "status"},
         defaults={"status": "open"},
     )
-    db["review_queue"].create_index(
+    db.table("review_queue").create_index(
         ["guest_id", "candidate"], unique=True, index_name="review_pair"
     )
-    db["review_queue"].create_index(["status", "id"], index_name="review_status")
-    db["merges"].create(
+    db.table("review_queue").create_index(["status", "id"], index_name="review_status")
+    db.table("merges").create(
         {
             "id": int,
             "at": str,
@@ -75,9 +75,9 @@ def m0004(db: Database) -> None:
         },
         pk="id",
     )
-    db["merges"].create_index(["keep"], index_name="merges_keep")
-    db["merges"].create_index(["lose"], index_name="merges_lose")
-    db["kept_apart"].create(
+    db.table("merges").create_index(["keep"], index_name="merges_keep")
+    db.table("merges").create_index(["lose"], index_name="merges_lose")
+    db.table("kept_apart").create(
         {"a": str, "b": str, "reason": str, "at": str},
         pk=("a", "b"),  # a < b; set by an unmerge or a rejected review
     )

@@ -11,16 +11,16 @@ from . import migrations
 @migrations(name="0005_delivery")
 def m0005(db: Database) -> None:
     # The payload the CRM last accepted, so that `sync --dry-run` can diff against it.
-    db["crm_links"].add_column("payload", str)
+    db.table("crm_links").add_column("payload", str)
     # When the row last became pending (created_at stays from the first enqueue ever):
     # the per-target maximum age counts from here.
-    db["outbox"].add_column("pending_since", str)
-    db["dead_letters"].add_column("retried_at", str)
+    db.table("outbox").add_column("pending_since", str)
+    db.table("dead_letters").add_column("retried_at", str)
 
     # Guest merges decided by identity resolution: the loser was folded into the keeper.
     # Identity (issue 4) records them with `record_guest_merge`; delivery carries each one
     # out once per target (`crm_ops`).
-    db["guest_merges"].create(
+    db.table("guest_merges").create(
         {"id": int, "keep_guest_id": str, "lose_guest_id": str, "merged_at": str},
         pk="id",
         not_null={"keep_guest_id", "lose_guest_id"},
@@ -28,7 +28,7 @@ def m0005(db: Database) -> None:
     # Per-target CRM operations other than upserts: merge (loser into keeper) and delete
     # (a forgotten guest). The CRM ids are copied in, so that forgetting a guest locally
     # does not lose what must be deleted remotely.
-    db["crm_ops"].create(
+    db.table("crm_ops").create(
         {
             "id": int,
             "target": str,
@@ -47,10 +47,12 @@ def m0005(db: Database) -> None:
         not_null={"target", "kind", "guest_id", "status"},
         defaults={"attempts": 0, "status": "pending"},
     )
-    db["crm_ops"].create_index(["target", "status", "id"], index_name="crm_ops_status")
-    db["crm_ops"].create_index(["merge_id", "target"], unique=True, index_name="crm_ops_merge")
+    db.table("crm_ops").create_index(["target", "status", "id"], index_name="crm_ops_status")
+    db.table("crm_ops").create_index(
+        ["merge_id", "target"], unique=True, index_name="crm_ops_merge"
+    )
 
     # One token bucket per CRM account, shared by every process writing to it.
-    db["rate_budgets"].create(
+    db.table("rate_budgets").create(
         {"account": str, "tokens": float, "updated": float}, pk="account", not_null={"tokens"}
     )

@@ -9,7 +9,7 @@ from . import migrations
 
 @migrations(name="0006_sources")
 def m0006(db: Database) -> None:
-    db["imported_files"].create(
+    db.table("imported_files").create(
         {
             "content_hash": str,  # sha256 of the file's bytes
             "source": str,

@@ -9,7 +9,7 @@ from . import migrations
 
 @migrations(name="0008_activity")
 def m0008(db: Database) -> None:
-    db["orders"].create(
+    db.table("orders").create(
         {
             "source": str,
             "external_id": str,
@@ -25,8 +25,8 @@ def m0008(db: Database) -> None:
         pk=("source", "external_id"),
         foreign_keys=[("guest_id", "guests", "id")],
     )
-    db["orders"].create_index(["guest_id"], index_name="orders_guest")
-    db["order_items"].create(
+    db.table("orders").create_index(["guest_id"], index_name="orders_guest")
+    db.table("order_items").create(
         {
             "source": str,
             "external_id": str,  # the order's
@@ -37,7 +37,7 @@ def m0008(db: Database) -> None:
         },
         pk=("source", "external_id", "line"),
     )
-    db["feedback"].create(
+    db.table("feedback").create(
         {
             "source": str,
             "external_id": str,
@@ -51,8 +51,8 @@ def m0008(db: Database) -> None:
         pk=("source", "external_id"),
         foreign_keys=[("guest_id", "guests", "id")],
     )
-    db["feedback"].create_index(["guest_id"], index_name="feedback_guest")
-    db["guest_aggregates"].create(
+    db.table("feedback").create_index(["guest_id"], index_name="feedback_guest")
+    db.table("guest_aggregates").create(
         {
             "guest_id": str,
             "data": str,
@@ -66,10 +66,10 @@ def m0008(db: Database) -> None:
         pk="guest_id",
         foreign_keys=[("guest_id", "guests", "id")],
     )
-    db["guest_aggregates"].create_index(["segment"], index_name="guest_aggregates_segment")
-    db["guest_aggregates"].create_index(["recheck_on"], index_name="guest_aggregates_recheck")
+    db.table("guest_aggregates").create_index(["segment"], index_name="guest_aggregates_segment")
+    db.table("guest_aggregates").create_index(["recheck_on"], index_name="guest_aggregates_recheck")
     # One row per explicit statement a source record made, per channel; the newest wins.
-    db["consent_events"].create(
+    db.table("consent_events").create(
         {
             "source": str,
             "stream": str,
@@ -83,12 +83,12 @@ def m0008(db: Database) -> None:
         pk=("source", "stream", "external_id", "channel"),
         foreign_keys=[("guest_id", "guests", "id")],
     )
-    db["consent_events"].create_index(["guest_id"], index_name="consent_events_guest")
+    db.table("consent_events").create_index(["guest_id"], index_name="consent_events_guest")
     # Salted hashes of forgotten emails/phones: later records carrying them are suppressed.
-    db["suppressions"].create(
+    db.table("suppressions").create(
         {"hash": str, "kind": str, "created_at": str}, pk="hash", not_null={"kind"}
     )
-    db["forget_log"].create(
+    db.table("forget_log").create(
         {
             "id": int,
             "requested_at": str,
@@ -100,4 +100,4 @@ def m0008(db: Database) -> None:
         },
         pk="id",
     )
-    db["meta"].create({"key": str, "value": str}, pk="key")
+    db.table("meta").create({"key": str, "value": str}, pk="key")

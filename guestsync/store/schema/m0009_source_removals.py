@@ -13,4 +13,4 @@ from . import migrations
 
 @migrations(name="0009_source_removals")
 def m0009(db: Database) -> None:
-    db["guest_links"].add_column("removed_at", str)
+    db.table("guest_links").add_column("removed_at", str)

@@ -10,4 +10,4 @@ from . import migrations
 
 @migrations(name="0014_merge_undo")
 def m0014(db: Database) -> None:
-    db["guest_merges"].add_column("undone_at", str)
+    db.table("guest_merges").add_column("undone_at", str)

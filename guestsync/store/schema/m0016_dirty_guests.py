@@ -15,4 +15,6 @@ from . import migrations
 
 @migrations(name="0016_dirty_guests")
 def m0016(db: Database) -> None:
-    db["dirty_guests"].create({"guest_id": str, "rekey": int}, pk="guest_id", not_null={"rekey"})
+    db.table("dirty_guests").create(
+        {"guest_id": str, "rekey": int}, pk="guest_id", not_null={"rekey"}
+    )

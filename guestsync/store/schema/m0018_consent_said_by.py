@@ -14,6 +14,6 @@ from . import migrations
 
 @migrations(name="0018_consent_said_by")
 def m0018(db: Database) -> None:
-    db["consent_events"].add_column("said_by", str)
-    db["guest_aggregates"].add_column("previous_segment", str)
-    db["guest_aggregates"].add_column("segment_since", str)
+    db.table("consent_events").add_column("said_by", str)
+    db.table("guest_aggregates").add_column("previous_segment", str)
+    db.table("guest_aggregates").add_column("segment_since", str)

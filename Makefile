@@ -24,8 +24,9 @@ demo-clean:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check guestsync tests benchmarks
 	$(VENV)/bin/ruff format --check guestsync tests benchmarks
+	$(VENV)/bin/mypy guestsync
 
-test: $(STAMP) lint
+test: $(STAMP) lint  # lint: ruff, then the type checker
 	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)

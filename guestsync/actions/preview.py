@@ -27,6 +27,7 @@ import jmespath
 
 from ..config import Config
 from ..config.base import source_mappings
+from ..config.pull import RestSourceOptions
 from ..connectors.csv_source import CsvSource, path_fields
 from ..connectors.jiandaoyun import JiandaoyunSource
 from ..errors import ConfigError
@@ -93,7 +94,7 @@ def source_records(
     elif kind == "jiandaoyun":
         yield from _jiandaoyun(name, src, mapping, sample)
     else:  # pulled: rest, square (a page of the answer, or the records themselves)
-        path = src.streams[chosen].records if kind == "rest" else chosen
+        path = src.streams[chosen].records if isinstance(src, RestSourceOptions) else chosen
         for origin, item in read_sample(sample):
             records = _unwrap(item, path)
             for n, r in enumerate(records, 1):

@@ -194,6 +194,10 @@ class SquareStream(Options):
     mapping: str | None = Field(default=None, description="Override the shipped profile.")
 
 
+def _both_streams() -> dict[Literal["customers", "bookings"], SquareStream]:
+    return {"customers": SquareStream(), "bookings": SquareStream()}
+
+
 class SquareSourceOptions(Options):
     """Square Customers (search by updated_at) and Bookings (list by start_at window)."""
 
@@ -201,7 +205,7 @@ class SquareSourceOptions(Options):
     token: SecretStr = Field(description="Access token; write it as ${SQUARE_TOKEN}.")
     base_url: str = "https://connect.squareup.com"
     streams: dict[Literal["customers", "bookings"], SquareStream] = Field(
-        default_factory=lambda: {"customers": SquareStream(), "bookings": SquareStream()}
+        default_factory=_both_streams
     )
     start: str | None = Field(default=None, description="First run: read from this time (ISO).")
     lookback: float = Field(default=3600, ge=0, description="Seconds re-read for late updates.")

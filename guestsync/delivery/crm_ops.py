@@ -38,7 +38,9 @@ class OpRunner(Protocol):
 
     store: Store
     target: Target
-    stats: OpStats
+
+    @property
+    def stats(self) -> OpStats: ...  # merged, deleted and errors are counted here
 
     def call(self, fn: Callable[[], object]) -> object: ...
 

@@ -154,6 +154,8 @@ def finish_imports(
                 line = int(origin.rsplit(":", 1)[1])
                 spec = fields.get(error.split(":", 1)[0])  # "guest.phone: not a …" -> Phone
                 column = spec.column if spec is not None else None
+                if isinstance(column, list):  # `column: [a, b]`: the first is named
+                    column = column[0] if column else None
                 problems.append(RowProblem(source, path.name, line, column, error, json.loads(raw)))
             if out := write_rejects(path, problems):
                 written.append(out)

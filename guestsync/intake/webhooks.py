@@ -11,18 +11,20 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from ..config import Config
+from ..config.connectors import JiandaoyunSourceOptions
+from ..config.webhooks import WebhookSourceOptions
 from ..mapping import CompiledMapping, load_mapping
 from ..mapping.context import Context
 from ..metrics import Metrics
 from ..models import InboxEntry
 from ..store import Store
 from ..webhooks.profiles import ShapeError, Splitter, splitter_for
-from ..webhooks.schemes import Scheme, SignatureError, SignedRequest, build_scheme
+from ..webhooks.schemes import Headers, Scheme, SignatureError, SignedRequest, build_scheme
 from .group_commit import GroupCommit
 
 _DROP_HEADERS = {"authorization", "cookie", "proxy-authorization"}
@@ -52,7 +54,9 @@ def endpoints(config: Config) -> dict[str, Endpoint]:
     ctx = Context(region=config.defaults.region, timezone=config.defaults.timezone)
     out = {}
     for name, src in config.sources.items():
-        hook = getattr(src, "webhook", None)
+        if not isinstance(src, WebhookSourceOptions | JiandaoyunSourceOptions):
+            continue  # CSV and pulled sources take no webhooks
+        hook = src.webhook
         if hook is None:
             continue
         out[name] = Endpoint(
@@ -113,10 +117,10 @@ class Receiver:
         self,
         source: str,
         *,
-        stream: BinaryIO,
+        stream: IO[bytes],
         content_length: int | None,
         content_type: str | None,
-        headers: Mapping[str, str],
+        headers: Headers,
         url: str | Callable[[], str],
     ) -> Answer:
         ep = self.endpoints.get(source)

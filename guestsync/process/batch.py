@@ -254,7 +254,7 @@ def process_pending(
     done = 0
     pending = store.count_pending() if progress else 0
     sizes = [*ramp]
-    queue: deque[tuple[list[InboxRow], Callable[[], list[SourceRecord | str]] | None]]
+    queue: deque[tuple[list[InboxRow], Callable[[], list[SourceRecord | str] | None] | None]]
     queue = deque()
     more, after = True, 0
     while True:

@@ -147,7 +147,7 @@ def compute(
 
     totals: dict[str, Decimal] = {}
     counts: Counter[str] = Counter()
-    items: Counter[str] = Counter()
+    items: dict[str, Decimal] = {}
     spelling: dict[str, str] = {}
     for o in act.orders:
         a.order_count += 1
@@ -159,7 +159,7 @@ def compute(
             k = " ".join(it.name.split()).casefold()
             if not k:
                 continue
-            items[k] += it.quantity
+            items[k] = items.get(k, Decimal(0)) + it.quantity
             spelling[k] = min(spelling.get(k, it.name.strip()), it.name.strip())
         if o.placed_at is None:
             continue

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -78,12 +79,13 @@ def source_jobs(
     """A job per source that has `schedule:`."""
     jobs = []
     for name, src in config.sources.items():
-        if getattr(src, "schedule", None):
+        schedule = getattr(src, "schedule", None)  # pull and CSV sources may have one
+        if schedule:
 
             def run(name: str = name) -> str:
                 return run_source(hub_factory, name, exclusive=exclusive)
 
-            jobs.append(Job(f"source:{name}", src.schedule, run))  # type: ignore[union-attr]
+            jobs.append(Job(f"source:{name}", schedule, run))
     return jobs
 
 
@@ -109,9 +111,7 @@ def unscheduled(config: Config, hub_factory: Callable[[], Hub]) -> dict[str, Job
     """Every source and export as a job, scheduled or not (for `schedule once`)."""
     jobs = {}
     for name in config.sources:
-        jobs[f"source:{name}"] = Job(
-            f"source:{name}", "", lambda name=name: run_source(hub_factory, name)
-        )
+        jobs[f"source:{name}"] = Job(f"source:{name}", "", partial(run_source, hub_factory, name))
     for name in config.exports:
         jobs[f"export:{name}"] = Job(f"export:{name}", "", export_runner(hub_factory, name))
     return jobs

@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, cast
 
-import waitress
+from waitress.server import create_server  # the stubs omit waitress.create_server
 
 from ..config import Config
 from ..metrics import Metrics
@@ -61,7 +62,10 @@ def run_intake(hub_factory: Callable[[], Hub], source: str) -> str:
 
 
 def start_scheduler(
-    config: Config, hub_factory: Callable[[], Hub], turn: threading.Lock, metrics: Metrics
+    config: Config,
+    hub_factory: Callable[[], Hub],
+    turn: AbstractContextManager[Any],
+    metrics: Metrics,
 ) -> BaseScheduler | None:
     """The `schedule:` jobs (guestsync/scheduler.py) in a background scheduler, or None
     when no source has one. A job takes `turn`, which the worker holds for each of its
@@ -138,7 +142,8 @@ class Service:
             health_max_age=HEALTH_MAX_AGE,
         )
         self.reader = app.extensions["guestsync"]["reader"]
-        self.server: Any = waitress.create_server(
+        # Any: the stubs know neither effective_host nor effective_port of a TCP server
+        self.server: Any = cast(Any, create_server)(
             app,
             host=host or config.server.host,
             port=config.server.port if port is None else port,

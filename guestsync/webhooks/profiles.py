@@ -9,11 +9,13 @@ counted, not stored (e.g. inline `voucher-*`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import jmespath
+
+from .schemes import Headers
 
 
 class ShapeError(ValueError):
@@ -30,13 +32,13 @@ class Event:
 @dataclass(frozen=True)
 class Profile:
     name: str
-    event_id: Callable[[Any, Mapping[str, str]], str | None]
+    event_id: Callable[[Any, Headers], str | None]
     # (payload, can fetch, *, headers=, stream=) -> events; `stream` is the source's own
     # stream name, for profiles whose records all go to one configurable stream
     events: Callable[..., list[Event]]
 
 
-def _square_event_id(payload: Any, headers: Mapping[str, str]) -> str | None:
+def _square_event_id(payload: Any, headers: Headers) -> str | None:
     return payload.get("event_id") if isinstance(payload, dict) else None
 
 
@@ -57,7 +59,7 @@ def _square_events(payload: Any, can_fetch: bool, **_: Any) -> list[Event]:
     return [Event(stream, payload, needs_fetch=fetch)]
 
 
-def _inline_event_id(payload: Any, headers: Mapping[str, str]) -> str | None:
+def _inline_event_id(payload: Any, headers: Headers) -> str | None:
     return None  # inline sends no delivery id: the body hash is the key
 
 
@@ -76,7 +78,7 @@ def _inline_events(payload: Any, can_fetch: bool, **_: Any) -> list[Event]:
     return out
 
 
-def _toast_event_id(payload: Any, headers: Mapping[str, str]) -> str | None:
+def _toast_event_id(payload: Any, headers: Headers) -> str | None:
     return payload.get("guid") if isinstance(payload, dict) else None
 
 
@@ -110,7 +112,7 @@ def jiandaoyun_record(payload: Any, deliver_id: str | None) -> dict[str, Any]:
     }
 
 
-def _jdy_event_id(payload: Any, headers: Mapping[str, str]) -> str | None:
+def _jdy_event_id(payload: Any, headers: Headers) -> str | None:
     return headers.get(JDY_DELIVERY_HEADER)
 
 
@@ -118,7 +120,7 @@ def _jdy_events(
     payload: Any,
     can_fetch: bool,
     *,
-    headers: Mapping[str, str] | None = None,
+    headers: Headers | None = None,
     stream: str = "entries",
     **_: Any,
 ) -> list[Event]:
@@ -145,7 +147,7 @@ class Splitter:
     records_path: str | None
     can_fetch: bool = False
 
-    def event_id(self, payload: Any, headers: Mapping[str, str], body: bytes) -> str:
+    def event_id(self, payload: Any, headers: Headers, body: bytes) -> str:
         value: Any = None
         if self.event_id_header:
             value = headers.get(self.event_id_header)
@@ -159,7 +161,7 @@ class Splitter:
             return "sha256:" + hashlib.sha256(body).hexdigest()
         return str(value)
 
-    def events(self, payload: Any, headers: Mapping[str, str] | None = None) -> list[Event]:
+    def events(self, payload: Any, headers: Headers | None = None) -> list[Event]:
         if self.records_path:
             found = jmespath.search(self.records_path, payload)
             if found is None:

@@ -18,7 +18,7 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -35,13 +35,24 @@ class SignatureError(Exception):
         self.reason = reason
 
 
+class Headers(Protocol):
+    """Request headers as an HTTP server hands them over: looked up regardless of case
+    (werkzeug's `Headers`, not a dict), and listed by `items()`."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+    def __getitem__(self, key: str, /) -> str: ...
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
 @dataclass(frozen=True)
 class SignedRequest:
     """What a scheme may look at: raw body, headers (case-insensitive mapping), URL (a
     string, or a function giving it: rebuilding the URL costs, and few schemes need it)."""
 
     body: bytes
-    headers: Mapping[str, str]
+    headers: Headers
     url_of: str | Callable[[], str] = ""
 
     @property
@@ -350,7 +361,7 @@ class JiandaoyunScheme:
             raise SignatureError("signature does not match")
 
 
-SCHEMES: dict[str, type] = {
+SCHEMES: dict[str, type[Scheme]] = {
     "hmac": HmacScheme,
     "standard": StandardWebhooksScheme,
     "square": SquareScheme,

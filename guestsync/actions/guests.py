@@ -50,7 +50,7 @@ def _reviews(store: Store, guest_id: str) -> list[dict[str, Any]]:
 
 
 PROFILE_SECTIONS: dict[str, Section] = {
-    "activity": aggregates.summary,  # segment, visits, spend, consent in force (issue 8)
+    "activity": aggregates.summary,  # segment, visits, spend, consent in force
     "links": _links,
     "crm": lambda store, gid: store.crm_links_of(gid),  # target -> CRM record id
     # records of merged-away guests left in a CRM without a merge API, to merge by hand

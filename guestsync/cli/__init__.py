@@ -6,12 +6,14 @@ point, which turns guestsync errors into one-line messages and exit codes.
 
 from . import (  # noqa: F401  (registers the commands)
     core,
+    crm_setup,
     delivery,
     export,
+    forget,
     guests,
-    insights,
     mapping,
     replay,
+    report,
     review,
     serve,
     sources,

@@ -27,7 +27,7 @@ from .transforms import NO_OPTIONS, TRANSFORMS
 META, GUEST, ENTITY = 0, 1, 2
 Run = Callable[[Any, list[str]], Any]
 
-# Guest fields where a mapped yes/no becomes a consent statement (issue 8).
+# Guest fields where a mapped yes/no becomes a consent statement.
 CONSENT_FIELDS = ("marketing_consent", "email_consent", "sms_consent")
 
 

@@ -45,6 +45,26 @@ class ProcessStats:
     warnings: list[str] = field(default_factory=list)  # values kept as written (mapping)
 
 
+# What a row that cannot be mapped raises: it is marked `error` with the reason, and kept.
+MAPPING_ERRORS = (BadRecordError, ValidationError, ValueError)
+MappingFor = Callable[[str, str], CompiledMapping]  # (source, stream) -> its mapping
+
+
+def map_row(
+    mapping_for: MappingFor, source: str, stream: str, external_id: str, raw: str
+) -> SourceRecord:
+    """One inbox row (its raw JSON) as its canonical record; raises one of MAPPING_ERRORS.
+    The one way a row is mapped: in its transaction, ahead of it, or in the mapping pool."""
+    return mapping_for(source, stream).apply(
+        json.loads(raw), source=source, stream=stream, external_id=external_id
+    )
+
+
+def rejection(exc: Exception) -> str:
+    """The reason kept with a rejected row (file, row and field when the mapping knows)."""
+    return exc.render() if isinstance(exc, BadRecordError) else str(exc)
+
+
 def resolve_guest(
     store: Store,
     record: SourceRecord,
@@ -143,11 +163,8 @@ def process_batch(
                         if isinstance(record, str):
                             raise BadRecordError(record)
                     else:
-                        record = mapping_for(row.source, row.stream).apply(
-                            json.loads(row.raw),
-                            source=row.source,
-                            stream=row.stream,
-                            external_id=row.external_id,
+                        record = map_row(
+                            mapping_for, row.source, row.stream, row.external_id, row.raw
                         )
                     stats.warnings.extend(
                         f"{row.source} {row.origin}: {w}" for w in record.warnings
@@ -176,9 +193,9 @@ def process_batch(
                     touched.add(guest_id)
                     if previous:  # the record moved: its old guest is re-derived too
                         touched.add(previous)
-            except (BadRecordError, ValidationError, ValueError) as exc:
+            except MAPPING_ERRORS as exc:
                 del log[logged:]  # rolled back with the row
-                reason = exc.render() if isinstance(exc, BadRecordError) else str(exc)
+                reason = rejection(exc)
                 store.mark_inbox_error(row.id, reason)
                 stats.rejected += 1
                 stats.errors.append(f"{row.source} {row.origin}: {reason}")
@@ -209,15 +226,9 @@ def map_ahead(
     out: list[SourceRecord | str] = []
     for row in rows:
         try:
-            mapping = mapping_for(row.source, row.stream)
-            raw = json.loads(row.raw)
-            out.append(
-                mapping.apply(
-                    raw, source=row.source, stream=row.stream, external_id=row.external_id
-                )
-            )
-        except (BadRecordError, ValidationError, ValueError) as exc:
-            out.append(exc.render() if isinstance(exc, BadRecordError) else str(exc))
+            out.append(map_row(mapping_for, row.source, row.stream, row.external_id, row.raw))
+        except MAPPING_ERRORS as exc:
+            out.append(rejection(exc))
     return out
 
 

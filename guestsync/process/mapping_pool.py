@@ -10,14 +10,11 @@ threads and holds an open SQLite connection) and compiles the same mapping files
 from __future__ import annotations
 
 import contextlib
-import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
-
-from pydantic import ValidationError
 
 from ..connectors.base import Target
 from ..errors import BadRecordError
@@ -31,7 +28,7 @@ from ..normalize import email_address, phone_e164
 from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
 from ..store.checkpointer import Checkpointer
-from .batch import ProcessStats, Progress, process_pending
+from .batch import MAPPING_ERRORS, ProcessStats, Progress, map_row, process_pending, rejection
 
 PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it saves
 # A CSV file of this many bytes per PARALLEL_MIN_ROWS may hold that many rows: the worker
@@ -74,12 +71,10 @@ def map_rows(items: list[tuple[str, str, str, str]]) -> MappedBatch:
     fields = _FIELDS[0] if _FIELDS else ()
     for source, stream, external_id, raw in items:
         try:
-            record = _lookup(source, stream).apply(
-                json.loads(raw), source=source, stream=stream, external_id=external_id
-            )
+            record = map_row(_lookup, source, stream, external_id, raw)
             prep = prepare(record, fields)
-        except (BadRecordError, ValidationError, ValueError) as exc:
-            out.append(exc.render() if isinstance(exc, BadRecordError) else str(exc))
+        except MAPPING_ERRORS as exc:
+            out.append(rejection(exc))
             prepared.append(None)
             continue
         out.append(record)

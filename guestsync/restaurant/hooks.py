@@ -1,4 +1,4 @@
-"""The process stage's hooks for issue 8: orders, feedback and consent of each record,
+"""The process stage's restaurant hooks: orders, feedback and consent of each record,
 suppression of forgotten guests, aggregates of the touched guests, CRM properties.
 
 `process.py` calls these at four points; all the logic is here:

@@ -1,4 +1,4 @@
-"""Orders, order items, feedback and per-guest aggregates (issue 8).
+"""Orders, order items, feedback and per-guest aggregates.
 
 `guest_activity()` reads everything one guest did, which is all `aggregates.compute()`
 needs: the aggregates are re-derived per touched guest, never patched by deltas.

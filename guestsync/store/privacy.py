@@ -1,5 +1,5 @@
 """Consent statements, suppressions (salted hashes of forgotten contacts), the forget log,
-and removing every trace of a guest (issue 8)."""
+and removing every trace of a guest."""
 
 from __future__ import annotations
 

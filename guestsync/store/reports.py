@@ -1,4 +1,4 @@
-"""Read-only queries for `guestsync report` (issue 8)."""
+"""Read-only queries for `guestsync report`."""
 
 from __future__ import annotations
 

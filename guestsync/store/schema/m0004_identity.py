@@ -1,4 +1,4 @@
-"""0004: identity resolution (issue 4): match log, review queue, merges, link features.
+"""0004: identity resolution: match log, review queue, merges, link features.
 
 - guest_links.features: the record's folded comparison values (JSON), so a candidate's
   records are compared without re-folding names; guest_links.pinned: set by a manual

@@ -1,4 +1,4 @@
-"""0005: delivery (issue 5): what each CRM last accepted, merges and deletes to carry out,
+"""0005: delivery: what each CRM last accepted, merges and deletes to carry out,
 the shared rate budgets, and dead-letter replay bookkeeping."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def m0005(db: Database) -> None:
     db.table("dead_letters").add_column("retried_at", str)
 
     # Guest merges decided by identity resolution: the loser was folded into the keeper.
-    # Identity (issue 4) records them with `record_guest_merge`; delivery carries each one
+    # Identity records them with `record_guest_merge`; delivery carries each one
     # out once per target (`crm_ops`).
     db.table("guest_merges").create(
         {"id": int, "keep_guest_id": str, "lose_guest_id": str, "merged_at": str},

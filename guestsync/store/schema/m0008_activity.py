@@ -1,4 +1,4 @@
-"""0008: orders, order items, feedback, per-guest aggregates, consent and privacy (issue 8)."""
+"""0008: orders, order items, feedback, per-guest aggregates, consent and privacy."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The process stage links records batch by batch and notes each guest it touched h
 the batch's own transaction; `process.settle_dirty` recomputes each noted guest once, at
 the end of the run, however many batches touched it (a guest with three rows spread over
 a large import is settled once, not three times). A crash in between loses nothing: the
-next run settles what is left (issue 6)."""
+next run settles what is left."""
 
 from __future__ import annotations
 

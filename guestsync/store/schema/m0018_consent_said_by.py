@@ -1,6 +1,6 @@
 """0018: a consent statement's own source (`Consent.source`, e.g. "web form") goes in
 `said_by`; `source` is always the source of the record that made it, so a statement
-follows its record when identity merges or unmerges move it (issue 8).
+follows its record when identity merges or unmerges move it.
 
 Also the segment a guest had before the current one, and since when the current one holds
 (`guests show`: "regular since 2026-03-20, was new")."""

@@ -355,3 +355,30 @@ def test_each_is_checked_at_load():
         """
     )
     assert err.line == 3 and "list of objects" in str(err)
+
+
+def test_a_repeated_raw_value_is_transformed_once_and_its_warnings_repeat(monkeypatch):
+    """Each distinct raw text goes through a field's transforms once (the memo); a value
+    kept raw is not remembered, so every record that has it carries its warning."""
+    from guestsync import normalize
+
+    calls: list[str] = []
+    real = normalize.phone_e164
+    monkeypatch.setattr(normalize, "phone_e164", lambda v, r: calls.append(v) or real(v, r))
+    m = mapping(
+        """\
+        entity: guest
+        fields:
+          phone: {column: P, transforms: [{phone: {invalid: keep}}]}
+          tags: {column: T, transforms: [{split: ","}]}
+        """
+    )
+    a = [
+        m.apply({"P": "0912-345-678", "T": "vip,wine"}, source="s", stream="g", external_id="1")
+        for _ in range(3)
+    ]
+    assert {r.guest.phone for r in a} == {"+886912345678"} and calls == ["0912-345-678"]
+    bad = [m.apply({"P": "12"}, source="s", stream="g", external_id="2") for _ in range(2)]
+    assert all(r.guest.phone == "12" and r.warnings for r in bad)
+    a[0].guest.tags.append("changed")  # a list is never shared between records
+    assert a[1].guest.tags == ["vip", "wine"]

@@ -12,6 +12,8 @@ referred to by generated names (K3_0, T3_1 …); the source only contains those 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from ..errors import BadRecordError
@@ -45,7 +47,19 @@ def _block(i: int, spec: FieldCode, ns: dict[str, Any], indent: str) -> list[str
         "original = v",
     ]
     if spec.chain:
-        lines += [f"if not ({EMPTY}):", "    try:"]
+        # Each distinct raw text is transformed once (phones, emails, dates and names
+        # repeat across a guest's bookings); only values that cannot be changed in place
+        # are kept, and a value the chain refused or kept raw is transformed again, so its
+        # warning or error is reported with every record that has it.
+        ns[f"M{i}"] = {}
+        lines += [
+            f"if not ({EMPTY}):",
+            f"    memo = M{i}.get(v, MISS) if v.__class__ is str else MISS",
+            "    if memo is not MISS:",
+            "        v = memo",
+            "    else:",
+            "      try:",
+        ]
         pad = "        "
         for j, fn in enumerate(spec.chain):
             ns[f"T{i}_{j}"] = fn
@@ -54,12 +68,16 @@ def _block(i: int, spec: FieldCode, ns: dict[str, Any], indent: str) -> list[str
                 pad += "    "
             lines.append(f"{pad}v = T{i}_{j}(v)")
         lines += [
+            "        if original.__class__ is str and v.__class__ in IMMUTABLE:",
+            f"            if len(M{i}) >= MEMO_SIZE:",
+            f"                M{i}.clear()",
+            f"            M{i}[original] = v",
             # Bad input never crashes the batch: whatever a transform trips on is this
             # record's problem (ValueError is the usual one, with a readable reason).
-            "    except (ValueError, TypeError, ArithmeticError, OSError) as exc:",
+            "      except (ValueError, TypeError, ArithmeticError, OSError) as exc:",
             f"        raise BadRecordError(str(exc) or repr(exc), field=N{i}, value=original)"
             " from None",
-            "    except KeepRaw as keep:",
+            "      except KeepRaw as keep:",
             f'        warnings.append(f"{{N{i}}}: {{keep.reason}} (value: {{original!r}})")',
             "        v = keep.value",
         ]
@@ -92,8 +110,23 @@ class FieldCode:
         self.chain, self.default, self.required = tuple(chain), default, required
 
 
+# Results a memo may hand to several records: none of them can be changed in place.
+IMMUTABLE = frozenset({str, int, float, bool, Decimal, date, datetime})
+MEMO_SIZE = 65536  # distinct raw values kept per field; the memo starts over past it
+
+
 def _namespace() -> dict[str, Any]:
-    return {"BadRecordError": BadRecordError, "KeepRaw": KeepRaw, "__builtins__": __builtins__}
+    return {
+        "BadRecordError": BadRecordError,
+        "KeepRaw": KeepRaw,
+        "MISS": _MISS,
+        "IMMUTABLE": IMMUTABLE,
+        "MEMO_SIZE": MEMO_SIZE,
+        "__builtins__": __builtins__,
+    }
+
+
+_MISS = object()
 
 
 def field_runner(spec: FieldCode) -> Callable[[Any, list[str]], Any]:

@@ -74,6 +74,7 @@ class Hub:
         self.process_batch_size = 500  # inbox rows per transaction (serve's worker: fewer)
         self.refresh_chunk = 1000  # guests per transaction of the daily refresh (serve: fewer)
         self.map_ahead = False  # map a batch before its transaction (serve's worker)
+        self.bulk: bool | None = None  # the lane: bulk, per record, or by batch size
         # One mapping per (source, stream); `mappings` keeps each source's first one.
         # every broken mapping is reported at once; a profile shared by sources compiles once
         self.stream_mappings = compile_source_mappings(config, ctx)
@@ -241,6 +242,7 @@ class Hub:
             settings=self.activity,
             progress=progress,
             pool=self._pool,
+            bulk=self.bulk,
         )
         # Segments and upcoming birthdays move with the calendar: once a day, everyone.
         stats.queued += outbox.daily_refresh(

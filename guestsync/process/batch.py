@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 from ..connectors.base import Target
 from ..errors import BadRecordError
 from ..identity import IdentityConfig
-from ..identity.prepare import Prepared, prepared_of
+from ..identity.prepare import Prepared, prepare, prepared_of
 from ..mapping import CompiledMapping
 from ..models import SourceRecord
 from ..restaurant import hooks
@@ -28,6 +29,7 @@ from .ordering import is_current
 from .outbox import queue_for_targets
 from .removals import note_removal
 from .resolve import Resolver
+from .window import WindowStore
 
 Progress = Callable[[int, int], None]  # (done, total): rows, then guests to settle
 
@@ -124,6 +126,16 @@ def settle_dirty(
     return queued
 
 
+# A batch this large is resolved as one window (window.py): the candidates of all its
+# records read set-based, links and keys written with executemany, no savepoint per row.
+BULK_ROWS = 200
+
+
+class _WindowFailed(Exception):
+    """A row of a bulk window failed after it began writing: the window is rolled back
+    and processed again row by row, each row in its own savepoint."""
+
+
 def process_batch(
     store: Store,
     rows: list[InboxRow],
@@ -135,13 +147,42 @@ def process_batch(
     mapped: list[SourceRecord | str] | None = None,
     settings: ActivitySettings | None = None,
     defer: bool = False,
+    bulk: bool | None = None,
 ) -> None:
     """`mapped`, if given, holds each row already mapped (or its rejection reason), e.g.
-    by a mapping worker process (parallel.py) while the previous batch was resolved.
+    by a mapping worker process (mapping_pool.py) while the previous batch was resolved.
 
     The guests the batch touched are settled in the same transaction, or with `defer`
     noted for `settle_dirty` (one settle per guest per run, however many batches touched
-    it)."""
+    it). `bulk` (default: batches of BULK_ROWS rows or more) resolves the batch as one
+    window; both ways give the same guests (tests/test_bulk_lane.py)."""
+    if bulk if bulk is not None else len(rows) >= BULK_ROWS:
+        mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
+        before = replace(stats, errors=[*stats.errors], warnings=[*stats.warnings])
+        try:
+            _process(store, rows, targets, stats, identity, mapped, settings, defer, bulk=True)
+            return
+        except _WindowFailed:
+            for f in fields(stats):
+                setattr(stats, f.name, getattr(before, f.name))
+    _process(
+        store, rows, targets, stats, identity, mapped, settings, defer, mapping_for=mapping_for
+    )
+
+
+def _process(
+    store: Store,
+    rows: list[InboxRow],
+    targets: Mapping[str, Target],
+    stats: ProcessStats,
+    identity: IdentityConfig | None,
+    mapped: list[SourceRecord | str] | None,
+    settings: ActivitySettings | None,
+    defer: bool,
+    *,
+    bulk: bool = False,
+    mapping_for: Callable[[str, str], CompiledMapping] | None = None,
+) -> None:
     touched: set[str] = set()
     resolver = Resolver(store, identity)
     done: list[int] = []
@@ -154,15 +195,36 @@ def process_batch(
         refs.update(_ref(m) for m in mapped or () if not isinstance(m, str))
         resolver.unlinked, no_consent = store.refs_absent(refs)
         log = resolver.log_buffer = []  # the match log, written once for the batch
+        window = preps = None
+        if bulk:
+            assert mapped is not None
+            preps = [
+                prepared_of(mapped, i) or prepare(m, resolver.fields)
+                if not isinstance(m, str)
+                else None
+                for i, m in enumerate(mapped)
+            ]
+            window = WindowStore(
+                store,
+                (k for p in preps if p for k in p.probe if k[0] in resolver.blocking),
+                refs,
+                cap=resolver.config.max_candidates_per_key,
+                caps=resolver.config.key_caps(),
+            )
+            resolver.store = window
         for i, row in enumerate(rows):
             logged = len(log)
+            if bulk and isinstance(record := mapped[i], str):  # type: ignore[index]
+                _reject(store, row, record, stats)  # nothing of it was written: no savepoint
+                continue
             try:
-                with store.atomic():
+                with nullcontext() if bulk else store.atomic():
                     if mapped is not None:
                         record = mapped[i]
                         if isinstance(record, str):
                             raise BadRecordError(record)
                     else:
+                        assert mapping_for is not None
                         record = map_row(
                             mapping_for, row.source, row.stream, row.external_id, row.raw
                         )
@@ -179,14 +241,17 @@ def process_batch(
                         stats.suppressed += 1
                         continue
                     ref = _ref(record)
-                    if (record.deleted or ref not in resolver.unlinked) and note_removal(
-                        store, record, touched
-                    ):  # the source removed it (a record never linked needs no unmarking)
-                        done.append(row.id)
-                        stats.processed += 1
-                        continue
+                    if record.deleted or ref not in resolver.unlinked:
+                        if window is not None:
+                            window.flush()  # the link may be one this window made
+                        if note_removal(store, record, touched):
+                            # the source removed it (a record never linked needs no unmarking)
+                            done.append(row.id)
+                            stats.processed += 1
+                            continue
+                    prepared = preps[i] if preps is not None else prepared_of(mapped, i)
                     guest_id, created, previous = resolve_guest(
-                        store, record, seen, resolver, prepared_of(mapped, i)
+                        store, record, seen, resolver, prepared
                     )
                     hooks.record(store, record, guest_id, seen, relink=ref not in no_consent)
                     no_consent.discard(ref)
@@ -194,16 +259,17 @@ def process_batch(
                     if previous:  # the record moved: its old guest is re-derived too
                         touched.add(previous)
             except MAPPING_ERRORS as exc:
+                if bulk:  # it may have written already, and there is no savepoint to undo it
+                    raise _WindowFailed() from exc
                 del log[logged:]  # rolled back with the row
-                reason = rejection(exc)
-                store.mark_inbox_error(row.id, reason)
-                stats.rejected += 1
-                stats.errors.append(f"{row.source} {row.origin}: {reason}")
+                _reject(store, row, rejection(exc), stats)
                 continue
             done.append(row.id)
             stats.processed += 1
             stats.guests_created += created
             stats.guests_matched += not created
+        if window is not None:
+            window.flush()
         store.log_matches(log)
         resolver.log_buffer = None
         if defer:
@@ -212,6 +278,12 @@ def process_batch(
         else:
             stats.queued += settle(store, touched, targets, resolver, settings)
         store.mark_inbox_done(done)
+
+
+def _reject(store: Store, row: InboxRow, reason: str, stats: ProcessStats) -> None:
+    store.mark_inbox_error(row.id, reason)
+    stats.rejected += 1
+    stats.errors.append(f"{row.source} {row.origin}: {reason}")
 
 
 def _ref(record: SourceRecord) -> tuple[str, str, str]:
@@ -248,6 +320,7 @@ def process_pending(
     premap: Premap | None = None,
     ramp: Sequence[int] = (),
     lookahead: int = 1,
+    bulk: bool | None = None,
 ) -> ProcessStats:
     """Process every pending row, `batch_size` rows per transaction, then settle the guests
     they touched. `progress(done, total)` counts rows, then guests to settle.
@@ -258,7 +331,7 @@ def process_pending(
     how to get the result: called for batch k+1 before batch k is written (parallel.py
     maps in a worker process meanwhile); `lookahead` batches are started ahead. `ramp`:
     sizes of the first batches, smaller, so that the first wait for a mapped batch is
-    short."""
+    short. `bulk`: as process_batch takes it (default: by the batch's size)."""
     if premap is None and ahead:
         premap = lambda rows: lambda: map_ahead(rows, mapping_for)  # noqa: E731
     stats = ProcessStats()
@@ -289,6 +362,7 @@ def process_pending(
             mapped=mapped() if mapped else None,
             settings=settings,
             defer=True,
+            bulk=bulk,
         )
         done += len(rows)
         if progress:

@@ -151,11 +151,13 @@ def process_inbox(
     settings: ActivitySettings | None = None,
     progress: Progress | None = None,
     pool: MappingPool | None = None,
+    bulk: bool | None = None,
 ) -> ProcessStats:
     """Process every pending row: in-process for small backlogs, with a mapping worker
     for large ones (`pool`: one already started, which the caller shuts down).
     `progress(done, total)` after each batch counts rows, then the guests they touched as
-    they are settled (the total grows when settling starts)."""
+    they are settled (the total grows when settling starts). `bulk`: the lane
+    (process_batch; default: by batch size)."""
     if (os.cpu_count() or 1) < 2 or store.count_pending() < parallel_min_rows:
         return process_pending(
             store,
@@ -166,6 +168,7 @@ def process_inbox(
             settings=settings,
             progress=progress,
             ahead=ahead,
+            bulk=bulk,
         )
     fields = tuple((identity or IdentityConfig()).fields)
     own = contextlib.nullcontext(pool) if pool else MappingPool(files, ctx, fields=fields)
@@ -182,4 +185,5 @@ def process_inbox(
             premap=lambda rows: pool.submit(rows).result,
             ramp=RAMP,
             lookahead=2,  # the worker maps on while the main process waits on SQLite
+            bulk=bulk,
         )

@@ -23,6 +23,7 @@ from ..identity.prepare import Prepared, prepare
 from ..models import Guest, SourceRecord
 from ..store import Store
 from ..store.identity import Ref
+from .window import WindowStore
 
 
 class IdentityError(GuestsyncError):
@@ -52,7 +53,7 @@ class ResolveStats:
 class Resolver:
     """One per batch (or CLI action); holds the compiled scorer and what it touched."""
 
-    def __init__(self, store: Store, config: IdentityConfig | None = None) -> None:
+    def __init__(self, store: Store | WindowStore, config: IdentityConfig | None = None) -> None:
         self.store = store
         self.config = config or IdentityConfig()
         self.scorer = Scorer(self.config)

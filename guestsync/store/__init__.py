@@ -29,6 +29,7 @@ from .runs import RunOps
 from .sources import SourceOps
 from .wal import WalOps, WriteTurn
 from .webhooks import WebhookOps
+from .window import WindowOps
 
 
 class Store(
@@ -50,6 +51,7 @@ class Store(
     DirtyOps,
     WalOps,
     BatchOps,
+    WindowOps,
     StoreBase,
 ):
     """All named store operations on one SQLite connection."""

@@ -1,0 +1,227 @@
+"""The bulk lane's store for identity resolution: one window of records resolved with no
+query per record.
+
+Before the window's records are resolved, everything the resolver will ask the store is
+read set-based (`store/window.py`): the guests sharing each of the window's probe keys,
+those guests' links and ages, and the window's own links. The resolver then runs exactly
+as in the per-record lane, on this object instead of the store: its reads are answered
+from memory, kept current as records are linked; its links and keys are buffered and
+written with executemany when the window ends, or before any other operation reaches the
+store (a merge, a refresh), so that the store is never behind what it is asked.
+
+Both lanes run the same `Resolver` and so decide the same way; `tests/test_bulk_lane.py`
+holds them to the same guests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from ..identity.keys import Key
+from ..models import Guest
+from ..store import Store, utcnow
+from ..store.base import ts
+from ..store.identity import Ref
+from ..store.keyhash import key_hash
+
+LinkList = list[tuple[Ref, Any]]  # (ref, features) of one guest's records
+
+
+class WindowStore:
+    """A `Store` stand-in for one `Resolver` over one window (see the module docstring).
+    Operations it does not answer itself go to the store, after the buffered writes."""
+
+    def __init__(
+        self,
+        store: Store,
+        probes: Iterable[Key],
+        refs: Iterable[Ref],
+        *,
+        cap: int,
+        caps: Mapping[str, int],
+    ) -> None:
+        self._store = store
+        self._cap, self._caps = cap, dict(caps)
+        # each key hashed once per window (key_hash's own cache is smaller than a window)
+        self._hashes: dict[Key, int] = {}
+        wanted: dict[int, int] = {}
+        for k in set(probes):
+            limit = self._caps.get(k[0], cap)
+            if limit > 0:
+                wanted[self._hash(k)] = limit + 1
+        # key hash -> its guests, as far as the store's own query would count them; a key
+        # whose count reached its limit is "full" (the store may hold more than we read)
+        self._guests: dict[int, set[str]] = {
+            h: set(g) for h, g in store.guests_of_keys(wanted).items()
+        }
+        self._full = {h for h, g in self._guests.items() if len(g) >= wanted[h]}
+        self._links, self._ages = store.links_and_ages(
+            {g for gs in self._guests.values() for g in gs}
+        )
+        # the guest each link in memory is listed under (a merge moves links by ref)
+        self._owner = {ref: g for g, links in self._links.items() for ref, _ in links}
+        self._state = store.link_states(refs)
+        self._new: set[str] = set()  # guests this window created
+        self._links_out: dict[Ref, tuple[Ref, str, str, str, datetime]] = {}
+        self._keys_out: set[tuple[int, str]] = set()
+
+    # -- reads answered from memory ----------------------------------------------------
+
+    def guests_sharing_keys(
+        self,
+        keys: Sequence[tuple[str, str]],
+        *,
+        cap: int,
+        caps: Mapping[str, int] | None = None,
+    ) -> tuple[list[str], list[tuple[str, str]]]:
+        caps = caps or {}
+        found: dict[tuple[str, str], set[str]] = {}
+        for k in dict.fromkeys(keys):
+            limit = caps.get(k[0], cap)
+            if limit <= 0:
+                continue
+            h = self._hash(k)
+            if h not in self._guests:  # not a key of this window's probes: ask the store
+                self.flush()
+                self._guests[h] = set(self._store.guests_of_keys({h: limit + 1})[h])
+                if len(self._guests[h]) > limit:
+                    self._full.add(h)
+            found[k] = self._guests[h]
+        skipped = [k for k, gs in found.items() if len(gs) > caps.get(k[0], cap)]
+        ids = sorted({g for k, gs in found.items() if len(gs) <= caps.get(k[0], cap) for g in gs})
+        return ids, skipped
+
+    def candidate_links(self, guest_ids: Sequence[str]) -> list[tuple[str, Ref, Any]]:
+        if not guest_ids:
+            return []
+        unknown = [g for g in guest_ids if g not in self._links]
+        if unknown:
+            self.flush()
+            links, ages = self._store.links_and_ages(unknown)
+            for g, found in links.items():
+                self._take(g, found)
+            self._ages.update(ages)
+        rows = [(g, ref, f) for g in dict.fromkeys(guest_ids) for ref, f in self._links[g]]
+        # as the store orders them: oldest guest first when there are several
+        if len({g for g, _, _ in rows}) > 1:
+            rows = [r for r in rows if r[0] in self._ages]
+            rows.sort(key=lambda r: (self._ages[r[0]] or "", r[0], *r[1]))
+        else:
+            rows.sort(key=lambda r: r[1])
+        return rows
+
+    def link_state(self, ref: Ref) -> tuple[str, bool] | None:
+        return self._state.get(ref)
+
+    # -- writes kept in memory until the window ends -------------------------------------
+
+    def save_link(
+        self, ref: Ref, *, guest_id: str, record_json: str, features_json: str, seen_at: datetime
+    ) -> None:
+        before = self._state.get(ref)
+        self._state[ref] = (guest_id, before[1] if before else False)
+        self._move({ref: json.loads(features_json)}, guest_id)
+        self._links_out[ref] = (ref, guest_id, record_json, features_json, seen_at)
+
+    def add_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
+        for k in keys:
+            h = self._hash(k)
+            self._keys_out.add((h, guest_id))
+            if h in self._guests:
+                self._guests[h].add(guest_id)
+
+    def save_guest(self, guest: Guest, *, now: datetime | None = None) -> None:
+        assert guest.id
+        now = now or utcnow()
+        if guest.id in self._new and guest.id not in self._ages:  # created now: no links yet
+            self._ages[guest.id] = ts(now)  # as the store records it
+            self._take(guest.id, [])
+        self._store.save_guest(guest, now=now)
+
+    def flush(self) -> None:
+        """Write the buffered links and keys (in key order, with executemany)."""
+        if self._links_out:
+            self._store.save_links(list(self._links_out.values()))
+            self._links_out.clear()
+        if self._keys_out:
+            self._store.add_key_hashes(self._keys_out)
+            self._keys_out.clear()
+
+    # -- what the buffered writes cannot change: straight to the store ------------------
+
+    def new_guest_id(self) -> str:
+        gid = self._store.new_guest_id()
+        self._new.add(gid)
+        return gid
+
+    def kept_apart(self, a: str, b: str) -> bool:
+        return self._store.kept_apart(a, b)
+
+    def add_review(self, **item: Any) -> None:
+        self._store.add_review(**item)
+
+    # -- writes that go to the store at once, with memory kept in step -----------------
+
+    def drop_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
+        keys = list(keys)
+        self.flush()
+        self._store.drop_guest_keys(guest_id, keys)
+        for k in keys:
+            h = self._hash(k)
+            if h in self._full:  # the store may hold guests we never read: ask it again
+                self._guests.pop(h, None)
+                self._full.discard(h)
+            elif h in self._guests:
+                self._guests[h].discard(guest_id)
+
+    def move_keys(self, lose: str, keep: str, keys: Iterable[tuple[str, str]]) -> None:
+        keys = list(keys)
+        self.add_guest_keys(keep, keys)
+        self.drop_guest_keys(lose, keys)
+
+    def move_links(self, refs: Iterable[Ref], guest_id: str, *, pin: bool = False) -> None:
+        refs = list(refs)
+        self.flush()
+        self._store.move_links(refs, guest_id, pin=pin)
+        features = {}
+        for r in refs:
+            owner = self._owner.get(r)
+            found = [f for x, f in self._links.get(owner, []) if x == r] if owner else []
+            if found:
+                features[r] = found[0]
+            else:  # a link of a guest never read: that guest is read whole next time
+                self._links.pop(guest_id, None)
+            if r in self._state:
+                self._state[r] = (guest_id, self._state[r][1] or pin)
+        self._move(features, guest_id)
+
+    # -- the links in memory ---------------------------------------------------------
+
+    def _hash(self, key: Key) -> int:
+        h = self._hashes.get(key)
+        if h is None:
+            h = self._hashes[key] = key_hash(*key)
+        return h
+
+    def _take(self, guest_id: str, links: LinkList) -> None:
+        self._links[guest_id] = list(links)
+        self._owner.update((ref, guest_id) for ref, _ in links)
+
+    def _move(self, links: Mapping[Ref, Any], guest_id: str) -> None:
+        """These links now belong to `guest_id`: off their old guest's list, onto its own
+        (if its links are known; a guest never read stays unread)."""
+        for ref, features in links.items():
+            old = self._owner.pop(ref, None)
+            if old is not None and old in self._links:
+                self._links[old] = [x for x in self._links[old] if x[0] != ref]
+            if guest_id in self._links:
+                self._links[guest_id].append((ref, features))
+                self._owner[ref] = guest_id
+
+    def __getattr__(self, name: str) -> Any:
+        """Every other operation: the store's own, once it holds what is buffered."""
+        self.flush()
+        return getattr(self._store, name)

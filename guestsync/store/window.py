@@ -1,0 +1,103 @@
+"""Set-based reads and writes for the bulk lane: what a window of records needs from the
+identity tables, in a few queries for the whole window instead of a few per record.
+
+The window's probe keys go into a temporary table joined once with `guest_keys` (each key
+cut at its cap + 1 guests, as `guests_sharing_keys` cuts it); the candidate guests' links
+and ages are read in chunks by guest; the window's own links are read by reference; and
+what the window links is written back with executemany.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from ..models import Guest
+from .base import StoreBase, ts
+from .identity import Ref
+
+_CHUNK = 500  # ids per IN (...) list: well under SQLite's 32,766 variables
+
+
+class WindowOps(StoreBase):
+    def guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:
+        """{key hash: guests having it} for each hash, at most `limits[hash]` guests each."""
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS window_keys (key INTEGER, lim INTEGER)")
+        self.conn.execute("DELETE FROM window_keys")
+        self.conn.executemany("INSERT INTO window_keys VALUES (?, ?)", sorted(limits.items()))
+        rows = self.conn.execute(
+            "SELECT key, guest_id FROM (SELECT w.key, k.guest_id, w.lim, row_number()"
+            " OVER (PARTITION BY w.key) AS n FROM window_keys w JOIN guest_keys k"
+            " ON k.key = w.key) WHERE n <= lim"
+        ).fetchall()
+        self.conn.execute("DELETE FROM window_keys")
+        out: dict[int, list[str]] = {h: [] for h in limits}
+        for h, gid in rows:
+            out[h].append(gid)
+        return out
+
+    def links_and_ages(
+        self, guest_ids: Iterable[str]
+    ) -> tuple[dict[str, list[tuple[Ref, Any]]], dict[str, str | None]]:
+        """The (ref, features) of every record linked to these guests, and each guest's
+        `created_at` (what `candidate_links` orders several candidate guests by). A link
+        stored before features existed gives its record (a Guest) instead."""
+        ids = sorted(set(guest_ids))
+        links: dict[str, list[tuple[Ref, Any]]] = {g: [] for g in ids}
+        ages: dict[str, str | None] = {}
+        for i in range(0, len(ids), _CHUNK):
+            part = ids[i : i + _CHUNK]
+            marks = ",".join("?" * len(part))
+            for gid, s, st, x, f, rec in self.conn.execute(
+                "SELECT guest_id, source, stream, external_id, features,"
+                " CASE WHEN features IS NULL THEN record END FROM guest_links"
+                f" WHERE guest_id IN ({marks})",
+                part,
+            ):
+                links[gid].append(
+                    ((s, st, x), json.loads(f) if f else Guest.model_validate_json(rec))
+                )
+            ages.update(
+                self.conn.execute(
+                    f"SELECT id, created_at FROM guests WHERE id IN ({marks})", part
+                ).fetchall()
+            )
+        return links, ages
+
+    def link_states(self, refs: Iterable[Ref]) -> dict[Ref, tuple[str, bool]]:
+        """{ref: (guest id, pinned)} of those of these source records that are linked."""
+        by_stream: dict[tuple[str, str], list[str]] = {}
+        for source, stream, external_id in set(refs):
+            by_stream.setdefault((source, stream), []).append(external_id)
+        out: dict[Ref, tuple[str, bool]] = {}
+        for (source, stream), xs in by_stream.items():
+            for i in range(0, len(xs), _CHUNK):
+                part = xs[i : i + _CHUNK]
+                for x, gid, pinned in self.conn.execute(
+                    "SELECT external_id, guest_id, pinned FROM guest_links WHERE source = ?"
+                    f" AND stream = ? AND external_id IN ({','.join('?' * len(part))})",
+                    (source, stream, *part),
+                ):
+                    out[(source, stream, x)] = (gid, bool(pinned))
+        return out
+
+    def save_links(self, rows: Sequence[tuple[Ref, str, str, str, datetime]]) -> None:
+        """`save_link` for many: (ref, guest id, record JSON, features JSON, seen at)."""
+        self.conn.executemany(
+            "INSERT INTO guest_links (source, stream, external_id, guest_id, record, seen_at,"
+            " features) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, stream, external_id)"
+            " DO UPDATE SET guest_id = excluded.guest_id, record = excluded.record,"
+            " seen_at = excluded.seen_at, features = excluded.features",
+            sorted((*ref, gid, rec, ts(seen), f) for ref, gid, rec, f, seen in rows),
+        )
+
+    def add_key_hashes(self, pairs: Iterable[tuple[int, str]]) -> None:
+        """`add_guest_keys` for many guests: (key hash, guest id) pairs, in key order."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO guest_keys (key, guest_id) VALUES (?, ?)", sorted(set(pairs))
+        )
+
+
+__all__ = ["WindowOps"]

@@ -92,7 +92,7 @@ def settle(
     """Bring touched guests up to date: golden record, aggregates, segment and consent,
     then their CRM payloads. A guest merged away keeps nothing and is not queued. Returns
     how many payloads it queued."""
-    goldens = {g: x for g in resolver.live(guest_ids) if (x := resolver.refresh(g)) is not None}
+    goldens = resolver.refresh_many(resolver.live(guest_ids))
     settings = hooks.settings_for(store, settings)
     hooks.after_batch(store, set(goldens), settings, goldens)
     return queue_for_targets(store, set(goldens), targets, settings, goldens)

@@ -11,6 +11,7 @@ can put them back, and delivery can merge the two CRM contacts (SupportsMerge).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -209,16 +210,22 @@ class Resolver:
     # -- golden record -----------------------------------------------------------------
 
     def refresh(self, guest_id: str) -> Guest | None:
-        """Recompute the golden record from all linked records."""
+        """Recompute the golden record from all linked records (None: merged away, or
+        rolled back with a rejected row)."""
+        return self.refresh_many([guest_id]).get(guest_id)
+
+    def refresh_many(self, guest_ids: Iterable[str]) -> dict[str, Guest]:
+        """`refresh` for many guests at once: their states and links read in a few
+        queries, their golden records written in one. Returns {guest id: golden record}
+        for those not merged away."""
         store = self.store
-        exists, merged_into = store.guest_state(guest_id)
-        if not exists or merged_into:
-            return None  # merged away, or rolled back with a rejected row
-        links = store.links_of([guest_id])
-        records = [Linked(x.ref[0], x.seen_at, x.record, ref_text(x.ref)) for x in links]
-        golden = identity.golden(guest_id, records, self.config.survivorship)
-        store.save_guest(golden)
-        return golden
+        ids = sorted(store.live_ids(sorted(set(guest_ids))))
+        linked: dict[str, list[Linked]] = {g: [] for g in ids}
+        for x in store.links_of(ids):
+            linked[x.guest_id].append(Linked(x.ref[0], x.seen_at, x.record, ref_text(x.ref)))
+        goldens = {g: identity.golden(g, linked[g], self.config.survivorship) for g in ids}
+        store.save_guests(goldens.values())
+        return goldens
 
     def live(self, guest_ids: set[str]) -> set[str]:
         """The guests to refresh and re-queue: those touched, minus those merged away."""

@@ -57,22 +57,22 @@ class GuestOps(StoreBase):
         return out
 
     def save_guest(self, guest: Guest, *, now: datetime | None = None) -> None:
-        assert guest.id, "a golden guest has an id"
+        self.save_guests([guest], now=now)
+
+    def save_guests(self, guests: Iterable[Guest], *, now: datetime | None = None) -> None:
+        """Insert or update golden records (a new one is created `now`)."""
         now_ts = ts(now)
-        self.conn.execute(
+        rows = []
+        for g in guests:
+            assert g.id, "a golden guest has an id"
+            data = g.model_dump_json(exclude_none=True)
+            rows.append((g.id, data, g.display_name(), g.email, g.phone, now_ts, now_ts))
+        self.conn.executemany(
             "INSERT INTO guests (id, data, display_name, email, phone, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data,"
             " display_name = excluded.display_name, email = excluded.email,"
             " phone = excluded.phone, updated_at = excluded.updated_at",
-            (
-                guest.id,
-                guest.model_dump_json(exclude_none=True),
-                guest.display_name(),
-                guest.email,
-                guest.phone,
-                now_ts,
-                now_ts,
-            ),
+            rows,
         )
 
     def add_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:

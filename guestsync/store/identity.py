@@ -137,40 +137,6 @@ class IdentityOps(StoreBase):
         r = self.conn.execute("SELECT merged_into FROM guests WHERE id = ?", (guest_id,)).fetchone()
         return (r is not None, r[0] if r else None)
 
-    def links_of(self, guest_ids: Sequence[str]) -> list[LinkRow]:
-        """All source records linked to these guests, grouped by guest in the given order."""
-        if not guest_ids:
-            return []
-        rows = self.conn.execute(
-            "SELECT source, stream, external_id, guest_id, seen_at, record, features, pinned"
-            f" FROM guest_links WHERE guest_id IN ({_placeholders(len(guest_ids))})"
-            " ORDER BY source, stream, external_id",
-            list(guest_ids),
-        ).fetchall()
-        order = {g: i for i, g in enumerate(guest_ids)}
-        out = [
-            LinkRow(
-                (r[0], r[1], r[2]),
-                r[3],
-                datetime.fromisoformat(r[4]),
-                Guest.model_validate_json(r[5]),
-                json.loads(r[6]) if r[6] else None,
-                bool(r[7]),
-            )
-            for r in rows
-        ]
-        out.sort(key=lambda link: order[link.guest_id])
-        return out
-
-    def link_of(self, ref: Ref) -> LinkRow | None:
-        rows = self.conn.execute(
-            "SELECT guest_id FROM guest_links WHERE source = ? AND stream = ? AND external_id = ?",
-            ref,
-        ).fetchone()
-        if rows is None:
-            return None
-        return next(x for x in self.links_of([rows[0]]) if x.ref == ref)
-
     def find_links(self, source: str, external_id: str) -> list[Ref]:
         rows = self.conn.execute(
             "SELECT source, stream, external_id FROM guest_links WHERE source = ? AND"

@@ -1,5 +1,6 @@
-"""Set-based reads and writes for the bulk lane: what a window of records needs from the
-identity tables, in a few queries for the whole window instead of a few per record.
+"""Set-based reads and writes of the identity tables: what a window of records (the bulk
+lane) or a batch of guests to settle needs, in a few queries for all of them instead of a
+few per record or per guest.
 
 The window's probe keys go into a temporary table joined once with `guest_keys` (each key
 cut at its cap + 1 guests, as `guests_sharing_keys` cuts it); the candidate guests' links
@@ -16,7 +17,7 @@ from typing import Any
 
 from ..models import Guest
 from .base import StoreBase, ts
-from .identity import Ref
+from .identity import LinkRow, Ref
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's 32,766 variables
 
@@ -81,6 +82,55 @@ class WindowOps(StoreBase):
                     (source, stream, *part),
                 ):
                     out[(source, stream, x)] = (gid, bool(pinned))
+        return out
+
+    def links_of(self, guest_ids: Sequence[str]) -> list[LinkRow]:
+        """All source records linked to these guests, grouped by guest in the given order
+        (each guest's by reference)."""
+        rows: list[Any] = []
+        for i in range(0, len(guest_ids), _CHUNK):
+            part = list(guest_ids[i : i + _CHUNK])
+            rows += self.conn.execute(
+                "SELECT source, stream, external_id, guest_id, seen_at, record, features,"
+                f" pinned FROM guest_links WHERE guest_id IN ({','.join('?' * len(part))})",
+                part,
+            ).fetchall()
+        order = {g: i for i, g in enumerate(guest_ids)}
+        rows.sort(key=lambda r: (order[r[3]], r[0], r[1], r[2]))
+        return [
+            LinkRow(
+                (r[0], r[1], r[2]),
+                r[3],
+                datetime.fromisoformat(r[4]),
+                Guest.model_validate_json(r[5]),
+                json.loads(r[6]) if r[6] else None,
+                bool(r[7]),
+            )
+            for r in rows
+        ]
+
+    def link_of(self, ref: Ref) -> LinkRow | None:
+        rows = self.conn.execute(
+            "SELECT guest_id FROM guest_links WHERE source = ? AND stream = ? AND external_id = ?",
+            ref,
+        ).fetchone()
+        if rows is None:
+            return None
+        return next(x for x in self.links_of([rows[0]]) if x.ref == ref)
+
+    def live_ids(self, guest_ids: Sequence[str]) -> set[str]:
+        """Those of these guests that exist and are not merged away."""
+        out: set[str] = set()
+        for i in range(0, len(guest_ids), _CHUNK):
+            part = list(guest_ids[i : i + _CHUNK])
+            out.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT id FROM guests WHERE id IN ({','.join('?' * len(part))})"
+                    " AND merged_into IS NULL",
+                    part,
+                )
+            )
         return out
 
     def save_links(self, rows: Sequence[tuple[Ref, str, str, str, datetime]]) -> None:

@@ -201,10 +201,11 @@ class WindowStore:
     # -- the links in memory ---------------------------------------------------------
 
     def _hash(self, key: Key) -> int:
-        h = self._hashes.get(key)
-        if h is None:
+        try:
+            return self._hashes[key]
+        except KeyError:
             h = self._hashes[key] = key_hash(*key)
-        return h
+            return h
 
     def _take(self, guest_id: str, links: LinkList) -> None:
         self._links[guest_id] = list(links)

@@ -35,13 +35,25 @@ class ReportOps(StoreBase):
         return dict(rows.fetchall())
 
     def no_shows_by_source(self) -> dict[str, tuple[int, int]]:
-        """source -> (no-shows, reservations that were due: completed, seated, no-show)."""
-        rows = self.conn.execute(
-            "SELECT source, sum(status = 'no_show'),"
-            " sum(status IN ('completed', 'seated', 'no_show')) FROM reservations r"
-            f" WHERE {_NOT_REMOVED.format(t='r')} GROUP BY source ORDER BY source"
+        """source -> (no-shows, reservations that were due: completed, seated, no-show).
+
+        Counted over every reservation in one scan, less those of the (few) removed
+        records: a NOT EXISTS per reservation costs a look-up per row, which made the
+        report grow faster than the bookings."""
+        counts = (
+            "count(*), sum(status = 'no_show'), sum(status IN ('completed', 'seated', 'no_show'))"
         )
-        return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
+        totals = {
+            r[0]: list(r[1:])
+            for r in self.conn.execute(f"SELECT source, {counts} FROM reservations GROUP BY source")
+        }
+        for source, *less in self.conn.execute(
+            f"SELECT r.source, {counts} FROM (SELECT DISTINCT source, external_id FROM"
+            " guest_links WHERE removed_at IS NOT NULL) x JOIN reservations r"
+            " ON r.source = x.source AND r.external_id = x.external_id GROUP BY r.source"
+        ):
+            totals[source] = [a - b for a, b in zip(totals[source], less, strict=True)]
+        return {s: (int(t[1] or 0), int(t[2] or 0)) for s, t in sorted(totals.items()) if t[0]}
 
     def top_items(self, *, limit: int = 10) -> list[tuple[str, float, int]]:
         """(dish, quantity sold, guests who ordered it), most sold first."""

@@ -4,6 +4,7 @@
     ├── ConfigError        stop and tell the user: file, line, field, fix (exit 2)
     ├── BadRecordError     quarantine this one record with a reason, go on with the rest
     ├── RetryableError     back off and try again later (429, 5xx, timeouts, resets)
+    │   ├── ProtocolError      a 2xx whose body is not what the API documents (HTML, cut off)
     │   └── RateLimitedError   the remote asked us to slow down; may carry retry_after
     │       └── QuotaExhaustedError  a daily/periodic quota is used up: stop the target
     │                                until it resets, keep the records pending
@@ -88,6 +89,12 @@ class RemoteError(GuestsyncError):
 
 class RetryableError(RemoteError):
     """Transient: 429, 5xx, timeouts, connection resets. Back off and retry."""
+
+
+class ProtocolError(RetryableError):
+    """A success status with a body that is not what the API documents (an HTML page from a
+    proxy, a truncated answer, `[]`). Nothing can be read from it, so nothing is applied:
+    the batch stays pending and is sent again (the upsert is idempotent)."""
 
 
 class RateLimitedError(RetryableError):

@@ -49,7 +49,14 @@ class SyncSummary:
             and not self.pull.errors
             and not self.process.rejected
             and all(d.stopped is None and not d.dead for d in self.deliveries)
+            and not self.pending_left
         )
+
+    @property
+    def pending_left(self) -> int:
+        """Records still waiting for a CRM after this run (a target another process was
+        delivering to is that process's business, not this run's)."""
+        return sum(d.pending_left for d in self.deliveries if not d.skipped)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,7 +18,17 @@ from guestsync.config.connectors import SourceOptions, TargetOptions
 
 PKG = Path(__file__).resolve().parent.parent / "guestsync"
 
-KERNEL = {"errors", "models", "hashing", "normalize", "yamlfile", "cron", "ratelimit", "metrics"}
+KERNEL = {
+    "errors",
+    "models",
+    "hashing",
+    "normalize",
+    "yamlfile",
+    "cron",
+    "ratelimit",
+    "metrics",
+    "lifeline",
+}
 STAGES = {"intake", "process", "delivery"}
 # layer -> the layers it may import (the kernel is open to all; a layer may import itself)
 ALLOWED: dict[str, set[str]] = {

@@ -77,3 +77,16 @@ def test_text_longer_than_a_salesforce_or_zoho_text_field_is_cut_not_rejected():
         assert len(text) == 255 and text.endswith("…") and text.startswith("很好吃")
     hs = properties(HUBSPOT, view, target_type="hubspot")
     assert hs["gs_last_feedback"] == "很好吃" * 200  # HubSpot text holds 65,536
+
+
+def test_print_says_zoho_needs_email_among_duplicate_check_fields(make_config):
+    # issue 23: without Email, Zoho checks only the listed fields and duplicates a contact
+    # that already has the guest's email
+    zo = "\n".join(_lines(make_config)["zo"])
+    assert "add Email" in zo and "duplicated" in zo
+    fixed = CONFIG.replace(
+        "refresh_token: r}", "refresh_token: r, duplicate_check_fields: [Guestsync_ID, Email]}"
+    )
+    cfg = make_config(fixed)
+    result = CliRunner().invoke(cli, ["-c", str(cfg), "targets", "setup", "--print"])
+    assert "add Email" not in result.output

@@ -380,3 +380,26 @@ def test_the_memory_of_written_records_is_bounded():
     calls = len(responses.calls)
     assert t.upsert([_item("g29", crm_id="d29")])[0].crm_id == "d29"
     assert len(responses.calls) == calls  # a batch retried at once is not written again
+
+
+# -- issue 23 ------------------------------------------------------------------------------
+
+
+def test_writes_trigger_no_approval_flow_and_updates_leave_the_owner_alone():
+    from guestsync.connectors.fxiaoke import FxiaokeTarget
+
+    t = FxiaokeTarget("fxk", _options(extra_fields={"owner": ["FSUID_admin"], "source": "web"}))
+    create = t._object_data({"name": "Amy"})
+    update = t._object_data({"name": "Amy"}, "id-1")
+    for body in (create, update):
+        assert body["triggerApprovalFlow"] is False and body["triggerWorkFlow"] is False
+    assert create["data"]["object_data"]["owner"] == ["FSUID_admin"]
+    assert "owner" not in update["data"]["object_data"]
+    assert update["data"]["object_data"]["source"] == "web"
+
+
+def test_lookups_ask_only_for_the_fields_they_read():
+    from guestsync.connectors.fxiaoke import query_body
+
+    info = query_body("ContactObj", "mobile1", "+886912345678", ("_id", "guestsync_id__c"))
+    assert info["data"]["search_query_info"]["fieldProjection"] == ["_id", "guestsync_id__c"]

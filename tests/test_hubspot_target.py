@@ -26,7 +26,13 @@ def _item(gid: str, **props: str) -> OutboxItem:
 def test_projection_leaves_out_empty_values_and_keys_by_guest_id():
     t = _target()
     props = t.project(Guest(id="g1", full_name="陳小明", phone="+886912345678"))
-    assert props == {"guestsync_id": "g1", "firstname": "陳小明", "phone": "+886912345678"}
+    # a full name alone is split, family name first for CJK (issue 23)
+    assert props == {
+        "guestsync_id": "g1",
+        "firstname": "小明",
+        "lastname": "陳",
+        "phone": "+886912345678",
+    }
 
 
 @responses.activate

@@ -132,3 +132,18 @@ def test_golden_files_show_what_the_issue_asks_for():
     assert ok["guest"]["loyalty_ids"] == ["square:JDKYHBWT1D4F8MFH63DBMEN8Y4"]
     assert ok["reservation"]["start_at"] == "2026-12-24T11:30:00Z"
     assert "WAITLISTED" in bookings["b4unknown"]["error"]
+
+
+def test_toast_order_event_without_a_customer_is_rejected_not_an_empty_guest():
+    # issue 23: the shipped profile read details.customer and fell back to the event guid,
+    # so every real order event (customer at details.order.checks[].customer) became an
+    # empty guest
+    mapping = load_mapping(MAPPINGS / "toast_guests.yaml", TAIWAN)
+    raw = {
+        "timestamp": "2026-11-20T10:00:00.000Z",
+        "eventType": "order_updated",
+        "guid": "evt-1",
+        "details": {"order": {"guid": "o-1", "checks": [{"guid": "c-1", "customer": None}]}},
+    }
+    with pytest.raises(BadRecordError):
+        mapping.apply(raw, source="t", stream="s", external_id=mapping.external_id(raw))

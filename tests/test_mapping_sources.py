@@ -124,7 +124,7 @@ def all_sources(make_config, monkeypatch):
         ("sqhook", "square_booking_created.json", ["bookings"], ["square_webhook_bookings"]),
         ("sqhook", "square_customer_updated.json", ["customers"], ["square_webhook_customers"]),
         ("inline", "inline_reservations.json", ["reservations"] * 2, ["inline_reservations"] * 2),
-        ("toast", "toast_guest.json", ["guest"], ["toast_guests"]),
+        ("toast", "toast_guest.json", ["order_updated"], ["toast_guests"]),
         ("zap", "generic_booking.json", ["bookings"], ["generic_booking"]),
         ("forms", "jiandaoyun_reservation.json", ["entries"] * 2, ["jiandaoyun_reservation"] * 2),
     ],

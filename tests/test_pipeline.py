@@ -80,8 +80,9 @@ def test_crash_after_process_loses_nothing_and_duplicates_nothing(make_config, b
         hub.close()
         assert crm.counts["requests"] == 0
 
-        # Half-way through delivery: the fake drops the 2nd batch's connection for good.
-        crm.faults = FaultPlan(script=[None] + ["drop"] * 10)
+        # Half-way through delivery: the fake drops every connection after the 1st batch
+        # (one failing batch alone no longer stops the target: two in a row do).
+        crm.faults = FaultPlan(script=[None] + ["drop"] * 100)
         hub = _hub(cfg)
         partial = hub.sync()
         hub.close()

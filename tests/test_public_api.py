@@ -14,6 +14,7 @@ PUBLIC = {
     "GuestsyncError",
     "Hub",
     "PermanentError",
+    "ProtocolError",
     "QuotaExhaustedError",
     "RateLimitedError",
     "RemoteError",

@@ -167,8 +167,12 @@ def test_square_signs_the_subscribed_url_plus_body():
     rotated = scheme("square", "sq-old", "sq-key", notification_url=URL)
     ok(rotated, BODY, {h: square_sig("sq-old", URL, BODY)})
     ok(rotated, BODY, {h: square_sig("sq-key", URL, BODY)})
-    # without a configured URL the request URL is used
-    ok(scheme("square", "k"), BODY, {h: square_sig("k", URL, BODY)}, url=URL)
+
+
+def test_square_without_notification_url_is_a_config_error_that_says_why():
+    # issue 23: behind a proxy the request URL is not the subscribed one: all rejected
+    with pytest.raises(ValueError, match=r"notification_url is required.*proxy"):
+        WebhookOptions(scheme="square", secrets=["k"])
 
 
 # -- inline (GitHub style) ----------------------------------------------------------------
@@ -245,10 +249,79 @@ def test_every_registered_scheme_turns_garbage_headers_into_signature_errors():
     }
     for name in SCHEMES:
         secret = SW_NEW if name == "standard" else "k"
+        url = {"notification_url": URL} if name == "square" else {}
         with pytest.raises(SignatureError):
-            scheme(name, secret).verify(SignedRequest(b"{}", garbage, ""), now=NOW)
+            scheme(name, secret, **url).verify(SignedRequest(b"{}", garbage, ""), now=NOW)
 
 
 def test_signed_request_exposes_query_parameters_for_schemes_that_sign_them():
     req = SignedRequest(b"{}", {}, lambda: "https://h.example/webhooks/jdy?timestamp=17&nonce=ab")
     assert req.query == {"timestamp": "17", "nonce": "ab"}
+
+
+# -- issue 23: what the vendors' own libraries accept ---------------------------------------
+
+
+def test_toast_accepts_the_last_resend_about_15_minutes_later():
+    ts = "2023-11-14T21:55:00.000Z"  # NOW - 1,100 s: Toast's 10-minute resend, late
+    body = toast_body(ts)
+    ok(scheme("toast", "t"), body, {"Toast-Signature": toast_sig("t", body, ts)})
+    old = "2023-11-14T21:52:00.000Z"  # NOW - 1,280 s
+    body = toast_body(old)
+    assert "old" in bad(scheme("toast", "t"), body, {"Toast-Signature": toast_sig("t", body, old)})
+
+
+def test_standard_webhooks_secret_without_base64_padding():
+    # the reference library pads before decoding (libraries/python/standardwebhooks)
+    key = b"0123456789abcdefghij0"  # 21 bytes: base64 ends in one "="
+    unpadded = "whsec_" + base64.b64encode(key).decode().rstrip("=")
+    s = scheme("standard", unpadded)
+    mac = hmac.new(key, b"m." + str(NOW).encode() + b"." + BODY, hashlib.sha256).digest()
+    headers = {
+        "webhook-id": "m",
+        "webhook-timestamp": str(NOW),
+        "webhook-signature": "v1," + base64.b64encode(mac).decode(),
+    }
+    ok(s, BODY, headers)
+
+
+def stripe_header(secret: str, t: int, body: bytes) -> str:
+    # stripe/stripe-python:stripe/_webhook.py: hex HMAC-SHA256 of "{t}.{payload}"
+    sig = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={sig}"
+
+
+def test_generic_hmac_verifies_stripe_style_t_v1_headers():
+    s = scheme("hmac", "whsec_abc", header="Stripe-Signature", signature_format="t_v1")
+    h = "Stripe-Signature"
+    ok(s, BODY, {h: stripe_header("whsec_abc", NOW, BODY)})
+    two = stripe_header("whsec_abc", NOW, BODY) + ",v1=" + "0" * 64  # any v1 may match
+    ok(s, BODY, {h: two})
+    assert "old" in bad(s, BODY, {h: stripe_header("whsec_abc", NOW - 400, BODY)})
+    assert "does not match" in bad(s, BODY, {h: stripe_header("other", NOW, BODY)})
+    assert "malformed" in bad(s, BODY, {h: "v1=abc"})
+
+
+def test_generic_hmac_verifies_hubspot_v3_signatures():
+    # HubSpot/hubspot-api-python:hubspot/utils/signature.py (v3): base64 HMAC-SHA256 of
+    # method + uri + body + timestamp (ms, X-HubSpot-Request-Timestamp)
+    uri = "https://hooks.example.com/webhooks/hubspot"
+    ts = str(NOW * 1000)
+    mac = hmac.new(b"app-secret", f"POST{uri}".encode() + BODY + ts.encode(), hashlib.sha256)
+    s = scheme(
+        "hmac",
+        "app-secret",
+        header="X-HubSpot-Signature-v3",
+        encoding="base64",
+        timestamp_header="X-HubSpot-Request-Timestamp",
+        timestamp_unit="ms",
+        template="{method}{uri}{body}{timestamp}",
+        notification_url=uri,
+    )
+    headers = {
+        "X-HubSpot-Signature-v3": base64.b64encode(mac.digest()).decode(),
+        "X-HubSpot-Request-Timestamp": ts,
+    }
+    ok(s, BODY, headers, url="http://127.0.0.1:8080/webhooks/hubspot")
+    stale = {**headers, "X-HubSpot-Request-Timestamp": str((NOW - 400) * 1000)}
+    assert "old" in bad(s, BODY, stale)

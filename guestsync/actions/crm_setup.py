@@ -158,6 +158,27 @@ def unlisted(
     return out
 
 
+def notes(config: Config, targets: list[str] | None = None) -> dict[str, str]:
+    """target -> a setting to change before the first push (printed by `--print`).
+
+    Zoho matches an upsert only on `duplicate_check_fields`; when the list leaves out the
+    system field Email, only the listed fields are checked (Zoho upsert docs,
+    https://www.zoho.com/crm/developer/docs/api/v8/upsert-records.html), so a contact that
+    already has the guest's email gets a duplicate instead of our id."""
+    out: dict[str, str] = {}
+    for name, opts in config.targets.items():
+        if (targets and name not in targets) or opts.type != "zoho":
+            continue
+        fields = getattr(opts, "duplicate_check_fields", None) or [opts.id_field]
+        if "Email" not in fields:
+            out[name] = (
+                f"note: duplicate_check_fields is {fields}: add Email "
+                f"(duplicate_check_fields: [{', '.join(fields)}, Email]), else a contact that "
+                "already has the guest's email is duplicated, not updated"
+            )
+    return out
+
+
 def hubspot_definition(spec: PropertySpec) -> dict[str, Any]:
     """The body of POST /crm/v3/properties/contacts for one property."""
     ptype, field_type = FIELD_TYPES["hubspot"][spec.kind].split("/")

@@ -91,7 +91,10 @@ def sync(
 ) -> None:
     """Run one pass: import configured files, map and dedupe, push changed guests to the CRM.
 
-    Exit status: 0 all good, 1 some records were rejected or not delivered.
+    Exit status: 0 all good; 1 some records were rejected (bad rows or files, dead
+    letters); 3 nothing was rejected but records are still pending for a CRM after the
+    run (credentials refused, CRM down, quota used up, resends): the summary says how many
+    and why, and the next run sends them.
     """
     hub = ctx.hub()
     try:
@@ -107,7 +110,7 @@ def sync(
     if dry_run and not as_json:
         print_summary(summary)
         print_plans(plans)
-        sys.exit(0 if summary.ok else 1)
+        sys.exit(exit_code(summary))
     if as_json:
         report = summary.as_dict()
         if dry_run:
@@ -115,7 +118,23 @@ def sync(
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     else:
         print_summary(summary)
-    sys.exit(0 if summary.ok else 1)
+    sys.exit(exit_code(summary))
+
+
+EXIT_PENDING = 3  # nothing rejected, but records still wait for a CRM
+
+
+def exit_code(summary: SyncSummary) -> int:
+    """0 ok, 1 something was rejected, 3 records are still pending (see `sync --help`)."""
+    if summary.ok:
+        return 0
+    rejected = (
+        summary.ingest.rejected_files
+        or summary.pull.errors
+        or summary.process.rejected
+        or any(d.dead for d in summary.deliveries)
+    )
+    return 1 if rejected or not summary.pending_left else EXIT_PENDING
 
 
 @cli.command()
@@ -178,9 +197,13 @@ def print_summary(s: SyncSummary, console: Console = out) -> None:
             f"{d.pushed} pushed ({d.created} new), {d.dead} dead letter(s), "
             f"{d.deferred} deferred, {d.retries} retries"
         )
-        if d.pushed == 0 and d.dead == 0 and d.deferred == 0:
+        if d.skipped:
+            line = d.skipped
+        elif d.pushed == 0 and d.dead == 0 and d.deferred == 0 and not d.pending_left:
             line = "nothing to push (no guest changed)"
         if d.stopped:
             line += f"\n[red]{escape(d.stopped)}[/]"
+        elif d.pending_left and not d.skipped:
+            line += f"\n[yellow]{d.pending_left} still pending: {escape(d.pending_why or '')}[/]"
         t.add_row(f"→ {d.target}", line)
     console.print(t)

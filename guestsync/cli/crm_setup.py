@@ -39,6 +39,8 @@ def targets_setup(ctx: Ctx, print_only: bool, create: bool, names: tuple[str, ..
         click.echo(f"{s.target:<12} {prop:<{width}} {s.field_type:<28} {s.value}")
     for name, why in crm_setup.unlisted(hub.config, specs, list(names) or None).items():
         click.echo(f"{name:<12} {why}")
+    for name, note in crm_setup.notes(hub.config, list(names) or None).items():
+        click.echo(f"{name:<12} {note}")
     if print_only or not create:
         return
     failed = False

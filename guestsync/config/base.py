@@ -5,13 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 class Options(BaseModel):
-    """A block of guestsync.yaml: an unknown key is an error that names it."""
+    """A block of guestsync.yaml: an unknown key is an error that names it.
+
+    An empty secret is an error too: `token: ${HUBSPOT_TOKEN}` with the variable exported
+    but empty would otherwise pass `validate` and only fail at the CRM (as a 401)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _secret_not_empty(cls, value: Any) -> Any:
+        secrets = value if isinstance(value, list) else [value]
+        for secret in secrets:
+            if isinstance(secret, SecretStr) and not secret.get_secret_value().strip():
+                raise ValueError(
+                    "is empty; set it (e.g. export the environment variable it names) "
+                    "to the secret the vendor gave you"
+                )
+        return value
 
 
 class RetryOptions(Options):

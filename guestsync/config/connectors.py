@@ -144,6 +144,17 @@ class HubSpotTargetOptions(CrmTargetOptions):
         description="When a guest's email already belongs to a contact without our id, "
         "upsert that contact by email (and so give it our id) instead of failing.",
     )
+    tier: Literal["free", "starter", "professional", "enterprise"] = Field(
+        default="free",
+        description="The portal's subscription tier, which sets HubSpot's API limits for "
+        "private apps: free/starter 100 requests per 10 s and 250,000 a day, professional "
+        "190 per 10 s and 625,000 a day, enterprise 190 per 10 s and 1,000,000 a day.",
+    )
+    portal_timezone: str = Field(
+        default="UTC",
+        description="The portal's time zone (Settings > Account defaults): HubSpot resets "
+        "the daily limit at its midnight, and delivery pauses until then when it is used up.",
+    )
 
 
 class SalesforceTargetOptions(CrmTargetOptions):

@@ -36,7 +36,7 @@ class WebhookOptions(Options):
         default=None,
         ge=0,
         description="Seconds a signed timestamp may be off, either way (default 300; "
-        "Toast 900; 0 = off).",
+        "Toast 1200; 0 = off).",
     )
     max_body: int = Field(default=MIB, ge=1, description="Largest body accepted, in bytes.")
     # generic HMAC
@@ -49,11 +49,22 @@ class WebhookOptions(Options):
     )
     template: str = Field(
         default="{body}",
-        description="hmac: what is signed, from {body} and {timestamp}, e.g. {timestamp}.{body}",
+        description="hmac: what is signed, from {body}, {timestamp}, {method} and {uri}, e.g. "
+        "{timestamp}.{body} (Stripe style) or {method}{uri}{body}{timestamp} (HubSpot v3).",
     )
-    # Square
+    signature_format: Literal["plain", "t_v1"] = Field(
+        default="plain",
+        description="hmac: `t_v1` for a Stripe-style header `t=<timestamp>,v1=<hex>` "
+        "(the template then defaults to {timestamp}.{body}).",
+    )
+    timestamp_unit: Literal["s", "ms"] = Field(
+        default="s", description="hmac: unit of the signed timestamp (HubSpot v3: ms)."
+    )
+    # Square (and hmac templates with {uri})
     notification_url: str | None = Field(
-        default=None, description="square: the URL exactly as subscribed in Square."
+        default=None,
+        description="square (required), hmac with {uri}: the URL exactly as subscribed at "
+        "the sender, which signs it; behind a proxy it is not the URL we see.",
     )
     # splitting a body into records
     event_id_path: str | None = Field(
@@ -76,6 +87,18 @@ class WebhookOptions(Options):
                 standard_secret(s.get_secret_value())
         if "{body}" not in self.template:
             raise ValueError("template must contain {body}")
+        if self.scheme == "square" and not self.notification_url:
+            # Square signs notification URL + body (square/square-python-sdk:
+            # legacy/src/square_legacy/utilities/webhooks_helper.py). The URL we see behind
+            # a proxy or load balancer is not the subscribed one: every event would fail.
+            raise ValueError(
+                "square: notification_url is required: Square signs the URL exactly as "
+                "subscribed in its Developer Console (e.g. https://hooks.example.com/webhooks/"
+                "square), and behind a proxy the URL guestsync sees differs, so every event "
+                "would be rejected as badly signed"
+            )
+        if self.signature_format == "t_v1" and self.template == "{body}":
+            self.template = "{timestamp}.{body}"
         return self
 
 

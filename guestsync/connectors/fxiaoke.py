@@ -73,19 +73,29 @@ def _check(body: dict[str, Any]) -> int:
         return -1
 
 
-def query_body(object_api: str, field: str, value: str) -> dict[str, Any]:
-    """data/query for records whose `field` equals `value`, oldest first (⚠️ shape)."""
-    return {
-        "data": {
-            "dataObjectApiName": object_api,
-            "search_query_info": {
-                "limit": LOOKUP_LIMIT,
-                "offset": 0,
-                "filters": [{"field_name": field, "field_values": [value], "operator": "EQ"}],
-                "orders": [{"fieldName": "create_time", "isAsc": True}],
-            },
-        }
+# Fields only a create may set: the record's owner (负责人) is required on create, and
+# sending it on an update asks Fxiaoke to change the owner (a separate changeOwner action
+# in public clients ⚠️), which the API user may not be allowed to do.
+CREATE_ONLY_FIELDS = ("owner",)
+
+
+def query_body(
+    object_api: str, field: str, value: str, fields: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """data/query for records whose `field` equals `value`, oldest first (⚠️ shape).
+
+    `fieldProjection` lists the fields to return (a public Go client's `SearchQueryInfo`
+    carries it ⚠️): without it every field of every match comes back, for a lookup that
+    reads two."""
+    info: dict[str, Any] = {
+        "limit": LOOKUP_LIMIT,
+        "offset": 0,
+        "filters": [{"field_name": field, "field_values": [value], "operator": "EQ"}],
+        "orders": [{"fieldName": "create_time", "isAsc": True}],
     }
+    if fields:
+        info["fieldProjection"] = list(dict.fromkeys(fields))
+    return {"data": {"dataObjectApiName": object_api, "search_query_info": info}}
 
 
 def query_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -288,14 +298,20 @@ class FxiaokeTarget:
         """dataId of the record holding this guest: by our id, else an unclaimed phone match."""
         o = self.options
         rows = query_rows(
-            self._call(QUERY_PATH, query_body(o.object_api_name, o.id_field, item.guest_id))
+            self._call(
+                QUERY_PATH,
+                query_body(o.object_api_name, o.id_field, item.guest_id, ("_id", o.id_field)),
+            )
         )
         if rows:
             return str(rows[0]["_id"])
         phone = item.payload.get(o.phone_field) if o.phone_field else None
         if o.match_on_phone and o.phone_field and phone:
             rows = query_rows(
-                self._call(QUERY_PATH, query_body(o.object_api_name, o.phone_field, phone))
+                self._call(
+                    QUERY_PATH,
+                    query_body(o.object_api_name, o.phone_field, phone, ("_id", o.id_field)),
+                )
             )
             for row in rows:  # never take over a record that belongs to another guest
                 if not row.get(o.id_field):
@@ -303,6 +319,9 @@ class FxiaokeTarget:
         return None
 
     def _object_data(self, fields: dict[str, Any], data_id: str | None = None) -> dict[str, Any]:
+        """create/update body. Neither workflows nor approval flows are triggered (both
+        default to true ⚠️): an approval flow would hold each synced record 审批中 until
+        someone approves it. An update leaves out the create-only fields (`owner`)."""
         obj = {
             "dataObjectApiName": self.options.object_api_name,
             **self.options.extra_fields,
@@ -310,7 +329,13 @@ class FxiaokeTarget:
         }
         if data_id is not None:
             obj["_id"] = data_id
-        return {"data": {"object_data": obj}, "triggerWorkFlow": False}
+            for key in CREATE_ONLY_FIELDS:
+                obj.pop(key, None)
+        return {
+            "data": {"object_data": obj},
+            "triggerWorkFlow": False,
+            "triggerApprovalFlow": False,
+        }
 
     def _create(self, fields: dict[str, Any]) -> str:
         body = self._call(CREATE_PATH, self._object_data(fields))

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from ..errors import AuthError, PermanentError, RateLimitedError, RetryableError
+from ..errors import AuthError, PermanentError, ProtocolError, RateLimitedError, RetryableError
 
 USER_AGENT = "guestsync/0.1 (+https://github.com/guestsync/guestsync)"
 
@@ -62,6 +62,29 @@ def classify(resp: requests.Response, *, target: str) -> None:
     if status in (401, 403):
         raise AuthError(message, status=status, target=target)
     raise PermanentError(message, status=status, target=target)
+
+
+def json_object(
+    resp: requests.Response, *, target: str, needs: str | None = None
+) -> dict[str, Any]:
+    """The JSON object a 2xx answer documents, else a one-line ProtocolError (retryable):
+    a proxy's HTML page, a cut-off body or `[]` must not crash a run with a traceback.
+    `needs` names a key the object must hold (e.g. `results`)."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and (needs is None or needs in body):
+        return body
+    text = " ".join(resp.text.split())
+    snippet = text[:80] + ("…" if len(text) > 80 else "")
+    want = f"a JSON object with `{needs}`" if needs else "a JSON object"
+    raise ProtocolError(
+        f"{target}: HTTP {resp.status_code} but the body is not {want} "
+        f"({len(resp.content)} bytes: {snippet!r}); will retry",
+        status=resp.status_code,
+        target=target,
+    )
 
 
 class HttpClient:

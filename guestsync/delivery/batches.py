@@ -3,11 +3,18 @@
 Delivery is at-least-once; the targets upsert by our stable guest id, so the CRM sees each
 guest once. The engine, not the connector, decides what a failure means:
 
-- a whole call failing transiently (429 honouring Retry-After, 5xx, timeout, reset) is
-  retried with exponential backoff and jitter (`retry.py`); still failing, the batch stays
-  pending and this target stops for this run (it is likely down);
+- a whole call failing transiently (429 honouring Retry-After, 5xx, timeout, reset, a 2xx
+  with an unreadable body) is retried with exponential backoff and jitter (`retry.py`);
+  still failing, the batch stays pending (one attempt counted) and delivery goes on with
+  the next batch: one batch the CRM keeps failing on must not hold back thousands of
+  others. Only `STOP_AFTER_FAILED_BATCHES` failing in a row stop the target for this run
+  (the CRM is likely down);
 - credentials refused (AuthError, after the connector's own token refresh) stop the
-  target with one clear error; no record is touched;
+  target with one clear error naming how many records wait; no record is touched;
+- one process delivers to a target at a time (`lease.py`): a second sync leaves the
+  target to the first instead of sending the same records again;
+- what is still pending after the run is counted (`pending_left`, with `pending_why`), so
+  that `sync` can say so and exit non-zero instead of reporting success;
 - a whole batch rejected as sent (PermanentError) is split in halves until the bad records
   are alone, so one malformed record cannot sink its 199 neighbours;
 - a record the CRM rejects becomes a dead letter with the CRM's own message; a record it
@@ -36,8 +43,10 @@ from ..errors import AuthError, PermanentError, QuotaExhaustedError, RetryableEr
 from ..models import OutboxItem
 from ..store import CrmOp, Store, ts, utcnow
 from .crm_ops import carry_out_ops, run_deletes, supports_delete
+from .lease import DeliveryLease
 
 MAX_PASSES = 3  # passes over the queue per run, for records the CRM asked to resend
+STOP_AFTER_FAILED_BATCHES = 2  # whole batches failing in a row (after retries): CRM down
 QUOTA_PAUSE = "quota_paused_until:{target}"  # meta key: when the target's used-up quota resets
 
 
@@ -54,6 +63,9 @@ class DeliveryStats:
     deleted: int = 0
     expired: int = 0  # dead-lettered for too many attempts or too long pending
     stopped: str | None = None  # why delivery to this target stopped early, if it did
+    skipped: str | None = None  # another process holds the target's delivery lease
+    pending_left: int = 0  # records still pending for this target after the run
+    pending_why: str | None = None  # the last reason one of them was not delivered
     errors: list[str] = field(default_factory=list)
 
 
@@ -71,8 +83,10 @@ class Delivery:
     sleep: Callable[[float], None] = time.sleep
     pace: Callable[[], object] | None = None  # takes a token from the shared rate budget
     stats: DeliveryStats = field(init=False)
-    rejected_whole: int = field(init=False, default=0)  # dead letters of whole-call errors
+    refused: list[tuple[OutboxItem, str]] = field(init=False, default_factory=list)
     call_pace: Callable[[], object] | None = field(init=False, default=None)
+    failed_in_a_row: int = field(init=False, default=0)
+    lease: DeliveryLease | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.stats = DeliveryStats(self.target.name)
@@ -96,6 +110,23 @@ class Delivery:
         return call_with_retry(attempt, self.retry, sleep=self.sleep, on_retry=on_retry)
 
     def run(self) -> DeliveryStats:
+        self.lease = DeliveryLease(self.store, self.target.name)
+        if not self.lease.take():
+            self.stats.skipped = (
+                f"{self.target.name}: another guestsync process (pid "
+                f"{self.lease.holder_pid()}) is delivering to it; left to that one"
+            )
+            return self.stats
+        try:
+            self.run_leased()
+        finally:
+            self.lease.release()
+        self.stats.pending_left = self.store.outbox_counts(self.target.name).get("pending", 0)
+        if self.stats.pending_left and not self.stats.pending_why:
+            self.stats.pending_why = self.stats.stopped or "not sent in this run"
+        return self.stats
+
+    def run_leased(self) -> None:
         try:
             self.check_quota_pause()
             self.expire_overdue()
@@ -109,7 +140,6 @@ class Delivery:
             carry_out_ops(self)
         except StopTarget:
             pass
-        return self.stats
 
     def expire_overdue(self) -> None:
         cutoff = ts(utcnow() - timedelta(hours=self.retry.give_up_after_hours))
@@ -138,21 +168,21 @@ class Delivery:
         ):
             after = batch[-1].id
             self.stats.batches += 1
-            before = self.rejected_whole
+            if self.lease is not None:
+                self.lease.renew()
             again |= self.send(batch)
-            if len(batch) >= 4 and self.rejected_whole - before == len(batch):
-                # Every record alone was refused too: the request, not the data, is wrong.
-                self.stop(
-                    f"{self.target.name} refused every record of a batch one by one; "
-                    f"check the target's settings (last: {self.stats.errors[-1]})"
-                )
+            self.settle_refused(batch)
         return again
 
     def send(self, batch: Sequence[OutboxItem]) -> bool:
         try:
             results = self.call(lambda: self.target.upsert(batch))
         except AuthError as exc:
-            self.stop(f"credentials refused, delivery to {self.target.name} stopped: {exc}")
+            pending = self.store.outbox_counts(self.target.name).get("pending", 0)
+            self.stop(
+                f"{self.target.name}: credentials refused ({exc.status or 'auth'}): "
+                f"{pending} pending; fix the target's credentials ({exc})"
+            )
         except QuotaExhaustedError as exc:  # not the records' fault: no attempt is counted
             self.stats.deferred += len(batch)
             self.quota_stop(exc)
@@ -160,17 +190,43 @@ class Delivery:
             with self.store.atomic():
                 self.store.mark_attempt_failed(batch, str(exc))
             self.stats.deferred += len(batch)
-            self.stop(f"gave up for this run after retries: {exc}")
+            self.stats.pending_why = f"a batch failed after retries: {exc}"
+            self.stats.errors.append(f"batch of {len(batch)} deferred: {exc}")
+            self.failed_in_a_row += 1
+            if self.failed_in_a_row >= STOP_AFTER_FAILED_BATCHES:
+                self.stop(f"gave up for this run after retries: {exc}")
+            return False
         except PermanentError as exc:
             if len(batch) > 1:  # find the record(s) the CRM objects to
                 half = len(batch) // 2
                 return self.send(batch[:half]) | self.send(batch[half:])
-            with self.store.atomic():
-                self.dead_letter(batch[0], str(exc))
-            self.rejected_whole += 1
+            self.refused.append((batch[0], str(exc)))  # settled per batch: settle_refused
             return False
         assert isinstance(results, list)
+        self.failed_in_a_row = 0
         return self.apply(batch, results)
+
+    def settle_refused(self, batch: Sequence[OutboxItem]) -> None:
+        """Dead-letter the records a whole-call refusal (400) was bisected down to. If every
+        record of a batch was refused alone too, the request is wrong, not the data (a
+        property the CRM lacks, a setting): they stay pending with the CRM's reason and
+        the target stops, instead of dead-lettering the batch now and the next one at
+        the next run."""
+        refused, self.refused = self.refused, []
+        if not refused:
+            return
+        if len(batch) >= 4 and len(refused) == len(batch):
+            with self.store.atomic():
+                self.store.mark_attempt_failed(list(batch), refused[-1][1])
+            self.stats.deferred += len(batch)
+            self.stats.errors.append(refused[-1][1])
+            self.stop(
+                f"{self.target.name} refused every record of a batch one by one; nothing "
+                f"was dead-lettered: check the target's settings (last: {refused[-1][1]})"
+            )
+        with self.store.atomic():
+            for item, error in refused:
+                self.dead_letter(item, error)
 
     def apply(self, batch: Sequence[OutboxItem], results: list[RecordResult]) -> bool:
         by_id = {item.guest_id: item for item in batch}
@@ -187,6 +243,7 @@ class Delivery:
                 elif r.retryable and item.attempts + 1 < self.retry.give_up_after_attempts:
                     self.store.mark_attempt_failed([item], r.error or "failed")
                     self.stats.deferred += 1
+                    self.stats.pending_why = f"the CRM asked to resend: {r.error or 'failed'}"
                     again = True
                 else:
                     self.dead_letter(item, r.error or "rejected")

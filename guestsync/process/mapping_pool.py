@@ -21,6 +21,7 @@ from ..errors import BadRecordError
 from ..identity import IdentityConfig
 from ..identity.keys import features as fold
 from ..identity.prepare import MappedBatch, Prepared, prepare
+from ..lifeline import die_with_parent, parent_args
 from ..mapping import CompiledMapping, load_mapping
 from ..mapping.context import Context
 from ..models import Guest, SourceRecord
@@ -39,6 +40,17 @@ RAMP = (250, 1000)  # the first batches: the first one mapped is waited for, the
 
 _MAPPINGS: dict[tuple[str, str], CompiledMapping] = {}
 _FIELDS: list[tuple[str, ...]] = []  # the identity fields records are folded with
+
+
+def _init_child(
+    parent: tuple[int, bool],
+    files: dict[tuple[str, str], str],
+    ctx: Context,
+    fields: tuple[str, ...] = (),
+) -> None:
+    """The worker dies with its parent (a killed import must not leave it running)."""
+    die_with_parent(parent[0], from_main_thread=parent[1])
+    _init(files, ctx, fields)
 
 
 def _init(files: dict[tuple[str, str], str], ctx: Context, fields: tuple[str, ...] = ()) -> None:
@@ -94,8 +106,8 @@ class MappingPool:
         self.executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init,
-            initargs=(files, ctx, fields),
+            initializer=_init_child,
+            initargs=(parent_args(), files, ctx, fields),
         )
 
     def submit(self, rows: list[InboxRow]) -> Future[MappedBatch]:

@@ -22,10 +22,12 @@ class HealthOps(StoreBase):
         return _age(oldest, now or utcnow())
 
     def outbox_depths(self, *, now: datetime | None = None) -> dict[str, tuple[int, float | None]]:
-        """Per target: pending rows and the age in seconds of the oldest one."""
+        """Per target: pending rows and the age in seconds of the oldest one: pending
+        since, as `outbox_overview` (and so `guestsync outbox`) counts it, not since the
+        last failed attempt touched the row."""
         rows = self.conn.execute(
-            "SELECT target, count(*), min(updated_at) FROM outbox WHERE status = 'pending'"
-            " GROUP BY target"
+            "SELECT target, count(*), min(coalesce(pending_since, created_at)) FROM outbox"
+            " WHERE status = 'pending' GROUP BY target"
         ).fetchall()
         return {t: (n, _age(oldest, now or utcnow())) for t, n, oldest in rows}
 

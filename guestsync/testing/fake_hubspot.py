@@ -30,6 +30,29 @@ PROPERTIES = "/crm/v3/properties/contacts"
 
 __all__ = ["FakeHubSpot", "FaultPlan"]
 
+# Default contact properties the fake's portal has beyond the unique ones. `hs_language` is
+# an enumeration: a value outside its options fails the whole batch with a 400 (as seen in
+# issue 23's trial against HubSpot ⚠️; the real option list is the portal's, read with GET
+# /crm/v3/properties/contacts/hs_language, so guestsync never hard-codes it). There is no
+# `date_of_birth`: it is not a default property of every portal.
+DEFAULT_PROPERTIES: dict[str, dict[str, Any]] = {
+    "hs_language": {
+        "name": "hs_language",
+        "type": "enumeration",
+        "fieldType": "select",
+        "options": [
+            {"label": label, "value": value}
+            for value, label in (
+                ("en", "English"),
+                ("zh-tw", "Chinese - Taiwan"),
+                ("zh-cn", "Chinese - China"),
+                ("zh-hk", "Chinese - Hong Kong"),
+                ("ja", "Japanese"),
+            )
+        ],
+    },
+}
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -139,7 +162,23 @@ class FakeHubSpot(FakeCrm):
                 return _error(400, problem, "VALIDATION_ERROR")
             assert isinstance(body, dict)  # _check_shape accepts only an object
             with self.lock:
-                resp = self._upsert(body["inputs"])
+                saved = (
+                    {cid: dict(p) for cid, p in self.contacts.items()},
+                    dict(self.index),
+                    self.next_id,
+                    dict(self.counts),
+                )
+                resp, conflict = self._upsert(body["inputs"])
+                if conflict is not None:
+                    # HubSpot answers an email (or other unique value) that belongs to
+                    # another contact with one 409 for the whole batch, writing nothing
+                    # (HubSpot/hubspot-api-python#51: "Contact already exists. Existing ID:
+                    # …", category CONFLICT, naming only the first conflict).
+                    self.contacts, self.index, self.next_id, counts = saved
+                    self.counts.clear()
+                    self.counts.update(counts)
+                    self.counts["409"] += 1
+                    return _error(409, conflict["message"], "CONFLICT")
                 self._save()
             return resp
 
@@ -183,6 +222,8 @@ class FakeHubSpot(FakeCrm):
 
         @app.get(f"{PROPERTIES}/<name>")
         def get_property(name: str) -> Response:
+            if name in DEFAULT_PROPERTIES:
+                return jsonify(DEFAULT_PROPERTIES[name])
             if name not in self.unique_properties:
                 return _error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
             return jsonify({"name": name, "type": "string", "hasUniqueValue": name != "email"})
@@ -240,6 +281,20 @@ class FakeHubSpot(FakeCrm):
             props = item.get("properties")
             if not isinstance(props, dict) or not all(isinstance(v, str) for v in props.values()):
                 return f"inputs[{i}].properties must map names to string values"
+        return self._check_options(inputs)
+
+    def _check_options(self, inputs: list[Any]) -> str | None:
+        """An enumeration value outside its options fails the whole batch ⚠️ (see above)."""
+        for i, item in enumerate(inputs):
+            for name, value in item["properties"].items():
+                spec = DEFAULT_PROPERTIES.get(name)
+                if spec and spec["type"] == "enumeration" and value != "":
+                    allowed = {o["value"] for o in spec["options"]}
+                    if value not in allowed:
+                        return (
+                            f"Property values were not valid: inputs[{i}] {name}: "
+                            f"{value} was not one of the allowed options"
+                        )
         return None
 
     def _record_error(self, key: str, item: dict[str, Any]) -> dict[str, Any] | None:
@@ -269,7 +324,7 @@ class FakeHubSpot(FakeCrm):
             }
         return None
 
-    def _upsert(self, inputs: list[dict[str, Any]]) -> Response:
+    def _upsert(self, inputs: list[dict[str, Any]]) -> tuple[Response, dict[str, Any] | None]:
         results, errors = [], []
         ts = _now()
         for item in inputs:
@@ -284,14 +339,9 @@ class FakeHubSpot(FakeCrm):
                     value = props.get(uprop)
                     owner = self.index.get((uprop, value)) if value else None
                     if owner is not None and owner not in existing:
-                        # ❓ HubSpot's exact conflict body in a batch is undocumented.
-                        error = {
-                            "status": "error",
-                            "category": "CONFLICT",
-                            "message": f"Contact already exists. Existing ID: {owner}",
-                            "context": {"ids": [key], "existingId": [owner]},
+                        return Response(status=409), {
+                            "message": f"Contact already exists. Existing ID: {owner}"
                         }
-                        break
             if error is not None:
                 errors.append(error)
                 self.counts["rejected"] += 1
@@ -331,4 +381,4 @@ class FakeHubSpot(FakeCrm):
             body["errors"] = errors
         resp = jsonify(body)
         resp.status_code = 207 if errors else 200
-        return resp
+        return resp, None

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 DEFAULT_TOLERANCE = 300.0
+TOAST_TOLERANCE = 1200.0  # see ToastScheme
 
 
 class SignatureError(Exception):
@@ -136,11 +137,36 @@ def _hmac(key: bytes, msg: bytes, alg: str = "sha256") -> bytes:
     return hmac.digest(key, msg, alg)  # one-shot, in C (OpenSSL): no HMAC object per call
 
 
+def _stripe_header(value: str, header: str) -> tuple[str, list[bytes]]:
+    """`t=<unix s>,v1=<hex>[,v1=<hex>…]` (Stripe-Signature; BottleCRM's outbound header has
+    the same form): the timestamp and every v1 signature (several during a secret roll;
+    any may match, stripe/stripe-python:stripe/_webhook.py)."""
+    ts, sigs = "", []
+    for part in value.split(","):
+        key, _, val = part.strip().partition("=")
+        if key == "t":
+            ts = val
+        elif key == "v1":
+            sigs.append(_ascii(val.lower(), header))
+    if not ts or not sigs:
+        raise SignatureError(f"malformed {header} (expected t=…,v1=…)")
+    return ts, sigs
+
+
 @dataclass(frozen=True)
 class HmacScheme:
     """Generic HMAC (Zapier, n8n, home-grown senders): header, hex or base64, an optional
     prefix (`sha256=`), optional signed timestamp header and a signed-payload template
-    such as `{timestamp}.{body}`."""
+    such as `{timestamp}.{body}`.
+
+    Two other common forms fit the same scheme:
+    - `signature_format: t_v1`: a Stripe-style header `t=…,v1=…` carrying the timestamp and
+      the hex signature(s) of `{timestamp}.{body}` (stripe/stripe-python:stripe/_webhook.py);
+    - HubSpot v3: base64 of HMAC-SHA256 over `{method}{uri}{body}{timestamp}`, the timestamp
+      in milliseconds in `X-HubSpot-Request-Timestamp` (`timestamp_unit: ms`), `{uri}` the
+      URL exactly as HubSpot calls it (`notification_url`), method POST
+      (HubSpot/hubspot-api-python:hubspot/utils/signature.py).
+    """
 
     name: ClassVar[str] = "hmac"
     secrets: tuple[bytes, ...]
@@ -151,6 +177,9 @@ class HmacScheme:
     timestamp_header: str | None = None
     template: str = "{body}"
     tolerance: float | None = DEFAULT_TOLERANCE
+    signature_format: str = "plain"  # or t_v1 (Stripe style)
+    timestamp_unit: str = "s"  # or ms (HubSpot v3)
+    uri: str | None = None  # {uri} in the template; default: the URL as we received it
 
     @classmethod
     def from_options(cls, opts: Any) -> HmacScheme:
@@ -163,35 +192,57 @@ class HmacScheme:
             timestamp_header=opts.timestamp_header,
             template=opts.template,
             tolerance=_tol(opts),
+            signature_format=opts.signature_format,
+            timestamp_unit=opts.timestamp_unit,
+            uri=opts.notification_url,
         )
 
-    def message(self, body: bytes, timestamp: str = "") -> bytes:
+    def message(self, body: bytes, timestamp: str = "", uri: str = "") -> bytes:
         parts = [
-            p.replace("{timestamp}", timestamp).encode() for p in self.template.split("{body}")
+            p.replace("{timestamp}", timestamp)
+            .replace("{method}", "POST")  # the webhook endpoint takes POST only
+            .replace("{uri}", uri)
+            .encode()
+            for p in self.template.split("{body}")
         ]
         return body.join(parts)
 
+    def _uri(self, req: SignedRequest) -> str:
+        return (self.uri or req.url) if "{uri}" in self.template else ""
+
     def verify(self, req: SignedRequest, *, now: float) -> None:
         given = _header(req, self.header)
+        if self.signature_format == "t_v1":
+            ts, sigs = _stripe_header(given, self.header)
+            _check_time(_int_ts(ts), now=now, tolerance=self.tolerance)
+            msg = self.message(req.body, ts, self._uri(req))
+            expected = [_hmac(k, msg, self.algorithm).hex().encode() for k in self.secrets]
+            if not _any_match(expected, sigs):
+                raise SignatureError("signature does not match")
+            return
         ts = ""
         if self.timestamp_header:
             ts = _header(req, self.timestamp_header)
-            _check_time(_int_ts(ts), now=now, tolerance=self.tolerance)
+            unit = 1000 if self.timestamp_unit == "ms" else 1
+            _check_time(_int_ts(ts) / unit, now=now, tolerance=self.tolerance)
         if self.prefix:
             if not given.startswith(self.prefix):
                 raise SignatureError(f"malformed {self.header} (expected {self.prefix}…)")
             given = given[len(self.prefix) :]
         sig = _ascii(given.lower() if self.encoding == "hex" else given, self.header)
-        msg = self.message(req.body, ts)
+        msg = self.message(req.body, ts, self._uri(req))
         expected = [_encode(_hmac(k, msg, self.algorithm), self.encoding) for k in self.secrets]
         if not _any_match(expected, [sig]):
             raise SignatureError("signature does not match")
 
 
 def standard_secret(secret: str) -> bytes:
-    """A Standard Webhooks secret: `whsec_` + base64 of the key bytes."""
+    """A Standard Webhooks secret: `whsec_` + base64 of the key bytes, padding optional:
+    the reference library adds it before decoding, so senders hand out unpadded secrets
+    (standard-webhooks/standard-webhooks:libraries/python/standardwebhooks/webhooks.py)."""
+    key = secret.removeprefix("whsec_").strip()
     try:
-        return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        return base64.b64decode(key + "=" * (-len(key) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("a Standard Webhooks secret is whsec_ followed by base64") from None
 
@@ -303,18 +354,20 @@ def _parse_toast_time(value: str) -> float:
 @dataclass(frozen=True)
 class ToastScheme:
     """Toast: `Toast-Signature` = base64 HMAC-SHA256(secret, body + timestamp). Toast
-    resends after 5 and 10 minutes (apiRetrySupport.html), and whether a resend is
-    re-signed with a new timestamp is not documented: the default tolerance is therefore
-    15 minutes (configurable), so that a resend is not rejected as a replay."""
+    resends after 5 and 10 minutes (https://doc.toasttab.com/doc/devguide/apiRetrySupport.html),
+    and whether a resend is re-signed with a new timestamp is not documented: the last
+    resend arrives about 15 minutes after the first try (10 min + each attempt's timeout
+    and queueing), which a 900 s tolerance rejected. The default is therefore 1,200 s
+    (configurable); replays within it are caught by the event `guid` dedupe."""
 
     name: ClassVar[str] = "toast"
     secrets: tuple[bytes, ...]
-    tolerance: float | None = 900.0
+    tolerance: float | None = TOAST_TOLERANCE
     timestamp_of: Callable[[SignedRequest], str] = field(default=_toast_timestamp)
 
     @classmethod
     def from_options(cls, opts: Any) -> ToastScheme:
-        return cls(_secrets(opts), tolerance=_tol(opts, 900.0))
+        return cls(_secrets(opts), tolerance=_tol(opts, TOAST_TOLERANCE))
 
     def verify(self, req: SignedRequest, *, now: float) -> None:
         sig = _ascii(_header(req, "Toast-Signature"), "Toast-Signature")

@@ -26,7 +26,7 @@ from datetime import date
 from typing import Any
 
 from ..models import Guest
-from .names import address_key, name_key
+from .names import address_key, name_form, name_key
 
 Key = tuple[str, str]
 Features = dict[str, Any]
@@ -58,9 +58,11 @@ def features(guest: Guest, fields: Iterable[str] = ()) -> Features:
     any other configured field is compared on its text value.
     """
     f: Features = {}
-    name = name_key(guest_name(guest))
+    full = guest_name(guest)
+    name = name_key(full)
     if name:
-        f["name"] = name
+        f["name"] = name  # blocking keys and search
+        f["name_form"] = name_form(full)  # comparison (namecmp)
     if guest.email:
         f["email"] = guest.email.strip().lower()
     if guest.phone:
@@ -73,7 +75,7 @@ def features(guest: Guest, fields: Iterable[str] = ()) -> Features:
     if guest.loyalty_ids:
         f["loyalty_ids"] = sorted({x.strip().lower() for x in guest.loyalty_ids if x.strip()})
     for field in fields:
-        if field in f or field == "name" or not hasattr(guest, field):
+        if field in f or field in ("name", "name_form") or not hasattr(guest, field):
             continue
         v = getattr(guest, field)
         if isinstance(v, date):

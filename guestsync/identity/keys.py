@@ -17,6 +17,10 @@ mistyped email or phone must still merge. Hence three compound keys:
   looks up (`probe_keys`) only the records of its name that lack every one it has: a
   homonym with another phone or email scores below review anyway (the differing field
   weighs against it), one with the same is found by that field's key.
+
+`dob` (the birthday, day and month unordered) finds records that carry neither email nor
+phone and whose names were mistyped ("Lura Walker" / "Laura Walkr", same birthday);
+`max_candidates_per_key` caps it as any key, and a birthday is shared by few guests.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ KEY_KINDS = (
     "name_email",
     "name_phone",
     "name_has",
+    "dob",
     "address",
     "loyalty",
 )
@@ -143,6 +148,8 @@ def keys_for(f: Features) -> list[Key]:
         if f.get("phone"):  # the subscriber digits: not "+88691", which most mobiles share
             keys.extend(("name_phone", f"{name}|{half}") for half in halves(f["phone"][-8:]))
         keys.append(("name_has", f"{name}|{_has(f)}"))
+    if f.get("birthday"):  # a typo'd name with no contact point still meets its birthday
+        keys.append(("dob", _day_pair(f["birthday"])))
     if f.get("address"):
         keys.append(("address", f["address"]))
     keys.extend(("loyalty", x) for x in f.get("loyalty_ids", ()))

@@ -8,7 +8,8 @@ Levels, strongest first:
   Chen"), the family name first or last, the given syllables in written order;
 - close: one typo: a changed, dropped, added or swapped letter ("Lin" / "Lni", "Anna" /
   "Ana"; also "Lin" / "Lim", the Hokkien spelling of 林), only a swap in two-letter
-  words ("Wu" / "Wo" are two surnames), two edits in words of seven letters or more;
+  words ("Wu" / "Wo" are two surnames), two edits in words of five letters or more; in
+  a Latin-only name, one slip in each of the family and given name;
   a homophone written with other characters (IME slip);
 - partial: one name inside the other ("Ming Chen" for 陳小明: the POS calls him by the
   last character; "John Smith" in "John Robert Smith");
@@ -27,7 +28,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
-from .names import _pinyin, _split_pinyin
+from .names import pinyin, split_pinyin
 
 EXACT, ROMANIZED, CLOSE, PARTIAL, INITIALS, DIFFER = (
     "exact",
@@ -65,7 +66,7 @@ class NameView:
     def syllables(self) -> frozenset[str]:
         if self.family:
             return frozenset((self.fam_py, *self.given_py, *self.latin))
-        return frozenset(s for t in self.latin for s in _split_pinyin(t))
+        return frozenset(s for t in self.latin for s in split_pinyin(t))
 
 
 @lru_cache(maxsize=1 << 17)
@@ -77,8 +78,8 @@ def view(form: str) -> NameView:
         family,
         given,
         tuple(latin.split()),
-        "".join(_pinyin(family)) if family else "",
-        _pinyin(given) if given else (),
+        "".join(pinyin(family)) if family else "",
+        pinyin(given) if given else (),
     )
 
 
@@ -89,7 +90,7 @@ def typo(x: str, y: str) -> bool:
     if max(len(x), len(y)) <= 2:  # Wu/Uw yes, Wu/Wo no
         return len(x) == len(y) and sorted(x) == sorted(y) and OSA.distance(x, y) == 1
     d = OSA.distance(x, y)
-    return d <= 1 or (d == 2 and min(len(x), len(y)) >= 7)
+    return d <= 1 or (d == 2 and min(len(x), len(y)) >= 5)
 
 
 @lru_cache(maxsize=1 << 18)
@@ -112,6 +113,9 @@ def _level(va: NameView, vb: NameView) -> str:
         return EXACT if not (va.family or vb.family) else ROMANIZED
     if any(_one_typo(fa, ga, fb, gb) for fa, ga in ra for fb, gb in rb):
         return CLOSE
+    latin_only = not (va.family or vb.family)
+    if latin_only and any(typo(fa, fb) and typo(ga, gb) for fa, ga in ra for fb, gb in rb):
+        return CLOSE  # "Gacía, Matthew" / "Mathew García": a slip in each word
     if _partial(va, vb) or _partial(vb, va):
         return PARTIAL
     if any(fa and fa == fb and _initial(ga, gb) for fa, ga in ra for fb, gb in rb):

@@ -59,7 +59,7 @@ def _t2s():  # type: ignore[no-untyped-def]
 
 
 @lru_cache(maxsize=1 << 16)
-def _pinyin(text: str) -> tuple[str, ...]:
+def pinyin(text: str) -> tuple[str, ...]:
     from pypinyin import lazy_pinyin
 
     return tuple(s.lower() for s in lazy_pinyin(text, errors="ignore") if s.strip())
@@ -77,7 +77,7 @@ def _latin(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def _split_pinyin(word: str) -> list[str]:
+def split_pinyin(word: str) -> list[str]:
     """ "xiaoming" -> ["xiao", "ming"] when the word is wholly pinyin, else [word].
 
     Fewest syllables wins ("fenguan" is fen-guan, never feng-uan: "uan" is no syllable).
@@ -109,9 +109,9 @@ def name_tokens(name: str | None) -> tuple[str, ...]:
     tokens: list[str] = []
     for word in _WORD.findall(text):
         if _CJK.search(word):
-            tokens.extend(_pinyin(simplified(word)))
+            tokens.extend(pinyin(simplified(word)))
         else:
-            for part in _split_pinyin(_latin(word)):
+            for part in split_pinyin(_latin(word)):
                 tokens.append(part)
     return tuple(sorted(t for t in tokens if t))
 

@@ -93,7 +93,8 @@ DEFAULT_PROBS: dict[str, dict[str, dict[str, float]]] = {
     },
     "date": {
         "m": {"exact": 0.85, "swapped": 0.05, "typo": 0.04, "differ": 0.06},
-        "u": {"exact": 0.003, "swapped": 0.003, "typo": 0.01, "differ": 0.984},
+        # a swapped day and month is as rare between strangers as an equal date
+        "u": {"exact": 0.003, "swapped": 0.0005, "typo": 0.01, "differ": 0.9865},
     },
     "text": {
         "m": {"exact": 0.60, "close": 0.30, "differ": 0.10},

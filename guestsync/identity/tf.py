@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 
 from .namecmp import view
-from .names import _split_pinyin
+from .names import split_pinyin
 
 # Share of people with this family name (by romanization: 陳 is chen, and Chan/Tan in
 # Hong Kong/Hokkien spelling). Taiwan household registration shares for the pinyin forms.
@@ -119,7 +119,7 @@ def frequency(
     best = 0.0
     for fam, given in v.readings():
         f_fam = surnames.get(fam, RARE_SURNAME) if fam else 1.0
-        if (v.given and not v.latin) or len(_split_pinyin(given)) > 1:
+        if (v.given and not v.latin) or len(split_pinyin(given)) > 1:
             f_given = CJK_GIVEN  # 小明, or its romanization "Xiaoming"
         else:
             f_given = given_names.get(given, LATIN_GIVEN) if given else 1.0

@@ -35,7 +35,8 @@ def email(a: str, b: str, close: float) -> Level:
     Not Jaro-Winkler: two customers' addresses share long prefixes ("guest408@",
     "guest654@") and domains. A differing run of digits is disagreement, not a typo:
     nina.hung1935@ and nina.hung1898@ are two people of one name, as numbered addresses
-    at one provider are handed out. Only a swap of two digits still counts as a slip."""
+    at one provider are handed out; so are nina.hung1976@ and nina.hung1967@ (a swap of
+    digits is as likely another person's birth year as a slip)."""
     if a == b:
         return ("exact", 1.0)
     ua, _, da = a.partition("@")
@@ -44,16 +45,9 @@ def email(a: str, b: str, close: float) -> Level:
         return ("same_user", 0.95)
     sim = OSA.normalized_similarity(a, b)
     na, nb = _DIGITS.findall(ua), _DIGITS.findall(ub)
-    if na != nb and not _digit_swap(na, nb):
+    if na != nb:
         return ("differ", sim)
     return ("close", sim) if sim >= close else ("differ", sim)
-
-
-def _digit_swap(na: list[str], nb: list[str]) -> bool:
-    if len(na) != len(nb):
-        return False
-    diff = [(x, y) for x, y in zip(na, nb, strict=True) if x != y]
-    return len(diff) == 1 and sorted(diff[0][0]) == sorted(diff[0][1])
 
 
 def phone(a: str, b: str, close: float) -> Level:

@@ -149,7 +149,7 @@ def _household(p: Person, i: int, rng: random.Random, *, reversed_given: bool) -
     )
 
 
-def _extended(i: int, rng: random.Random, category: str) -> list[Person]:
+def _extended(i: int, rng: random.Random, category: str, used: set[str]) -> list[Person]:
     """One person (or a group of namesakes) of an extended category."""
     p = _person(i, rng, category)
     if category == "western":
@@ -170,7 +170,11 @@ def _extended(i: int, rng: random.Random, category: str) -> list[Person]:
         for k in range(rng.choice((2, 2, 3))):
             q = _person(i + k, rng, category)
             q.latin_first, q.latin_last = first, last
-            q.email = f"{first.lower()}.{last.lower()}{rng.randint(1940, 2005)}@{domain}"
+            user = f"{first.lower()}.{last.lower()}{rng.randint(1940, 2005)}"
+            while user in used:  # an address is one person's, at any provider
+                user = f"{first.lower()}.{last.lower()}{rng.randint(1000, 9999)}"
+            used.add(user)
+            q.email = f"{user}@{domain}"
             group.append(q)
         return group
     elif category == "reversal":
@@ -196,6 +200,7 @@ EXTENDED_SHARE = {
 
 def _people(n: int, rng: random.Random, *, extended: bool = True) -> list[Person]:
     people: list[Person] = []
+    used: set[str] = set()
     while len(people) < n:
         i = len(people)
         roll = rng.random()
@@ -208,7 +213,7 @@ def _people(n: int, rng: random.Random, *, extended: bool = True) -> list[Person
                     category = cat
                     break
         if category is not None:
-            people.extend(_extended(i, rng, category)[: n - i])
+            people.extend(_extended(i, rng, category, used)[: n - i])
             continue
         p = _person(i, rng, "latin_first" if rng.random() < 0.15 else "cjk")
         people.append(p)

@@ -145,14 +145,14 @@ def _one_typo(fa: str, ga: str, fb: str, gb: str) -> bool:
 
 def _partial(short: NameView, full: NameView) -> bool:
     """`short` names part of `full`: with a CJK side, the family name and the last given
-    syllable ("Ming Chen" for 陳小明); else at least two whole tokens of a longer name."""
+    syllable ("Ming Chen" for 陳小明); else whole tokens of a longer name."""
     if full.family and not short.family and full.given_py:
         last = full.given_py[-1]
         return any(f == full.fam_py and g == last for f, g in short.readings())
     if short.family or full.family:
         return False
     ts, tf = set(short.latin), set(full.latin)
-    if len(ts) >= 2 and ts < tf:
+    if ts and ts < tf:  # "Amy" for "Amy Lin": a booking often carries the given name alone
         return True
     sa, sf = short.syllables(), full.syllables()  # "Ming Chen" in "Chen Xiaoming"
     return len(short.latin) >= 2 and len(sa) >= 2 and sa < sf

@@ -44,7 +44,7 @@ from typing import Any
 from guestsync.identity import IdentityConfig, features
 from guestsync.process.resolve import Resolver
 from guestsync.store import Store
-from guestsync.testing.synthetic import pairwise_quality, rows, to_record
+from guestsync.testing.synthetic import dataset, quality_by_category, to_record
 
 BATCH = 500
 TIMES = ("us_per_record", "tail_us_per_record", "cpu_us_per_record", "tail_cpu_us_per_record")
@@ -60,7 +60,8 @@ def _config() -> IdentityConfig:
 def one(size: int, interleave: int = 0) -> dict[str, Any]:
     """Resolve `size` generated records; with `interleave`, also run the baseline size (in
     a child process, while this one waits) before the first tenth and after each."""
-    data = list(rows(max(1, int(size / 2.6)), 3.0, seed=42))[:size]
+    generated = dataset(max(1, int(size / 2.6)), 3.0, seed=42)
+    data = generated.rows[:size]
     truth = {r["id"]: t for r, t in data}
     n = len(data)
     config = _config()
@@ -107,7 +108,8 @@ def one(size: int, interleave: int = 0) -> dict[str, Any]:
                     base_samples.append(_baseline(interleave))
             for k in stats:
                 stats[k] += getattr(resolver.stats, k)
-        quality = pairwise_quality(store.link_map(), truth)
+        by_category = quality_by_category(store.link_map(), truth, generated.categories)
+        quality = by_category["all"]
         guests = store.count_guests()
         db_mb = (Path(tmp) / "bench.db").stat().st_size / 2**20
         store.close()
@@ -129,6 +131,7 @@ def one(size: int, interleave: int = 0) -> dict[str, Any]:
         **{k: float(v) for k, v in stats.items()},
         "deciles": deciles,
         "base_samples": base_samples,
+        "f1_by_category": {c: round(q["f1"], 4) for c, q in by_category.items()},
     }
 
 
@@ -176,6 +179,10 @@ def _run(size: int, interleave: int = 0) -> dict[str, Any]:
         f"{r['comparisons'] / r['records']:.1f} comparisons/rec, "
         f"{r['skipped_keys']:.0f} over-frequent keys skipped, {r['merges']:.0f} merges, "
         f"{r['reviews']:.0f} reviews",
+        flush=True,
+    )
+    print(
+        "  F1 per category: " + ", ".join(f"{c} {f:.4f}" for c, f in r["f1_by_category"].items()),
         flush=True,
     )
     return r

@@ -72,14 +72,14 @@ def test_identity_config_errors_name_the_file_and_line(make_config):
         identity:
           thresholds: {merge: 5, review: 8}
           fields:
-            phone: {comparison: phone, m: {exact: 0.9}, u: {exact: 0.001}}
+            phone: {comparison: phone, m: {exact: 0.9, near: 0.05}, u: {exact: 0.001}}
         """
     )
     with pytest.raises(ConfigError) as exc:
         load_config(cfg)
     text = str(exc.value)
     assert "guestsync.yaml:" in text and "review must not be above" in text
-    assert "close" in text and "differ" in text  # the levels a phone comparison needs
+    assert "near" in text and "last8" in text  # the unknown level, the levels it knows
 
 
 def test_identity_block_is_optional_and_tunable(make_config):

@@ -98,7 +98,8 @@ def test_samples_map_to_guests_and_reservations(client, hub):
     stats = hub.process()
     assert stats.rejected == 0, stats.errors
     assert stats.processed == 5
-    assert hub.store.count_guests() == 5  # whether Amy and 林小姐 merge is identity's call
+    # Amy Lin (Square) and 林小姐, "Ms Lin" (inline), share an email and a phone: one guest
+    assert hub.store.count_guests() == 4
     assert hub.store.count_reservations() == 3
 
 

@@ -70,6 +70,24 @@ def _text(v: Any) -> str:
     return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
 
 
+def _fields_text(fields: dict[str, Any]) -> str:
+    """Per field its level and weight, the term-frequency adjustment inside that weight
+    (a common name weighs less), what the family guard did not count, and its reason."""
+    parts = []
+    for k, v in fields.items():
+        if k == "_guard":
+            continue
+        text = f"{k} {v['level']} ({v['w']:+.1f}"
+        if v.get("tf"):
+            text += f", tf {v['tf']:+.1f}"
+        if v.get("dropped"):
+            text += f", guard dropped {v['dropped']:+.1f}"
+        parts.append(text + ")")
+    if reason := fields.get("_guard", {}).get("reason"):
+        parts.append(f"guard: {reason}")
+    return ", ".join(parts)
+
+
 @guests.command()
 @click.argument("guest_id")
 @pass_ctx
@@ -84,7 +102,7 @@ def explain(ctx: Ctx, guest_id: str) -> None:
     for col in ("record", "went to", "compared with", "score", "fields", "outcome"):
         t.add_column(col)
     for r in rows:
-        fields = ", ".join(f"{k} {v['level']} ({v['w']:+.1f})" for k, v in r["fields"].items())
+        fields = _fields_text(r["fields"])
         record = ":".join(x for x in (r["source"], r["external_id"]) if x) or "-"
         t.add_row(
             escape(record),

@@ -6,62 +6,57 @@ no value (it weighs nothing). Similarities come from rapidfuzz (Jaro-Winkler, to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-from rapidfuzz.distance import OSA, JaroWinkler
+from rapidfuzz.distance import OSA
 from rapidfuzz.fuzz import token_set_ratio
+
+from .namecmp import compare_forms
 
 Level = tuple[str, float]
 MISSING: Level = ("missing", 0.0)
 
 
 def name(a: str, b: str, close: float) -> Level:
-    """Folded names (sorted romanized tokens): equal, one a subset of the other ("Ming
-    Chen" in "Chen Xiao Ming"), close (typos), or different."""
-    if a == b:
-        return ("exact", 1.0)
-    ta, tb = set(a.split()), set(b.split())
-    small, large = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
-    if len(small) >= 2 and small < large:
-        return ("partial", len(small) / len(large))
-    sim = max(JaroWinkler.similarity(a, b), token_set_ratio(a, b) / 100)
-    if sim >= close and not _one_token_swapped_for_another(ta, tb):
-        return ("close", sim)
-    return ("differ", sim)
+    """Name forms (names.name_form; the sorted key of links folded before them): see
+    namecmp for the levels."""
+    return compare_forms(a, b)
 
 
-def _one_token_swapped_for_another(ta: set[str], tb: set[str]) -> bool:
-    """Same family name, wholly different given name syllables: 陳小明 vs 陳曉華 is a
-    sibling, not a typo. A typo keeps the token count and changes one token a little."""
-    diff_a, diff_b = ta - tb, tb - ta
-    if not diff_a or not diff_b:
-        return False
-    return not any(_typo_of(x, y) for x in diff_a for y in diff_b)
-
-
-def _typo_of(x: str, y: str) -> bool:
-    """One token mistyped: close by Jaro-Winkler, or one edit apart in a longer word."""
-    if JaroWinkler.similarity(x, y) >= 0.8:
-        return True
-    return min(len(x), len(y)) >= 5 and OSA.distance(x, y) <= 1
+_DIGITS = re.compile(r"\d+")
 
 
 def email(a: str, b: str, close: float) -> Level:
-    """Equal, mistyped (edit similarity, transpositions count once), or different.
+    """Equal; the same local part at another provider (amy.lin88@gmail / @yahoo); one slip
+    of the fingers (edit similarity, a swap counts once); or different.
 
-    Not Jaro-Winkler: two customers' addresses share long prefixes ("guest408@", "guest654@")
-    and domains, so only a small edit distance means a typo."""
+    Not Jaro-Winkler: two customers' addresses share long prefixes ("guest408@",
+    "guest654@") and domains. A differing run of digits is disagreement, not a typo:
+    nina.hung1935@ and nina.hung1898@ are two people of one name, as numbered addresses
+    at one provider are handed out; so are nina.hung1976@ and nina.hung1967@ (a swap of
+    digits is as likely another person's birth year as a slip)."""
     if a == b:
         return ("exact", 1.0)
+    ua, _, da = a.partition("@")
+    ub, _, db = b.partition("@")
+    if ua == ub and da != db and len(ua) >= 4:
+        return ("same_user", 0.95)
     sim = OSA.normalized_similarity(a, b)
+    na, nb = _DIGITS.findall(ua), _DIGITS.findall(ub)
+    if na != nb:
+        return ("differ", sim)
     return ("close", sim) if sim >= close else ("differ", sim)
 
 
 def phone(a: str, b: str, close: float) -> Level:
-    """E.164 numbers: equal, one digit mistyped, or different."""
+    """E.164 numbers: equal, the same last eight digits (one written with a foreign or
+    no country code), one digit mistyped, or different."""
     if a == b:
         return ("exact", 1.0)
+    if len(a) >= 8 and len(b) >= 8 and a[-8:] == b[-8:]:
+        return ("last8", 0.95)
     if len(a) == len(b):
         wrong = sum(x != y for x, y in zip(a, b, strict=True))
         if wrong == 1:
@@ -70,13 +65,16 @@ def phone(a: str, b: str, close: float) -> Level:
 
 
 def date(a: str, b: str, close: float) -> Level:
-    """ISO dates: equal, day and month swapped (12/05 vs 5/12), or different."""
+    """ISO dates: equal, day and month swapped (12/05 vs 5/12), one digit mistyped
+    (1985-03-14 / 1985-03-17), or different."""
     if a == b:
         return ("exact", 1.0)
     ya, ma, da = a.split("-")
     yb, mb, db = b.split("-")
     if ya == yb and ma == db and da == mb:
         return ("swapped", 0.9)
+    if len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1:
+        return ("typo", 0.9)
     return ("differ", 0.0)
 
 

@@ -17,6 +17,10 @@ mistyped email or phone must still merge. Hence three compound keys:
   looks up (`probe_keys`) only the records of its name that lack every one it has: a
   homonym with another phone or email scores below review anyway (the differing field
   weighs against it), one with the same is found by that field's key.
+
+`dob` (the birthday, day and month unordered) finds records that carry neither email nor
+phone and whose names were mistyped ("Lura Walker" / "Laura Walkr", same birthday);
+`max_candidates_per_key` caps it as any key, and a birthday is shared by few guests.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from datetime import date
 from typing import Any
 
 from ..models import Guest
-from .names import address_key, name_key
+from .names import address_key, name_form, name_key
 
 Key = tuple[str, str]
 Features = dict[str, Any]
@@ -42,6 +46,7 @@ KEY_KINDS = (
     "name_email",
     "name_phone",
     "name_has",
+    "dob",
     "address",
     "loyalty",
 )
@@ -58,9 +63,11 @@ def features(guest: Guest, fields: Iterable[str] = ()) -> Features:
     any other configured field is compared on its text value.
     """
     f: Features = {}
-    name = name_key(guest_name(guest))
+    full = guest_name(guest)
+    name = name_key(full)
     if name:
-        f["name"] = name
+        f["name"] = name  # blocking keys and search
+        f["name_form"] = name_form(full)  # comparison (namecmp)
     if guest.email:
         f["email"] = guest.email.strip().lower()
     if guest.phone:
@@ -73,7 +80,7 @@ def features(guest: Guest, fields: Iterable[str] = ()) -> Features:
     if guest.loyalty_ids:
         f["loyalty_ids"] = sorted({x.strip().lower() for x in guest.loyalty_ids if x.strip()})
     for field in fields:
-        if field in f or field == "name" or not hasattr(guest, field):
+        if field in f or field in ("name", "name_form") or not hasattr(guest, field):
             continue
         v = getattr(guest, field)
         if isinstance(v, date):
@@ -141,6 +148,8 @@ def keys_for(f: Features) -> list[Key]:
         if f.get("phone"):  # the subscriber digits: not "+88691", which most mobiles share
             keys.extend(("name_phone", f"{name}|{half}") for half in halves(f["phone"][-8:]))
         keys.append(("name_has", f"{name}|{_has(f)}"))
+    if f.get("birthday"):  # a typo'd name with no contact point still meets its birthday
+        keys.append(("dob", _day_pair(f["birthday"])))
     if f.get("address"):
         keys.append(("address", f["address"]))
     keys.extend(("loyalty", x) for x in f.get("loyalty_ids", ()))

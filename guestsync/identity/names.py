@@ -5,7 +5,12 @@ Traditional Chinese is folded to simplified with OpenCC (t2s), CJK characters ar
 romanized syllable by syllable with pypinyin, Latin names lose accents and case, and a
 run-together romanization ("Xiaoming") is split into pinyin syllables so it lines up
 with the per-character form. The result is a sorted tuple of tokens: word order (family
-name first or last) no longer matters. Memoized: real data repeats names a lot.
+name first or last) no longer matters. It is what blocking keys and search use: loose on
+purpose, since a key only decides who is compared.
+
+Comparing needs more than that key: "Anna" cut into "an na" or 美玉 sorted like 玉美 lose
+what tells two people apart. `name_form` keeps the structure (CJK family and given name in
+order, Latin tokens whole and in order) for `namecmp`. Memoized: real data repeats names.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ def _t2s():  # type: ignore[no-untyped-def]
 
 
 @lru_cache(maxsize=1 << 16)
-def _pinyin(text: str) -> tuple[str, ...]:
+def pinyin(text: str) -> tuple[str, ...]:
     from pypinyin import lazy_pinyin
 
     return tuple(s.lower() for s in lazy_pinyin(text, errors="ignore") if s.strip())
@@ -72,7 +77,7 @@ def _latin(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def _split_pinyin(word: str) -> list[str]:
+def split_pinyin(word: str) -> list[str]:
     """ "xiaoming" -> ["xiao", "ming"] when the word is wholly pinyin, else [word].
 
     Fewest syllables wins ("fenguan" is fen-guan, never feng-uan: "uan" is no syllable).
@@ -104,9 +109,9 @@ def name_tokens(name: str | None) -> tuple[str, ...]:
     tokens: list[str] = []
     for word in _WORD.findall(text):
         if _CJK.search(word):
-            tokens.extend(_pinyin(simplified(word)))
+            tokens.extend(pinyin(simplified(word)))
         else:
-            for part in _split_pinyin(_latin(word)):
+            for part in split_pinyin(_latin(word)):
                 tokens.append(part)
     return tuple(sorted(t for t in tokens if t))
 
@@ -126,3 +131,55 @@ def address_key(address: str | None) -> str:
         return ""
     text = simplified(unicodedata.normalize("NFKC", address)).casefold()
     return _ADDRESS_NOISE.sub(" ", text).strip()
+
+
+# Two-character family names (Taiwan, Hong Kong, mainland): 歐陽娜娜 is 歐陽 + 娜娜.
+_COMPOUND = frozenset(
+    [
+        "欧阳",
+        "司马",
+        "诸葛",
+        "上官",
+        "张简",
+        "范姜",
+        "司徒",
+        "东方",
+        "皇甫",
+        "夏侯",
+        "慕容",
+        "公孙",
+        "令狐",
+    ]
+)
+_APOSTROPHE = re.compile(r"(?<=\w)['’‘`-](?=\w)")
+
+
+@lru_cache(maxsize=1 << 17)
+def name_form(name: str | None) -> str:
+    """The structured comparable form of a name: "CJK family|CJK given|latin tokens".
+
+    CJK in simplified script, the given name in its written order (美玉 is not 玉美); Latin
+    words accent- and case-folded, whole and in order ("anna lee", never "an na lee").
+    "林Amy" is "林||amy"; "Chen Xiao Ming" is "||chen xiao ming"."""
+    if not name:
+        return ""
+    text = _APOSTROPHE.sub("", unicodedata.normalize("NFKC", name))
+    cjk: list[str] = []
+    latin: list[str] = []
+    for word in _WORD.findall(text):
+        if _CJK.search(word):
+            cjk.append(simplified(word))
+        else:
+            latin.append(_latin(word))
+    family = given = ""
+    if cjk:
+        first = cjk[0]
+        if len(cjk) > 1 and len(first) <= 2:  # 陳 小明: family name written apart
+            family, given = first, "".join(cjk[1:])
+        elif len(first) >= 3 and first[:2] in _COMPOUND:
+            family, given = first[:2], first[2:] + "".join(cjk[1:])
+        else:
+            family, given = first[:1], first[1:] + "".join(cjk[1:])
+    if not (family or latin):
+        return ""
+    return f"{family}|{given}|{' '.join(latin)}"

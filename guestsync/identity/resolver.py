@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .keys import Features
-from .scoring import DISTINCT, MERGE, REVIEW, Score, Scorer
+from .scoring import DISTINCT, MERGE, REVIEW, Score, Scorer, form
 
 _RANK = {MERGE: 2, REVIEW: 1, DISTINCT: 0}
 # A record matching two guests with incompatible names joins the better one only if it
@@ -69,8 +69,8 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
         s = scorer.score(record, c.features)
         if s.guarded:
             conflict.add(c.guest_id)
-        if c.features.get("name"):
-            names.setdefault(c.guest_id, set()).add(c.features["name"])
+        if name := form(c.features, "name"):
+            names.setdefault(c.guest_id, set()).add(name)
         j = Judgement(c.guest_id, c.ref, s, scorer.outcome(s))
         cur = best.get(c.guest_id)
         if cur is None or (_RANK[j.outcome], s.total) > (_RANK[cur.outcome], cur.score.total):
@@ -98,4 +98,4 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
 
 
 def _compatible(a: set[str], b: set[str], scorer: Scorer) -> bool:
-    return not any(scorer.score({"name": x}, {"name": y}).guarded for x in a for y in b)
+    return not any(scorer.names_differ(x, y) for x in a for y in b)

@@ -1,10 +1,16 @@
 """Fellegi-Sunter scoring: per-field agreement levels combined into one score.
 
-score = sum over fields of log2(m/u) of the level seen (0 when a side is missing). Above
-`thresholds.merge` two records are the same guest; from `thresholds.review` a person
-should look; below, different guests. Guard rail: when both records have a name and the
-names clearly differ, the pair is never merged automatically, whatever else they share (a
-family on one phone, a couple on one email).
+score = sum over fields of log2(m/u) of the level seen (0 when a side is missing), plus a
+term-frequency adjustment of an agreeing name (tf.py: a common name is weaker evidence).
+Above `thresholds.merge` two records are the same guest; from `thresholds.review` a
+person should look; below, different guests.
+
+The family guard (settings.Guard) is evidence, not a veto: when the names clearly differ
+and the records share a household field (a family phone, a home address), that shared
+field is not counted, unless an independent identifier (email, loyalty number, birthday
+with address) agrees as well. The score then decides like any other: a pair that shares
+a loyalty number, a birthday and an address merges even if its names differ, a mother
+and son on one phone stay apart.
 """
 
 from __future__ import annotations
@@ -14,31 +20,52 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from . import tf
 from .compare import COMPARISONS
 from .keys import Features
 from .settings import IdentityConfig
 
 MERGE, REVIEW, DISTINCT = "merge", "review", "new"
+_NAME_AGREES = frozenset({"exact", "romanized"})
 
 
 @dataclass(frozen=True)
 class FieldScore:
     level: str
     similarity: float
-    weight: float
+    weight: float  # what the field adds to the score (tf included, 0 when the guard drops it)
+    tf: float = 0.0  # term-frequency adjustment included in `weight`
+    dropped: float = 0.0  # the weight the guard did not count
 
 
 @dataclass
 class Score:
     total: float
     fields: dict[str, FieldScore] = field(default_factory=dict)
-    guarded: bool = False  # names clearly differ: at most a review
+    guarded: bool = False  # the guard acted: names differ on a shared household field
+    reason: str = ""  # why the guard acted (or let the pair be scored as usual)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            k: {"level": v.level, "sim": round(v.similarity, 3), "w": round(v.weight, 2)}
-            for k, v in self.fields.items()
-        }
+        out: dict[str, Any] = {}
+        for k, v in self.fields.items():
+            item: dict[str, Any] = {
+                "level": v.level,
+                "sim": round(v.similarity, 3),
+                "w": round(v.weight, 2),
+            }
+            if v.tf:
+                item["tf"] = round(v.tf, 2)
+            if v.dropped:
+                item["dropped"] = round(v.dropped, 2)
+            out[k] = item
+        if self.reason:
+            out["_guard"] = {"reason": self.reason}
+        return out
+
+
+def form(f: Features, name: str) -> Any:
+    """The value a field is compared on: a name by its structured form when it has one."""
+    return f.get(f"{name}_form") or f.get(name)
 
 
 class Scorer:
@@ -48,6 +75,11 @@ class Scorer:
         self.config = config
         self.merge_at = config.thresholds.merge
         self.review_at = config.thresholds.review
+        self.guard = config.guard
+        t = config.term_frequency
+        self._tf = t if t.enabled else None
+        self._surnames = {**tf.SURNAMES, **t.surnames}
+        self._given = {**tf.GIVEN_NAMES, **t.given_names}
 
     @cached_property
     def weights(self) -> dict[str, dict[str, float]]:
@@ -63,24 +95,80 @@ class Scorer:
             for name, r in self.config.fields.items()
         ]
 
+    def tf_adjustment(self, name_form: str) -> float:
+        t = self._tf
+        if t is None:
+            return 0.0
+        return tf.adjustment(
+            name_form,
+            typical=t.typical,
+            max_down=t.max_down,
+            max_up=t.max_up,
+            surnames=self._surnames,
+            given_names=self._given,
+        )
+
+    def _pair_tf(self, va: str, vb: str) -> float:
+        """Symmetric: the CJK side's name when one is in CJK (its family name is certain),
+        else the more common reading of the two."""
+        ca, cb = va.split("|", 1)[0] if "|" in va else "", vb.split("|", 1)[0] if "|" in vb else ""
+        if ca and not cb:
+            return self.tf_adjustment(va)
+        if cb and not ca:
+            return self.tf_adjustment(vb)
+        return min(self.tf_adjustment(va), self.tf_adjustment(vb))
+
     def score(self, a: Features, b: Features) -> Score:
         total = 0.0
         fields: dict[str, FieldScore] = {}
-        guarded = False
+        names_differ = False
         for name, fn, close, weights, is_name in self._plan:
-            va, vb = a.get(name), b.get(name)
+            va, vb = (form(a, name), form(b, name)) if is_name else (a.get(name), b.get(name))
             if not va or not vb:
                 continue  # missing on either side: no evidence either way
             level, sim = fn(va, vb, close)
             w = weights[level]
-            total += w
-            fields[name] = FieldScore(level, sim, w)
+            adj = 0.0
+            if is_name and level in _NAME_AGREES:
+                adj = self._pair_tf(va, vb)
+            total += w + adj
+            fields[name] = FieldScore(level, sim, w + adj, adj)
             if is_name and level == "differ":
-                guarded = True
-        return Score(total, fields, guarded)
+                names_differ = True
+        if names_differ and self.guard.enabled:
+            return self._guard(total, fields)
+        return Score(total, fields)
+
+    def _guard(self, total: float, fields: dict[str, FieldScore]) -> Score:
+        shared = [f for f in self.guard.household if f in fields and fields[f].level == "exact"]
+        if not shared:
+            return Score(total, fields)
+        agree = [
+            group
+            for group in self.guard.independent
+            if group and all(f in fields and fields[f].level == "exact" for f in group)
+        ]
+        if agree:
+            ids = " and ".join("+".join(g) for g in agree)
+            reason = f"names differ on a shared {', '.join(shared)}; {ids} agree: scored as usual"
+            return Score(total, fields, reason=reason)
+        for f in shared:
+            fs = fields[f]
+            if fs.weight > 0:
+                total -= fs.weight
+                fields[f] = FieldScore(fs.level, fs.similarity, 0.0, fs.tf, fs.weight)
+        reason = (
+            f"names differ on a shared {', '.join(shared)} (a household) and no independent "
+            "identifier agrees: the shared field is not counted"
+        )
+        return Score(total, fields, guarded=True, reason=reason)
+
+    def names_differ(self, a: str, b: str) -> bool:
+        """Two name forms clearly differ (siblings, not a typo)."""
+        return COMPARISONS["name"](a, b, 0.0)[0] == "differ"
 
     def outcome(self, s: Score) -> str:
-        if s.total >= self.merge_at and not s.guarded:
+        if s.total >= self.merge_at:
             return MERGE
         if s.total >= self.review_at:
             return REVIEW

@@ -19,11 +19,12 @@ Comparison = Literal["name", "email", "phone", "date", "text", "exact", "set"]
 Rule = Literal["most_recent", "source_priority", "most_frequent", "first_non_empty"]
 
 # The agreement levels each comparison can answer (besides "missing", which weighs 0).
+# Strongest first; namecmp, compare and the sanity checks of em rely on this order.
 LEVELS: dict[str, tuple[str, ...]] = {
-    "name": ("exact", "partial", "close", "differ"),
-    "email": ("exact", "close", "differ"),
-    "phone": ("exact", "close", "differ"),
-    "date": ("exact", "swapped", "differ"),
+    "name": ("exact", "romanized", "close", "partial", "initials", "differ"),
+    "email": ("exact", "same_user", "close", "differ"),
+    "phone": ("exact", "last8", "close", "differ"),
+    "date": ("exact", "swapped", "typo", "differ"),
     "text": ("exact", "close", "differ"),
     "exact": ("exact", "differ"),
     "set": ("exact", "differ"),
@@ -45,15 +46,63 @@ class FieldRule(BaseModel):
     def _levels(self) -> FieldRule:
         levels = set(LEVELS[self.comparison])
         for name, probs in (("m", self.m), ("u", self.u)):
-            if set(probs) != levels:
+            unknown = set(probs) - levels
+            if unknown:
                 raise ValueError(
-                    f"{name} needs exactly the levels {sorted(levels)} for a "
-                    f"{self.comparison!r} comparison (got {sorted(probs)})"
+                    f"{name} has levels {sorted(unknown)} that a {self.comparison!r} "
+                    f"comparison does not know (it has {list(LEVELS[self.comparison])})"
                 )
+            # A level the block does not name (one added in a later version, as name
+            # "romanized") keeps its default: an older pasted block still loads.
+            for level, value in DEFAULT_PROBS[self.comparison][name].items():
+                probs.setdefault(level, value)
             bad = [k for k, v in probs.items() if not 0 < v < 1]
             if bad:
                 raise ValueError(f"{name} probabilities must be between 0 and 1: {bad}")
         return self
+
+
+# Default m/u per comparison kind and level: m how often the level is seen between two
+# records of one guest, u between two different guests that share a blocking key.
+DEFAULT_PROBS: dict[str, dict[str, dict[str, float]]] = {
+    "name": {
+        "m": {
+            "exact": 0.55,
+            "romanized": 0.15,
+            "close": 0.10,
+            "partial": 0.10,
+            "initials": 0.03,
+            "differ": 0.07,
+        },
+        "u": {
+            "exact": 0.0015,
+            "romanized": 0.0005,
+            "close": 0.002,
+            "partial": 0.003,
+            "initials": 0.004,
+            "differ": 0.989,
+        },
+    },
+    "email": {
+        "m": {"exact": 0.85, "same_user": 0.02, "close": 0.05, "differ": 0.08},
+        "u": {"exact": 0.0001, "same_user": 0.0002, "close": 0.0005, "differ": 0.9992},
+    },
+    "phone": {
+        "m": {"exact": 0.85, "last8": 0.02, "close": 0.01, "differ": 0.12},
+        "u": {"exact": 0.0005, "last8": 0.0002, "close": 0.002, "differ": 0.9973},
+    },
+    "date": {
+        "m": {"exact": 0.85, "swapped": 0.05, "typo": 0.04, "differ": 0.06},
+        # a swapped day and month is as rare between strangers as an equal date
+        "u": {"exact": 0.003, "swapped": 0.0005, "typo": 0.01, "differ": 0.9865},
+    },
+    "text": {
+        "m": {"exact": 0.60, "close": 0.30, "differ": 0.10},
+        "u": {"exact": 0.001, "close": 0.005, "differ": 0.994},
+    },
+    "exact": {"m": {"exact": 0.9, "differ": 0.1}, "u": {"exact": 0.01, "differ": 0.99}},
+    "set": {"m": {"exact": 0.95, "differ": 0.05}, "u": {"exact": 0.00001, "differ": 0.99999}},
+}
 
 
 def _rule(comparison: Comparison, m: dict[str, float], u: dict[str, float]) -> FieldRule:
@@ -61,36 +110,56 @@ def _rule(comparison: Comparison, m: dict[str, float], u: dict[str, float]) -> F
 
 
 def default_fields() -> dict[str, FieldRule]:
-    return {
-        "name": _rule(
-            "name",
-            {"exact": 0.70, "partial": 0.12, "close": 0.15, "differ": 0.03},
-            {"exact": 0.002, "partial": 0.005, "close": 0.01, "differ": 0.983},
-        ),
-        "email": _rule(
-            "email",
-            {"exact": 0.85, "close": 0.05, "differ": 0.10},
-            {"exact": 0.0001, "close": 0.0005, "differ": 0.9994},
-        ),
-        "phone": _rule(
-            "phone",
-            {"exact": 0.85, "close": 0.03, "differ": 0.12},
-            {"exact": 0.0005, "close": 0.002, "differ": 0.9975},
-        ),
-        "birthday": _rule(
-            "date",
-            {"exact": 0.90, "swapped": 0.05, "differ": 0.05},
-            {"exact": 0.003, "swapped": 0.003, "differ": 0.994},
-        ),
-        "address": _rule(
-            "text",
-            {"exact": 0.60, "close": 0.30, "differ": 0.10},
-            {"exact": 0.001, "close": 0.005, "differ": 0.994},
-        ),
-        "loyalty_ids": _rule(
-            "set", {"exact": 0.95, "differ": 0.05}, {"exact": 0.00001, "differ": 0.99999}
-        ),
+    kinds: dict[str, Comparison] = {
+        "name": "name",
+        "email": "email",
+        "phone": "phone",
+        "birthday": "date",
+        "address": "text",
+        "loyalty_ids": "set",
     }
+    return {
+        f: _rule(kind, dict(DEFAULT_PROBS[kind]["m"]), dict(DEFAULT_PROBS[kind]["u"]))
+        for f, kind in kinds.items()
+    }
+
+
+class Guard(BaseModel):
+    """The family guard, as evidence rather than a veto.
+
+    A family shares a phone and an address; two of its members have different given
+    names. When two records' names clearly differ ("differ") and they agree on a
+    household field, that agreement is no evidence that they are one person: its weight
+    is not counted, unless an independent identifier agrees too (each entry of
+    `independent` is a set of fields that must all agree exactly: an email, a loyalty
+    number, a birthday with an address). Then the score decides as for any pair, so
+    strong identifiers outweigh a name that differs. `guestsync guests explain` shows
+    the guard's reason whenever it acted."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    household: list[str] = Field(default_factory=lambda: ["phone", "address"])
+    independent: list[list[str]] = Field(
+        default_factory=lambda: [["email"], ["loyalty_ids"], ["birthday", "address"]]
+    )
+
+
+class TermFrequency(BaseModel):
+    """Term-frequency adjustment of an agreeing name (identity.tf)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    typical: float = Field(
+        default=1e-4, gt=0, lt=1, description="Share of people bearing a typical name."
+    )
+    max_down: float = Field(default=4.0, ge=0, description="Most bits a common name loses.")
+    max_up: float = Field(default=1.0, ge=0, description="Most bits a rare name gains.")
+    surnames: dict[str, float] = Field(
+        default_factory=dict, description="Your own family-name shares (romanized, 0-1)."
+    )
+    given_names: dict[str, float] = Field(
+        default_factory=dict, description="Your own given-name shares (0-1)."
+    )
 
 
 class Thresholds(BaseModel):
@@ -154,6 +223,8 @@ class IdentityConfig(BaseModel):
         "data grows, since common names are shared by more and more guests.",
     )
     survivorship: Survivorship = Field(default_factory=Survivorship)
+    guard: Guard = Field(default_factory=Guard)
+    term_frequency: TermFrequency = Field(default_factory=TermFrequency)
 
     def key_caps(self) -> dict[str, int]:
         """Blocking key kinds with their own cap (else `max_candidates_per_key`)."""

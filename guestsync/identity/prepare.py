@@ -32,17 +32,24 @@ def features_json(f: Features) -> str:
     return json.dumps(f, ensure_ascii=False, separators=(",", ":"))
 
 
+# Folded records by (compared fields, the guest as the record describes it): a guest's
+# repeat bookings carry the same guest, and folding (OpenCC, pypinyin) is the costly part.
+_FOLDED: dict[tuple[tuple[str, ...], str], Prepared] = {}
+_FOLDED_MAX = 65536
+
+
 def prepare(record: SourceRecord, fields: tuple[str, ...]) -> Prepared:
+    record_json = record.guest.model_dump_json(exclude_none=True)
+    found = _FOLDED.get((fields, record_json))
+    if found is not None:
+        return found
     f = identity.features(record.guest, fields)
     keys = identity.keys_for(f)
-    return Prepared(
-        fields,
-        f,
-        keys,
-        identity.probe_keys(f, keys),
-        record.guest.model_dump_json(exclude_none=True),
-        features_json(f),
-    )
+    out = Prepared(fields, f, keys, identity.probe_keys(f, keys), record_json, features_json(f))
+    if len(_FOLDED) >= _FOLDED_MAX:
+        _FOLDED.clear()
+    _FOLDED[(fields, record_json)] = out
+    return out
 
 
 class MappedBatch(list[SourceRecord | str]):

@@ -249,3 +249,11 @@ def test_modules_stay_small():
 def test_the_top_level_holds_the_kernel_and_the_two_faces():
     loose = {f.stem for f in PKG.glob("*.py")} - {"__init__"}
     assert loose <= KERNEL | {"sync_engine", "webhook_server", "demo"}, loose
+
+
+def test_intake_and_delivery_take_their_narrow_store():
+    """They see the store through store/protocols.py, which a second store implements."""
+    for stage in ("intake", "delivery"):
+        for f in (PKG / stage).glob("*.py"):
+            text = f.read_text("utf-8")
+            assert ": Store" not in text and "import Store\n" not in text, f

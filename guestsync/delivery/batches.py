@@ -41,7 +41,8 @@ from ..connectors.base import RecordResult, Target
 from ..connectors.retry import call_with_retry
 from ..errors import AuthError, PermanentError, QuotaExhaustedError, RetryableError
 from ..models import OutboxItem
-from ..store import CrmOp, Store, ts, utcnow
+from ..store import CrmOp, ts, utcnow
+from ..store.protocols import DeliveryStore
 from .crm_ops import carry_out_ops, run_deletes, supports_delete
 from .lease import DeliveryLease
 
@@ -77,7 +78,7 @@ class StopTarget(Exception):
 class Delivery:
     """One run of deliveries to one target. Use `deliver()`."""
 
-    store: Store
+    store: DeliveryStore
     target: Target
     retry: DeliveryRetryOptions
     sleep: Callable[[float], None] = time.sleep
@@ -277,13 +278,13 @@ class Delivery:
         raise StopTarget(reason)
 
 
-def quota_paused_until(store: Store, target: str) -> str | None:
+def quota_paused_until(store: DeliveryStore, target: str) -> str | None:
     """When a paused target's used-up quota resets (stored UTC time), or None if not paused."""
     until = store.get_meta(QUOTA_PAUSE.format(target=target))
     return until if until and until > ts() else None
 
 
-def lift_quota_pause(store: Store, target: str) -> str | None:
+def lift_quota_pause(store: DeliveryStore, target: str) -> str | None:
     """Deliver to `target` again before its quota resets (e.g. the vendor raised it).
     Returns the pause that was lifted, or None if the target was not paused."""
     with store.atomic():
@@ -293,7 +294,7 @@ def lift_quota_pause(store: Store, target: str) -> str | None:
 
 
 def deliver(
-    store: Store,
+    store: DeliveryStore,
     target: Target,
     retry: DeliveryRetryOptions,
     *,
@@ -315,7 +316,7 @@ class DeleteOutcome:
 
 
 def delete_now(
-    store: Store,
+    store: DeliveryStore,
     target: Target,
     ops: list[CrmOp],
     retry: DeliveryRetryOptions,

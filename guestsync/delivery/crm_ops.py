@@ -24,7 +24,8 @@ from typing import Protocol
 
 from ..connectors.base import CrmRef, RecordResult, Target
 from ..errors import AuthError, PermanentError, QuotaExhaustedError, RetryableError
-from ..store import CrmOp, Store
+from ..store import CrmOp
+from ..store.protocols import DeliveryStore
 
 
 class OpStats(Protocol):
@@ -36,7 +37,7 @@ class OpStats(Protocol):
 class OpRunner(Protocol):
     """What carrying out an op needs of the delivery run it belongs to."""
 
-    store: Store
+    store: DeliveryStore
     target: Target
 
     @property

@@ -16,7 +16,8 @@ import socket
 import uuid
 from datetime import timedelta
 
-from ..store import Store, ts, utcnow
+from ..store import ts, utcnow
+from ..store.protocols import DeliveryStore
 
 LEASE_KEY = "delivery_lease:{target}"
 LEASE_TTL = timedelta(minutes=10)  # renewed at every batch, so only a dead holder keeps it
@@ -35,7 +36,7 @@ def _alive(pid: int) -> bool:
 class DeliveryLease:
     """`take()` before delivering to a target, `renew()` per batch, `release()` after."""
 
-    def __init__(self, store: Store, target: str, *, ttl: timedelta = LEASE_TTL) -> None:
+    def __init__(self, store: DeliveryStore, target: str, *, ttl: timedelta = LEASE_TTL) -> None:
         self.store = store
         self.key = LEASE_KEY.format(target=target)
         self.ttl = ttl

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store import CrmOp, Store
+from ..store import CrmOp
+from ..store.protocols import DeliveryStore
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]
 
 
 def plan_target(
-    store: Store, target: str, *, page: int = 500, can_merge: bool = True
+    store: DeliveryStore, target: str, *, page: int = 500, can_merge: bool = True
 ) -> TargetPlan:
     plan = TargetPlan(target, can_merge=can_merge)
     after = 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..store import Store
+from ..store.protocols import DeliveryStore
 
 # Pace a little under the documented rate: the vendor's window and our clock differ by a
 # request's latency, and a 429 costs more than 3% of throughput.
@@ -25,7 +25,7 @@ SAFETY = 0.97
 class SharedRateLimiter:
     def __init__(
         self,
-        store: Store,
+        store: DeliveryStore,
         account: str,
         rate: float,
         *,
@@ -56,7 +56,7 @@ class SharedRateLimiter:
 
 
 def pacer_for(
-    store: Store,
+    store: DeliveryStore,
     name: str,
     target: object,
     options: object,

@@ -19,6 +19,7 @@ import requests
 
 from ..connectors.http import HttpClient
 from ..errors import BadRecordError, PermanentError, RetryableError
+from ..store.protocols import IntakeStore
 from ..store.replay import FETCH_FAILED
 
 Fetcher = Callable[[Any, dict[str, Any], requests.Session], dict[str, Any]]
@@ -61,7 +62,7 @@ class FetchStats:
 
 
 def fetch_pending(
-    store: Any,
+    store: IntakeStore,
     sources: Mapping[str, Any],
     session: requests.Session,
     *,

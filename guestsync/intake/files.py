@@ -19,7 +19,7 @@ from ..connectors.csv_source import CsvSource, file_digest, path_fields
 from ..errors import BadRecordError
 from ..mapping import CompiledMapping
 from ..models import InboxEntry
-from ..store import Store
+from ..store.protocols import IntakeStore
 
 BATCH = 5000
 
@@ -63,7 +63,7 @@ def _entry(source: CsvSource, mapping: CompiledMapping, origin: str, record: dic
 
 
 def ingest_csv(
-    store: Store,
+    store: IntakeStore,
     source: CsvSource,
     mapping: CompiledMapping,
     path: Path,
@@ -130,7 +130,7 @@ __all__ = ["BadRecordError", "IngestStats", "RowProblem", "ingest_csv"]
 
 
 def finish_imports(
-    store: Store,
+    store: IntakeStore,
     ingest: IngestStats,
     *,
     sources: Mapping[str, CsvSource],

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any
 
 from ..metrics import Metrics
+from ..store.protocols import IntakeStore
 
 
 class _Pending:
@@ -32,7 +32,7 @@ class _Pending:
 
 
 class GroupCommit:
-    def __init__(self, store: Any, lock: threading.Lock, metrics: Metrics) -> None:
+    def __init__(self, store: IntakeStore, lock: threading.Lock, metrics: Metrics) -> None:
         self.store = store
         self.lock = lock
         self.metrics = metrics

@@ -18,7 +18,7 @@ import requests
 from ..connectors import SOURCES
 from ..errors import GuestsyncError
 from ..models import InboxEntry
-from ..store import Store
+from ..store.protocols import IntakeStore
 
 
 class PageLike(Protocol):
@@ -43,7 +43,7 @@ class PullStats:
     errors: list[str] = field(default_factory=list)  # "source/stream: reason"
 
 
-def pull_stream(store: Store, source: PullSource, stream: str, stats: PullStats) -> None:
+def pull_stream(store: IntakeStore, source: PullSource, stream: str, stats: PullStats) -> None:
     cursor = store.get_cursor(source.name, stream)
     for page in source.read(stream, cursor):
         entries = [
@@ -60,7 +60,7 @@ def pull_stream(store: Store, source: PullSource, stream: str, stats: PullStats)
 
 
 def pull(
-    store: Store,
+    store: IntakeStore,
     source: PullSource,
     *,
     streams: list[str] | None = None,

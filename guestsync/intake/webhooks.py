@@ -22,7 +22,7 @@ from ..mapping import CompiledMapping, load_mapping
 from ..mapping.context import Context
 from ..metrics import Metrics
 from ..models import InboxEntry
-from ..store import Store
+from ..store.protocols import IntakeStore
 from ..webhooks.profiles import ShapeError, Splitter, splitter_for
 from ..webhooks.schemes import Headers, Scheme, SignatureError, SignedRequest, build_scheme
 from .group_commit import GroupCommit
@@ -84,7 +84,7 @@ class Receiver:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: IntakeStore,
         *,
         lock: threading.Lock | None = None,
         metrics: Metrics | None = None,

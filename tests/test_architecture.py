@@ -251,9 +251,9 @@ def test_the_top_level_holds_the_kernel_and_the_two_faces():
     assert loose <= KERNEL | {"sync_engine", "webhook_server", "demo"}, loose
 
 
-def test_intake_and_delivery_take_their_narrow_store():
+def test_intake_delivery_and_restaurant_take_their_narrow_store():
     """They see the store through store/protocols.py, which a second store implements."""
-    for stage in ("intake", "delivery"):
+    for stage in ("intake", "delivery", "restaurant"):
         for f in (PKG / stage).glob("*.py"):
             text = f.read_text("utf-8")
             assert ": Store" not in text and "import Store\n" not in text, f

@@ -30,8 +30,8 @@ from pydantic import BaseModel, Field
 
 from ..config.crm import CrmConfig
 from ..models import Guest, OrderChannel, ReservationStatus
-from ..store import Store
 from ..store.activity import GuestActivity
+from ..store.protocols import RestaurantStore
 from . import consent
 from .segments import segment_for
 
@@ -231,7 +231,7 @@ def recheck_on(a: Aggregates, guest: Guest | None, *, today: date, crm: CrmConfi
 
 
 def refresh(
-    store: Store,
+    store: RestaurantStore,
     guest_ids: set[str],
     *,
     today: date,
@@ -255,7 +255,7 @@ def refresh(
     return out
 
 
-def load(store: Store, guest_id: str) -> Aggregates | None:
+def load(store: RestaurantStore, guest_id: str) -> Aggregates | None:
     data = store.get_aggregates(guest_id)
     return Aggregates.model_validate(data) if data is not None else None
 
@@ -273,7 +273,7 @@ def view(agg: Aggregates | None, crm: CrmConfig) -> dict[str, Any]:
     return v
 
 
-def summary(store: Store, guest_id: str) -> dict[str, str]:
+def summary(store: RestaurantStore, guest_id: str) -> dict[str, str]:
     """Label -> text, for `guestsync guests show`: segment, visits, spend, no-shows,
     favourites, ratings, consent in force. Empty values are left out."""
     agg = load(store, guest_id)

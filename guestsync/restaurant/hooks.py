@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 from ..config.crm import CrmConfig
 from ..models import Guest, SourceRecord
-from ..store import Store, utcnow
+from ..store import utcnow
+from ..store.protocols import RestaurantStore
 from . import aggregates, consent, privacy
 from . import properties as crm_properties
 
@@ -51,7 +52,9 @@ class ActivitySettings:
         return self.clock().astimezone(self.tz).date()
 
 
-def settings_for(store: Store, settings: ActivitySettings | None = None) -> ActivitySettings:
+def settings_for(
+    store: RestaurantStore, settings: ActivitySettings | None = None
+) -> ActivitySettings:
     """`settings`, else those the hub attached to this store, else the defaults.
 
     The hub attaches its settings to the store it opens, so every caller of the process
@@ -64,17 +67,22 @@ def settings_for(store: Store, settings: ActivitySettings | None = None) -> Acti
     return attached if isinstance(attached, ActivitySettings) else ActivitySettings()
 
 
-def attach(store: Store, settings: ActivitySettings) -> None:
+def attach(store: RestaurantStore, settings: ActivitySettings) -> None:
     store.activity_settings = settings  # type: ignore[attr-defined]
 
 
-def admit(store: Store, record: SourceRecord) -> bool:
+def admit(store: RestaurantStore, record: SourceRecord) -> bool:
     """False when the record is about a forgotten guest and must not be stored."""
     return privacy.admit(store, record)
 
 
 def record(
-    store: Store, record: SourceRecord, guest_id: str, seen: datetime, *, relink: bool = True
+    store: RestaurantStore,
+    record: SourceRecord,
+    guest_id: str,
+    seen: datetime,
+    *,
+    relink: bool = True,
 ) -> None:
     """Store the reservation, order, feedback and consent statements of one mapped record.
     `relink=False`: the caller knows the record has no consent statement stored yet."""
@@ -117,7 +125,7 @@ def record(
 
 
 def after_batch(
-    store: Store,
+    store: RestaurantStore,
     guest_ids: set[str],
     settings: ActivitySettings,
     goldens: Mapping[str, Guest] | None = None,
@@ -134,12 +142,12 @@ def after_batch(
     )
 
 
-def consent_state(store: Store, guest_id: str) -> dict[str, consent.Statement]:
+def consent_state(store: RestaurantStore, guest_id: str) -> dict[str, consent.Statement]:
     return consent.effective(consent.Statement(*row) for row in store.consent_statements(guest_id))
 
 
 def guest_view(
-    store: Store, guest_id: str, settings: ActivitySettings, guest: Guest | None = None
+    store: RestaurantStore, guest_id: str, settings: ActivitySettings, guest: Guest | None = None
 ) -> dict[str, Any]:
     """Every value a CRM property can be mapped from, for one guest (`guest`: its golden
     record, if the caller has it already)."""
@@ -156,7 +164,7 @@ def guest_view(
 
 
 def enrich(
-    store: Store,
+    store: RestaurantStore,
     target_name: str,
     target_type: str | None,
     guest_id: str,

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from ..models import SourceRecord
-from ..store import Store
+from ..store.protocols import RestaurantStore
 from . import consent
 
 
@@ -29,7 +29,7 @@ def contact_hash(salt: str, kind: str, value: str) -> str:
     return hashlib.sha256(f"{salt}\x00{kind}\x00{value}".encode()).hexdigest()
 
 
-def _record_hashes(store: Store, record: SourceRecord) -> list[str]:
+def _record_hashes(store: RestaurantStore, record: SourceRecord) -> list[str]:
     g = record.guest
     pairs = [("email", g.email), ("phone", g.phone)]
     if not any(v for _, v in pairs):
@@ -38,7 +38,7 @@ def _record_hashes(store: Store, record: SourceRecord) -> list[str]:
     return [contact_hash(salt, k, v) for k, v in pairs if v]
 
 
-def admit(store: Store, record: SourceRecord) -> bool:
+def admit(store: RestaurantStore, record: SourceRecord) -> bool:
     """False when `record` is about a forgotten guest (see the module docstring)."""
     hashes = _record_hashes(store, record)
     since = store.suppressed_since(hashes)

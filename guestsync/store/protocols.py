@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
-from ..models import InboxEntry, OutboxItem
+from ..models import Feedback, Guest, InboxEntry, Order, OutboxItem, Reservation
+from .activity import GuestActivity
 from .delivery import CrmOp
 from .inbox import InboxRow
 
@@ -119,3 +120,78 @@ class DeliveryStore(Protocol):
     ) -> float: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
+
+
+class RestaurantStore(Protocol):
+    """What the restaurant rules (restaurant/) may do: a guest's bookings, bills and
+    answers, their aggregates and consent, and the suppressions of forgotten guests."""
+
+    def consent_statements(self, guest_id: str) -> list[tuple[str, bool, datetime, str]]: ...
+
+    def get_aggregates(self, guest_id: str) -> dict[str, Any] | None: ...
+
+    def get_guest(self, guest_id: str) -> Guest | None: ...
+
+    def guest_activities(self, guest_ids: Sequence[str]) -> dict[str, GuestActivity]: ...
+
+    def lift_suppressions(self, hashes: Sequence[str]) -> None: ...
+
+    def live_guests(self, guest_ids: Sequence[str]) -> dict[str, Guest]: ...
+
+    def privacy_salt(self) -> str: ...
+
+    def relink_consent(self, source: str, stream: str, external_id: str, guest_id: str) -> None: ...
+
+    def save_aggregates(
+        self,
+        guest_id: str,
+        data: dict[str, Any],
+        segment: str,
+        recheck_on: date | None = None,
+        *,
+        stamp: str = "",
+    ) -> None: ...
+
+    def save_consent(
+        self,
+        *,
+        source: str,
+        stream: str,
+        external_id: str,
+        guest_id: str,
+        statements: Iterable[tuple[str, bool, datetime, str | None]],
+    ) -> None: ...
+
+    def segment_history(self, guest_id: str) -> tuple[str | None, str | None]: ...
+
+    def suppressed_since(self, hashes: Sequence[str]) -> str | None: ...
+
+    def upsert_feedback(
+        self,
+        *,
+        source: str,
+        external_id: str,
+        guest_id: str,
+        feedback: Feedback,
+        updated_at: datetime | None,
+    ) -> None: ...
+
+    def upsert_order(
+        self,
+        *,
+        source: str,
+        external_id: str,
+        guest_id: str,
+        order: Order,
+        updated_at: datetime | None,
+    ) -> None: ...
+
+    def upsert_reservation(
+        self,
+        *,
+        source: str,
+        external_id: str,
+        guest_id: str,
+        reservation: Reservation,
+        updated_at: datetime | None,
+    ) -> None: ...

@@ -8,11 +8,10 @@ import re
 import pytest
 
 from guestsync.actions.guests import current_id
-from guestsync.delivery.batches import QUOTA_PAUSE
 from guestsync.sync_engine import Hub
 from guestsync.webhook_server import create_app
 
-from .console_fixtures import TOKEN, console_config, filled_store
+from .console_fixtures import TOKEN, add_trouble, console_config, filled_store
 
 PAGES = ["/console/", "/console/review", "/console/pipeline", "/console/guests"]
 ACTIONS = [
@@ -188,13 +187,7 @@ def test_pipeline_retries_dead_letters_and_resumes_a_paused_target(env):
     app, store = env
     client = app.test_client()
     csrf = _login(client)
-    guest = next(iter(store.all_guests()))
-    store.conn.execute(
-        "INSERT INTO dead_letters (target, guest_id, payload, error, attempts, created_at)"
-        " VALUES ('hubspot', ?, '{}', 'HubSpot said: PROPERTY_DOESNT_EXIST', 3, '2026-01-01')",
-        (guest.id,),
-    )
-    store.set_meta(QUOTA_PAUSE.format(target="hubspot"), "2999-01-01T00:00:00+00:00")
+    add_trouble(store, error="HubSpot said: PROPERTY_DOESNT_EXIST")
     html = client.get("/console/pipeline").get_data(as_text=True)
     assert "PROPERTY_DOESNT_EXIST" in html and "2999-01-01" in html
     client.post("/console/dead-letters/retry", data={"csrf": csrf})

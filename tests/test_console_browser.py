@@ -18,7 +18,7 @@ from guestsync.actions.guests import current_id
 from guestsync.serve.service import Service
 from guestsync.store import Store
 
-from .console_fixtures import TOKEN, console_config, filled_store
+from .console_fixtures import TOKEN, add_trouble, console_config, filled_store
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -60,7 +60,10 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def served(tmp_path):
     config = console_config(tmp_path)
-    filled_store(config).close()
+    store = filled_store(config)
+    long_error = "400 VALIDATION_ERROR: Property values were not valid: " + "x" * 300
+    add_trouble(store, error=long_error + ' {"status":"error","category":"VALIDATION_ERROR"}')
+    store.close()
     service = Service(config, host="127.0.0.1", port=0, worker=False).start()
     yield service
     service.stop(timeout=5)

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from guestsync.actions.guests import current_id
+from guestsync.console.review import field_rows, guard_reason
 from guestsync.sync_engine import Hub
 from guestsync.webhook_server import create_app
 
@@ -153,6 +154,7 @@ def test_review_page_shows_fields_levels_and_weights_in_each_language(env):
     for name, field in item.fields.items():
         if not name.startswith("_"):
             assert field["level"] in html
+            assert f"{field['w']:+.1f}" in html
     assert "接受（合併）" in client.get("/console/review?lang=zh-TW").get_data(as_text=True)
     assert "接受（合并）" in client.get("/console/review?lang=zh-CN").get_data(as_text=True)
     fresh = app.test_client()
@@ -194,3 +196,16 @@ def test_pipeline_retries_dead_letters_and_resumes_a_paused_target(env):
     assert store.dead_letter_details() == []
     client.post("/console/targets/hubspot/resume", data={"csrf": csrf})
     assert "2999-01-01" not in client.get("/console/pipeline").get_data(as_text=True)
+
+
+def test_the_match_logs_fields_become_rows_with_tf_and_the_guards_reason():
+    fields = {
+        "name": {"level": "exact", "sim": 1.0, "w": 9.52, "tf": -1.5},
+        "phone": {"level": "exact", "w": 0.0, "dropped": 10.7},
+        "_guard": {"reason": "shared phone, names differ"},
+    }
+    rows = field_rows(fields)
+    assert [r["field"] for r in rows] == ["name", "phone"]
+    assert rows[0]["tf"] == -1.5 and rows[1]["dropped"] == 10.7
+    assert guard_reason(fields) == "shared phone, names differ"
+    assert guard_reason({"name": fields["name"]}) is None

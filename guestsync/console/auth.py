@@ -90,7 +90,12 @@ def add_routes(bp: Blueprint, console: Console) -> None:
 
     @bp.app_context_processor
     def helpers() -> dict[str, Callable[..., Any]]:
-        return {"t": i18n.label, "csrf_token": csrf_token, "lang": lambda: g.get("lang", "en")}
+        return {
+            "t": i18n.label,
+            "level": i18n.level,
+            "csrf_token": csrf_token,
+            "lang": lambda: g.get("lang", "en"),
+        }
 
     @bp.route("/login", methods=["GET", "POST"])
     def login() -> Any:

@@ -15,6 +15,12 @@ from flask import g
 LANGS = ("zh-TW", "zh-CN", "en")
 
 EN = {
+    "level_exact": "exact",
+    "level_close": "close",
+    "level_romanized": "romanized",
+    "level_partial": "partial",
+    "level_initials": "initials",
+    "level_differ": "differ",
     "title": "guestsync console",
     "login": "Log in",
     "logout": "Log out",
@@ -88,6 +94,12 @@ EN = {
 }
 
 ZH_TW = {
+    "level_exact": "相同",
+    "level_close": "相近",
+    "level_romanized": "拼音相符",
+    "level_partial": "部分相符",
+    "level_initials": "縮寫相符",
+    "level_differ": "不同",
     "title": "guestsync 控制台",
     "login": "登入",
     "logout": "登出",
@@ -163,6 +175,12 @@ ZH_TW = {
 # Simplified from Traditional, with the few words mainland readers say differently.
 ZH_CN = {
     **ZH_TW,
+    "level_exact": "相同",
+    "level_close": "相近",
+    "level_romanized": "拼音相符",
+    "level_partial": "部分相符",
+    "level_initials": "缩写相符",
+    "level_differ": "不同",
     "title": "guestsync 控制台",
     "login": "登录",
     "logout": "退出",
@@ -259,6 +277,11 @@ def pick(asked: str | None, remembered: Any, request: Any) -> str:
             if candidate in ALIASES:
                 return ALIASES[candidate]
     return "en"
+
+
+def level(name: str) -> str:
+    """A comparison level's label; a level added to identity later shows as its name."""
+    return label(f"level_{name}") if f"level_{name}" in EN else name
 
 
 def label(key: str, **values: Any) -> str:

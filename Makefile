@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench demo-clean clean
+.PHONY: demo test lint browser bench demo-clean clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "guestsync needs Python 3.11 or newer on PATH"; exit 1; }
@@ -26,8 +26,16 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check guestsync tests benchmarks
 	$(VENV)/bin/mypy guestsync
 
-test: $(STAMP) lint  # lint: ruff, then the type checker
+test: $(STAMP) lint browser  # lint: ruff, then the type checker
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# The console's browser test drives Debian's Chromium (never `playwright install`, which
+# downloads a browser), with a CJK font so Chinese labels are measured as they render.
+# Without root or apt the test skips and says why.
+browser:
+	@test -x /usr/bin/chromium || { \
+		apt-get update && apt-get install -y chromium fonts-wqy-microhei; \
+	} || echo "could not install chromium: the console's browser test will skip"
 
 bench: $(STAMP)
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done

@@ -7,6 +7,7 @@ Routes:
     GET  /admin/status          queues and last runs, JSON        (bearer token)
     GET  /admin/quarantine      quarantined webhook bodies        (bearer token)
     POST /admin/replay          inbox rows in error back to pending (bearer token)
+    /console/...                the web console (guestsync/console/: login with the token)
 
 Nothing but verification and the inbox write may ever happen in a webhook request.
 Admin routes answer 404 unless `server.admin_token` is set, 403 to clients outside
@@ -18,11 +19,12 @@ from __future__ import annotations
 
 import hmac
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from . import console
 from .config import Config
 from .intake.webhooks import Receiver
 from .metrics import CONTENT_TYPE, Metrics
@@ -39,11 +41,13 @@ def create_app(
     worker_alive: Callable[[], bool] | None = None,
     worker_notes: Callable[[], dict[str, Any]] | None = None,
     health_max_age: float = 0.0,
+    targets: Mapping[str, Any] | None = None,
 ) -> Flask:
     """`worker_alive` and `worker_notes` (paused targets, last error: shown, not failing
     the check) are given by `guestsync serve`; without them /healthz does not ask.
     `health_max_age`: seconds /healthz may answer a snapshot of the queue depths
-    (webhooks/health.py); 0 reads the store at every probe."""
+    (webhooks/health.py); 0 reads the store at every probe. `targets` (name -> Target):
+    what a decision in the console re-queues a guest for (the Hub's; none without them)."""
     app = Flask("guestsync")
     opened = store or Store.open(config.store_path)
     lock = threading.Lock()  # the app's one connection is shared by waitress's threads
@@ -140,4 +144,5 @@ def create_app(
             n = opened.replay_inbox_errors(source=request.args.get("source"))
         return jsonify({"requeued": n}), 200
 
+    console.register(app, config, opened, lock, targets or {})
     return app

@@ -50,7 +50,9 @@ ALLOWED: dict[str, set[str]] = {
     },
     "sync_engine": {*STAGES, "restaurant", "store", "connectors", "mapping", "config"},
     # the HTTP face: intake's receiver, and the serve package's health and WSGI pieces
-    "webhook_server": {"intake", "store", "config", "webhooks", "serve"},
+    "webhook_server": {"intake", "store", "config", "webhooks", "serve", "console"},
+    # the web console: a face like webhook_server; its buttons call the CLI's actions
+    "console": {"actions", "store", "config", "identity", "restaurant", "delivery"},
     "intake": {"store", "connectors", "mapping", "webhooks", "config"},
     "process": {"restaurant", "store", "identity", "mapping", "connectors.base", "config"},
     "delivery": {"store", "connectors", "config"},

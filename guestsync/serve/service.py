@@ -140,6 +140,7 @@ class Service:
             worker_alive=self.worker.alive if worker else None,
             worker_notes=self.worker.notes if worker else None,
             health_max_age=HEALTH_MAX_AGE,
+            targets=self.hub.targets,  # the console's merges re-queue guests for them
         )
         self.reader = app.extensions["guestsync"]["reader"]
         # Any: the stubs know neither effective_host nor effective_port of a TCP server

@@ -34,7 +34,7 @@ test: $(STAMP) lint browser  # lint: ruff, then the type checker
 # Without root or apt the test skips and says why.
 browser:
 	@test -x /usr/bin/chromium || { \
-		apt-get update && apt-get install -y chromium fonts-wqy-microhei; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-microhei; \
 	} || echo "could not install chromium: the console's browser test will skip"
 
 bench: $(STAMP)

@@ -197,3 +197,19 @@ def test_a_delivery_order_with_the_same_address_links_to_its_guest(store):
         ],
     )
     assert clusters(store) == {frozenset({"b1", "d1"}), frozenset({"d2"})}
+
+
+def test_a_review_item_closes_when_its_two_guests_become_one(store):
+    """Found by the console: an item left open after its guests merged could never be
+    accepted ("already one guest")."""
+    r = resolve_all(
+        store,
+        [
+            rec("a", full_name="王大同", email="wang.family@example.tw"),
+            rec("b", full_name="林淑芬", email="wang.family@example.tw"),
+        ],
+    )
+    (item,) = store.reviews()
+    with store.atomic():
+        r.merge(item.candidate, item.guest_id)  # e.g. a later record joined them
+    assert store.reviews() == [] and store.count_reviews("merged") == 1

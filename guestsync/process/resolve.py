@@ -175,6 +175,8 @@ class Resolver:
         store.repoint_entities(refs, keep)
         store.set_merged_into(lose, keep)
         store.record_merge(keep=keep, lose=lose, reason=reason, links=refs)
+        # A pair waiting for a person whose two guests are now one needs no decision.
+        store.close_reviews_within(sorted(store.merged_family([keep])))
         # Delivery merges the two CRM contacts (and cancels the loser's queued pushes);
         # the loser's reservations, orders, feedback and consent move to the keeper, whose
         # aggregates the caller recomputes (hooks.after_batch on the live guests).

@@ -299,6 +299,17 @@ class IdentityOps(StoreBase):
             (status, ts(), review_id),
         )
 
+    def close_reviews_within(self, guest_ids: Sequence[str]) -> int:
+        """Open review items whose two guests are both among `guest_ids` (one person
+        now): closed as `merged`, since there is nothing left to decide."""
+        marks = _placeholders(len(guest_ids))
+        cur = self.conn.execute(
+            "UPDATE review_queue SET status = 'merged', decided_at = ? WHERE status = 'open'"
+            f" AND guest_id IN ({marks}) AND candidate IN ({marks})",
+            [ts(), *guest_ids, *guest_ids],
+        )
+        return cur.rowcount
+
     def count_reviews(self, status: str = "open") -> int:
         return self._one("SELECT count(*) FROM review_queue WHERE status = ?", (status,))
 

@@ -291,18 +291,31 @@ class Hub:
         targets: list[str] | None = None,
         deliver: bool = True,
         kind: str = "sync",
+        stage: Callable[[str], None] | None = None,
+        process_progress: Callable[[int, int], None] | None = None,
     ) -> SyncSummary:
-        """One pass: ingest configured files, pull APIs, process the inbox, deliver."""
+        """One pass: ingest configured files, pull APIs, process the inbox, deliver.
+
+        `stage(name)` is told as each stage starts ("read", "pull", "process",
+        "deliver:TARGET"), and `process_progress(rows done, rows pending)` while rows are
+        mapped: what a progress display on a terminal shows."""
+        tell = stage or (lambda _name: None)
         run_id = self.store.start_run(kind)
         summary = SyncSummary(run_id, IngestStats(), ProcessStats())
         status = "failed"
         try:
+            tell("read")
             summary.ingest = self.ingest_configured(sources)
+            tell("pull")
             summary.pull = self.pull(sources)
-            summary.process = self.process()
+            tell("process")
+            summary.process = self.process(progress=process_progress)
             self.finish_imports(summary.ingest)  # rejects CSVs and archive, if configured
             if deliver:
-                summary.deliveries = self.deliver(targets)
+                self.check_targets(targets)
+                for name in targets or list(self.targets):
+                    tell(f"deliver:{name}")
+                    summary.deliveries.extend(self.deliver([name]))
             summary.guests_total = self.store.count_guests()
             status = "ok" if summary.ok else "partial"
         finally:

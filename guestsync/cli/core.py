@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from ..config import find_config, json_schema, load_config
@@ -80,6 +81,12 @@ def schema() -> None:
     "merged or deleted, field by field; send nothing.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="For cron: print nothing when all is well; problems go to stderr; no progress.",
+)
 @pass_ctx
 def sync(
     ctx: Ctx,
@@ -88,25 +95,34 @@ def sync(
     no_deliver: bool,
     dry_run: bool,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Run one pass: import configured files, map and dedupe, push changed guests to the CRM.
 
     Exit status: 0 all good; 1 some records were rejected (bad rows or files, dead
-    letters); 3 nothing was rejected but records are still pending for a CRM after the
-    run (credentials refused, CRM down, quota used up, resends): the summary says how many
-    and why, and the next run sends them.
+    letters); 2 the config or the command line is wrong (nothing ran); 3 nothing was
+    rejected but records are still pending for a CRM after the run (credentials refused,
+    CRM down, quota used up, resends): the summary says how many and why, and the next
+    run sends them. Problems go to stderr, the summary to stdout (none with --quiet).
     """
     hub = ctx.hub()
+    display = _SyncProgress(enabled=out.is_terminal and not (quiet or as_json))
     try:
         hub.check_targets(list(targets))  # before any work, not after processing
-        summary = hub.sync(
-            sources=list(sources) or None,
-            targets=list(targets) or None,
-            deliver=not (no_deliver or dry_run),
-        )
+        with display:
+            summary = hub.sync(
+                sources=list(sources) or None,
+                targets=list(targets) or None,
+                deliver=not (no_deliver or dry_run),
+                stage=display.stage,
+                process_progress=display.rows,
+            )
         plans = dry_run_plans(hub, list(targets) or None) if dry_run else []
     finally:
         hub.close()
+    if quiet and not as_json:
+        print_problems(summary)
+        sys.exit(exit_code(summary))
     if dry_run and not as_json:
         print_summary(summary)
         print_plans(plans)
@@ -168,7 +184,56 @@ def status(ctx: Ctx) -> None:
     hub.close()
 
 
-def print_summary(s: SyncSummary, console: Console = out) -> None:
+_STAGES = {"read": "reading files", "pull": "pulling APIs", "process": "map, dedupe"}
+
+
+class _SyncProgress:
+    """The stage a `sync` is in, on a terminal: one line, rows counted while mapping."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            MofNCompleteColumn(),
+            console=out,
+            transient=True,
+            disable=not enabled,
+        )
+        self.task = self.bar.add_task("starting", total=None)
+
+    def __enter__(self) -> _SyncProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def stage(self, name: str) -> None:
+        text = _STAGES.get(name) or f"pushing to {name.removeprefix('deliver:')}"
+        self.bar.reset(self.task, description=text, total=None)
+
+    def rows(self, done: int, total: int) -> None:
+        self.bar.update(self.task, completed=done, total=total)
+
+
+def print_problems(s: SyncSummary) -> None:
+    """`sync --quiet`: only what needs a person, on stderr (cron mails stderr)."""
+    print_errors(s)
+    for d in s.deliveries:
+        if d.stopped:
+            err.print(f"[red]{escape(d.target)}[/]: {escape(d.stopped)}", highlight=False)
+        elif d.pending_left and not d.skipped:
+            why = escape(d.pending_why or "")
+            err.print(f"[yellow]{escape(d.target)}[/]: {d.pending_left} still pending: {why}")
+        if d.dead:
+            err.print(
+                f"[red]{escape(d.target)}[/]: {d.dead} dead letter(s) "
+                "(`guestsync dead-letters list`)",
+                highlight=False,
+            )
+
+
+def print_errors(s: SyncSummary) -> None:
     for line in s.ingest.rejected_files:
         err.print(f"[red]rejected file[/] {escape(line)}")
     for line in s.ingest.warnings:
@@ -179,6 +244,10 @@ def print_summary(s: SyncSummary, console: Console = out) -> None:
         err.print(f"[red]rejected row[/] {escape(line)}")
     for line in s.process.warnings:
         err.print(f"[yellow]warning[/] {escape(line)}")
+
+
+def print_summary(s: SyncSummary, console: Console = out) -> None:
+    print_errors(s)
     t = Table(title=f"sync run {s.run_id}")
     t.add_column("stage")
     t.add_column("result")

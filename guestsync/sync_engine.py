@@ -93,13 +93,15 @@ class Hub:
                 name,
                 src,
                 base_dir=config.path.parent,
-                session_factory=session_factory,
+                session_factory=_guarded(config, "sources", name, session_factory),
                 sleep=sleep,
             )
             for name, src in config.sources.items()
         }
         self.targets: dict[str, Target] = {
-            name: TARGETS[t.type](name, t, session=session_factory())
+            name: TARGETS[t.type](
+                name, t, session=_guarded(config, "targets", name, session_factory)()
+            )
             for name, t in config.targets.items()
         }
         self._store = store
@@ -321,6 +323,26 @@ class Hub:
         finally:
             self.store.finish_run(run_id, status=status, stats=summary.as_dict())
         return summary
+
+
+class _UnsetSecrets(requests.Session):
+    """The session of a connector whose ${VAR}s were left unset (a config loaded with
+    secrets=False, for `status` or `report`): any call out is the config error that a
+    strict load would have raised, never a request with a placeholder for a token."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        super().__init__()
+        self.errors = errors
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        raise ConfigErrors(self.errors)
+
+
+def _guarded(
+    config: Config, section: str, name: str, factory: Callable[[], requests.Session]
+) -> Callable[[], requests.Session]:
+    unset = config.unset_env(section, name)
+    return (lambda: _UnsetSecrets(unset)) if unset else factory
 
 
 def compile_source_mappings(config: Config, ctx: Context) -> dict[tuple[str, str], CompiledMapping]:

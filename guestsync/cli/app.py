@@ -22,8 +22,11 @@ class Ctx:
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path
 
-    def hub(self) -> Hub:
-        return Hub(load_config(self.config_path))
+    def hub(self, *, secrets: bool = True) -> Hub:
+        """`secrets=False` for commands that only read the store (status, report, outbox,
+        …): an unset ${VAR} (a CRM token not exported on this box) is then no error; a
+        connector built with one refuses to call out (sync_engine._UnsetSecrets)."""
+        return Hub(load_config(self.config_path, secrets=secrets))
 
 
 pass_ctx = click.make_pass_decorator(Ctx)

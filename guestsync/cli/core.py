@@ -157,7 +157,7 @@ def exit_code(summary: SyncSummary) -> int:
 @pass_ctx
 def status(ctx: Ctx) -> None:
     """Queues at a glance: inbox by state, outbox and dead letters per target, last runs."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     store = hub.store
     t = Table(title="inbox")
     for col in ("pending", "done", "error"):

@@ -32,7 +32,7 @@ def _age(since: str | None) -> str:
 @pass_ctx
 def outbox(ctx: Ctx) -> None:
     """Queue depth per target: pending records, age of the oldest, attempts, dead letters."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         store = hub.store
         t = Table(title="outbox")
@@ -95,7 +95,7 @@ def dead_letters() -> None:
 @pass_ctx
 def dl_list(ctx: Ctx, target: str | None, show_all: bool) -> None:
     """List dead letters: id, target, guest, attempts, when, and the CRM's message."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         letters = hub.store.dead_letter_details(target=target, include_retried=show_all)
     finally:
@@ -116,7 +116,7 @@ def dl_list(ctx: Ctx, target: str | None, show_all: bool) -> None:
 @pass_ctx
 def dl_show(ctx: Ctx, dead_letter_id: int) -> None:
     """Show one dead letter in full: the CRM's message and the payload that was refused."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         d = hub.store.dead_letter_detail(dead_letter_id)
     finally:

@@ -159,7 +159,7 @@ def schedule() -> None:
 def schedule_list(ctx: Ctx) -> None:
     """Show every scheduled job (sources and exports), its cron expression, its next run
     time and how its last run went."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         config = hub.config
         jobs = all_jobs(config, ctx.hub)

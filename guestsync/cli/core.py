@@ -20,6 +20,7 @@ from ..sync_engine import Hub, SyncSummary
 from .app import Ctx, cli, err, out, pass_ctx
 from .delivery import dry_run_plans, print_plans
 from .status_tables import print_service_status
+from .timefmt import local
 
 
 @cli.command()
@@ -159,6 +160,7 @@ def status(ctx: Ctx) -> None:
     """Queues at a glance: inbox by state, outbox and dead letters per target, last runs."""
     hub = ctx.hub(secrets=False)
     store = hub.store
+    tz = hub.config.defaults.timezone
     t = Table(title="inbox")
     for col in ("pending", "done", "error"):
         t.add_column(col, justify="right")
@@ -176,11 +178,11 @@ def status(ctx: Ctx) -> None:
             str(c.get("done", 0)),
             str(len(store.dead_letters(target=name))),
             str(store.count_crm_links(name)),
-            f"until {paused[:16]}" if (paused := quota_paused_until(store, name)) else "-",
+            f"until {local(paused, tz)}" if (paused := quota_paused_until(store, name)) else "-",
         )
     out.print(t)
     out.print(f"guests: {store.count_guests()}   reservations: {store.count_reservations()}")
-    print_service_status(out, store, list(hub.sources))
+    print_service_status(out, store, list(hub.sources), tz=tz)
     hub.close()
 
 

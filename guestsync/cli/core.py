@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from ..actions import profiles
 from ..config import find_config, json_schema, load_config
 from ..delivery.batches import quota_paused_until
 from ..sync_engine import Hub, SyncSummary
@@ -41,14 +42,37 @@ def validate(ctx: Ctx, config_file: str | None) -> None:
 
 @cli.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--profile",
+    type=click.Choice(profiles.INIT_PROFILES),
+    default="csv",
+    show_default=True,
+    help="csv: a booking export (annotated); square: the Square API; booking_en, "
+    "booking_zh, booking_zh_hans: a booking CSV with that shipped mapping.",
+)
+@click.option("--sample", is_flag=True, help="Also put a sample export in exports/ to try.")
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
-def init(directory: Path, force: bool) -> None:
-    """Write an annotated starter guestsync.yaml (and a sample mapping) into DIRECTORY."""
-    starter = resources.files("guestsync") / "starter"
-    files = {
-        directory / "guestsync.yaml": (starter / "guestsync.yaml").read_text("utf-8"),
-        directory / "mappings" / "bookings.yaml": (starter / "bookings.yaml").read_text("utf-8"),
-    }
+def init(directory: Path, profile: str, sample: bool, force: bool) -> None:
+    """Write an annotated starter guestsync.yaml and the mappings it names into DIRECTORY.
+
+    The mappings are copies of the shipped profiles (`guestsync mapping list`): edit them
+    to match your export's headers. Then `guestsync validate`."""
+    start = profiles.starter(profile)
+    shipped = profiles.shipped()
+    files = {directory / "guestsync.yaml": start.config}
+    if not start.mappings:  # the annotated starter's own mapping
+        starter = resources.files("guestsync") / "starter"
+        files[directory / "mappings" / "bookings.yaml"] = (starter / "bookings.yaml").read_text(
+            "utf-8"
+        )
+    for name, file in start.mappings.items():
+        files[directory / "mappings" / file] = profiles.profile(name).path.read_text("utf-8")
+    if sample:
+        if start.sample is None:
+            raise click.ClickException(f"the {profile} profile has no sample export")
+        files[directory / "exports" / "sample_bookings.csv"] = (shipped / start.sample).read_text(
+            "utf-8-sig"
+        )
     exists = [p for p in files if p.exists()]
     if exists and not force:
         raise click.ClickException(
@@ -58,7 +82,6 @@ def init(directory: Path, force: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         out.print(f"wrote {path}")
-    out.print("next: edit the file, export HUBSPOT_TOKEN, then `guestsync validate`")
 
 
 @cli.command()

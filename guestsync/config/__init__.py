@@ -226,7 +226,10 @@ def parse_config(
             mapping = config.resolve(file)
             if not mapping.is_file():
                 where, shipped = _mapping_setting(src, stream)
-                hint = " (the shipped profile: copy config/mappings/ beside this file)"
+                hint = (
+                    " (the shipped profile: copy config/mappings/ beside this file, or run"
+                    f" `guestsync mapping copy {mapping.stem}` in this file's folder)"
+                )
                 raise doc.error(
                     f"mapping file {str(mapping)!r} not found{hint if shipped else ''}",
                     ("sources", name, *where),

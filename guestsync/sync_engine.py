@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from .config import Config
+from .config import Config, plugins
 from .config.base import source_mappings
 from .connectors import TARGETS, CsvSource
 from .connectors.base import Target
@@ -99,7 +99,7 @@ class Hub:
             for name, src in config.sources.items()
         }
         self.targets: dict[str, Target] = {
-            name: TARGETS[t.type](
+            name: plugins.connector("targets", t.type, TARGETS)(
                 name, t, session=_guarded(config, "targets", name, session_factory)()
             )
             for name, t in config.targets.items()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -15,14 +16,16 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
 )
 
 from ..errors import ConfigError, ConfigErrors
 from ..identity.settings import IdentityConfig
 from ..yamlfile import Loc, YamlDoc, load_yaml
+from . import plugins
 from .base import Options, source_mappings
-from .connectors import SourceOptions, TargetOptions
+from .connectors import SOURCE_MODELS, TARGET_MODELS, SourceOptions, TargetOptions
 from .crm import CrmConfig
 from .exports import ExportJobOptions
 
@@ -112,6 +115,32 @@ class Config(Options):
     @property
     def store_path(self) -> Path:
         return self.resolve(self.store.path)
+
+
+def _union(models: tuple[type, ...]) -> Any:
+    union: Any = models[0]
+    for model in models[1:]:
+        union = union | model
+    return Annotated[union, Field(discriminator="type")]
+
+
+@functools.cache
+def _with_plugins(sources: tuple[type, ...], targets: tuple[type, ...]) -> type[Config]:
+    fields: dict[str, Any] = {
+        "sources": (dict[str, _union(sources)], Field(default_factory=dict)),  # type: ignore[misc]
+        "targets": (dict[str, _union(targets)], Field(default_factory=dict)),  # type: ignore[misc]
+    }
+    return create_model("Config", __base__=Config, __doc__=Config.__doc__, **fields)
+
+
+def config_model() -> type[Config]:
+    """Config, or (third-party connectors installed: plugins.py) a subclass whose
+    `sources:`/`targets:` also take the plugins' options models."""
+    sources = plugins.options_models("sources", SOURCE_MODELS)
+    targets = plugins.options_models("targets", TARGET_MODELS)
+    if sources == SOURCE_MODELS and targets == TARGET_MODELS:
+        return Config
+    return _with_plugins(sources, targets)
 
 
 def substitute_env(
@@ -214,7 +243,7 @@ def parse_config(
     if not isinstance(data, dict):
         raise doc.error("the file must be a mapping of settings (sources:, targets:, …)")
     try:
-        config = Config.model_validate(data)
+        config = config_model().model_validate(data)
     except ValidationError as exc:
         if unset:  # a placeholder that is not a valid value (a URL, say): say what is unset
             substitute_env(doc, environ)
@@ -280,7 +309,7 @@ def load_config(
 
 
 def json_schema() -> dict[str, Any]:
-    schema = Config.model_json_schema()
+    schema = config_model().model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "guestsync.yaml"
     return schema

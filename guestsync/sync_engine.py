@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from .config import Config
+from .config import Config, plugins
 from .config.base import source_mappings
 from .connectors import TARGETS, CsvSource
 from .connectors.base import Target
@@ -93,13 +93,15 @@ class Hub:
                 name,
                 src,
                 base_dir=config.path.parent,
-                session_factory=session_factory,
+                session_factory=_guarded(config, "sources", name, session_factory),
                 sleep=sleep,
             )
             for name, src in config.sources.items()
         }
         self.targets: dict[str, Target] = {
-            name: TARGETS[t.type](name, t, session=session_factory())
+            name: plugins.connector("targets", t.type, TARGETS)(
+                name, t, session=_guarded(config, "targets", name, session_factory)()
+            )
             for name, t in config.targets.items()
         }
         self._store = store
@@ -291,23 +293,56 @@ class Hub:
         targets: list[str] | None = None,
         deliver: bool = True,
         kind: str = "sync",
+        stage: Callable[[str], None] | None = None,
+        process_progress: Callable[[int, int], None] | None = None,
     ) -> SyncSummary:
-        """One pass: ingest configured files, pull APIs, process the inbox, deliver."""
+        """One pass: ingest configured files, pull APIs, process the inbox, deliver.
+
+        `stage(name)` is told as each stage starts ("read", "pull", "process",
+        "deliver:TARGET"), and `process_progress(rows done, rows pending)` while rows are
+        mapped: what a progress display on a terminal shows."""
+        tell = stage or (lambda _name: None)
         run_id = self.store.start_run(kind)
         summary = SyncSummary(run_id, IngestStats(), ProcessStats())
         status = "failed"
         try:
+            tell("read")
             summary.ingest = self.ingest_configured(sources)
+            tell("pull")
             summary.pull = self.pull(sources)
-            summary.process = self.process()
+            tell("process")
+            summary.process = self.process(progress=process_progress)
             self.finish_imports(summary.ingest)  # rejects CSVs and archive, if configured
             if deliver:
-                summary.deliveries = self.deliver(targets)
+                self.check_targets(targets)
+                for name in targets or list(self.targets):
+                    tell(f"deliver:{name}")
+                    summary.deliveries.extend(self.deliver([name]))
             summary.guests_total = self.store.count_guests()
             status = "ok" if summary.ok else "partial"
         finally:
             self.store.finish_run(run_id, status=status, stats=summary.as_dict())
         return summary
+
+
+class _UnsetSecrets(requests.Session):
+    """The session of a connector whose ${VAR}s were left unset (a config loaded with
+    secrets=False, for `status` or `report`): any call out is the config error that a
+    strict load would have raised, never a request with a placeholder for a token."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        super().__init__()
+        self.errors = errors
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        raise ConfigErrors(self.errors)
+
+
+def _guarded(
+    config: Config, section: str, name: str, factory: Callable[[], requests.Session]
+) -> Callable[[], requests.Session]:
+    unset = config.unset_env(section, name)
+    return (lambda: _UnsetSecrets(unset)) if unset else factory
 
 
 def compile_source_mappings(config: Config, ctx: Context) -> dict[tuple[str, str], CompiledMapping]:

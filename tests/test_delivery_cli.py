@@ -107,8 +107,12 @@ def test_resume_lifts_a_quota_pause_that_outbox_and_status_show(setup, monkeypat
     from guestsync.cli.app import out
 
     monkeypatch.setattr(out, "width", 200)  # the tables have many columns
-    assert until[:19] in _run(cfg, "outbox").output
-    assert f"until {until[:16]}" in _run(cfg, "status").output
+    # shown in defaults.timezone with its offset (issue 24), not as stored (UTC)
+    from guestsync.cli.timefmt import local
+
+    shown = local(until, "Asia/Taipei")
+    assert shown.endswith("+08:00") and shown in _run(cfg, "outbox").output
+    assert f"until {shown}" in _run(cfg, "status").output
 
     result = _run(cfg, "resume", "hubspot")
     assert result.exit_code == 0 and "lifted" in result.output

@@ -97,7 +97,10 @@ def test_serve_runs_the_scheduled_jobs_and_the_worker_together(make_config, tmp_
     store.close()
     text = wide.file.getvalue()
     site = next(line for line in text.splitlines() if line.startswith("│ site"))
-    assert runs[0]["started_at"][:19] in site and runs[0]["status"] in site
+    # times are shown in the zone given (issue 24: defaults.timezone under `status`)
+    from guestsync.cli.timefmt import local
+
+    assert local(runs[0]["started_at"], "UTC") in site and runs[0]["status"] in site
 
 
 def test_a_stopped_target_rests_instead_of_being_called_every_cycle(make_config):

@@ -59,6 +59,59 @@ PROFILE_SECTIONS: dict[str, Section] = {
 }
 
 
+SHORT_ID = 8  # the fewest characters shown of a guest id
+
+
+def short_ids(store: Store, guest_ids: list[str]) -> dict[str, str]:
+    """Each id's shortest prefix (at least SHORT_ID characters) that no other guest's
+    id starts with, as git abbreviates hashes: what a person can type back.
+
+    Guest ids are UUIDv7 (store/guests.py): the first 12 hex digits are the creation
+    time, so guests created in the same minute share 8 characters, and a bulk import
+    in the same millisecond shares 13; a fixed 8 named many guests at once."""
+    out: dict[str, str] = {}
+    for gid in dict.fromkeys(guest_ids):
+        need = SHORT_ID
+        for other in store.guest_id_neighbours(gid):
+            if other is not None:
+                need = max(need, _common(gid, other) + 1)
+        if need < len(gid) and gid[need - 1] == "-":
+            need += 1  # never end on a dash
+        out[gid] = gid[: min(need, len(gid))]
+    return out
+
+
+def _common(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def expand_id(store: Store, text: str) -> str:
+    """A guest id from what a person typed: the whole id, or a prefix only one guest's id
+    starts with (as `review list` and `guests search` show them)."""
+    text = text.strip()
+    if not text:
+        raise IdentityError("no guest id given")
+    if store.guest_exists(text):
+        return text
+    if len(text) < 4:
+        raise IdentityError(f"{text!r}: give at least 4 characters of the guest id")
+    found = store.guest_ids_with_prefix(text, limit=4)
+    if not found:
+        raise IdentityError(f"no guest id starts with {text!r} (see `guestsync guests search`)")
+    if len(found) > 1:
+        shown = ", ".join(short_ids(store, found[:3]).values())
+        more = ", …" if len(found) > 3 else ""
+        raise IdentityError(
+            f"{text!r} is the start of more than one guest id ({shown}{more}); type more of it"
+        )
+    return found[0]
+
+
 def current_id(store: Store, guest_id: str) -> str:
     """Follow `merged_into` so an old id still finds its guest."""
     return Resolver(store)._current(guest_id)

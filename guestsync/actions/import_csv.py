@@ -1,6 +1,7 @@
 """`import-csv` as a library call: files in, rows mapped and deduped, rejects written out,
 files archived, and an exit status cron can act on (0 ok, 1 some rows rejected,
-2 nothing imported).
+2 nothing imported). Each call is a row in `runs` (kind `import-csv:SOURCE`), as a sync
+is, so `status` and a monitoring query see a nightly import that failed or never ran.
 """
 
 from __future__ import annotations
@@ -25,6 +26,32 @@ class ImportReport:
     process: ProcessStats | None = None
     rejects_files: list[Path] = field(default_factory=list)
     archived: list[Path] = field(default_factory=list)
+    run_id: int = 0
+
+    @property
+    def status(self) -> str:
+        """The `runs` status: ok, partial (some rows rejected) or failed (nothing in)."""
+        return {0: "ok", 1: "partial"}.get(self.exit_code, "failed")
+
+    def stats(self) -> dict[str, object]:
+        """What `runs.stats` keeps: counts, never row contents (they hold guests' data)."""
+        ing = self.ingest
+        out: dict[str, object] = {
+            "files": ing.files,
+            "rows": ing.rows,
+            "new": ing.new,
+            "rejected": self.rejected,
+            "rejected_files": len(ing.rejected_files),
+            "skipped_files": len(ing.skipped_files),
+        }
+        if self.process is not None:
+            out |= {
+                "processed": self.process.processed,
+                "guests_created": self.process.guests_created,
+                "guests_matched": self.process.guests_matched,
+                "queued": self.process.queued,
+            }
+        return out
 
     @property
     def rejected(self) -> int:
@@ -60,8 +87,43 @@ def import_files(
     `process_progress(rows done, rows pending)` while the rows are mapped and resolved.
     """
     hub.source(source)  # an unknown source is a config error, even with no file found
+    run_id = hub.store.start_run(f"import-csv:{source}")
+    report = ImportReport(IngestStats(), run_id=run_id)
+    try:
+        _import(
+            hub,
+            source,
+            patterns,
+            report,
+            force=force,
+            process=process,
+            archive=archive,
+            rejects=rejects,
+            progress=progress,
+            process_progress=process_progress,
+        )
+    except BaseException:
+        hub.store.finish_run(run_id, status="failed", stats=report.stats())
+        raise
+    hub.store.finish_run(run_id, status=report.status, stats=report.stats())
+    return report
+
+
+def _import(
+    hub: Hub,
+    source: str,
+    patterns: list[str],
+    report: ImportReport,
+    *,
+    force: bool,
+    process: bool,
+    archive: str | None,
+    rejects: bool | None,
+    progress: Callable[[Path, int, int], None] | None,
+    process_progress: Callable[[int, int], None] | None,
+) -> None:
     files = expand(patterns, Path.cwd())
-    ingest = IngestStats()
+    ingest = report.ingest
     if not files:
         ingest.rejected_files.append(f"no file matches {', '.join(patterns)}")
     if process and sum(p.stat().st_size for p in files) >= hub.parallel_min_rows * MIN_ROW_BYTES:
@@ -74,10 +136,8 @@ def import_files(
                 progress(path, done, size)
 
         hub.import_csv(source, [path], ingest, force=force, progress=tick)
-    report = ImportReport(ingest)
     if process:
         report.process = hub.process(progress=process_progress)
     report.rejects_files, report.archived = hub.finish_imports(
         ingest, archive=archive, rejects=rejects
     )
-    return report

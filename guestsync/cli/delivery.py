@@ -16,6 +16,7 @@ from ..delivery.crm_ops import supports_merge
 from ..delivery.plan import TargetPlan, plan_target
 from ..store import utcnow
 from .app import Ctx, cli, err, out, pass_ctx
+from .timefmt import local
 
 
 def _age(since: str | None) -> str:
@@ -32,10 +33,10 @@ def _age(since: str | None) -> str:
 @pass_ctx
 def outbox(ctx: Ctx) -> None:
     """Queue depth per target: pending records, age of the oldest, attempts, dead letters."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         store = hub.store
-        t = Table(title="outbox")
+        t = Table(title=f"outbox (times in {hub.config.defaults.timezone})")
         for col in ("target", "pending", "oldest pending", "max attempts", "delivered"):
             t.add_column(col, justify="left" if col == "target" else "right")
         t.add_column("dead letters", justify="right")
@@ -53,7 +54,7 @@ def outbox(ctx: Ctx) -> None:
                 str(d.done if d else 0),
                 str(len(store.dead_letter_details(target=name))),
                 str(len(ops)),
-                (quota_paused_until(store, name) or "-")[:19],
+                local(quota_paused_until(store, name), hub.config.defaults.timezone),
             )
         out.print(t)
     finally:
@@ -77,7 +78,8 @@ def resume(ctx: Ctx, target: str) -> None:
             raise click.ClickException(f"no target {target!r} in the config (targets: {known})")
         until = lift_quota_pause(hub.store, target)
         if until:
-            out.print(f"{target}: quota pause until {until[:19]} lifted; the next push delivers")
+            when = local(until, hub.config.defaults.timezone)
+            out.print(f"{target}: quota pause until {when} lifted; the next push delivers")
         else:
             out.print(f"{target}: not paused")
     finally:
@@ -95,9 +97,10 @@ def dead_letters() -> None:
 @pass_ctx
 def dl_list(ctx: Ctx, target: str | None, show_all: bool) -> None:
     """List dead letters: id, target, guest, attempts, when, and the CRM's message."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         letters = hub.store.dead_letter_details(target=target, include_retried=show_all)
+        tz = hub.config.defaults.timezone
     finally:
         hub.close()
     # One line per letter (no table): long CRM messages stay whole and greppable.
@@ -105,7 +108,7 @@ def dl_list(ctx: Ctx, target: str | None, show_all: bool) -> None:
     for d in letters:
         retried = " [dim](retried)[/]" if d.retried_at else ""
         out.print(
-            f"{d.id}  {escape(d.target)}  {d.guest_id}  {d.attempts}  {d.created_at[:19]}  "
+            f"{d.id}  {escape(d.target)}  {d.guest_id}  {d.attempts}  {local(d.created_at, tz)}  "
             f"{escape(d.error)}{retried}",
             highlight=False,
         )
@@ -116,17 +119,18 @@ def dl_list(ctx: Ctx, target: str | None, show_all: bool) -> None:
 @pass_ctx
 def dl_show(ctx: Ctx, dead_letter_id: int) -> None:
     """Show one dead letter in full: the CRM's message and the payload that was refused."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         d = hub.store.dead_letter_detail(dead_letter_id)
+        tz = hub.config.defaults.timezone
     finally:
         hub.close()
     if d is None:
         raise click.ClickException(f"no dead letter {dead_letter_id}")
     out.print(f"dead letter {d.id}: target {d.target}, guest {d.guest_id}")
-    out.print(f"created {d.created_at}, after {d.attempts} attempt(s)")
+    out.print(f"created {local(d.created_at, tz, seconds=True)}, after {d.attempts} attempt(s)")
     if d.retried_at:
-        out.print(f"retried {d.retried_at}")
+        out.print(f"retried {local(d.retried_at, tz, seconds=True)}")
     out.print(f"error: {escape(d.error)}", highlight=False)
     click.echo(json.dumps(d.payload, indent=2, ensure_ascii=False, sort_keys=True))
 

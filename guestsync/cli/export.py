@@ -53,7 +53,7 @@ def export_csv_command(
     if columns_file and column_specs:
         raise click.UsageError("use --columns FILE or --column, not both")
     columns = load_columns(columns_file) if columns_file else parse_columns(column_specs)
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         stats = export_csv(
             hub.store,

@@ -37,8 +37,9 @@ def _done(what: str, touched: set[str], queued: int) -> None:
 def show(ctx: Ctx, guest_id: str, as_json: bool) -> None:
     """Show a golden guest: its profile, segment, visits, spend and consent in force, every
     linked source record, its CRM record ids and open reviews."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
+        guest_id = guest_admin.expand_id(hub.store, guest_id)
         data = guest_admin.profile(hub.store, guest_id)
     finally:
         hub.close()
@@ -93,9 +94,14 @@ def _fields_text(fields: dict[str, Any]) -> str:
 @pass_ctx
 def explain(ctx: Ctx, guest_id: str) -> None:
     """Why this guest is what it is: every match decision, with the score of each field."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
+        guest_id = guest_admin.expand_id(hub.store, guest_id)
         rows = guest_admin.explain(hub.store, guest_id)
+        ids = [r["guest_id"] for r in rows if r["guest_id"]]
+        short = guest_admin.short_ids(
+            hub.store, ids + [r["candidate"] for r in rows if r["candidate"]]
+        )
     finally:
         hub.close()
     t = Table(title=f"decisions about {guest_id}")
@@ -106,8 +112,8 @@ def explain(ctx: Ctx, guest_id: str) -> None:
         record = ":".join(x for x in (r["source"], r["external_id"]) if x) or "-"
         t.add_row(
             escape(record),
-            (r["guest_id"] or "")[:8],
-            escape(r["candidate_ref"] or (r["candidate"] or "-")[:8]),
+            short.get(r["guest_id"] or "", ""),
+            escape(r["candidate_ref"] or short.get(r["candidate"] or "", "-")),
             "" if r["score"] is None else f"{r['score']:.1f}",
             escape(fields),
             r["outcome"],
@@ -121,16 +127,17 @@ def explain(ctx: Ctx, guest_id: str) -> None:
 @pass_ctx
 def search(ctx: Ctx, text: str, limit: int) -> None:
     """Find guests by name (陳小明 finds 陈小明 and Chen Xiao Ming), email or phone."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         found = guest_admin.search(hub.store, text, region=hub.config.defaults.region, limit=limit)
+        short = guest_admin.short_ids(hub.store, [g.id for g in found if g.id])
     finally:
         hub.close()
     t = Table(title=f"guests matching {text!r}")
     for col in ("id", "name", "email", "phone"):
         t.add_column(col)
     for g in found:
-        t.add_row(g.id or "", escape(g.display_name()), g.email or "", g.phone or "")
+        t.add_row(short.get(g.id or "", ""), escape(g.display_name()), g.email or "", g.phone or "")
     out.print(t)
 
 
@@ -145,6 +152,7 @@ def merge(ctx: Ctx, keep: str, lose: str) -> None:
     """
     hub = ctx.hub()
     try:
+        keep, lose = guest_admin.expand_id(hub.store, keep), guest_admin.expand_id(hub.store, lose)
         touched, queued = _admin(hub).merge(keep, lose)
     finally:
         hub.close()
@@ -167,6 +175,7 @@ def unmerge(ctx: Ctx, guest_id: str, link: str) -> None:
     hub = ctx.hub()
     try:
         admin = _admin(hub)
+        guest_id = guest_admin.expand_id(hub.store, guest_id)
         touched, queued = admin.unmerge(guest_id, link)
         warnings = admin.merged_in_crm(guest_id, touched)
     finally:

@@ -1,4 +1,4 @@
-"""Mapping commands: `guestsync mapping preview`, `guestsync mapping schema`."""
+"""Mapping commands: `guestsync mapping preview`, `schema`, `list` and `copy`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pydantic_core import to_jsonable_python
 from rich.markup import escape
 from rich.table import Table
 
+from ..actions import profiles
 from ..actions.preview import SampleRecord, context_of, file_records, source_records
 from ..config import find_config, load_config
 from ..errors import ConfigError
@@ -158,3 +159,33 @@ def preview(
         bad = sum(not p.ok for p in previews)
         out.print(f"{len(previews) - bad} of {len(previews)} record(s) map cleanly")
     sys.exit(0 if all(p.ok for p in previews) else 1)
+
+
+@mapping.command("list")
+def list_profiles() -> None:
+    """List the mapping profiles shipped with guestsync (Square, Toast, inline, Jiandaoyun,
+    booking and POS exports …): name, entity and what each reads."""
+    t = Table(title=f"mapping profiles ({profiles.shipped() / 'mappings'})")
+    for col in ("name", "entity", "about"):
+        t.add_column(col)
+    for p in profiles.profiles():
+        t.add_row(p.name, p.entity, escape(p.about))
+    out.print(t)
+
+
+@mapping.command("copy")
+@click.argument("name")
+@click.option(
+    "--to",
+    "folder",
+    default="mappings",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to copy into (a config names it as mappings/NAME.yaml).",
+)
+@click.option("--force", is_flag=True, help="Overwrite a file that exists.")
+def copy_profile(name: str, folder: Path, force: bool) -> None:
+    """Copy the shipped profile NAME (see `mapping list`) into a folder beside your
+    config, to use as is or change to your export's headers."""
+    dest = profiles.copy_profile(name, folder, force=force)
+    out.print(f"wrote {dest}")

@@ -25,7 +25,7 @@ from .app import Ctx, cli, out, pass_ctx
 def report_cmd(ctx: Ctx, html_file: Path | None, top: int) -> None:
     """Summary for managers: guests by segment, new guests this month by source, no-show
     rate by source, top dishes."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         rep = report.build(hub.store, now=utcnow(), tz=hub.activity.tz, top=top)
     finally:
@@ -43,7 +43,7 @@ def refresh(ctx: Ctx) -> None:
 
     `sync` does this once a day by itself (segments move with the calendar).
     """
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         queued = outbox.refresh_all(hub.store, hub.targets, hub.activity)
         segments = hub.store.guests_by_segment()

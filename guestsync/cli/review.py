@@ -20,8 +20,11 @@ def review() -> None:
 @click.option("--limit", default=50, show_default=True, help="At most this many items.")
 @pass_ctx
 def list_(ctx: Ctx, show_all: bool, limit: int) -> None:
-    """Open review items: the record's guest, the possible match, the score and why."""
-    hub = ctx.hub()
+    """Open review items: the record's guest, the possible match, the score and why.
+
+    Guest ids are shown as their shortest unique prefix (at least 8 characters), which
+    `guests show`, `explain`, `merge` and `unmerge` take as they take a whole id."""
+    hub = ctx.hub(secrets=False)
     try:
         items = hub.store.reviews(status=None if show_all else "open", limit=limit)
         names = {
@@ -29,6 +32,7 @@ def list_(ctx: Ctx, show_all: bool, limit: int) -> None:
             for i in items
             for gid in (i.guest_id, i.candidate)
         }
+        short = guest_admin.short_ids(hub.store, list(names))
     finally:
         hub.close()
     t = Table(title="review queue")
@@ -38,8 +42,8 @@ def list_(ctx: Ctx, show_all: bool, limit: int) -> None:
         fields = ", ".join(f"{k} {v['level']}" for k, v in i.fields.items())
         t.add_row(
             str(i.id),
-            escape(f"{i.guest_id[:8]} {names[i.guest_id]}"),
-            escape(f"{i.candidate[:8]} {names[i.candidate]}"),
+            escape(f"{short[i.guest_id]} {names[i.guest_id]}"),
+            escape(f"{short[i.candidate]} {names[i.candidate]}"),
             f"{i.score:.1f}",
             escape(fields),
             i.status,

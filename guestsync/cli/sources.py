@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +21,7 @@ from rich.table import Table
 from ..actions.import_csv import import_files
 from ..serve.scheduler import all_jobs, build_scheduler, guarded, next_runs, unscheduled
 from .app import Ctx, cli, err, out, pass_ctx
+from .timefmt import local
 
 
 @cli.command("import-csv")
@@ -159,7 +159,7 @@ def schedule() -> None:
 def schedule_list(ctx: Ctx) -> None:
     """Show every scheduled job (sources and exports), its cron expression, its next run
     time and how its last run went."""
-    hub = ctx.hub()
+    hub = ctx.hub(secrets=False)
     try:
         config = hub.config
         jobs = all_jobs(config, ctx.hub)
@@ -181,9 +181,8 @@ def schedule_list(ctx: Ctx) -> None:
         last_run = last.get(job_id)
         seen = "-"
         if last_run:
-            at = datetime.fromisoformat(last_run["started_at"]).astimezone(ZoneInfo(tz))
-            seen = f"{at.isoformat(timespec='minutes')} {last_run['status']}"
-        t.add_row(job_id, cron, when.isoformat(timespec="minutes") if when else "never", seen)
+            seen = f"{local(last_run['started_at'], tz)} {last_run['status']}"
+        t.add_row(job_id, cron, local(when, tz) if when else "never", seen)
     out.print(t)
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from .timefmt import local
+
 
 def _age(seconds: float | None) -> str:
     if seconds is None:
@@ -17,15 +19,18 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
-def print_service_status(console: Console, store: Any, sources: list[str]) -> None:
+def print_service_status(
+    console: Console, store: Any, sources: list[str], *, tz: str = "UTC"
+) -> None:
+    """`tz`: defaults.timezone; every time is shown there, with its offset."""
     cursors: dict[str, list[str]] = {}
     for source, stream, value, updated in store.cursors():
-        cursors.setdefault(source, []).append(f"{stream}={value} ({updated[:19]})")
+        cursors.setdefault(source, []).append(f"{stream}={value} ({local(updated, tz)})")
     hooks = store.webhook_source_stats()
     quarantine = store.quarantine_counts()
     received = store.last_received()
     runs_of = store.last_source_runs()
-    t = Table(title="sources")
+    t = Table(title=f"sources (times in {tz})")
     cols = ("source", "last run", "last received", "cursor", "webhooks", "last webhook")
     for col in (*cols, "quarantined"):
         t.add_column(col)
@@ -34,11 +39,11 @@ def print_service_status(console: Console, store: Any, sources: list[str]) -> No
         at, run_status = runs_of.get(name, ("", ""))
         t.add_row(
             name,
-            f"{at[:19]} {run_status}" if at else "-",
-            received.get(name, "-")[:19],
+            f"{local(at, tz)} {run_status}" if at else "-",
+            local(received.get(name), tz),
             "; ".join(cursors.get(name, [])) or "-",
             str(n),
-            (last or "-")[:19],
+            local(last, tz),
             str(quarantine.get(name, 0)),
         )
     console.print(t)
@@ -58,10 +63,10 @@ def print_service_status(console: Console, store: Any, sources: list[str]) -> No
     console.print(t)
     runs = store.runs(limit=5)
     if runs:
-        t = Table(title="last runs")
+        t = Table(title=f"last runs (times in {tz})")
         for col in ("run", "kind", "started", "status"):
             t.add_column(col)
         for r in runs:
-            t.add_row(str(r["id"]), r["kind"], (r["started_at"] or "")[:19], r["status"])
+            t.add_row(str(r["id"]), r["kind"], local(r["started_at"], tz), r["status"])
         console.print(t)
     console.print(f"review queue: {store.count_reviews('open')} pair(s) waiting for a decision")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -15,19 +16,22 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
 )
 
 from ..errors import ConfigError, ConfigErrors
 from ..identity.settings import IdentityConfig
 from ..yamlfile import Loc, YamlDoc, load_yaml
+from . import plugins
 from .base import Options, source_mappings
-from .connectors import SourceOptions, TargetOptions
+from .connectors import SOURCE_MODELS, TARGET_MODELS, SourceOptions, TargetOptions
 from .crm import CrmConfig
 from .exports import ExportJobOptions
 
 DEFAULT_CONFIG = "guestsync.yaml"
 CONFIG_ENV = "GUESTSYNC_CONFIG"
+UNSET_PREFIX = "unset-environment-variable-"  # stands for an unset ${VAR} (lazy secrets)
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -91,6 +95,13 @@ class Config(Options):
     exports: dict[str, ExportJobOptions] = Field(default_factory=dict)  # scheduled CSV exports
 
     _path: Path = PrivateAttr(default=Path(DEFAULT_CONFIG))
+    # ${VAR}s left unset by a config loaded with secrets=False: one error each, with line
+    _unset: list[ConfigError] = PrivateAttr(default_factory=list)
+
+    def unset_env(self, section: str, name: str) -> list[ConfigError]:
+        """The unset ${VAR}s in one source or target (`section` is sources or targets);
+        a connector built with any of them must not call out (sync_engine.Hub)."""
+        return [e for e in self._unset if (e.field or "").startswith(f"{section}.{name}.")]
 
     @property
     def path(self) -> Path:
@@ -106,8 +117,44 @@ class Config(Options):
         return self.resolve(self.store.path)
 
 
-def substitute_env(doc: YamlDoc, environ: dict[str, str] | os._Environ[str]) -> Any:
-    """Replace ${VAR} and ${VAR:-default} in every string; an unset VAR is an error."""
+def _union(models: tuple[type, ...]) -> Any:
+    union: Any = models[0]
+    for model in models[1:]:
+        union = union | model
+    return Annotated[union, Field(discriminator="type")]
+
+
+@functools.cache
+def _with_plugins(sources: tuple[type, ...], targets: tuple[type, ...]) -> type[Config]:
+    fields: dict[str, Any] = {
+        "sources": (dict[str, _union(sources)], Field(default_factory=dict)),  # type: ignore[misc]
+        "targets": (dict[str, _union(targets)], Field(default_factory=dict)),  # type: ignore[misc]
+    }
+    return create_model("Config", __base__=Config, __doc__=Config.__doc__, **fields)
+
+
+def config_model() -> type[Config]:
+    """Config, or (third-party connectors installed: plugins.py) a subclass whose
+    `sources:`/`targets:` also take the plugins' options models."""
+    sources = plugins.options_models("sources", SOURCE_MODELS)
+    targets = plugins.options_models("targets", TARGET_MODELS)
+    if sources == SOURCE_MODELS and targets == TARGET_MODELS:
+        return Config
+    return _with_plugins(sources, targets)
+
+
+def substitute_env(
+    doc: YamlDoc,
+    environ: dict[str, str] | os._Environ[str],
+    *,
+    unset: dict[Loc, list[str]] | None = None,
+) -> Any:
+    """Replace ${VAR} and ${VAR:-default} in every string; an unset VAR is an error.
+
+    With `unset` (a dict to fill), an unset VAR is not an error: its reference is left
+    as a placeholder and its location recorded, for a command that never calls the CRM
+    (`status`, `report`): IT staff read queues on a box where the CRM tokens are not
+    exported. A command that does call it resolves the config again, strictly."""
     errors: list[ConfigError] = []
 
     def sub(value: Any, loc: Loc) -> Any:
@@ -124,6 +171,9 @@ def substitute_env(doc: YamlDoc, environ: dict[str, str] | os._Environ[str]) -> 
                 return environ[name]
             if default is not None:
                 return default
+            if unset is not None:
+                unset.setdefault(loc, []).append(name)
+                return f"{UNSET_PREFIX}{name}"
             errors.append(
                 doc.error(
                     f"environment variable {name} is not set "
@@ -181,27 +231,47 @@ def _is_tag(loc: tuple, i: int, doc: YamlDoc) -> bool:
 
 
 def parse_config(
-    doc: YamlDoc, *, environ: dict[str, str] | os._Environ[str] | None = None
+    doc: YamlDoc,
+    *,
+    environ: dict[str, str] | os._Environ[str] | None = None,
+    secrets: bool = True,
 ) -> Config:
-    data = substitute_env(doc, os.environ if environ is None else environ)
+    """`secrets=False`: unset ${VAR}s are allowed and recorded (see `substitute_env`)."""
+    environ = os.environ if environ is None else environ
+    unset: dict[Loc, list[str]] | None = None if secrets else {}
+    data = substitute_env(doc, environ, unset=unset)
     if not isinstance(data, dict):
         raise doc.error("the file must be a mapping of settings (sources:, targets:, …)")
     try:
-        config = Config.model_validate(data)
+        config = config_model().model_validate(data)
     except ValidationError as exc:
+        if unset:  # a placeholder that is not a valid value (a URL, say): say what is unset
+            substitute_env(doc, environ)
         raise validation_errors(doc, exc) from None
     config._path = Path(doc.file)
+    config._unset = [doc.error(_unset_message(names), loc) for loc, names in (unset or {}).items()]
     for name, src in config.sources.items():
         for stream, file in source_mappings(src).items():
             mapping = config.resolve(file)
             if not mapping.is_file():
                 where, shipped = _mapping_setting(src, stream)
-                hint = " (the shipped profile: copy config/mappings/ beside this file)"
+                hint = (
+                    " (the shipped profile: copy config/mappings/ beside this file, or run"
+                    f" `guestsync mapping copy {mapping.stem}` in this file's folder)"
+                )
                 raise doc.error(
                     f"mapping file {str(mapping)!r} not found{hint if shipped else ''}",
                     ("sources", name, *where),
                 )
     return config
+
+
+def _unset_message(names: list[str]) -> str:
+    listed = ", ".join(names)
+    return (
+        f"environment variable {listed} is not set, and this command needs it "
+        f"(export it, or write ${{{names[0]}:-default}})"
+    )
 
 
 def _mapping_setting(src: Any, stream: str) -> tuple[tuple[str, ...], bool]:
@@ -222,17 +292,24 @@ def find_config(path: str | Path | None) -> Path:
     return Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
 
 
-def load_config(path: str | Path | None = None, *, environ: dict[str, str] | None = None) -> Config:
+def load_config(
+    path: str | Path | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    secrets: bool = True,
+) -> Config:
+    """Read, substitute and validate guestsync.yaml. `secrets=False` is for commands that
+    never call a CRM or a platform: an unset ${VAR} is then not an error (`unset_env`)."""
     p = find_config(path)
     if not p.exists():
         raise ConfigError(
             "config file not found (run `guestsync init` to write a starter file)", file=str(p)
         )
-    return parse_config(load_yaml(p), environ=environ)
+    return parse_config(load_yaml(p), environ=environ, secrets=secrets)
 
 
 def json_schema() -> dict[str, Any]:
-    schema = Config.model_json_schema()
+    schema = config_model().model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "guestsync.yaml"
     return schema

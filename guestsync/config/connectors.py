@@ -8,7 +8,7 @@ map the same names to the classes (a test keeps the two in step).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 
@@ -93,6 +93,7 @@ SourceOptions = Annotated[
     | JiandaoyunSourceOptions,
     Field(discriminator="type"),
 ]
+SOURCE_MODELS: tuple[type, ...] = get_args(get_args(SourceOptions)[0])  # + plugins (plugins.py)
 
 
 class DeliveryRetryOptions(RetryOptions):
@@ -373,3 +374,4 @@ TargetOptions = Annotated[
     | KingdeeTargetOptions,
     Field(discriminator="type"),
 ]
+TARGET_MODELS: tuple[type, ...] = get_args(get_args(TargetOptions)[0])

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import requests
 
+from ..config import plugins
 from ..connectors import SOURCES
 from ..errors import GuestsyncError
 from ..models import InboxEntry
@@ -86,7 +87,7 @@ def make_source(
     sleep: Callable[[float], None],
 ) -> Any:
     """Build a configured source: a CSV source reads files, a pull source gets a session."""
-    cls = SOURCES[options.type]
+    cls = plugins.connector("sources", options.type, SOURCES)  # a built-in or a plugin
     accepts = inspect.signature(cls).parameters
     extra: dict[str, Any] = {}
     if "session" in accepts:  # pull sources: one requests Session each

@@ -35,6 +35,7 @@ from ..webhook_server import create_app
 from .scheduler import Job, build_scheduler, export_jobs, source_jobs
 from .worker import Worker, interruptible_sleep, serve_worker_hub
 from .worker_process import WorkerProcess
+from .wsgi import AccessLog
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -145,7 +146,7 @@ class Service:
         self.reader = app.extensions["guestsync"]["reader"]
         # Any: the stubs know neither effective_host nor effective_port of a TCP server
         self.server: Any = cast(Any, create_server)(
-            app,
+            AccessLog(app),  # one line per request on guestsync.access (serve/logs.py)
             host=host or config.server.host,
             port=config.server.port if port is None else port,
             threads=config.server.threads,

@@ -40,6 +40,7 @@ from ..config import load_config
 from ..metrics import Metrics
 from ..store import WriteTurn
 from ..sync_engine import Hub
+from . import logs
 from .worker import Worker, interruptible_sleep, serve_worker_hub
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,17 @@ def apply_metric(metrics: Metrics, message: tuple) -> None:
         child.observe(value)
 
 
-def child_main(config_path: str, conn: Any, step_lock: Any, write_lock: Any) -> None:
-    """The worker process (spawned by WorkerProcess)."""
+def child_main(
+    config_path: str,
+    conn: Any,
+    step_lock: Any,
+    write_lock: Any,
+    log_settings: tuple[str, str] | None = None,
+) -> None:
+    """The worker process (spawned by WorkerProcess). `log_settings`: the parent's
+    (serve/logs.py), as a spawned child starts with logging unconfigured."""
+    if log_settings is not None:
+        logs.configure(*log_settings)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent drains
     send_lock = threading.Lock()
 
@@ -172,7 +182,7 @@ class WorkerProcess:
         parent, child = self.ctx.Pipe()
         self.process = self.ctx.Process(
             target=child_main,
-            args=(self.config_path, child, self.turn.lock, self.write_turn.lock),
+            args=(self.config_path, child, self.turn.lock, self.write_turn.lock, logs.current()),
             name="guestsync-worker",
             daemon=True,  # ended with the parent if it exits without draining
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -24,6 +25,7 @@ from ..intake.webhooks import Receiver
 from .health import Health
 
 log = logging.getLogger("guestsync.webhooks")
+access = logging.getLogger("guestsync.access")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _PREFIX = "/webhooks/"
@@ -86,3 +88,59 @@ class HotRoutes:
             log.exception("webhook for %s not stored", source)
             return _answer(start_response, 500, {"error": "not stored, retry later"})
         return _answer(start_response, answer.status, answer.body)
+
+
+class AccessLog:
+    """WSGI middleware: one log line per request on `guestsync.access` (INFO): method,
+    path, status, ms, the webhook source, the client address.
+
+    Never the query string (Jiandaoyun signs `?timestamp=…&nonce=…`; other senders put
+    tokens there), a header or a body: a log collector is not a place for secrets or PII.
+    The time is up to the answer's status and headers, which is when the handlers here
+    and Flask have done their work (bodies are already in memory).
+    """
+
+    def __init__(self, app: WSGIApp, *, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.app = app
+        self.clock = clock
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = self.clock()
+        status: list[str] = []
+
+        def recording(code: str, headers: Any, exc_info: Any = None) -> Any:
+            status.append(code)
+            return (
+                start_response(code, headers, exc_info)
+                if exc_info
+                else start_response(code, headers)
+            )
+
+        try:
+            return self.app(environ, recording)
+        finally:
+            if access.isEnabledFor(logging.INFO):
+                self._log(environ, status[-1] if status else "500", started)
+
+    def _log(self, environ: dict[str, Any], status: str, started: float) -> None:
+        path = environ.get("PATH_INFO", "") or "/"
+        path = path.encode("latin-1", "replace").decode("utf-8", "replace")
+        source = path[len(_PREFIX) :] if path.startswith(_PREFIX) else None
+        code = int(status.split(" ", 1)[0]) if status[:3].isdigit() else 0
+        ms = round((self.clock() - started) * 1000, 1)
+        method = environ.get("REQUEST_METHOD", "")
+        access.info(
+            "%s %s %s %.1f ms",
+            method,
+            path,
+            code,
+            ms,
+            extra={
+                "method": method,
+                "path": path,
+                "status": code,
+                "ms": ms,
+                "source": source,
+                "client": environ.get("REMOTE_ADDR"),
+            },
+        )

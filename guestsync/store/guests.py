@@ -132,6 +132,22 @@ class GuestOps(StoreBase):
         ).fetchall()
         return [(datetime.fromisoformat(r[0]), Guest.model_validate_json(r[1])) for r in rows]
 
+    def guest_ids_with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
+        """Guest ids (merged-away ones too) starting with `prefix`, through the primary
+        key's index (a range, not LIKE, which SQLite would scan)."""
+        rows = self.conn.execute(
+            "SELECT id FROM guests WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (prefix, prefix + "\U0010ffff", limit),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def guest_id_neighbours(self, guest_id: str) -> tuple[str | None, str | None]:
+        """The ids just before and after `guest_id` in sorted order: together they say
+        how long a prefix must be to name it alone (git's abbreviated hashes)."""
+        before = self._one("SELECT max(id) FROM guests WHERE id < ?", (guest_id,))
+        after = self._one("SELECT min(id) FROM guests WHERE id > ?", (guest_id,))
+        return before, after
+
     def count_guests(self) -> int:
         return self._one("SELECT count(*) FROM guests WHERE merged_into IS NULL")
 

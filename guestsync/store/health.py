@@ -47,12 +47,17 @@ class HealthOps(StoreBase):
         return dict(rows.fetchall())
 
     def last_source_runs(self) -> dict[str, tuple[str, str]]:
-        """Per source with scheduled runs: (started_at, status) of the newest one."""
+        """Per source with scheduled runs or `import-csv` runs (from cron, say):
+        (started_at, status) of the newest one."""
         rows = self.conn.execute(
             "SELECT kind, started_at, status FROM runs WHERE id IN (SELECT max(id) FROM runs"
-            " WHERE kind LIKE 'schedule:source:%' GROUP BY kind)"
+            " WHERE kind LIKE 'schedule:source:%' OR kind LIKE 'import-csv:%' GROUP BY kind)"
+            " ORDER BY id"
         ).fetchall()
-        return {k.removeprefix("schedule:source:"): (at, st) for k, at, st in rows}
+        out: dict[str, tuple[str, str]] = {}
+        for kind, at, status in rows:  # oldest first: the newest run of a source wins
+            out[kind.removeprefix("schedule:source:").removeprefix("import-csv:")] = (at, status)
+        return out
 
     def webhook_source_stats(self) -> dict[str, tuple[int, str | None]]:
         """Per source: webhook events remembered and when the last one arrived."""

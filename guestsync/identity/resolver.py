@@ -97,5 +97,38 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
     return Decision(judgements, [j.guest_id for j in matched])
 
 
+def held_out(decision: Decision, scorer: Scorer) -> list[str]:
+    """The guests a guard rule kept from merging: their best record scores a merge, but
+    a differing name in the guest or a sibling match made it a review. Which guest holds
+    which record then depends on the order the records came in, so `cluster` decides them
+    again together."""
+    return [
+        j.guest_id
+        for j in decision.judgements
+        if j.outcome == REVIEW and scorer.outcome(j.score) == MERGE
+    ]
+
+
+def cluster(records: Sequence[tuple[str, Features]], scorer: Scorer) -> list[list[str]]:
+    """Group records (ref text, features) as `decide` would if they arrived one by one in
+    order of their refs: a function of the set, not of the order they really came in.
+    Every pair is compared (the set is one neighbourhood, a few guests). Returns the
+    groups, each sorted, in order of their first ref."""
+    groups: list[list[tuple[str, Features]]] = []
+    for ref, f in sorted(records, key=lambda r: r[0]):
+        candidates = [CandidateRecord(str(i), r, g_f) for i, g in enumerate(groups) for r, g_f in g]
+        into = [int(g) for g in decide(f, candidates, scorer).merge_with]
+        if not into:
+            groups.append([(ref, f)])
+            continue
+        keep = groups[into[0]]
+        keep.append((ref, f))
+        for i in into[1:]:
+            keep.extend(groups[i])
+            groups[i] = []
+        groups = [g for g in groups if g]
+    return [sorted(r for r, _ in g) for g in groups]
+
+
 def _compatible(a: set[str], b: set[str], scorer: Scorer) -> bool:
     return not any(scorer.names_differ(x, y) for x in a for y in b)

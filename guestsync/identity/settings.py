@@ -17,6 +17,7 @@ from .keys import KEY_KINDS
 
 Comparison = Literal["name", "email", "phone", "date", "text", "exact", "set"]
 Rule = Literal["most_recent", "source_priority", "most_frequent", "first_non_empty"]
+Script = Literal["traditional", "simplified", "most_frequent"]
 
 # The agreement levels each comparison can answer (besides "missing", which weighs 0).
 # Strongest first; namecmp, compare and the sanity checks of em rely on this order.
@@ -190,6 +191,15 @@ class Survivorship(BaseModel):
     fields: dict[str, Rule] = Field(default_factory=lambda: _DEFAULT_FIELD_RULES.copy())
     source_priority: list[str] = Field(
         default_factory=list, description="Most trusted source first (for source_priority)."
+    )
+    script: Script = Field(
+        default="most_frequent",
+        description=(
+            "The one Chinese script of a golden guest's names (full, given, family): "
+            "traditional, simplified, or the one most of its records' names are written in. "
+            "Each field survives by its own rule, so without this a family name 欧阳 could "
+            "sit beside the full name 歐陽娜娜."
+        ),
     )
 
 

@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..connectors.base import Target
-from ..identity import IdentityConfig
+from ..identity import IdentityConfig, features
+from ..identity.blocking import BlockingReport
+from ..identity.blocking import report as blocking_counts
 from ..identity.names import name_key
 from ..normalize import email_address, phone_e164
 from ..process.batch import settle
@@ -94,6 +96,14 @@ def search(store: Store, text: str, *, region: str = "TW", limit: int = 20) -> l
         with contextlib.suppress(ValueError):
             keys.append((kind, fn(text)))
     return store.search_guests(text, keys=keys, limit=limit)
+
+
+def blocking(store: Store, config: IdentityConfig) -> BlockingReport:
+    """`guests blocking`: the candidate pairs each blocking rule produces on the linked
+    records, their union, and the records no key pairs (identity.blocking)."""
+    fields = tuple(config.fields)
+    folded = (f if isinstance(f, dict) else features(f, fields) for f in store.link_features())
+    return blocking_counts(folded, config)
 
 
 def parse_link(store: Store, text: str) -> Ref:

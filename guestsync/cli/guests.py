@@ -1,4 +1,4 @@
-"""Guest commands: show, explain, search, merge, unmerge, weights; and `generate`."""
+"""Guest commands: show, explain, search, merge, unmerge, blocking, weights; and `generate`."""
 
 from __future__ import annotations
 
@@ -174,6 +174,29 @@ def unmerge(ctx: Ctx, guest_id: str, link: str) -> None:
     _done(f"took {link} out of {guest_id}", touched, queued)
     for line in warnings:
         err.print(escape(line))
+
+
+@guests.command("blocking")
+@pass_ctx
+def blocking_cmd(ctx: Ctx) -> None:
+    """How many candidate pairs each blocking rule produces on the linked records, how
+    many their union (`identity.blocking`) gives, and how many records share no key with
+    any other (they can only be guests of their own)."""
+    hub = ctx.hub()
+    try:
+        rep = guest_admin.blocking(hub.store, hub.config.identity)
+    finally:
+        hub.close()
+    table = Table("rule", "in use", "keys", "pairs", "capped keys")
+    for r in rep.rules:
+        table.add_row(
+            r.rule, "yes" if r.enabled else "no", str(r.keys), str(r.pairs), str(r.capped)
+        )
+    out.print(table)
+    out.print(
+        f"{rep.records} records; the rules in use give {rep.union_pairs} distinct pairs; "
+        f"{rep.alone} records share no key with another"
+    )
 
 
 @guests.command()

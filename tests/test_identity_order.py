@@ -60,3 +60,23 @@ def test_cluster_is_a_function_of_the_set():
         random.Random(s).shuffle(recs)
         assert cluster(recs, scorer) == first
     assert ["a", "b"] in first and ["c", "d", "e"] in first
+
+
+def test_a_record_never_joins_two_sisters_through_itself():
+    """'ShiHui Shen' is close to 沈怡惠 (two slips) and the romanization of 沈世惠, sisters
+    on one phone: the guests it joins must fit one another, not only the best match."""
+    from guestsync.identity import CandidateRecord, decide
+
+    fields = tuple(IdentityConfig().fields)
+    phone = "+886953262191"
+
+    def f(name: str, **more) -> dict:
+        return features(Guest(full_name=name, phone=phone, **more), fields)
+
+    cands = [
+        CandidateRecord("g-yi", "a", f("沈怡惠")),
+        CandidateRecord("g-shi", "b", f("沈世惠", email="shi@example.tw")),
+        CandidateRecord("g-rom", "c", f("ShiHui Shen")),
+    ]
+    merged = set(decide(f("ShiHui Shen"), cands, Scorer(IdentityConfig())).merge_with)
+    assert not {"g-yi", "g-shi"} <= merged

@@ -59,8 +59,9 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
     - a guest holding any record whose name clearly differs from this record's is at most
       a review ("Mei Shi" on the family phone is not 施美娟 if 施文美 is in that guest);
     - when the record matches several guests, only those whose names are compatible with
-      the best match are merged with it (the record alone never joins two siblings), and
-      if a sibling fits about as well as the best, nothing merges: it goes to review.
+      the best match and with one another are merged with it (the record alone never
+      joins two siblings), and if a sibling fits about as well as the best, nothing
+      merges: it goes to review.
     """
     best: dict[str, Judgement] = {}
     conflict: set[str] = set()
@@ -83,12 +84,18 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
     matched = [j for j in judgements if j.outcome == MERGE]
     if len(matched) > 1:
         top = max(matched, key=lambda j: j.score.total)  # ties: the oldest (first)
-        top_names = names.get(top.guest_id, set())
-        rivals = [
-            j
-            for j in matched
-            if j is not top and not _compatible(top_names, names.get(j.guest_id, set()), scorer)
-        ]
+        # The guests joined must fit one another, not only the best: "ShiHui Shen" is
+        # close to 沈怡惠 and the romanization of 沈世惠, sisters on one phone.
+        joined = set(names.get(top.guest_id, set()))
+        rivals = []
+        for j in sorted(matched, key=lambda j: -j.score.total):
+            if j is top:
+                continue
+            theirs = names.get(j.guest_id, set())
+            if _compatible(joined, theirs, scorer):
+                joined |= theirs
+            else:
+                rivals.append(j)
         if rivals and top.score.total - max(j.score.total for j in rivals) < AMBIGUITY_MARGIN:
             rivals.append(top)  # two siblings fit equally well: a person decides
         for j in rivals:

@@ -116,3 +116,12 @@ def test_weights_are_estimated_from_the_match_log(synced):
     result = run(synced, "guests", "weights")
     assert result.exit_code == 0, result.output
     assert "identity:" in result.output and "comparison: name" in result.output
+    assert "weight now" in result.output and "random pairs for u" in result.output
+    assert "thresholds: {merge:" in result.output and "converge" in result.output
+
+
+def test_blocking_reports_pairs_per_rule(synced):
+    result = run(synced, "guests", "blocking")
+    assert result.exit_code == 0, result.output
+    assert "surname_year" in result.output and "phonetic_phone" in result.output
+    assert "distinct pairs" in result.output and "share no key with another" in result.output

@@ -130,3 +130,20 @@ def test_an_older_weights_block_without_the_new_levels_still_loads():
         }
     )
     assert set(cfg.fields["name"].m) >= {"romanized", "initials"}
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("||yuyu cai", "||yu cai"),
+        ("||yi shen", "||shen yi yi"),
+        ("||qiang liu", "||qiangqiang liu"),
+    ],
+)
+def test_a_doubled_given_syllable_written_once_is_close(a, b):
+    """蔡雨雨 romanized by a POS that dropped the repeat: the guard used to read these as
+    different people on one phone (issue 21)."""
+    from guestsync.identity.namecmp import compare_forms
+
+    assert compare_forms(a, b)[0] == "close"
+    assert compare_forms("||anna lee", "||an lee")[0] != "close"  # "anna" is not "an" doubled

@@ -94,7 +94,7 @@ def config_error(text: str) -> ConfigError:
             """,
             5,
             "fields.phone.transforms.0",
-            "`invalid:` is `reject` (default) or `keep`",
+            "`invalid:` is `reject` (default), `drop` or `keep`",
         ),
         (
             """\
@@ -382,3 +382,35 @@ def test_a_repeated_raw_value_is_transformed_once_and_its_warnings_repeat(monkey
     assert all(r.guest.phone == "12" and r.warnings for r in bad)
     a[0].guest.tags.append("changed")  # a list is never shared between records
     assert a[1].guest.tags == ["vip", "wine"]
+
+
+def test_invalid_drop_keeps_the_record_without_the_field_and_warns():
+    """Issue 21: an impossible birthday from one source drops the birthday, not the
+    guest (the record keeps its name and phone); `required` still rejects."""
+    m = mapping(
+        """\
+        entity: guest
+        fields:
+          full_name: {column: N}
+          birthday: {column: B, transforms: [{date: {invalid: drop}}]}
+          email: {column: E, transforms: [{email: {invalid: drop}}], default: none@example.com}
+        """
+    )
+    r = m.apply(
+        {"N": "林淑芬", "B": "1990-02-30", "E": "nope"}, source="s", stream="g", external_id="1"
+    )
+    assert r.guest.full_name == "林淑芬" and r.guest.birthday is None
+    assert r.guest.email == "none@example.com"
+    assert any(w.startswith("birthday: dropped: ") for w in r.warnings)
+    assert any(w.startswith("email: dropped: ") for w in r.warnings)
+    ok = m.apply({"N": "x", "B": "1990-02-03"}, source="s", stream="g", external_id="2")
+    assert str(ok.guest.birthday) == "1990-02-03" and not ok.warnings
+    strict = mapping(
+        """\
+        entity: guest
+        fields:
+          birthday: {column: B, required: true, transforms: [{date: {invalid: drop}}]}
+        """
+    )
+    with pytest.raises(BadRecordError, match="required"):
+        strict.apply({"B": "1990-02-30"}, source="s", stream="g", external_id="3")

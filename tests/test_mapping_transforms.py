@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from guestsync.mapping.context import Context, KeepRaw
-from guestsync.mapping.transforms import TRANSFORMS
+from guestsync.mapping.transforms import with_invalid
 from guestsync.normalize import split_name
 
 CTX = Context(region="TW", timezone="Asia/Taipei")
@@ -17,7 +18,7 @@ TAIPEI = timezone(timedelta(hours=8))
 
 
 def t(name: str, args: Any = None, ctx: Context = CTX):
-    return TRANSFORMS[name](args, ctx)
+    return with_invalid(name, args, ctx)
 
 
 @pytest.mark.parametrize(
@@ -59,6 +60,51 @@ def test_simple_transforms(name, value, expected):
 def test_bad_values_raise_a_readable_reason(name, value, reason):
     with pytest.raises(ValueError, match=reason):
         t(name)(value)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "bad"),
+    [
+        ("date", {"invalid": "drop"}, "1990-02-30"),
+        ("date", {"invalid": "drop", "calendar": "roc"}, "79/13/01"),
+        ("datetime", {"invalid": "drop"}, "someday"),
+        ("int", {"invalid": "drop"}, "many"),
+        ("decimal", {"invalid": "drop"}, "lots"),
+        ("bool", {"invalid": "drop"}, "maybe"),
+        ("enum", {"invalid": "drop", "map": {"a": "A"}}, "b"),
+        ("email", {"invalid": "drop"}, "not an address"),
+        ("phone", {"invalid": "drop"}, "12-34"),
+    ],
+)
+def test_invalid_drop_empties_the_field_with_a_reason(name, args, bad):
+    with pytest.raises(KeepRaw) as info:
+        t(name, args)(bad)
+    assert info.value.value is None and info.value.reason.startswith("dropped: ")
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [
+        ("date", {"invalid": "keep"}, "`invalid: keep` is for email and phone"),
+        ("strip", {"invalid": "drop"}, "can refuse a value"),
+        ("date", {"invalid": "maybe"}, "`reject` (default), `drop` or `keep`"),
+    ],
+)
+def test_invalid_is_checked_when_the_mapping_compiles(name, args, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        t(name, args)
+
+
+def test_invalid_reject_is_the_default():
+    for args in (None, {"invalid": "reject"}):
+        with pytest.raises(ValueError, match="not a date"):
+            t("date", args)("1990-02-30")
+
+
+def test_invalid_keep_keeps_an_email_as_written():
+    with pytest.raises(KeepRaw) as info:
+        t("email", {"invalid": "keep"})(" not an address ")
+    assert info.value.value == "not an address"
 
 
 def test_phone_region_option_and_keep_mode():

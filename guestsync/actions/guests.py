@@ -13,7 +13,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..connectors.base import Target
-from ..identity import IdentityConfig
+from ..identity import IdentityConfig, features
+from ..identity.blocking import BlockingReport
+from ..identity.blocking import report as blocking_counts
+from ..identity.em import Estimate, estimate, random_u
 from ..identity.names import name_key
 from ..normalize import email_address, phone_e164
 from ..process.batch import settle
@@ -147,6 +150,29 @@ def search(store: Store, text: str, *, region: str = "TW", limit: int = 20) -> l
         with contextlib.suppress(ValueError):
             keys.append((kind, fn(text)))
     return store.search_guests(text, keys=keys, limit=limit)
+
+
+def blocking(store: Store, config: IdentityConfig) -> BlockingReport:
+    """`guests blocking`: the candidate pairs each blocking rule produces on the linked
+    records, their union, and the records no key pairs (identity.blocking)."""
+    fields = tuple(config.fields)
+    folded = (f if isinstance(f, dict) else features(f, fields) for f in store.link_features())
+    return blocking_counts(folded, config)
+
+
+def weights(
+    store: Store, config: IdentityConfig, *, iterations: int = 200, random_pairs: int = 200_000
+) -> tuple[Estimate, int] | None:
+    """`guests weights`: u from random pairs of the linked records, m by EM over the pairs
+    the match log compared (identity.em). None when nothing was compared yet; else the
+    estimate and the number of compared pairs it learnt from."""
+    rows = store.match_field_levels()
+    if not rows:
+        return None
+    fields = tuple(config.fields)
+    records = [f if isinstance(f, dict) else features(f, fields) for f in store.link_features()]
+    u, drawn = random_u(records, config, pairs=random_pairs)
+    return estimate(rows, config, u=u, u_pairs=drawn, iterations=iterations), len(rows)
 
 
 def parse_link(store: Store, text: str) -> Ref:

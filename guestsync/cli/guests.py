@@ -1,4 +1,4 @@
-"""Guest commands: show, explain, search, merge, unmerge, weights; and `generate`."""
+"""Guest commands: show, explain, search, merge, unmerge, blocking, weights; and `generate`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..actions import guests as guest_admin
-from ..identity.em import estimate, to_yaml
+from ..identity.em import to_yaml, weight_table
 from ..sync_engine import Hub
 from ..testing.synthetic import write
 from .app import Ctx, cli, err, out, pass_ctx
@@ -185,23 +185,68 @@ def unmerge(ctx: Ctx, guest_id: str, link: str) -> None:
         err.print(escape(line))
 
 
+@guests.command("blocking")
+@pass_ctx
+def blocking_cmd(ctx: Ctx) -> None:
+    """How many candidate pairs each blocking rule produces on the linked records, how
+    many their union (`identity.blocking`) gives, and how many records share no key with
+    any other (they can only be guests of their own)."""
+    hub = ctx.hub()
+    try:
+        rep = guest_admin.blocking(hub.store, hub.config.identity)
+    finally:
+        hub.close()
+    table = Table("rule", "in use", "keys", "pairs", "capped keys")
+    for r in rep.rules:
+        table.add_row(
+            r.rule, "yes" if r.enabled else "no", str(r.keys), str(r.pairs), str(r.capped)
+        )
+    out.print(table)
+    out.print(
+        f"{rep.records} records; the rules in use give {rep.union_pairs} distinct pairs; "
+        f"{rep.alone} records share no key with another"
+    )
+
+
 @guests.command()
-@click.option("--iterations", default=20, show_default=True, help="EM iterations.")
+@click.option("--iterations", default=200, show_default=True, help="Most EM iterations.")
 @pass_ctx
 def weights(ctx: Ctx, iterations: int) -> None:
-    """Estimate m/u weights from the compared pairs in the match log (EM) and print an
+    """Estimate m/u weights from your data: u from random pairs of your records, m by EM
+    over the pairs the match log compared. Prints the weights now and estimated per level,
+    whether EM converged, the fields that keep their weights and why, and an
     `identity: fields:` block to paste into guestsync.yaml."""
     hub = ctx.hub()
     try:
-        rows = hub.store.match_field_levels()
         config = hub.config.identity
+        found = guest_admin.weights(hub.store, config, iterations=iterations)
     finally:
         hub.close()
-    if not rows:
+    if found is None:
         raise click.ClickException("no compared pairs in the match log yet: run a sync first")
-    result = estimate(rows, config, iterations=iterations)
-    out.print(f"# {len(rows)} compared pairs, estimated share of matches {result.prior:.3f}")
-    click.echo(to_yaml(result, config))
+    est, compared = found
+    table = Table("field", "level", "weight now", "estimated", "note")
+    for f, level, before, after, note in weight_table(est, config):
+        table.add_row(f, level, f"{before:+.2f}", f"{after:+.2f}", escape(note))
+    out.print(table)
+    state = "converged" if est.converged else "did NOT converge (raise --iterations)"
+    out.print(
+        f"# {compared} compared pairs, {est.u_pairs} random pairs for u; EM {state} after "
+        f"{est.iterations} iteration(s) (last change {est.change:.2g}); estimated share of "
+        f"matches {est.prior:.3f}"
+    )
+    for f, why in est.kept.items():
+        err.print(f"{f}: keeps its configured weights: {escape(why)}")
+    moved = ", ".join(f"{n} {a} -> {b}" for (a, b), n in sorted(est.changed.items()))
+    out.print(
+        f"# with thresholds merge {est.merge:g} / review {est.review:g}, "
+        + (
+            f"compared pairs decided differently: {moved}"
+            if moved
+            else "no compared pair is decided differently"
+        )
+    )
+    click.echo(to_yaml(est, config))
 
 
 @cli.command()

@@ -7,7 +7,7 @@ of its linked source records; `em.estimate` learns m/u weights from compared pai
 """
 
 from .keys import features, keys_for, probe_keys
-from .resolver import CandidateRecord, Decision, Judgement, decide
+from .resolver import CandidateRecord, Decision, Judgement, cluster, decide, held_out
 from .scoring import DISTINCT, MERGE, REVIEW, Score, Scorer
 from .settings import IdentityConfig
 from .survivorship import Linked, golden
@@ -23,9 +23,11 @@ __all__ = [
     "Linked",
     "Score",
     "Scorer",
+    "cluster",
     "decide",
     "features",
     "golden",
+    "held_out",
     "keys_for",
     "probe_keys",
 ]

@@ -21,16 +21,25 @@ mistyped email or phone must still merge. Hence three compound keys:
 `dob` (the birthday, day and month unordered) finds records that carry neither email nor
 phone and whose names were mistyped ("Lura Walker" / "Laura Walkr", same birthday);
 `max_candidates_per_key` caps it as any key, and a birthday is shared by few guests.
+
+Three keys tolerate a mistyped or re-ordered name by keeping only part of it:
+- `surname_year`: a possible family name with the birth year (a Latin name's first and
+  last word, as the order is unknown; a CJK name's family name in pinyin);
+- `given_postcode`: the first three letters of a possible given name with the postcode
+  that opens the address (台灣 addresses start with it: "106台北市...");
+- `phonetic_phone`: the initials of the romanized name's syllables, sorted (so "Nina He",
+  "NinaiHe" and 何Nina meet) with the phone's last four digits.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from ..models import Guest
-from .names import address_key, name_form, name_key
+from .names import address_key, name_form, name_key, pinyin
 
 Key = tuple[str, str]
 Features = dict[str, Any]
@@ -49,7 +58,12 @@ KEY_KINDS = (
     "dob",
     "address",
     "loyalty",
+    "surname_year",
+    "given_postcode",
+    "phonetic_phone",
 )
+# Kinds added after stores existed: m0014 and later migrations add them for old links.
+PARTIAL_NAME_KINDS = ("surname_year", "given_postcode", "phonetic_phone")
 
 
 def guest_name(g: Guest) -> str:
@@ -126,6 +140,43 @@ def two_thirds(text: str) -> tuple[str, str, str]:
     return f"1:{text[a + 1 :]}", f"2:{text[:a]}~{text[b + 1 :]}", f"3:{text[:b]}"
 
 
+_POSTCODE = re.compile(r"^(\d{3,6})")
+
+
+def _ends(f: Features) -> list[tuple[str, str]]:
+    """(possible family name, possible given name), romanized: a CJK name's own; for a
+    Latin name its last word with the words before, and its first word with the words
+    after (its order is unknown: "Chen Xiao Ming" and "Amy Lin")."""
+    family, given, latin = (f.get("name_form") or "||").split("|", 2)
+    if family:
+        return [("".join(pinyin(family)), "".join(pinyin(given)) or latin.replace(" ", ""))]
+    words = latin.split()
+    if len(words) < 2:
+        return []
+    return [(words[-1], "".join(words[:-1])), (words[0], "".join(words[1:]))]
+
+
+def partial_name_keys(f: Features) -> list[Key]:
+    """The `surname_year`, `given_postcode` and `phonetic_phone` keys (module docstring)."""
+    keys: list[Key] = []
+    ends = _ends(f)
+    if f.get("birthday"):
+        year = f["birthday"][:4]
+        keys.extend(("surname_year", f"{s}|{year}") for s in dict.fromkeys(s for s, _ in ends))
+    post = _POSTCODE.match(f.get("address") or "")
+    if post:
+        keys.extend(
+            ("given_postcode", f"{g[:3]}|{post.group(1)}")
+            for g in dict.fromkeys(g for _, g in ends)
+            if len(g) >= 2
+        )
+    name = f.get("name")
+    if name and f.get("phone"):
+        initials = "".join(sorted(t[0] for t in name.split()))
+        keys.append(("phonetic_phone", f"{initials}|{f['phone'][-4:]}"))
+    return keys
+
+
 def keys_for(f: Features) -> list[Key]:
     """Blocking keys of one record's features."""
     keys: list[Key] = []
@@ -153,6 +204,7 @@ def keys_for(f: Features) -> list[Key]:
     if f.get("address"):
         keys.append(("address", f["address"]))
     keys.extend(("loyalty", x) for x in f.get("loyalty_ids", ()))
+    keys.extend(partial_name_keys(f))
     return keys
 
 

@@ -6,7 +6,9 @@ Levels, strongest first:
   tokens in any order: "Lin Amy" is "Amy Lin");
 - romanized: one in CJK, the other its romanization (陳小明 / "Chen Xiaoming" / "Xiao Ming
   Chen"), the family name first or last, the given syllables in written order;
-- close: one typo: a changed, dropped, added or swapped letter ("Lin" / "Lni", "Anna" /
+- close: a doubled given syllable written once ("Yu Cai" for "Yuyu Cai", "Shen Yi Yi":
+  蔡雨雨 romanized by someone who dropped the repeat); one typo: a changed, dropped, added
+  or swapped letter ("Lin" / "Lni", "Anna" /
   "Ana"; also "Lin" / "Lim", the Hokkien spelling of 林), only a swap in two-letter
   words ("Wu" / "Wo" are two surnames), two edits in words of five letters or more; in
   a Latin-only name, one slip in each of the family and given name;
@@ -114,6 +116,8 @@ def _level(va: NameView, vb: NameView) -> str:
     if any(_one_typo(fa, ga, fb, gb) for fa, ga in ra for fb, gb in rb):
         return CLOSE
     latin_only = not (va.family or vb.family)
+    if latin_only and _undoubled(va.latin) == _undoubled(vb.latin):
+        return CLOSE
     if latin_only and any(typo(fa, fb) and typo(ga, gb) for fa, ga in ra for fb, gb in rb):
         return CLOSE  # "Gacía, Matthew" / "Mathew García": a slip in each word
     if _partial(va, vb) or _partial(vb, va):
@@ -121,6 +125,19 @@ def _level(va: NameView, vb: NameView) -> str:
     if any(fa and fa == fb and _initial(ga, gb) for fa, ga in ra for fb, gb in rb):
         return INITIALS
     return DIFFER
+
+
+def _undoubled(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The tokens, sorted, with a doubled pinyin syllable written once: "yuyu" and "yu yu"
+    are "yu" ("anna" is not "an na" doubled, so it stays)."""
+    out: list[str] = []
+    for t in tokens:
+        parts = split_pinyin(t)
+        if len(parts) == 2 and parts[0] == parts[1]:
+            t = parts[0]
+        if not out or out[-1] != t:
+            out.append(t)
+    return tuple(sorted(out))
 
 
 def _cjk_level(va: NameView, vb: NameView) -> str:

@@ -72,6 +72,34 @@ def simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+@cache
+def _s2t():  # type: ignore[no-untyped-def]
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
+def traditional(text: str) -> str:
+    """Simplified Chinese written in traditional characters (欧阳 -> 歐陽); other text
+    unchanged. Character by character (s2t, not the Taiwan phrase table): names are not
+    phrases."""
+    if not _CJK.search(text):
+        return text
+    return _s2t().convert(text)
+
+
+def script(text: str) -> str | None:
+    """ "traditional" or "simplified" when the text has characters that exist in only one
+    of the scripts, else None (林淑芬 reads the same in both; Latin text has none)."""
+    if not _CJK.search(text):
+        return None
+    if simplified(text) != text:
+        return "traditional"
+    if traditional(text) != text:
+        return "simplified"
+    return None
+
+
 def _latin(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()

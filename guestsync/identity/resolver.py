@@ -59,8 +59,9 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
     - a guest holding any record whose name clearly differs from this record's is at most
       a review ("Mei Shi" on the family phone is not 施美娟 if 施文美 is in that guest);
     - when the record matches several guests, only those whose names are compatible with
-      the best match are merged with it (the record alone never joins two siblings), and
-      if a sibling fits about as well as the best, nothing merges: it goes to review.
+      the best match and with one another are merged with it (the record alone never
+      joins two siblings), and if a sibling fits about as well as the best, nothing
+      merges: it goes to review.
     """
     best: dict[str, Judgement] = {}
     conflict: set[str] = set()
@@ -83,18 +84,57 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
     matched = [j for j in judgements if j.outcome == MERGE]
     if len(matched) > 1:
         top = max(matched, key=lambda j: j.score.total)  # ties: the oldest (first)
-        top_names = names.get(top.guest_id, set())
-        rivals = [
-            j
-            for j in matched
-            if j is not top and not _compatible(top_names, names.get(j.guest_id, set()), scorer)
-        ]
+        # The guests joined must fit one another, not only the best: "ShiHui Shen" is
+        # close to 沈怡惠 and the romanization of 沈世惠, sisters on one phone.
+        joined = set(names.get(top.guest_id, set()))
+        rivals = []
+        for j in sorted(matched, key=lambda j: -j.score.total):
+            if j is top:
+                continue
+            theirs = names.get(j.guest_id, set())
+            if _compatible(joined, theirs, scorer):
+                joined |= theirs
+            else:
+                rivals.append(j)
         if rivals and top.score.total - max(j.score.total for j in rivals) < AMBIGUITY_MARGIN:
             rivals.append(top)  # two siblings fit equally well: a person decides
         for j in rivals:
             j.outcome = REVIEW
         matched = [j for j in matched if j.outcome == MERGE]
     return Decision(judgements, [j.guest_id for j in matched])
+
+
+def held_out(decision: Decision, scorer: Scorer) -> list[str]:
+    """The guests a guard rule kept from merging: their best record scores a merge, but
+    a differing name in the guest or a sibling match made it a review. Which guest holds
+    which record then depends on the order the records came in, so `cluster` decides them
+    again together."""
+    return [
+        j.guest_id
+        for j in decision.judgements
+        if j.outcome == REVIEW and scorer.outcome(j.score) == MERGE
+    ]
+
+
+def cluster(records: Sequence[tuple[str, Features]], scorer: Scorer) -> list[list[str]]:
+    """Group records (ref text, features) as `decide` would if they arrived one by one in
+    order of their refs: a function of the set, not of the order they really came in.
+    Every pair is compared (the set is one neighbourhood, a few guests). Returns the
+    groups, each sorted, in order of their first ref."""
+    groups: list[list[tuple[str, Features]]] = []
+    for ref, f in sorted(records, key=lambda r: r[0]):
+        candidates = [CandidateRecord(str(i), r, g_f) for i, g in enumerate(groups) for r, g_f in g]
+        into = [int(g) for g in decide(f, candidates, scorer).merge_with]
+        if not into:
+            groups.append([(ref, f)])
+            continue
+        keep = groups[into[0]]
+        keep.append((ref, f))
+        for i in into[1:]:
+            keep.extend(groups[i])
+            groups[i] = []
+        groups = [g for g in groups if g]
+    return [sorted(r for r, _ in g) for g in groups]
 
 
 def _compatible(a: set[str], b: set[str], scorer: Scorer) -> bool:

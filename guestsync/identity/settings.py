@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .keys import KEY_KINDS
 
 Comparison = Literal["name", "email", "phone", "date", "text", "exact", "set"]
 Rule = Literal["most_recent", "source_priority", "most_frequent", "first_non_empty"]
+Script = Literal["traditional", "simplified", "most_frequent"]
 
 # The agreement levels each comparison can answer (besides "missing", which weighs 0).
 # Strongest first; namecmp, compare and the sanity checks of em rely on this order.
@@ -191,6 +192,15 @@ class Survivorship(BaseModel):
     source_priority: list[str] = Field(
         default_factory=list, description="Most trusted source first (for source_priority)."
     )
+    script: Script = Field(
+        default="most_frequent",
+        description=(
+            "The one Chinese script of a golden guest's names (full, given, family): "
+            "traditional, simplified, or the one most of its records' names are written in. "
+            "Each field survives by its own rule, so without this a family name 欧阳 could "
+            "sit beside the full name 歐陽娜娜."
+        ),
+    )
 
 
 class IdentityConfig(BaseModel):
@@ -217,15 +227,39 @@ class IdentityConfig(BaseModel):
     )
     blocking: list[str] = Field(
         default_factory=lambda: [k for k in KEY_KINDS if k != "name"],
-        description="Key kinds used to find candidates. Add 'name' to also compare every "
-        "record with all guests of the same folded name: it finds few matches the "
-        "other keys miss (a name alone is below the merge threshold) and costs more as the "
-        "data grows, since common names are shared by more and more guests.",
+        description="The named blocking rules whose keys find candidates: a record is "
+        "compared with the guests sharing a key of any of them (their union; "
+        "`guestsync guests blocking` counts the pairs each produces). Among them the "
+        "partial-name keys surname_year, given_postcode and phonetic_phone. Add 'name' to "
+        "also compare every record with all guests of the same folded name: it finds few "
+        "matches the other keys miss (a name alone is below the merge threshold) and costs "
+        "more as the data grows, since common names are shared by more and more guests.",
+    )
+    blocking_caps: dict[str, int] = Field(
+        default_factory=dict,
+        description="A rule's own cap on the guests sharing one of its keys (else "
+        "`max_candidates_per_key`), e.g. {surname_year: 10}.",
     )
     survivorship: Survivorship = Field(default_factory=Survivorship)
     guard: Guard = Field(default_factory=Guard)
     term_frequency: TermFrequency = Field(default_factory=TermFrequency)
 
+    @field_validator("blocking")
+    @classmethod
+    def _known_rules(cls, rules: list[str]) -> list[str]:
+        unknown = [r for r in rules if r not in KEY_KINDS]
+        if unknown:
+            raise ValueError(f"unknown blocking rule(s) {unknown}; known: {', '.join(KEY_KINDS)}")
+        return rules
+
+    @field_validator("blocking_caps")
+    @classmethod
+    def _known_caps(cls, caps: dict[str, int]) -> dict[str, int]:
+        unknown = [r for r in caps if r not in KEY_KINDS]
+        if unknown or any(v < 1 for v in caps.values()):
+            raise ValueError(f"blocking_caps: rules from {', '.join(KEY_KINDS)}, caps >= 1")
+        return caps
+
     def key_caps(self) -> dict[str, int]:
         """Blocking key kinds with their own cap (else `max_candidates_per_key`)."""
-        return {"name_has": self.max_name_only_candidates}
+        return {"name_has": self.max_name_only_candidates, **self.blocking_caps}

@@ -7,6 +7,11 @@ first_non_empty. List fields (tags, allergies, loyalty numbers) are the union of
 records. Consent is never a plain "most recent value": the newest explicit statement wins
 by its own time (falling back to when the record was seen), and at equal times an opt-out
 beats an opt-in, so an older opt-in can never override a newer opt-out.
+
+Names come out in one Chinese script per guest (`script`): each name field survives by its
+own rule, from whichever record, so a POS in simplified and a booking site in traditional
+would otherwise give 欧阳 beside 歐陽娜娜. A value in the other script is replaced by a
+record's own spelling in the chosen one when a record has it, else converted.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from ..models import GUEST_FIELDS, Consent, Guest
+from .names import script, simplified, traditional
 from .settings import Survivorship
 
 
@@ -32,6 +38,7 @@ class Linked:
 
 
 _SKIP = frozenset({"id", "marketing_consent"})
+_NAMES = ("full_name", "given_name", "family_name")
 
 
 def _empty(v: Any) -> bool:
@@ -58,6 +65,29 @@ def _pick(rule: str, values: list[tuple[Linked, Any]], priority: dict[str, int])
 
 def _hashable(v: Any) -> Any:
     return tuple(v) if isinstance(v, list) else v
+
+
+def _one_script(
+    values: dict[str, Any], seen: dict[str, list[tuple[Linked, Any]]], rule: str
+) -> None:
+    """Write the surviving name fields in one script (see the module docstring)."""
+    if rule == "most_frequent":
+        counts = Counter(
+            sc for f in _NAMES for _, v in seen.get(f, []) if (sc := script(v)) is not None
+        )
+        if not counts:
+            return
+        full = script(values.get("full_name") or "")
+        # a tie: the script of the surviving full name, else traditional (it keeps more)
+        rule = max(counts, key=lambda sc: (counts[sc], sc == full, sc == "traditional"))
+    convert = traditional if rule == "traditional" else simplified
+    for f in _NAMES:
+        v = values.get(f)
+        if not v or script(v) in (None, rule):
+            continue
+        folded = simplified(v)
+        own = [x for _, x in reversed(seen[f]) if script(x) == rule and simplified(x) == folded]
+        values[f] = own[0] if own else convert(v)
 
 
 def consent(records: Sequence[Linked]) -> Consent | None:
@@ -97,6 +127,7 @@ def golden(
             values[field] = merged
         else:
             values[field] = _pick(rules.fields.get(field, rules.default), found, priority)
+    _one_script(values, seen, rules.script)
     c = consent(ordered)
     if c is not None:
         values["marketing_consent"] = c

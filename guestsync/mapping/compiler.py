@@ -22,7 +22,7 @@ from .codegen import FieldCode, field_runner, record_runner
 from .context import Context, Fn
 from .getters import Source, build_source
 from .spec import FieldSpec, MappingSpec
-from .transforms import NO_OPTIONS, TRANSFORMS
+from .transforms import NO_OPTIONS, TRANSFORMS, with_invalid
 
 META, GUEST, ENTITY = 0, 1, 2
 Run = Callable[[Any, list[str]], Any]
@@ -194,16 +194,21 @@ def _transform_chain(spec: FieldSpec, ctx: Context, doc: YamlDoc, loc: tuple) ->
                 f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}",
                 (*loc, "transforms", i),
             )
-        if name in NO_OPTIONS and args is not None:
+        if name in NO_OPTIONS and args is not None and not _only_invalid(args):
             raise doc.error(
                 f"transform {name} takes no options (write it as `{name}`)",
                 (*loc, "transforms", i),
             )
         try:
-            chain.append(factory(args, ctx))
+            chain.append(with_invalid(name, args, ctx))
         except (ValueError, TypeError, KeyError) as exc:
             raise doc.error(f"transform {name}: {exc}", (*loc, "transforms", i)) from None
     return tuple(chain)
+
+
+def _only_invalid(args: Any) -> bool:
+    """`{email: {invalid: drop}}`: the one option a transform without options takes."""
+    return isinstance(args, dict) and set(args) == {"invalid"}
 
 
 def _annotation(entity: Entity, dest: int, key: str) -> Any:

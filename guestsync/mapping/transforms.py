@@ -42,28 +42,16 @@ def upper(args: Any, ctx: Context) -> Fn:
 
 
 def phone(args: Any, ctx: Context) -> Fn:
-    """E.164 with the configured region. `invalid: keep` keeps a bad number as written
-    (trimmed) and flags it instead of rejecting the record (the default, `reject`)."""
-    opts = options_of(args, "phone", {"region", "invalid"}, scalar="region")
+    """E.164 with the configured region (`invalid: keep` keeps a bad number as written:
+    see `with_invalid`)."""
+    opts = options_of(args, "phone", {"region"}, scalar="region")
     region = str(opts.get("region", ctx.region)).upper()
     import phonenumbers  # only to check the region at compile time
 
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(f"unknown phone region {region!r}; use an ISO code such as TW, HK, CN")
-    invalid = opts.get("invalid", "reject")
-    if invalid not in ("reject", "keep"):
-        raise ValueError("`invalid:` is `reject` (default) or `keep`")
     e164 = normalize.phone_e164
-    if invalid == "reject":
-        return lambda v: e164(as_text(v), region)
-
-    def keep(v: Any) -> str:
-        try:
-            return e164(as_text(v), region)
-        except ValueError as exc:
-            raise KeepRaw(as_text(v).strip(), f"kept as written: {exc}") from None
-
-    return keep
+    return lambda v: e164(as_text(v), region)
 
 
 def email(args: Any, ctx: Context) -> Fn:
@@ -259,3 +247,47 @@ def _registry() -> dict[str, Callable[[Any, Context], Fn]]:
 
 TRANSFORMS: dict[str, Callable[[Any, Context], Fn]] = _registry()
 NO_OPTIONS = frozenset({"strip", "lower", "upper", "email", "int"})
+# The transforms that can refuse a value, so take `invalid:`; `keep` only where the value
+# as written is still a usable text (a number or date kept raw would fail the record later).
+REFUSING = frozenset({"phone", "email", "int", "decimal", "bool", "date", "datetime", "enum"})
+KEEPABLE = frozenset({"phone", "email"})
+INVALID = ("reject", "keep", "drop")
+
+
+def with_invalid(name: str, args: Any, ctx: Context) -> Fn:
+    """The transform `name`, with its `invalid:` option applied to a value it refuses:
+    `reject` (default) rejects the record, as before; `drop` leaves the field empty (its
+    `default` applies, `required` still rejects) and records a warning; `keep` keeps the
+    value as written with a warning. One source's bad birthdays or numbers then need not
+    cost the guest's whole record."""
+    policy = "reject"
+    if isinstance(args, dict) and "invalid" in args:
+        if name not in REFUSING:
+            raise ValueError(
+                f"`invalid:` is for the transforms that can refuse a value: "
+                f"{', '.join(sorted(REFUSING))}"
+            )
+        policy = args["invalid"]
+        if policy not in INVALID:
+            raise ValueError("`invalid:` is `reject` (default), `drop` or `keep`")
+        if policy == "keep" and name not in KEEPABLE:
+            raise ValueError(
+                f"`invalid: keep` is for {' and '.join(sorted(KEEPABLE))} "
+                "(a value kept as written must still be text); use `drop`"
+            )
+        args = {k: v for k, v in args.items() if k != "invalid"} or None
+    elif name in NO_OPTIONS and args is not None:
+        raise ValueError(f"takes no options but `invalid:` (write it as `{name}`)")
+    fn = TRANSFORMS[name](args, ctx)
+    if policy == "reject":
+        return fn
+
+    def run(v: Any) -> Any:
+        try:
+            return fn(v)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            if policy == "keep":
+                raise KeepRaw(as_text(v).strip(), f"kept as written: {exc}") from None
+            raise KeepRaw(None, f"dropped: {exc}") from None
+
+    return run

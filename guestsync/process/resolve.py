@@ -114,6 +114,8 @@ class Resolver:
             if other != home and not store.kept_apart(home, other):
                 self._merge(home, other, reason="auto", pin=False)
                 res.merged.append(other)
+        if held := identity.held_out(decision, self.scorer):
+            res.guest_id = self._regroup(ref, [home, *held])
         review = decision.review
         if review is not None and not store.kept_apart(home, review.guest_id):
             store.add_review(
@@ -186,6 +188,59 @@ class Resolver:
         self.merged_away.add(lose)
         self.touched.discard(lose)
         self.stats.merges += 1
+
+    def _regroup(self, ref: Ref, guests: list[str]) -> str:
+        """A guard rule kept guests apart from the one this record joined: decide those
+        guests' records again, together and in the order of their refs (identity.cluster),
+        so that which sibling a record sits with does not depend on which came first. A
+        guest whose records all go elsewhere is merged (recorded, undoable); records split
+        off a guest start a new one. Guests a person shaped (pinned links, kept apart) are
+        left as they are. Returns the guest `ref` ends up in."""
+        store = self.store
+        guests = [g for g in dict.fromkeys(guests) if g not in self.merged_away]
+        if len(guests) < 2 or any(
+            store.kept_apart(a, b) for i, a in enumerate(guests) for b in guests[i + 1 :]
+        ):
+            return guests[0]
+        links = store.candidate_links(guests)
+        owner = {ref_text(r): (g, r) for g, r, _ in links}
+        if any(pinned for _, pinned in store.link_states(r for _, r, _ in links).values()):
+            return guests[0]
+        feats = [(ref_text(r), f if isinstance(f, dict) else self.features(f)) for _, r, f in links]
+        groups = identity.cluster(feats, self.scorer)
+        before = {g: self._keys_from([x for x in links if x[0] == g]) for g in guests}
+        order = {g: i for i, g in enumerate(guests)}  # oldest first, as the store lists them
+        taken: set[str] = set()
+        target: dict[str, str] = {}
+        for group in sorted(groups, key=len, reverse=True):
+            held = sorted({owner[t][0] for t in group} - taken, key=order.__getitem__)
+            gid = held[0] if held else store.new_guest_id()
+            if not held:
+                store.save_guest(Guest(id=gid))
+                before[gid] = set()
+            taken.add(gid)
+            moved = [owner[t][1] for t in group if owner[t][0] != gid]
+            if moved:
+                store.move_links(moved, gid, pin=False)
+                store.repoint_entities(moved, gid)
+            for t in group:
+                target[t] = gid
+            self.touched.add(gid)
+        for g in guests:
+            if g in taken:
+                continue
+            mine = [r for t, (o, r) in owner.items() if o == g]
+            keep = max(taken, key=lambda k: sum(target[ref_text(r)] == k for r in mine))
+            store.set_merged_into(g, keep)
+            store.record_merge(keep=keep, lose=g, reason="auto", links=mine)
+            store.record_guest_merge(keep, g)
+            store.move_activity(g, keep)
+            self.merged_away.add(g)
+            self.touched.discard(g)
+            self.stats.merges += 1
+        for g, keys in before.items():
+            self._resync_keys(g, keys)
+        return target[ref_text(ref)]
 
     # -- blocking keys -----------------------------------------------------------------
 

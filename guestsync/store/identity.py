@@ -4,7 +4,7 @@ the match log, the review queue and merges."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -420,6 +420,24 @@ class IdentityOps(StoreBase):
             (keep, lose),
         ).fetchall()
         return [(t, c) for t, c in rows]
+
+    def link_features(self, *, chunk: int = 5000) -> Iterator[Any]:
+        """The stored features of every linked record (parsed JSON; a link stored before
+        features existed gives its record, a Guest, for the caller to fold), in key order
+        and read in chunks: `guests blocking` walks a whole store with it."""
+        last: tuple[str, str, str] = ("", "", "")
+        while True:
+            rows = self.conn.execute(
+                "SELECT source, stream, external_id, features, record FROM guest_links"
+                " WHERE (source, stream, external_id) > (?, ?, ?)"
+                " ORDER BY source, stream, external_id LIMIT ?",
+                (*last, chunk),
+            ).fetchall()
+            if not rows:
+                return
+            for source, stream, ext, feats, record in rows:
+                yield json.loads(feats) if feats else Guest.model_validate_json(record)
+                last = (source, stream, ext)
 
     def link_map(self) -> dict[str, str]:
         """external_id -> guest id for every linked record (benchmarks, small exports)."""

@@ -111,3 +111,28 @@ def test_em_learns_that_agreement_marks_a_match():
     assert est.u["name"]["differ"] > est.m["name"]["differ"]
     text = to_yaml(est, IdentityConfig())
     assert text.startswith("identity:") and "comparison: date" in text
+
+
+def test_a_golden_name_keeps_the_best_formed_spelling_of_it():
+    """Issue 23: the newest record's "AMY LIN" or "amy  lin" does not replace "Amy Lin"
+    when a record spells the same name well; a different name still wins as the rule says."""
+    from datetime import UTC, datetime, timedelta
+
+    from guestsync.identity import Linked, golden
+    from guestsync.models import Guest
+
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def g(*names: str) -> Guest:
+        recs = [
+            Linked("s", t + timedelta(days=i), Guest(full_name=n, given_name=n.split()[0]), str(i))
+            for i, n in enumerate(names)
+        ]
+        return golden("g1", recs)
+
+    assert g("Amy Lin", "AMY LIN").full_name == "Amy Lin"
+    assert g("Amy Lin", "amy  lin").full_name == "Amy Lin"
+    assert g("Amy Lin", "AMY LIN").given_name == "Amy"
+    assert g("AMY LIN").full_name == "AMY LIN"  # no better spelling: kept as written
+    assert g("Amy Lin", "Amy Chen").full_name == "Amy Chen"  # another name: most recent
+    assert g("陳小明", "陳小明").full_name == "陳小明"

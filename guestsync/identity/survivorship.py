@@ -8,7 +8,9 @@ records. Consent is never a plain "most recent value": the newest explicit state
 by its own time (falling back to when the record was seen), and at equal times an opt-out
 beats an opt-in, so an older opt-in can never override a newer opt-out.
 
-Names come out in one Chinese script per guest (`script`): each name field survives by its
+A surviving name spelled badly (ALL CAPS, all lower case, stray spaces) gives way to the
+same name spelled well by another record. Names come out in one Chinese script per guest
+(`script`): each name field survives by its
 own rule, from whichever record, so a POS in simplified and a booking site in traditional
 would otherwise give 欧阳 beside 歐陽娜娜. A value in the other script is replaced by a
 record's own spelling in the chosen one when a record has it, else converted.
@@ -90,6 +92,31 @@ def _one_script(
         values[f] = own[0] if own else convert(v)
 
 
+def _form_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _ill_formed(name: str) -> bool:
+    """ALL CAPS, all lower case, or spaced oddly: a spelling typed in a hurry."""
+    letters = [c for c in name if c.isalpha() and c.isascii()]
+    if name != " ".join(name.split()):
+        return True
+    return bool(letters) and (name.isupper() or name.islower())
+
+
+def _best_formed(values: dict[str, Any], seen: dict[str, list[tuple[Linked, Any]]]) -> None:
+    """A surviving name spelled badly ("AMY LIN", "amy  lin") gives way to the same name
+    as another record spells it well ("Amy Lin"), the most recent such spelling."""
+    for field in _NAMES:
+        v = values.get(field)
+        if not isinstance(v, str) or not _ill_formed(v):
+            continue
+        key = _form_key(v)
+        better = [x for _, x in seen.get(field, []) if _form_key(x) == key and not _ill_formed(x)]
+        if better:
+            values[field] = better[-1]
+
+
 def consent(records: Sequence[Linked]) -> Consent | None:
     """The newest explicit statement; at equal times the opt-out."""
     stated = [
@@ -127,6 +154,7 @@ def golden(
             values[field] = merged
         else:
             values[field] = _pick(rules.fields.get(field, rules.default), found, priority)
+    _best_formed(values, seen)
     _one_script(values, seen, rules.script)
     c = consent(ordered)
     if c is not None:

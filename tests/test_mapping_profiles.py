@@ -147,3 +147,30 @@ def test_toast_order_event_without_a_customer_is_rejected_not_an_empty_guest():
     }
     with pytest.raises(BadRecordError):
         mapping.apply(raw, source="t", stream="s", external_id=mapping.external_id(raw))
+
+
+@pytest.mark.parametrize(
+    ("profile", "row"),
+    [
+        (
+            "booking_zh_hans.yaml",
+            {"姓名": "王小红", "手机": "13800138000", "电子邮箱": "hong@example.cn",
+             "预订日期": "2026/12/24", "预订时间": "19:30", "人数": "4"},
+        ),
+        (
+            "booking_zh.yaml",
+            {"姓名": "陳小明", "手機": "0912-345-678", "電子郵件": "ming@example.tw",
+             "預約日期": "2026/12/24", "預約時間": "19:30", "人數": "4"},
+        ),
+    ],
+)  # fmt: skip
+def test_chinese_exports_with_other_headers_and_no_id_column(profile, row):
+    """Issue 24: mainland exports write 预订日期/预订时间, some have no booking id, and
+    email headers vary; the row's content then gives it a stable id."""
+    m = load_mapping(MAPPINGS / profile, Context())
+    rid = m.external_id(row)
+    rec = m.apply(row, source="pos", stream="bookings", external_id=rid)
+    assert rid.startswith("sha256:") and rid == m.external_id(dict(reversed(row.items())))
+    assert rec.reservation is not None and rec.reservation.start_at is not None
+    assert rec.reservation.start_at.strftime("%Y-%m-%d %H:%M") == "2026-12-24 19:30"
+    assert rec.guest.email and rec.guest.phone and rec.guest.family_name in ("王", "陳")

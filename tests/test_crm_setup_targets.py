@@ -90,3 +90,16 @@ def test_print_says_zoho_needs_email_among_duplicate_check_fields(make_config):
     cfg = make_config(fixed)
     result = CliRunner().invoke(cli, ["-c", str(cfg), "targets", "setup", "--print"])
     assert "add Email" not in result.output
+
+
+def test_hubspot_setup_lists_date_of_birth_and_creates_it_where_missing(make_config):
+    """Issue 23: the HubSpot target sends birthdays only to a portal that has
+    `date_of_birth`; `targets setup --create` makes sure it has it."""
+    from guestsync.actions.crm_setup import hubspot_definition, required
+    from guestsync.config import load_config
+
+    specs = [s for s in required(load_config(make_config(CONFIG))) if s.target == "hs"]
+    (dob,) = [s for s in specs if s.name == "date_of_birth"]
+    body = hubspot_definition(dob)
+    assert (body["type"], body["fieldType"]) == ("date", "date") and dob.value == "birthday"
+    assert any(x.startswith("date_of_birth") for x in _lines(make_config)["hs"])

@@ -115,6 +115,13 @@ def required(config: Config, targets: list[str] | None = None) -> list[PropertyS
             out.append(
                 PropertySpec(name, ttype, id_prop, "guestsync id", "string", "id", unique=True)
             )
+        if ttype == "hubspot":
+            # Not a default property of every portal: the target leaves it out where the
+            # portal lacks it (connectors/hubspot.py), so birthdays reach HubSpot only once
+            # it exists; `--create` answers "exists" where it does.
+            out.append(
+                PropertySpec(name, ttype, "date_of_birth", "Date of birth", "date", "birthday")
+            )
         if ttype in ID_FIELDS:
             attr, ftype = ID_FIELDS[ttype]
             out.append(

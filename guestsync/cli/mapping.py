@@ -1,4 +1,4 @@
-"""Mapping commands: `guestsync mapping preview`, `schema`, `list` and `copy`."""
+"""Mapping commands: `guestsync mapping preview`, `schema`, `list`, `copy` and `suggest`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 from rich.markup import escape
 from rich.table import Table
@@ -17,11 +18,16 @@ from rich.table import Table
 from ..actions import profiles
 from ..actions.preview import SampleRecord, context_of, file_records, source_records
 from ..config import find_config, load_config
-from ..errors import ConfigError
-from ..mapping import MappingSpec, load_mapping
+from ..connectors.csv_source import detect_encoding, sniff_delimiter
+from ..errors import BadRecordError, ConfigError
+from ..mapping import MappingSpec, compile_mapping, load_mapping
+from ..mapping.context import Context
 from ..mapping.preview import RecordPreview, preview_record
+from ..mapping.samples import read_sample
+from ..mapping.suggest import suggest
 from ..webhooks.profiles import PROFILES
-from .app import Ctx, cli, out, pass_ctx
+from ..yamlfile import load_yaml
+from .app import Ctx, cli, err, out, pass_ctx
 
 
 @cli.group()
@@ -189,3 +195,43 @@ def copy_profile(name: str, folder: Path, force: bool) -> None:
     config, to use as is or change to your export's headers."""
     dest = profiles.copy_profile(name, folder, force=force)
     out.print(f"wrote {dest}")
+
+
+@mapping.command("suggest")
+@click.argument("sample", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--region", default="TW", show_default=True, help="Phone region of the export.")
+@click.option(
+    "-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the mapping to this file (else print it).",
+)  # fmt: skip
+def suggest_cmd(sample: Path, region: str, out_path: Path | None) -> None:
+    """Propose a mapping for a CSV export from its headers and sample values (姓名, 手機,
+    電子郵件, 訂位日期 … in any script or English), and try it on the file's first rows.
+
+    Exit status: 0 every sample row maps, 1 some do not (the mapping is still written)."""
+    encoding = detect_encoding(sample)
+    with sample.open(encoding=encoding, newline="") as fh:
+        delimiter = sniff_delimiter(fh.readline())
+    rows = [r for _, r in islice(read_sample(sample, encoding=encoding, delimiter=delimiter), 200)]
+    if not rows:
+        raise ConfigError("no data rows to learn from", file=str(sample))
+    made = suggest(list(rows[0]), rows, region=region)
+    where = str(out_path or "suggested.yaml")
+    compiled = compile_mapping(load_yaml(where, text=made.yaml), Context(region=region))
+    failed = 0
+    for row in rows:
+        try:
+            compiled.apply(row, source="sample", stream="s", external_id=compiled.external_id(row))
+        except (BadRecordError, ValidationError, ValueError):
+            failed += 1
+    if out_path:
+        out_path.write_text(made.yaml, "utf-8")
+        out.print(f"wrote {out_path}")
+    else:
+        click.echo(made.yaml, nl=False)
+    for field, col in made.columns.items():
+        err.print(f"  {field:<11} <- {escape(col)}")
+    if made.unused:
+        err.print(f"  not used: {escape(', '.join(made.unused))}")
+    err.print(f"{len(rows) - failed} of {len(rows)} sample row(s) map cleanly")
+    sys.exit(1 if failed else 0)

@@ -22,6 +22,7 @@ ACTIONS = [
     "/console/dead-letters/retry",
     "/console/targets/hubspot/resume",
     "/console/guests/x/unmerge",
+    "/console/guests/x/merge",
     "/console/logout",
 ]
 
@@ -183,6 +184,20 @@ def test_guest_search_show_and_unmerge(env):
     assert r.status_code == 302
     assert len(store.links_of([multi])) < page.count('name="link"')
     assert client.get("/console/guests/no-such-guest").status_code == 404
+
+
+def test_merge_another_guest_in_by_the_start_of_its_id(env):
+    app, store = env
+    client = app.test_client()
+    csrf = _login(client)
+    keep, lose = sorted(store.all_guest_ids())[:2]
+    r = client.post(f"/console/guests/{keep}/merge", data={"csrf": csrf, "other": lose[:20]})
+    assert r.status_code == 302
+    assert store.merged_into(lose) == keep  # as `guests merge` records it
+    page = client.get(f"/console/guests/{keep}").get_data(as_text=True)
+    assert "CRM push(es) queued" in page
+    again = client.post(f"/console/guests/{keep}/merge", data={"csrf": csrf, "other": lose})
+    assert "already one guest" in client.get(again.headers["Location"]).get_data(as_text=True)
 
 
 def test_pipeline_retries_dead_letters_and_resumes_a_paused_target(env):

@@ -1,6 +1,7 @@
 """The guest page: find a guest as `guestsync guests search` does (a name in any script,
 a phone in any format, an email), then see what `guests show` and `guests explain` print,
-and take a wrongly merged source record out (`guests unmerge`)."""
+merge another guest in (`guests merge`) and take a wrongly merged source record out
+(`guests unmerge`)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,19 @@ def add_routes(bp: Blueprint, console: Console) -> None:
             row["field_rows"] = field_rows(row.get("fields") or {})
             row["guard"] = guard_reason(row.get("fields") or {})
         return render_template("guest.html", page="guests", data=data, log=log)
+
+    @bp.post("/guests/<guest_id>/merge")
+    def merge(guest_id: str) -> Any:
+        try:
+            with console.lock:
+                other = guest_admin.expand_id(console.store, request.form.get("other", ""))
+                admin = guest_admin.Admin(console.store, console.targets, console.config.identity)
+                _, queued = admin.merge(guest_id, other)
+        except GuestsyncError as e:
+            flash(str(e), "error")
+        else:
+            flash(i18n.label("merged", n=queued), "ok")
+        return redirect(url_for("console.guest_page", guest_id=guest_id))
 
     @bp.post("/guests/<guest_id>/unmerge")
     def unmerge(guest_id: str) -> Any:

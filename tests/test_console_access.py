@@ -207,6 +207,7 @@ def test_pipeline_retries_dead_letters_and_resumes_a_paused_target(env):
     add_trouble(store, error="HubSpot said: PROPERTY_DOESNT_EXIST")
     html = client.get("/console/pipeline").get_data(as_text=True)
     assert "PROPERTY_DOESNT_EXIST" in html and "2999-01-01" in html
+    assert "<h2>Sources</h2>" in html  # with their cursors and webhooks (none configured here)
     client.post("/console/dead-letters/retry", data={"csrf": csrf})
     assert store.dead_letter_details() == []
     client.post("/console/targets/hubspot/resume", data={"csrf": csrf})

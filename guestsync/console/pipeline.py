@@ -57,7 +57,29 @@ def overview(console: Console) -> dict[str, Any]:
         ],
         "dead_total": len(dead),
         "runs": store.runs(limit=10),
+        "sources": sources(console),
     }
+
+
+def sources(console: Console) -> list[dict[str, Any]]:
+    """Each configured source: its last row received, pull cursors and webhooks (as
+    `guestsync status` lists them)."""
+    store = console.store
+    cursors: dict[str, list[str]] = {}
+    for source, stream, value, _ in store.cursors():
+        cursors.setdefault(source, []).append(f"{stream}: {value}"[:80])
+    hooks, received = store.webhook_source_stats(), store.last_received()
+    return [
+        {
+            "name": name,
+            "type": src.type,
+            "last_received": (received.get(name) or "")[:19],
+            "cursors": cursors.get(name, []),
+            "webhooks": hooks.get(name, (0, None))[0],
+            "last_webhook": (hooks.get(name, (0, None))[1] or "")[:19],
+        }
+        for name, src in sorted(console.config.sources.items())
+    ]
 
 
 def add_routes(bp: Blueprint, console: Console) -> None:

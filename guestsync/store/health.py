@@ -35,12 +35,6 @@ class HealthOps(StoreBase):
         rows = self.conn.execute("SELECT target, count(*) FROM dead_letters GROUP BY target")
         return dict(rows.fetchall())
 
-    def cursors(self) -> list[tuple[str, str, str, str]]:
-        """(source, stream, value, updated_at) of every pull cursor."""
-        return self.conn.execute(
-            "SELECT source, stream, value, updated_at FROM cursors ORDER BY source, stream"
-        ).fetchall()
-
     def last_received(self) -> dict[str, str]:
         """Per source: when its newest inbox row arrived (file, pull or webhook)."""
         rows = self.conn.execute("SELECT source, max(received_at) FROM inbox GROUP BY source")

@@ -162,6 +162,7 @@ def test_review_page_shows_fields_levels_and_weights_in_each_language(env):
     _login(fresh)
     chosen = fresh.get("/console/review", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     assert "待审" in chosen.get_data(as_text=True)
+    assert "到店次数" in chosen.get_data(as_text=True)  # the guests' activity, labelled too
 
 
 def test_guest_search_show_and_unmerge(env):

@@ -168,3 +168,33 @@ def test_every_page_fits_the_screen(served, browser, tmp_path, width, lang):
         fits = page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
         assert fits, f"{name} scrolls sideways at {WIDTHS[width]} px"
         assert page.evaluate(CLIPPED) == [], f"{name} at {WIDTHS[width]} px"
+
+
+def test_unmerge_a_record_and_retry_the_dead_letters_in_the_browser(served, browser):
+    """Issue 25: the guest page's "take out" and the pipeline's "retry all", clicked."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _login(page, served.url)
+    store = Store.open(served.config.store_path)
+    try:
+        multi = next(
+            gid
+            for gid, n in store.conn.execute(
+                "SELECT guest_id, count(*) FROM guest_links GROUP BY guest_id ORDER BY 2 DESC"
+            )
+            if n > 1
+        )
+        before = len(store.links_of([multi]))
+    finally:
+        store.close()
+    page.goto(f"{served.url}/console/guests/{multi}")
+    page.locator("form[action$='/unmerge'] button").first.click()
+    page.wait_for_selector(".flash.ok")
+    page.goto(f"{served.url}/console/pipeline")
+    page.click("#retry-all")
+    page.wait_for_selector(".flash.ok")
+    store = Store.open(served.config.store_path)
+    try:
+        assert len(store.links_of([multi])) == before - 1  # the record has a guest of its own
+        assert store.dead_letter_details() == []  # queued again for the CRM
+    finally:
+        store.close()

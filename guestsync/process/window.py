@@ -24,7 +24,7 @@ from ..identity.keys import Key
 from ..models import Guest
 from ..store import Store, utcnow
 from ..store.base import ts
-from ..store.identity import Ref
+from ..store.identity import Ref, cut_at_caps
 from ..store.keyhash import key_hash
 
 LinkList = list[tuple[Ref, Any]]  # (ref, features) of one guest's records
@@ -90,9 +90,7 @@ class WindowStore:
                 if len(self._guests[h]) > limit:
                     self._full.add(h)
             found[k] = self._guests[h]
-        skipped = [k for k, gs in found.items() if len(gs) > caps.get(k[0], cap)]
-        ids = sorted({g for k, gs in found.items() if len(gs) <= caps.get(k[0], cap) for g in gs})
-        return ids, skipped
+        return cut_at_caps(found, cap, caps)
 
     def candidate_links(self, guest_ids: Sequence[str]) -> list[tuple[str, Ref, Any]]:
         if not guest_ids:

@@ -58,13 +58,15 @@ def run_source(
     name: str,
     *,
     exclusive: AbstractContextManager[Any] | None = None,
+    deliver: bool = True,
 ) -> str:
     """One scheduled sync of one source; returns the run's status. `exclusive` (a lock
-    shared by the jobs of one process) is held for the whole run."""
+    shared by the jobs of one process) is held for the whole run. `deliver=False` under
+    serve: its worker delivers (one deliverer per process, with its metrics and pauses)."""
     with exclusive or nullcontext():
         hub = hub_factory()
         try:
-            summary = hub.sync(sources=[name], kind=f"schedule:source:{name}")
+            summary = hub.sync(sources=[name], deliver=deliver, kind=f"schedule:source:{name}")
             return "ok" if summary.ok else "partial"
         finally:
             hub.close()

@@ -32,7 +32,7 @@ from ..store import Store, WriteTurn
 from ..store.checkpointer import Checkpointer
 from ..sync_engine import Hub
 from ..webhook_server import create_app
-from .scheduler import Job, build_scheduler, export_jobs, source_jobs
+from .scheduler import Job, build_scheduler, export_jobs, run_source, source_jobs
 from .worker import Worker, interruptible_sleep, serve_worker_hub
 from .worker_process import WorkerProcess
 from .wsgi import AccessLog
@@ -48,18 +48,6 @@ logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 # /healthz answers queue depths at most this old (webhooks/health.py): a probe costs a
 # webhook's worth, not whole-table counts
 HEALTH_MAX_AGE = 1.0
-
-
-def run_intake(hub_factory: Callable[[], Hub], source: str) -> str:
-    """One scheduled run of a source under serve: read its files or pull its API and
-    process, recorded in `runs`; the worker delivers (one deliverer per process, with its
-    metrics and its pauses of a stopped target)."""
-    hub = hub_factory()
-    try:
-        summary = hub.sync(sources=[source], deliver=False, kind=f"schedule:source:{source}")
-        return "ok" if summary.ok else "partial"
-    finally:
-        hub.close()
 
 
 def start_scheduler(
@@ -82,7 +70,7 @@ def start_scheduler(
 
         def run() -> str:
             with turn, metrics.runs.labels("schedule").time():
-                return run_intake(hub_factory, source)
+                return run_source(hub_factory, source, deliver=False)
 
         return Job(job.id, job.cron, run)
 

@@ -4,7 +4,7 @@ the match log, the review queue and merges."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,6 +64,14 @@ def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
 
+def cut_at_caps(
+    found: Mapping[tuple[str, str], Collection[str]], cap: int, caps: Mapping[str, int]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """(the guests of keys within their cap, sorted; the keys over it, skipped)."""
+    over = [k for k, gs in found.items() if len(gs) > caps.get(k[0], cap)]
+    return sorted({g for k, gs in found.items() if k not in over for g in gs}), over
+
+
 class IdentityOps(StoreBase):
     # -- candidates ----------------------------------------------------------------
 
@@ -92,9 +100,7 @@ class IdentityOps(StoreBase):
         by_key: dict[tuple[str, str], list[str]] = {}
         for h, gid in self.conn.execute(sql, params):
             by_key.setdefault(by_hash[h], []).append(gid)
-        skipped = [k for k, ids in by_key.items() if len(ids) > caps.get(k[0], cap)]
-        ids = sorted({g for k, gs in by_key.items() if len(gs) <= caps.get(k[0], cap) for g in gs})
-        return ids, skipped
+        return cut_at_caps(by_key, cap, caps)
 
     def candidate_links(self, guest_ids: Sequence[str]) -> list[tuple[str, Ref, Any]]:
         """(guest id, ref, features) of every record linked to these guests, oldest guest

@@ -32,6 +32,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,22 @@ def intake_app(config_path: str, status_path: str | None) -> Any:
     return AccessLog(app)
 
 
+def _end_with(service: int) -> Any:
+    """If the service dies (even kill -9, even before gunicorn started), gunicorn drains
+    and exits, as the worker process does (worker_process.py); its processes end with it
+    (gunicorn's own check)."""
+    return lambda _arbiter: _watch(service)
+
+
+def _watch(service: int) -> None:
+    def watch() -> None:
+        while os.getppid() == service:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="guestsync-service-watch", daemon=True).start()
+
+
 class IntakeServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
     def __init__(self, settings: dict[str, Any]) -> None:
         self.settings = settings
@@ -89,6 +107,7 @@ class IntakeServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
             "loglevel": "warning",
             "proc_name": "guestsync-intake",
             "control_socket_disable": True,
+            "on_starting": _end_with(s["service"]),
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -126,6 +145,7 @@ class IntakeProcesses:
             "threads": threads,
             "status": status_path,
             "log": logs.current(),
+            "service": os.getpid(),
         }
         self.runtime_dir = runtime_dir
         self.process: subprocess.Popen[bytes] | None = None

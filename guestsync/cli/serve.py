@@ -22,7 +22,7 @@ from .app import Ctx, cli, out, pass_ctx
     type=click.IntRange(min=1),
     default=lambda: os.cpu_count() or 1,
     show_default="the number of cores",
-    help="Intake processes answering webhooks on the one port (gunicorn; POSIX).",
+    help="Intake processes answering webhooks on the one port (granian; POSIX).",
 )
 @pass_ctx
 def serve(ctx: Ctx, host: str | None, port: int | None, no_worker: bool, workers: int) -> None:
@@ -39,7 +39,8 @@ def serve(ctx: Ctx, host: str | None, port: int | None, no_worker: bool, workers
         port=port,
         worker=not no_worker,
         worker_process=True,  # its own GIL and core: the requests keep theirs (service.py)
-        workers=workers if os.name == "posix" else None,  # gunicorn: POSIX only
+        # granian runs one process on Windows: serve answers in-process there (waitress)
+        workers=workers if os.name == "posix" else None,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,19 +1,24 @@
-"""The intake processes of `guestsync serve`: gunicorn drives the same WSGI app
-(webhook_server.create_app) in `--workers` processes on one listening socket.
+"""The intake processes of `guestsync serve`: granian drives the same WSGI app
+(webhook_server.create_app) in `--workers` processes on one port.
 
-Why gunicorn (and not waitress in one process, nor a pre-fork of our own):
+Why granian (not waitress in one process, nor gunicorn, nor a pre-fork of our own):
 - Both cores: each process has its own GIL; one CPython process answered webhooks from
   one core (issue 26: 0.77x a plain Flask app under gunicorn with 2 workers).
-- It never reads a request body before the app asks for it: the limits (Content-Length,
-  then `max_body` + 1 bytes read at most) are checked by our receiver before the body is
-  read, and every refused body is counted in /metrics. waitress buffered whole bodies
-  first and refused large ones itself, where no metric saw them.
-- What a pre-fork of our own would have to do again, it does and has done for years:
-  restart a process that dies, SIGTERM drains (stop accepting, finish the requests in
-  flight, at most GRACE seconds), one socket shared by the processes (the service binds
-  it and passes it down: `--port 0` is known before any process starts).
-- gthread workers: a request thread waiting for its group commit releases the GIL.
-gunicorn is POSIX-only: on Windows the service answers in-process (waitress, service.py).
+- The HTTP work (parsing, keep-alive, writing answers) is done in Rust outside the GIL:
+  measured with bench_webhooks.py on this 2-core machine, the same app answered ~3,100
+  durable POST/s under gunicorn's gthread workers (as many as the plain Flask app under
+  gunicorn: the server's Python HTTP code, not our webhook, was the cost) and ~4,700 to
+  5,700 under granian.
+- It never reads a request body before the app asks for it (tried: a 300 MB body with
+  its Content-Length is refused with none of it sent; chunked, after ~4 MB, flat memory):
+  the limits are checked by our receiver before the body is read, and every refused body
+  is counted in /metrics. waitress buffered whole bodies and refused large ones itself.
+- It restarts a process that dies and drains at SIGTERM (the requests in flight finish,
+  at most GRACE seconds).
+On Linux each process listens on the port with SO_REUSEPORT (the kernel spreads the
+connections); the service reserves the port first (`IntakeProcesses`), so `--port 0`
+works and is known before they start. POSIX and Windows alike run granian, but on
+Windows it has one process (its own limitation); the CLI runs serve in-process there.
 
 Each process verifies and commits webhooks with its own group commit to the intake file
 (store/intake.py), whose turn the processes share through an flock; event ids are unique
@@ -37,7 +42,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
+from granian.constants import Interfaces
+from granian.log import LogLevels
+from granian.server import Server
 
 from ..config import load_config
 from ..metrics import SHARED_DIR, Metrics
@@ -72,14 +79,10 @@ def intake_app(config_path: str, status_path: str | None) -> Any:
     return AccessLog(app)
 
 
-def _end_with(service: int) -> Any:
-    """If the service dies (even kill -9, even before gunicorn started), gunicorn drains
-    and exits, as the worker process does (worker_process.py); its processes end with it
-    (gunicorn's own check)."""
-    return lambda _arbiter: _watch(service)
-
-
 def _watch(service: int) -> None:
+    """If the service dies (even kill -9, even before granian started), granian drains
+    and exits, as the worker process does (worker_process.py)."""
+
     def watch() -> None:
         while os.getppid() == service:
             time.sleep(0.5)
@@ -88,38 +91,44 @@ def _watch(service: int) -> None:
     threading.Thread(target=watch, name="guestsync-service-watch", daemon=True).start()
 
 
-class IntakeServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
-    def __init__(self, settings: dict[str, Any]) -> None:
-        self.settings = settings
-        super().__init__()
+SETTINGS_ENV = "GUESTSYNC_INTAKE_SETTINGS"
 
-    def load_config(self) -> None:
-        s = self.settings
-        options = {
-            "bind": [f"fd://{s['fd']}"],
-            "workers": s["workers"],
-            "worker_class": "gthread",
-            "threads": s["threads"],
-            "graceful_timeout": GRACE,
-            "keepalive": 5,
-            "accesslog": None,  # AccessLog: one line per request on guestsync.access
-            "errorlog": "-",
-            "loglevel": "warning",
-            "proc_name": "guestsync-intake",
-            "control_socket_disable": True,
-            "on_starting": _end_with(s["service"]),
-        }
-        for key, value in options.items():
-            self.cfg.set(key, value)
 
-    def load(self) -> Any:  # in each process, after the fork: connections of its own
-        if self.settings.get("log") is not None:
-            logs.configure(*self.settings["log"])
-        return intake_app(self.settings["config"], self.settings.get("status"))
+def make_app() -> Any:
+    """granian's factory, called in each intake process (settings from the environment
+    the service gave)."""
+    settings = json.loads(os.environ[SETTINGS_ENV])
+    if settings.get("log") is not None:
+        logs.configure(*settings["log"])
+    return intake_app(settings["config"], settings.get("status"))
+
+
+def run(settings: dict[str, Any]) -> None:
+    os.environ[SETTINGS_ENV] = json.dumps(settings)
+    server = Server(
+        f"{__name__}:make_app",
+        address=settings["host"],
+        port=settings["port"],
+        interface=Interfaces.WSGI,
+        workers=settings["workers"],
+        blocking_threads=settings["threads"],
+        factory=True,
+        backlog=2048,
+        respawn_failed_workers=True,
+        workers_kill_timeout=GRACE,
+        log_level=LogLevels.warning,
+        log_access=False,  # AccessLog: one line per request on guestsync.access
+    )
+    server.on_startup(lambda: _watch(settings["service"]))
+    server.serve()
 
 
 class IntakeProcesses:
-    """The service's side: bind the socket, start gunicorn on it, stop it."""
+    """The service's side: reserve the port, start granian on it, stop it.
+
+    The port is reserved by a socket bound with SO_REUSEPORT that never listens: the
+    kernel hands connections only to listening sockets (granian's, one per process, bound
+    to the same port with SO_REUSEPORT), and no other program can take the port."""
 
     def __init__(
         self,
@@ -133,14 +142,18 @@ class IntakeProcesses:
         status_path: str | None,
     ) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.create_server((host, port), family=family, backlog=2048)
-        self.sock.set_inheritable(True)
-        bound_host, bound_port = self.sock.getsockname()[:2]
+        self.reserved = socket.socket(family, socket.SOCK_STREAM)
+        self.reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):
+            self.reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        self.reserved.bind((host, port))
+        bound_host, bound_port = self.reserved.getsockname()[:2]
         shown = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
         self.url = f"http://{shown}:{bound_port}"
         self.settings = {
             "config": str(config_path),
-            "fd": self.sock.fileno(),
+            "host": host,
+            "port": bound_port,
             "workers": workers,
             "threads": threads,
             "status": status_path,
@@ -153,36 +166,32 @@ class IntakeProcesses:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", __name__, json.dumps(self.settings)],
-            pass_fds=(self.sock.fileno(),),
             env={**os.environ, SHARED_DIR: self.runtime_dir},
         )
-        # gunicorn holds the socket now; ours would keep taking connections after it stopped
-        self.sock.close()
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
-        """SIGTERM: gunicorn stops accepting and gives the requests in flight GRACE
-        seconds; killed if it is still there a few seconds later."""
+        """SIGTERM: granian stops accepting and gives the requests in flight GRACE
+        seconds; killed if it is still there a few seconds later (`wait`)."""
         proc = self.process
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
 
     def wait(self, timeout: float = GRACE + 5.0) -> None:
         proc = self.process
-        if proc is None:
-            return
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc is not None:
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.reserved.close()
 
 
 def main() -> None:
-    IntakeServer(json.loads(sys.argv[1])).run()
+    run(json.loads(sys.argv[1]))
 
 
 if __name__ == "__main__":

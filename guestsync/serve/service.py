@@ -1,9 +1,9 @@
 """`guestsync serve`: the webhook intake, the worker and the scheduled jobs.
 
 Intake: under the CLI (`--workers N`, default the number of cores), N intake processes,
-gunicorn driving the WSGI app on one socket this service binds (intake_server.py says
-why); in-process (embedding, the tests, Windows where gunicorn does not run), waitress's
-threads in this process. Either way a webhook commits to the intake file
+granian driving the WSGI app on one port this service reserves (intake_server.py says
+why); in-process (embedding, the tests, Windows where granian runs one process),
+waitress's threads in this process. Either way a webhook commits to the intake file
 (store/intake.py), never waiting for the worker's transactions in the store.
 
 The worker (move webhooks from the intake file into the inbox, fetch id-only events,
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
+WORKER_GRACE = 3.0  # seconds the worker has at SIGTERM to end its step, then it is ended
 # waitress warns on every queued request under load; the queue is expected and bounded
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
@@ -212,7 +213,9 @@ class Service:
         self.worker.stopping.set()  # cuts short the retry waits of the worker and jobs
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)  # a running job ends its current step
-        self.worker.stop(timeout=min(timeout, 10.0))
+        # a window cut short is rolled back and done again after the restart
+        process = isinstance(self.worker, WorkerProcess)
+        self.worker.stop(timeout=min(timeout, WORKER_GRACE) if process else timeout)
         if self.intake is not None:
             self.intake.wait()
         self.hub.close()

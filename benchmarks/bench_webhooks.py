@@ -50,6 +50,7 @@ from guestsync.metrics import Metrics  # noqa: E402
 from guestsync.serve.worker import Worker, serve_worker_hub  # noqa: E402
 from guestsync.store.intake import IntakeFile, intake_path  # noqa: E402
 from guestsync.sync_engine import Hub  # noqa: E402
+from guestsync.testing import FakeHubSpot, ServerThread  # noqa: E402
 
 SECRET = "bench-secret"
 CONNECTIONS = 16
@@ -68,8 +69,7 @@ targets:
   crm:
     type: hubspot
     token: bench
-    base_url: http://127.0.0.1:9
-    retry: {{max_attempts: 1, initial_wait: 0, max_wait: 0}}
+    base_url: CRM_URL
 """
 LUA = """\
 local counter = 0
@@ -280,9 +280,9 @@ def start_reference(tmp: Path) -> App:
     return App("plain Flask + gunicorn", proc, url, db, "webhooks")
 
 
-def start_guestsync(tmp: Path, *, worker: bool = True) -> App:
+def start_guestsync(tmp: Path, crm: str, *, worker: bool = True) -> App:
     cfg = tmp / "guestsync.yaml"
-    cfg.write_text(CONFIG, "utf-8")
+    cfg.write_text(CONFIG.replace("CRM_URL", crm), "utf-8")
     cmd = [sys.executable, "-m", "guestsync.cli", "-c", str(cfg), "serve", "--port", "0"]
     if not worker:
         cmd.append("--no-worker")
@@ -314,10 +314,10 @@ def measure(app: App, bodies: Path, script: Path, seconds: float) -> None:
     app.health.append(load(app.url, seconds, None, None))
 
 
-def drain_rate(tmp: Path, seconds: float) -> None:
+def drain_rate(tmp: Path, seconds: float, crm: str) -> None:
     """10,000 webhooks stored with the worker off, then moved and processed by serve's
     worker code in this process (delivery paused: inbox -> outbox only)."""
-    gs = start_guestsync(tmp, worker=False)
+    gs = start_guestsync(tmp, crm, worker=False)
     bodies, script = tmp / "drain.txt", tmp / "post.lua"
     write_bodies(bodies, 10**8, DRAIN_ROWS)
     try:
@@ -353,6 +353,8 @@ def main() -> None:
     seconds = float(args[1]) if len(args) > 1 else 5.0
     generator = "wrk -t2 -c16" if shutil.which("wrk") else "Python threads (wrk not found)"
     print(f"load generator: {generator}; {CONNECTIONS} connections; cores: {os.cpu_count()}")
+    # the CRM guestsync's worker delivers to (deliveries in batches of 100: a small load)
+    crm = ServerThread(FakeHubSpot(token="bench").app).start()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         script = tmp / "post.lua"
@@ -360,7 +362,7 @@ def main() -> None:
         if "--drain-only" not in sys.argv:
             (tmp / "gs").mkdir()
             (tmp / "ref").mkdir()
-            ref, gs = start_reference(tmp / "ref"), start_guestsync(tmp / "gs")
+            ref, gs = start_reference(tmp / "ref"), start_guestsync(tmp / "gs", crm.url)
             try:
                 for r in range(rounds):
                     bodies = tmp / f"round{r}.txt"
@@ -377,7 +379,8 @@ def main() -> None:
                 gs.stop()
             report(ref, gs, rounds, seconds, health)
         (tmp / "drain").mkdir()
-        drain_rate(tmp / "drain", seconds)
+        drain_rate(tmp / "drain", seconds, crm.url)
+    crm.stop()
 
 
 def report(ref: App, gs: App, rounds: int, seconds: float, health: dict) -> None:

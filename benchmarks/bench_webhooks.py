@@ -294,13 +294,15 @@ def start_guestsync(tmp: Path, crm: str, *, worker: bool = True) -> App:
     return App("guestsync serve", proc, url, intake_path(tmp / "hub.db"), "webhook_events")
 
 
-def drained(app: App, timeout: float = 120.0) -> None:
-    """Wait until the worker moved and processed everything acknowledged."""
+def drained(app: App, timeout: float = 60.0) -> int:
+    """Wait (at most `timeout` s) until the worker moved and processed everything
+    acknowledged; the rows still waiting then."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         h = get_json(app.url, "/healthz")
-        if not h.get("intake_waiting") and not h.get("inbox", {}).get("pending"):
-            return
+        left = int(h.get("intake_waiting", 0)) + int(h.get("inbox", {}).get("pending", 0))
+        if not left or time.monotonic() > deadline:
+            return left
         time.sleep(0.5)
 
 
@@ -319,6 +321,7 @@ def drain_rate(tmp: Path, seconds: float, crm: str) -> None:
     worker code in this process (delivery paused: inbox -> outbox only)."""
     gs = start_guestsync(tmp, crm, worker=False)
     bodies, script = tmp / "drain.txt", tmp / "post.lua"
+    script.write_text(LUA, "utf-8")
     write_bodies(bodies, 10**8, DRAIN_ROWS)
     try:
         while count(gs.db, gs.table) < DRAIN_ROWS:  # the pool wraps: repeats are duplicates
@@ -363,13 +366,14 @@ def main() -> None:
             (tmp / "gs").mkdir()
             (tmp / "ref").mkdir()
             ref, gs = start_reference(tmp / "ref"), start_guestsync(tmp / "gs", crm.url)
+            left: list[int] = []  # guestsync's backlog when the reference's turn began
             try:
                 for r in range(rounds):
                     bodies = tmp / f"round{r}.txt"
                     write_bodies(bodies, r * POOL, POOL)
                     for app in (ref, gs) if r % 2 == 0 else (gs, ref):
                         if app is ref:
-                            drained(gs)
+                            left.append(drained(gs))
                         measure(app, bodies, script, seconds)
                     bodies.unlink()
                 drained(gs)
@@ -378,6 +382,7 @@ def main() -> None:
                 ref.stop()
                 gs.stop()
             report(ref, gs, rounds, seconds, health)
+            print(f"guestsync rows still waiting when the reference's turns began: {left}")
         (tmp / "drain").mkdir()
         drain_rate(tmp / "drain", seconds, crm.url)
     crm.stop()

@@ -1,4 +1,4 @@
-"""`guestsync serve` as a real subprocess (waitress, worker): kill -9 while webhooks arrive
+"""`guestsync serve` as a real subprocess (intake processes, worker): kill -9 while webhooks arrive
 and deliveries are in flight, restart, and every webhook answered 2xx reaches the fake CRM
 exactly once. Then SIGTERM drains and exits 0."""
 

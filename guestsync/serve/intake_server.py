@@ -103,8 +103,21 @@ def make_app() -> Any:
     return intake_app(settings["config"], settings.get("status"))
 
 
+# granian's own lines go through guestsync's handler (JSON on stderr, masked), not stdout
+_GRANIAN_LOGS = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {
+        "_granian": {"handlers": [], "propagate": True},
+        "granian.access": {"handlers": [], "propagate": True},
+    },
+}
+
+
 def run(settings: dict[str, Any]) -> None:
     os.environ[SETTINGS_ENV] = json.dumps(settings)
+    if settings.get("log") is not None:
+        logs.configure(*settings["log"])
     server = Server(
         f"{__name__}:make_app",
         address=settings["host"],
@@ -117,6 +130,7 @@ def run(settings: dict[str, Any]) -> None:
         respawn_failed_workers=True,
         workers_kill_timeout=GRACE,
         log_level=LogLevels.warning,
+        log_dictconfig=_GRANIAN_LOGS,
         log_access=False,  # AccessLog: one line per request on guestsync.access
     )
     server.on_startup(lambda: _watch(settings["service"]))
@@ -163,11 +177,21 @@ class IntakeProcesses:
         self.runtime_dir = runtime_dir
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, *, timeout: float = 60.0) -> None:
+        """Start granian; return once the port takes connections (or granian exited)."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", __name__, json.dumps(self.settings)],
             env={**os.environ, SHARED_DIR: self.runtime_dir},
         )
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.settings["host"])
+        address = (host or self.settings["host"], self.settings["port"])
+        deadline = time.monotonic() + timeout
+        while self.alive() and time.monotonic() < deadline:
+            try:
+                socket.create_connection(address, timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -62,8 +62,9 @@ class Serve:
         self.url = line.strip().rsplit(" ", 1)[-1]
         self.port = int(self.url.rsplit(":", 1)[1])
         deadline = time.monotonic() + 60
-        while not self._answers():
-            assert time.monotonic() < deadline, "serve never answered"
+        # every intake process listening (each binds the port itself: SO_REUSEPORT)
+        while not self._answers() or listeners(self.port) < WORKERS:
+            assert time.monotonic() < deadline, "serve never answered from every process"
             time.sleep(0.1)
 
     def _answers(self) -> bool:
@@ -110,14 +111,24 @@ def serve(config: Path) -> Iterator[Serve]:
             server.stop()
 
 
-def owners(port: int) -> set[int]:
-    """The processes holding the server side of the established connections to `port`."""
-    inodes = set()
+def _sockets(port: int, state: str) -> list[str]:
+    """The inodes of the TCP sockets on local `port` in `state` (01 established, 0A listen)."""
+    found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
-                inodes.add(f"socket:[{fields[9]}]")
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                found.append(fields[9])
+    return found
+
+
+def listeners(port: int) -> int:
+    return len(_sockets(port, "0A"))
+
+
+def owners(port: int) -> set[int]:
+    """The processes holding the server side of the established connections to `port`."""
+    inodes = {f"socket:[{inode}]" for inode in _sockets(port, "01")}
     pids = set()
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():

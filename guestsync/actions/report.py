@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ..restaurant.segments import SEGMENTS
 from ..store import Store
+from . import loyalty_report
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Report:
     new_by_source: dict[str, int] = field(default_factory=dict)
     no_shows: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (n, due)
     top_items: list[tuple[str, float, int]] = field(default_factory=list)
+    loyalty: loyalty_report.LoyaltyFigures = field(default_factory=loyalty_report.LoyaltyFigures)
 
     def no_show_rate(self, source: str) -> float | None:
         n, due = self.no_shows[source]
@@ -45,6 +47,7 @@ def build(store: Store, *, now: datetime, tz: ZoneInfo, top: int = 10) -> Report
         new_by_source=store.new_guests_by_source(since),
         no_shows=store.no_shows_by_source(),
         top_items=store.top_items(limit=top),
+        loyalty=loyalty_report.build(store, now=now, month_start=since),
     )
 
 
@@ -87,6 +90,7 @@ def render(report: Report, console: Console) -> None:
     for name, qty, guests in report.top_items:
         tab.add_row(name, _qty(qty), str(guests))
     console.print(tab)
+    loyalty_report.render(report.loyalty, console)
 
 
 # -- HTML ------------------------------------------------------------------------------
@@ -162,7 +166,7 @@ def html(report: Report) -> str:
         f"<h2>Guests by segment</h2>{seg}"
         f"<h2>New guests since {report.month_start:%d %b %Y}, by source</h2>{new}"
         f"<h2>No-show rate by source</h2>{ns}"
-        f"<h2>Top dishes</h2>{dishes}"
+        f"<h2>Top dishes</h2>{dishes}{loyalty_report.html(report.loyalty)}"
         '<p class="muted">Segments: see README, "Segments". No-show rate = no-shows / '
         "reservations that were due (completed, seated or no-show).</p></body></html>\n"
     )

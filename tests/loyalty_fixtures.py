@@ -24,7 +24,7 @@ from guestsync.restaurant import hooks, membership
 from guestsync.restaurant.loyalty import Loyalty
 from guestsync.store import Store
 
-from .activity_fixtures import NOW, settings
+from .activity_fixtures import NOW
 
 
 def at(days_ago: float, base: datetime = NOW) -> datetime:
@@ -90,11 +90,21 @@ def bill(oid: str, phone: str, total: str, days_ago: float) -> SourceRecord:
     )
 
 
+class Clock:
+    """A clock a test moves forward."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def hub(
-    crm: CrmConfig | None = None, **kw: Any
+    crm: CrmConfig | None = None, clock: Clock | None = None
 ) -> tuple[Store, dict[str, HubSpotTarget], hooks.ActivitySettings]:
     store = Store.open(":memory:")
-    st = settings(crm=crm or CrmConfig(), **kw)
+    st = hooks.ActivitySettings(crm=crm or CrmConfig(), clock=clock or Clock())
     hooks.attach(store, st)
     opts = HubSpotTargetOptions(type="hubspot", token="t", base_url="http://hubspot.test")
     return store, {"hubspot": HubSpotTarget("hubspot", opts)}, st

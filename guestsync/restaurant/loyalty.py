@@ -9,9 +9,10 @@ Balances. Each member account (programme, member number) has its own balance; a 
 balance in a programme is the sum of their accounts' (two members of one programme
 merged into one guest: their balances add). An account's balance is its newest stated
 balance (a balance statement, or a movement's `balance_after`) plus the movements after
-it; with no statement, the sum of its movements. Where the movements up to a statement do
-not add up to it, the disagreement is kept (`discrepancies`) and shown in `guests show`
-and the report, not "fixed": the stated balance is what the guest can spend.
+it; with no statement, the sum of its movements. Where a statement is not the one before
+it plus the movements between them, the disagreement is kept (`discrepancies`) and shown
+in `guests show` and the report, not "fixed": the stated balance is what the guest can
+spend.
 
 Tiers. The tier a source states (the newest membership not past its `until`) wins when
 `crm.tiers.prefer_stated` (the default); otherwise, and for guests no source gives a
@@ -67,17 +68,31 @@ class Loyalty(BaseModel):
 
 def _account_balance(
     movements: list[MovementRow], statements: list[tuple[datetime, Decimal]]
-) -> tuple[Decimal, tuple[Decimal, Decimal, datetime] | None]:
-    """(balance, (stated, ledger, as of) where they disagree)."""
-    total = sum((m.delta for m in movements), Decimal(0))
+) -> tuple[Decimal, list[tuple[Decimal, Decimal, datetime]]]:
+    """(balance, [(stated, what the ledger makes it, as of)] where they disagree).
+
+    Each statement is checked against the one before it plus the movements between
+    them; the first against the movements before it, if any (a ledger exported from
+    the member's start adds up to it; one that starts later leaves nothing to check)."""
     if not statements:
-        return total, None
-    as_of, stated = max(statements, key=lambda s: (s[0], s[1]))
-    before = [m for m in movements if m.at is None or m.at <= as_of]
-    after = sum((m.delta for m in movements if m.at is not None and m.at > as_of), Decimal(0))
-    ledger = sum((m.delta for m in before), Decimal(0))
-    wrong = (stated, ledger, as_of) if before and ledger != stated else None
-    return stated + after, wrong
+        return sum((m.delta for m in movements), Decimal(0)), []
+    wrong = []
+    prev: tuple[datetime, Decimal] | None = None
+    for as_of, stated in sorted(statements):
+        between = [
+            m.delta
+            for m in movements
+            if (m.at is None and prev is None)
+            or (m.at is not None and m.at <= as_of and (prev is None or m.at > prev[0]))
+        ]
+        ledger = (prev[1] if prev else Decimal(0)) + sum(between, Decimal(0))
+        if (prev is not None or between) and ledger != stated:
+            wrong.append((stated, ledger, as_of))
+        prev = (as_of, stated)
+    assert prev is not None
+    last_at, last = prev
+    after = sum((m.delta for m in movements if m.at is not None and m.at > last_at), Decimal(0))
+    return last + after, wrong
 
 
 def _stated_tier(
@@ -148,10 +163,10 @@ def compute(
     for key in sorted(set(accounts) | set(statements)):
         bal, wrong = _account_balance(accounts.get(key, []), statements.get(key, []))
         balances[key[0]] = balances.get(key[0], Decimal(0)) + bal
-        if wrong is not None:
-            out.discrepancies.append(Discrepancy(programme=key[0], member=key[1],
-                                                 stated=wrong[0], ledger=wrong[1],
-                                                 as_of=wrong[2]))  # fmt: skip
+        out.discrepancies += [
+            Discrepancy(programme=key[0], member=key[1], stated=st, ledger=led, as_of=when)
+            for st, led, when in wrong
+        ]
     out.balances = dict(sorted(balances.items()))
     out.programmes = sorted(set(balances) | {m.programme for m in act.memberships})
     out.member = bool(out.programmes) or bool(guest is not None and guest.loyalty_ids)

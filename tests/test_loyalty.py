@@ -6,8 +6,11 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+from rich.console import Console
+
 from guestsync.actions import guests as guest_admin
 from guestsync.actions import report
+from guestsync.actions.forget import forget
 
 from .activity_fixtures import NOW, feed
 from .loyalty_fixtures import (
@@ -175,3 +178,38 @@ def test_coupons_open_redeemed_expired_rate_and_last_redemption():
     }
     assert rep.loyalty.members == 1
     assert payload(store, gid)["gs_open_coupons"] == "0"
+
+
+def test_a_movement_its_source_removed_stops_counting_and_forget_erases_the_programme():
+    store, targets, st = hub()
+    feed(store, [ANN, move("E1", "1001", "earn", 100, 5), move("E2", "1001", "earn", 40, 4)],
+         targets=targets, activity=st)  # fmt: skip
+    gid = guest_of(store, "club:1001")
+    assert loyalty_of(store, gid).balances == {"club": Decimal(140)}
+    voided = move("E2", "1001", "earn", 40, 4).model_copy(update={"deleted": True})
+    feed(store, [voided], targets=targets, activity=st)
+    assert loyalty_of(store, gid).balances == {"club": Decimal(100)}
+    assert payload(store, gid)["gs_points_balance"] == "100"
+
+    forget(store, {}, guest_id=gid)
+    for table in ("points_movements", "memberships", "loyalty_aggregates", "tier_events"):
+        assert store._one(f"SELECT count(*) FROM {table}") == 0, table
+
+
+def test_the_report_shows_members_tiers_liability_and_coupons():
+    store, targets, st = hub()
+    feed(store, [ANN, BEN, move("E1", "1001", "earn", 100, 5), coupon("C1", "1002", "生日禮")],
+         targets=targets, activity=st)  # fmt: skip
+    rep = report.build(store, now=NOW, tz=st.tz)
+    assert (rep.loyalty.members, rep.loyalty.non_members) == (2, 0)
+    assert rep.loyalty.tiers == {"金卡": 1, "銀卡": 1}
+    assert sorted(rep.loyalty.tier_changes) == [
+        ("upgrade", "-", "金卡", 1),
+        ("upgrade", "-", "銀卡", 1),
+    ]
+    console = Console(record=True, width=120)
+    report.render(rep, console)
+    text = console.export_text()
+    assert "Points liability" in text and "生日禮" in text and "金卡" in text
+    page = report.html(rep)
+    assert "<h2>Coupon redemption by campaign</h2>" in page and "<td>club</td>" in page

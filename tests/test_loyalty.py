@@ -213,3 +213,16 @@ def test_the_report_shows_members_tiers_liability_and_coupons():
     assert "Points liability" in text and "生日禮" in text and "金卡" in text
     page = report.html(rep)
     assert "<h2>Coupon redemption by campaign</h2>" in page and "<td>club</td>" in page
+
+
+def test_a_ledger_starting_mid_way_opens_at_its_first_balance_and_a_wrong_one_is_reported():
+    store, targets, st = hub()
+    recs = [
+        move("E1", "1001", "earn", 100, 9, balance_after=Decimal(600)),  # opened at 500
+        move("E2", "1001", "earn", 50, 8, balance_after=Decimal(700)),  # 650 by the ledger
+        move("R1", "1001", "redeem", 200, 7),
+    ]
+    feed(store, [ANN, *recs], targets=targets, activity=st)
+    loy = loyalty_of(store, guest_of(store, "club:1001"))
+    assert loy.balances == {"club": Decimal(500)}  # 700 stated, less the 200 redeemed after
+    assert [(d.stated, d.ledger) for d in loy.discrepancies] == [(Decimal(700), Decimal(650))]

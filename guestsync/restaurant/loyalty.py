@@ -72,8 +72,8 @@ def _account_balance(
     """(balance, [(stated, what the ledger makes it, as of)] where they disagree).
 
     Each statement is checked against the one before it plus the movements between
-    them; the first against the movements before it, if any (a ledger exported from
-    the member's start adds up to it; one that starts later leaves nothing to check)."""
+    them; the first against the movements before it, if any (with no opening balance
+    stated, the ledger is taken to start at the member's start, from zero)."""
     if not statements:
         return sum((m.delta for m in movements), Decimal(0)), []
     wrong = []
@@ -159,6 +159,14 @@ def compute(
     for b in act.balances:
         if b.as_of is not None:
             statements[(b.programme, b.member)].append((b.as_of, b.balance))
+    for key, moves in accounts.items():
+        # A ledger that starts after the member did (a webhook since last month): its
+        # first movement's balance after, less the movement, is the opening balance.
+        dated = [m for m in moves if m.at is not None]
+        first = min(dated, key=lambda m: (m.at, m.movement_id)) if dated else None
+        if first is not None and first.at is not None and first.balance_after is not None:
+            opening = first.balance_after - first.delta
+            statements[key].append((first.at - timedelta(microseconds=1), opening))
     balances: dict[str, Decimal] = {}
     for key in sorted(set(accounts) | set(statements)):
         bal, wrong = _account_balance(accounts.get(key, []), statements.get(key, []))

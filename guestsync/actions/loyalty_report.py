@@ -48,6 +48,9 @@ def redemption_rate(c: dict[str, int]) -> float | None:
     return c["redeemed"] / c["issued"] if c["issued"] else None
 
 
+_NUMBERS = {"guests", "points", "members", "issued", "redeemed", "expired", "open", "rate"}
+
+
 def _rows(f: LoyaltyFigures) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, columns, rows) of each table, shared by the terminal and the HTML page."""
     coupons = []
@@ -82,8 +85,8 @@ def render(f: LoyaltyFigures, console: Console) -> None:
         return
     for title, cols, rows in _rows(f):
         tab = Table(title=title)
-        for i, col in enumerate(cols):
-            tab.add_column(col, justify="left" if i == 0 else "right")
+        for col in cols:
+            tab.add_column(col, justify="right" if col in _NUMBERS else "left")
         for row in rows:
             tab.add_row(*row)
         console.print(tab)

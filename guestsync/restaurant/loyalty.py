@@ -22,7 +22,7 @@ tier, the first rule of `crm.tiers.rules` that holds.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +36,7 @@ from ..store.loyalty import LoyaltyActivity, MovementRow
 from .aggregates import Aggregates
 
 RATE = Decimal("0.0001")
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 class Discrepancy(BaseModel):
@@ -74,25 +75,21 @@ def _account_balance(
     Each statement is checked against the one before it plus the movements between
     them; the first against the movements before it, if any (with no opening balance
     stated, the ledger is taken to start at the member's start, from zero)."""
-    if not statements:
-        return sum((m.delta for m in movements), Decimal(0)), []
+    # one sweep in time order (undated movements first): a member's ledger may be long
+    moves = sorted(movements, key=lambda m: (m.at is not None, m.at or _EPOCH))
     wrong = []
-    prev: tuple[datetime, Decimal] | None = None
+    i, prev = 0, None
     for as_of, stated in sorted(statements):
-        between = [
-            m.delta
-            for m in movements
-            if (m.at is None and prev is None)
-            or (m.at is not None and m.at <= as_of and (prev is None or m.at > prev[0]))
-        ]
-        ledger = (prev[1] if prev else Decimal(0)) + sum(between, Decimal(0))
-        if (prev is not None or between) and ledger != stated:
+        between, n = Decimal(0), 0
+        while i < len(moves) and ((at := moves[i].at) is None or at <= as_of):
+            between += moves[i].delta
+            n, i = n + 1, i + 1
+        ledger = (prev if prev is not None else Decimal(0)) + between
+        if (prev is not None or n) and ledger != stated:
             wrong.append((stated, ledger, as_of))
-        prev = (as_of, stated)
-    assert prev is not None
-    last_at, last = prev
-    after = sum((m.delta for m in movements if m.at is not None and m.at > last_at), Decimal(0))
-    return last + after, wrong
+        prev = stated
+    rest = sum((m.delta for m in moves[i:]), Decimal(0))
+    return (prev if prev is not None else Decimal(0)) + rest, wrong
 
 
 def _stated_tier(

@@ -105,6 +105,9 @@ def render(report: Report, console: Console) -> None:
         if s.kind == "kpis":
             console.print("  ".join(f"[bold]{k.value}[/] {k.label}" for k in s.kpis))
             continue
+        if s.empty:
+            console.print(f"[bold]{s.title}[/]: {s.empty}")
+            continue
         tab = Table(title=s.title)
         if s.kind == "bars":
             tab.add_column(s.columns[0] if s.columns else "")
@@ -117,7 +120,5 @@ def render(report: Report, console: Console) -> None:
             for row in s.rows:
                 tab.add_row(*row)
         console.print(tab)
-        if s.empty:
-            console.print(f"  {s.empty}")
         if s.more:
             console.print(f"  {s.more}")

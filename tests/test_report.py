@@ -107,8 +107,8 @@ def test_sources_are_named_as_people_say_them():
         {"type": "webhook", "platform": "inline", "mapping": "m.yaml",
          "webhook": {"scheme": "inline", "secrets": ["k"]}}
     )  # fmt: skip
-    assert Words("en").source("pos_export", csv) == "Pos export (CSV export)"
-    assert Words("zh-TW").source("pos_export", csv) == "Pos export (CSV 匯出)"
+    assert Words("en").source("pos_export", csv) == "POS export (CSV export)"
+    assert Words("zh-TW").source("pos_export", csv) == "POS export (CSV 匯出)"
     assert Words("zh-CN").source("信義店_訂位", csv) == "信義店 訂位 (CSV 导出)"
     assert Words("en").source("taipei", hook) == "Taipei (inline webhook)"
     assert Words("en").source("inline", hook) == "Inline webhook"  # not "Inline (inline …)"

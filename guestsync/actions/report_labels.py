@@ -6,7 +6,7 @@ never an error. The report runs outside a request (no Flask `g`), so it takes th
 language as an argument; its default comes from the config's phone region, the one place
 a config says where the restaurant is.
 
-Source names are shown as a person would say them ("Pos export (CSV 匯出)"), not as
+Source names are shown as a person would say them ("POS export (CSV 匯出)"), not as
 config keys ("pos_export"); series keep one colour from report to report (`colour`).
 """
 
@@ -204,6 +204,8 @@ ZH_CN = {
 }
 
 LABELS = {"en": EN, "zh-TW": ZH_TW, "zh-CN": ZH_CN}
+# Words of a source's key written in capitals when it is shown ("pos_export": "POS export").
+ACRONYMS = {"pos", "csv", "api", "crm", "sms", "vip", "hk", "tw", "cn", "sg", "mo"}
 
 # One colour per series, the same in every report: segments by name, anything else
 # (sources, currencies) by a checksum of its key.
@@ -258,7 +260,9 @@ class Words:
     def source(self, key: str, options: Any | None) -> str:
         """A source as a person names it: the config key made readable, with what kind of
         source it is ("Booking site (CSV export)"); a plugin's kind shows as its type."""
-        name = key.replace("_", " ").replace("-", " ").strip() or key
+        words = key.replace("_", " ").replace("-", " ").split() or [key]
+        words = [w.upper() if w.lower() in ACRONYMS else w for w in words]
+        name = " ".join(words)
         name = name[:1].upper() + name[1:]
         if options is None:
             return name

@@ -162,3 +162,12 @@ def test_the_wheel_installs_outside_the_repo_and_runs_init_validate_sync(tmp_pat
     square = _run([gs, "init", "--profile", "square", "sq"], work, run_env)
     assert square.returncode == 0, square.stderr
     assert _run([gs, "validate", "sq/guestsync.yaml"], work, run_env).returncode == 0
+    # the report's templates and the starters' source blocks ship as package data too
+    page = work / "report.html"
+    shown = _run([gs, "report", "--html", str(page)], work, run_env | {"COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "賓客分群" in page.read_text("utf-8")  # defaults.region TW: zh-TW
+    hook = _run([gs, "init", "--profile", "inline_reservations", "hook"], work, run_env)
+    assert hook.returncode == 0, hook.stderr
+    hook_env = run_env | {"INLINE_WEBHOOK_SECRET": "s"}
+    assert _run([gs, "validate", "hook/guestsync.yaml"], work, hook_env).returncode == 0

@@ -103,3 +103,24 @@ def test_the_retries_take_their_tokens_from_the_shared_rate_budget(store):
     assert len(tries) == RETRY.max_attempts
     assert all(b - a >= 2 * 2**i for i, (a, b) in enumerate(pairwise(tries)))
     assert stats.pushed == 25 and stats.retries == 3
+
+
+@responses.activate
+def test_a_crm_that_is_down_gets_two_batches_whose_waits_overlap_then_the_target_stops(store):
+    clock = Clock()
+    responses.post(
+        BASE + UPSERT_PATH,
+        json={"status": "error", "message": "down", "category": "INTERNAL_ERROR"},
+        status=503,
+    )
+    _queue(store, 30)
+    target = HubSpotTarget("hs", HubSpotTargetOptions(type="hubspot", token="t", batch_size=5))
+    stats = deliver(store, target, RETRY, sleep=clock.sleep, clock=clock)
+
+    assert len(responses.calls) == 2 * RETRY.max_attempts  # two batches, no third
+    assert stats.stopped and "gave up" in stats.stopped
+    attempts = dict(store.conn.execute("SELECT guest_id, attempts FROM outbox").fetchall())
+    assert sum(attempts.values()) == 10 and set(attempts.values()) == {0, 1}
+    # the two batches waited out their backoffs side by side: the run took about one
+    # batch's waits (2 + 4 + 8 s plus jitter), not two batches' one after the other
+    assert 14 <= clock.now - 1000.0 < 2 * 14

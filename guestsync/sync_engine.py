@@ -271,6 +271,7 @@ class Hub:
                     self.config.targets[name].retry,
                     sleep=self.sleep,
                     pace=self.pacer(name),
+                    clock=self.clock,
                 )
             )
         return out

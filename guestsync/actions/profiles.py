@@ -124,6 +124,17 @@ _KINDS: dict[str, _Kind] = {
     "jiandaoyun_feedback": _Kind("jiandaoyun.yaml", ("jiandaoyun_feedback",)),
     "jiandaoyun_reservation": _Kind("jiandaoyun.yaml", ("jiandaoyun_reservation",)),
     "jiandaoyun_signup": _Kind("jiandaoyun.yaml", ("jiandaoyun_signup",)),
+    # a loyalty app's members, points ledger and coupons (issue 27), and points by webhook
+    **{
+        f"loyalty_{kind}_{lang}": _Kind(
+            f"csv_{kind}.yaml",
+            (f"loyalty_{kind}_{lang}",),
+            f"mappings/samples/loyalty_{kind}_{lang}.csv",
+        )
+        for kind in ("members", "points", "coupons")
+        for lang in ("zh", "zh_hans", "en")
+    },
+    "generic_points": _Kind("points_webhook.yaml", ("generic_points",)),
 }
 INIT_PROFILES = tuple(_KINDS)
 

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from ..restaurant.segments import SEGMENTS
 from ..store import Store
+from . import loyalty_report
 from .report_figures import Report
 from .report_labels import Words
 from .report_sections import SECTIONS, Context
@@ -93,7 +94,8 @@ def build(
     rep.title = words("title")
     rep.subtitle = words("generated", when=f"{local:%Y-%m-%d %H:%M %Z}")
     ctx = Context(store, rep, words, tz, dict(sources or {}), currency)
-    rep.sections = [s for make in SECTIONS if (s := make(ctx)) is not None]
+    makers = (*SECTIONS, *loyalty_report.SECTIONS)  # membership after the rest
+    rep.sections = [s for make in makers if (s := make(ctx)) is not None]
     return rep
 
 

@@ -38,6 +38,7 @@ def queue_for_targets(
             payload = hooks.enrich(store, name, ttype, gid, target.project(guest), settings, view)
             queued += store.enqueue(name, gid, payload, json_hash(payload))
     settings.fresh = {}  # this batch's aggregates are projected; later reads go to the store
+    settings.fresh_loyalty = {}
     return queued
 
 

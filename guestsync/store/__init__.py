@@ -20,6 +20,8 @@ from .guests import GuestOps
 from .health import HealthOps
 from .identity import IdentityOps
 from .inbox import InboxOps, InboxRow
+from .loyalty import LoyaltyOps
+from .loyalty_reports import LoyaltyReportOps
 from .outbox import DeadLetter, OutboxOps
 from .privacy import PrivacyOps
 from .removals import RemovalOps
@@ -52,6 +54,8 @@ class Store(
     WalOps,
     BatchOps,
     WindowOps,
+    LoyaltyOps,
+    LoyaltyReportOps,
     StoreBase,
 ):
     """All named store operations on one SQLite connection."""

@@ -12,6 +12,7 @@ from typing import Any
 from ..models import Guest
 from .base import StoreBase, ts
 from .keyhash import key_hash
+from .loyalty import LOYALTY_TABLES
 
 Ref = tuple[str, str, str]  # (source, stream, external_id)
 
@@ -370,18 +371,17 @@ class IdentityOps(StoreBase):
         return (r[0], bool(r[1])) if r else None
 
     def repoint_entities(self, refs: Sequence[Ref], guest_id: str) -> None:
-        """Bookings, orders, feedback and consent statements that came with these source
-        records follow them to `guest_id` (merge, unmerge)."""
+        """Bookings, bills, answers, consent, loyalty rows follow their records (merge, unmerge)."""
         for table in ("reservations", "orders", "feedback"):
             self.conn.executemany(
                 f"UPDATE {table} SET guest_id = ? WHERE source = ? AND external_id = ?",
                 [(guest_id, r[0], r[2]) for r in refs],
             )
-        self.conn.executemany(
-            "UPDATE consent_events SET guest_id = ? WHERE source = ? AND stream = ? AND"
-            " external_id = ?",
-            [(guest_id, *r) for r in refs],
-        )
+        for table in ("consent_events", *LOYALTY_TABLES):
+            self.conn.executemany(
+                f"UPDATE {table} SET guest_id = ? WHERE (source, stream, external_id) = (?,?,?)",
+                [(guest_id, *r) for r in refs],
+            )
 
     def cancel_guest_merge(self, keep: str, lose: str) -> None:
         """An unmerge undid `lose` -> `keep`: no target carries that merge out any more

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from .base import StoreBase, ts
+from .loyalty import LOYALTY_TABLES
 
 # What forget keeps: the suppression hashes, the log of requests, the store's own meta.
 _KEEP = {"suppressions", "forget_log", "meta", "_sqlite_migrations"}
@@ -200,13 +201,14 @@ class PrivacyOps(StoreBase):
         return n
 
     def move_activity(self, from_guest: str, to_guest: str) -> None:
-        """Re-home reservations, orders, feedback and consent (for identity merges); the
+        """Re-home reservations, orders, feedback, consent and loyalty rows (merges); the
         guest merged away keeps no aggregates of its own."""
-        for table in ("reservations", "orders", "feedback", "consent_events"):
+        for table in ("reservations", "orders", "feedback", "consent_events", *LOYALTY_TABLES):
             self.conn.execute(
                 f"UPDATE {table} SET guest_id = ? WHERE guest_id = ?", (to_guest, from_guest)
             )
-        self.conn.execute("DELETE FROM guest_aggregates WHERE guest_id = ?", (from_guest,))
+        for table in ("guest_aggregates", "loyalty_aggregates"):
+            self.conn.execute(f"DELETE FROM {table} WHERE guest_id = ?", (from_guest,))
 
     def erase_guest(self, guest_id: str) -> int:
         """Delete every row about `guest_id` in every table; returns how many.

@@ -5,10 +5,14 @@ worker. `atomic()` opens a transaction (a savepoint when nested); the stages use
 a batch of inbox rows, its guests and its outbox rows commit together or not at all.
 
 One module per area, combined into `Store`; schema changes are modules in `schema/`.
-A PostgreSQL store can later implement the same operations.
+The same operations run on PostgreSQL (`open_store("postgresql://…")`): the SQL is
+written once in the subset both understand (store/postgres.py says which), and the schema
+is derived from the SQLite migrations (store/pg_schema.py).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from .activity import ActivityOps, GuestActivity
 from .base import StoreBase, ts, utcnow
@@ -21,6 +25,7 @@ from .health import HealthOps
 from .identity import IdentityOps
 from .inbox import InboxOps, InboxRow
 from .outbox import DeadLetter, OutboxOps
+from .postgres import is_postgres_url
 from .privacy import PrivacyOps
 from .removals import RemovalOps
 from .replay import ReplayOps
@@ -54,7 +59,14 @@ class Store(
     WindowOps,
     StoreBase,
 ):
-    """All named store operations on one SQLite connection."""
+    """All named store operations on one connection: SQLite's, or PostgreSQL's."""
+
+
+def open_store(location: str | Path) -> Store:
+    """The store at `location`: a postgresql://… URL, or a SQLite file (":memory:")."""
+    if is_postgres_url(location):
+        return Store.open_postgres(str(location))
+    return Store.open(location)
 
 
 __all__ = [
@@ -67,6 +79,7 @@ __all__ = [
     "Store",
     "StoreBase",
     "WriteTurn",
+    "open_store",
     "ts",
     "utcnow",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .pg_schema import applied as pg_applied
 from .pg_schema import migrate as migrate_postgres
 from .postgres import PgConnection
 from .schema import load_all
@@ -109,6 +110,12 @@ class StoreBase:
         """Run an `INSERT ... RETURNING id`; the new row's id (the portable `lastrowid`).
         fetchall: on SQLite the statement (and its write) ends only when read to the end."""
         return int(self.conn.execute(sql, params).fetchall()[0][0])
+
+    def schema_migrations(self) -> list[str]:
+        """The migrations whose schema this store has (`guestsync migrate` applied them)."""
+        if isinstance(self.conn, PgConnection):
+            return pg_applied(self.conn)
+        return [r[0] for r in self.conn.execute("SELECT name FROM _sqlite_migrations")]
 
     def _table_names(self) -> list[str]:
         """The store's tables (not SQLite's own, not those whose name starts with _)."""

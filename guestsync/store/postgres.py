@@ -29,12 +29,13 @@ from psycopg import pq
 _STATEMENTS = {"BEGIN IMMEDIATE": "BEGIN"}
 # SQLite comparisons with a parameter that PostgreSQL spells differently: `? IS NULL`
 # (PostgreSQL cannot type a bare parameter: text, as the store's optional filters are),
-# `x IS ?` and `x IS NOT ?` (null-safe equality: IS [NOT] DISTINCT FROM, which SQLite
-# understands only from 3.39, newer than some distributions ship)
+# `x IS y` and `x IS NOT y` for y not NULL (null-safe equality: IS [NOT] DISTINCT FROM,
+# which SQLite understands only from 3.39, newer than some distributions ship)
+_NOT_A_KEYWORD = r"(?!NULL\b|NOT\b|DISTINCT\b|TRUE\b|FALSE\b)"
 _REWRITES = (
     (re.compile(r"\?(\s+IS\s+(?:NOT\s+)?NULL\b)", re.I), r"CAST(? AS TEXT)\1"),
-    (re.compile(r"\bIS\s+NOT\s+\?", re.I), "IS DISTINCT FROM ?"),
-    (re.compile(r"\bIS\s+\?", re.I), "IS NOT DISTINCT FROM ?"),
+    (re.compile(rf"\bIS\s+NOT\s+{_NOT_A_KEYWORD}", re.I), "IS DISTINCT FROM "),
+    (re.compile(rf"\bIS\s+{_NOT_A_KEYWORD}", re.I), "IS NOT DISTINCT FROM "),
 )
 
 
@@ -100,6 +101,9 @@ class PgCursor:
 
     def fetchone(self) -> Any:
         return self._cur.fetchone() if self._cur.description is not None else None
+
+    def fetchmany(self, size: int) -> list[Any]:
+        return self._cur.fetchmany(size) if self._cur.description is not None else []
 
     def fetchall(self) -> list[Any]:
         return self._cur.fetchall() if self._cur.description is not None else []

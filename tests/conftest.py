@@ -8,7 +8,14 @@ import pytest
 
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread
 
-from .pg_fixtures import any_store, pg_server, pg_url, store, store_url  # noqa: F401 (fixtures)
+from .pg_fixtures import (  # noqa: F401 (fixtures)
+    _every_store_on_postgresql,
+    any_store,
+    pg_server,
+    pg_url,
+    store,
+    store_url,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = ROOT / "config" / "mappings"

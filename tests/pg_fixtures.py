@@ -105,3 +105,34 @@ def store(any_store: Store) -> Store:
     """The store-level tests' store, on each backend in turn: a SQLite file (WAL, as the
     hub runs it), then a PostgreSQL database of its own."""
     return any_store
+
+
+@pytest.fixture(autouse=True)
+def _every_store_on_postgresql(request: pytest.FixtureRequest) -> Iterator[None]:
+    """GUESTSYNC_TEST_ALL_ON_PG=1: every SQLite store a test opens (Store.open) is a
+    PostgreSQL database instead, one per path: a sweep of the whole suite on PostgreSQL.
+    Tests about SQLite itself (WAL, locks, files) fail under it by design."""
+    if os.environ.get("GUESTSYNC_TEST_ALL_ON_PG") != "1":
+        yield
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    made: dict[str, str] = {}
+    opened: list[Store] = []
+    real = Store.open.__func__  # type: ignore[attr-defined]
+
+    def open_on_pg(cls: type[Store], path: str | Path) -> Store:
+        key = str(Path(path).resolve()) if str(path) != ":memory:" else uuid.uuid4().hex
+        if key not in made:
+            made[key] = server.create()
+        opened.append(cls.open_postgres(with_database(server.url, made[key])))
+        return opened[-1]
+
+    Store.open = classmethod(open_on_pg)  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        Store.open = classmethod(real)  # type: ignore[method-assign,assignment]
+        for store in opened:  # SQLite's connections close unseen when dropped; psycopg's warn
+            store.close()
+        for name in made.values():
+            server.drop(name)

@@ -117,6 +117,13 @@ class StoreBase:
             return pg_applied(self.conn)
         return [r[0] for r in self.conn.execute("SELECT name FROM _sqlite_migrations")]
 
+    def _as_text(self, column: str) -> str:
+        """SQL for a column's value as text, bytes decoded (as SQLite's CAST does; on
+        PostgreSQL a CAST of bytea gives hex digits): to search every column for a text."""
+        if self.dialect == "postgresql":
+            return f'gs_text("{column}")'
+        return f'CAST("{column}" AS TEXT)'
+
     def _table_names(self) -> list[str]:
         """The store's tables (not SQLite's own, not those whose name starts with _)."""
         if self.dialect == "postgresql":

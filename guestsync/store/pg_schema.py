@@ -42,6 +42,15 @@ COMPAT_FUNCTIONS = (
     " IMMUTABLE PARALLEL SAFE AS"
     " 'SELECT CASE WHEN $2 IS NULL THEN $1 ELSE coalesce($1, 0) + $2::int END'",
     "CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = gs_sum_bool, STYPE = bigint)",
+    # any column as text, bytes decoded as UTF-8 where they are (StoreBase._as_text)
+    "CREATE OR REPLACE FUNCTION gs_text(bytea) RETURNS text LANGUAGE plpgsql IMMUTABLE AS"
+    " $$BEGIN RETURN convert_from($1, 'UTF8'); EXCEPTION WHEN others THEN"
+    " RETURN encode($1, 'escape'); END$$",
+    *(
+        f"CREATE OR REPLACE FUNCTION gs_text({t}) RETURNS text LANGUAGE sql IMMUTABLE"
+        " PARALLEL SAFE AS 'SELECT $1::text'"
+        for t in ("text", "bigint", "double precision", "numeric")
+    ),
 )
 _LOCK = 0x6775_6573_7473  # advisory lock key: one migrate at a time per database
 

@@ -196,7 +196,7 @@ class PrivacyOps(StoreBase):
             if quarantine:  # webhook bodies kept because they could not be parsed
                 n += self.conn.execute(
                     "DELETE FROM webhook_quarantine WHERE"
-                    " instr(lower(CAST(body AS TEXT)), lower(?)) > 0",
+                    f" instr(lower({self._as_text('body')}), lower(?)) > 0",
                     (t,),
                 ).rowcount
         return n
@@ -242,7 +242,7 @@ class PrivacyOps(StoreBase):
             if table in _KEEP:
                 continue
             cols = self._column_names(table)
-            where = " OR ".join(f'instr(CAST("{c}" AS TEXT), ?) > 0' for c in cols)
+            where = " OR ".join(f"instr({self._as_text(c)}, ?) > 0" for c in cols)
             n += self.conn.execute(
                 f'DELETE FROM "{table}" WHERE {where}', [guest_id] * len(cols)
             ).rowcount
@@ -262,7 +262,7 @@ class PrivacyOps(StoreBase):
         out: dict[str, int] = {}
         for table in self._table_names():
             cols = self._column_names(table)
-            where = " OR ".join(f'instr(CAST("{c}" AS TEXT), ?) > 0' for c in cols)
+            where = " OR ".join(f"instr({self._as_text(c)}, ?) > 0" for c in cols)
             n = self._one(f'SELECT count(*) FROM "{table}" WHERE {where}', [text] * len(cols))
             if n:
                 out[table] = n

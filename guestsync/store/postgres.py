@@ -12,6 +12,14 @@ that pg_schema.py creates in the store's database, so the same statements run on
 
 The connection is in autocommit mode: a statement outside `atomic()` commits at once, as
 on SQLite (isolation_level=None), and `atomic()` sends BEGIN/COMMIT and SAVEPOINTs itself.
+
+One writer at a time, as on SQLite: `atomic()`'s BEGIN IMMEDIATE becomes BEGIN plus a
+transaction-level advisory lock, the same for every connection to the database, so the
+stages' read-then-write transactions (the delivery lease, identity resolution, the
+aggregates) keep the meaning they have on SQLite whichever node runs them. Finer locks
+(inbox windows claimed with SKIP LOCKED, a lock per blocking key) are what lets writers
+overlap later; until then PostgreSQL gives the hub a shared, operated database, not more
+write throughput.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from psycopg import pq
 
 # statements the store sends whose PostgreSQL form differs as a whole
 _STATEMENTS = {"BEGIN IMMEDIATE": "BEGIN"}
+WRITE_LOCK = 0x6775_6573_7477  # the advisory lock standing for SQLite's write lock
 # SQLite comparisons with a parameter that PostgreSQL spells differently: `? IS NULL`
 # (PostgreSQL cannot type a bare parameter: text, as the store's optional filters are),
 # `x IS y` and `x IS NOT y` for y not NULL (null-safe equality: IS [NOT] DISTINCT FROM,
@@ -139,7 +148,10 @@ class PgConnection:
         return cls(psycopg.connect(url, autocommit=True))
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> PgCursor:
-        return self.cursor().execute(sql, params)
+        cur = self.cursor().execute(sql, params)
+        if sql == "BEGIN IMMEDIATE":  # SQLite's write lock: one writer at a time (above)
+            cur.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+        return cur
 
     def executemany(self, sql: str, seq: Any) -> PgCursor:
         # psycopg pipelines the statements (one round trip per batch, not per row)

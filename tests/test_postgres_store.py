@@ -14,6 +14,8 @@ import pytest
 from sqlite_utils import Database
 
 from guestsync.cli import main
+from guestsync.config import load_config
+from guestsync.errors import ConfigError
 from guestsync.store import Store, open_store
 from guestsync.store.copy import StoreNotEmpty, copy_store, table_order
 from guestsync.store.pg_schema import SchemaDrift, migrate, plan, read_sqlite, target_schema
@@ -282,3 +284,21 @@ def test_migrate_and_store_copy_commands(tmp_path, make_config, pg_url, capsys):
     main(["-c", str(cfg), "migrate"])
     assert "schema up to date" in capsys.readouterr().out
     assert path.exists()
+
+
+def test_the_store_url_takes_its_password_from_the_environment(make_config):
+    cfg = make_config(
+        'store: {url: "postgresql://hub:${PGPASS}@db.internal/guestsync"}\n'
+        "targets:\n  hubspot: {type: hubspot, token: x}\n"
+    )
+    loaded = load_config(cfg, environ={"PGPASS": "s3cret"})
+    assert loaded.store_location == "postgresql://hub:s3cret@db.internal/guestsync"
+    lazy = load_config(cfg, environ={}, secrets=False)  # `status` on a box without it
+    with pytest.raises(ConfigError, match="PGPASS is not set") as info:
+        lazy.store_location  # noqa: B018
+    assert info.value.field == "store.url"
+    with pytest.raises(ConfigError, match="postgresql://"):
+        load_config(make_config("store: {url: 'mysql://x/y'}\n"), environ={})
+    assert (
+        load_config(make_config("store: {path: hub.db}\n")).store_location == cfg.parent / "hub.db"
+    )

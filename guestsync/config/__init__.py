@@ -129,8 +129,15 @@ class Config(Options):
 
     @property
     def store_location(self) -> str | Path:
-        """What `open_store` opens: the PostgreSQL URL if set, else the SQLite file."""
-        return self.store.url or self.store_path
+        """What `open_store` opens: the PostgreSQL URL if set, else the SQLite file. A
+        ${VAR} of the URL left unset (a config loaded with secrets=False) is an error here:
+        every command opens the store."""
+        url = self.store.url
+        if url is None:
+            return self.store_path
+        if UNSET_PREFIX in url:
+            raise next(e for e in self._unset if (e.field or "").startswith("store"))
+        return url
 
 
 def _union(models: tuple[type, ...]) -> Any:

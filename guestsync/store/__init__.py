@@ -7,7 +7,12 @@ a batch of inbox rows, its guests and its outbox rows commit together or not at 
 One module per area, combined into `Store`; schema changes are modules in `schema/`.
 The same operations run on PostgreSQL (`open_store("postgresql://…")`): the SQL is
 written once in the subset both understand (store/postgres.py says which), and the schema
-is derived from the SQLite migrations (store/pg_schema.py).
+is derived from the SQLite migrations (store/pg_schema.py). Writing store SQL, then:
+`INSERT ... ON CONFLICT DO NOTHING` (not INSERT OR IGNORE), `self._insert_id("INSERT ...
+RETURNING id")` (not lastrowid), the cursor's rowcount (not total_changes), an alias for
+every subquery in FROM, `"name"` (not [name]), GROUP BY every column not aggregated,
+`self._table_names()`/`_column_names()` (not sqlite_master/PRAGMA), no rowid;
+tests/test_postgres_store.py checks most of these.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ class StoreBase:
         self.db: Database | None = db if isinstance(db, Database) else None
         self.conn: sqlite3.Connection | PgConnection = db.conn if isinstance(db, Database) else db
         self.dialect = "sqlite" if isinstance(db, Database) else "postgresql"
+        self.url: str | None = None  # a PostgreSQL store's URL (to open it again)
         # held around each outermost transaction when set: writers of one store that
         # share it queue on it in turn instead of polling SQLite's busy handler (store/wal.py)
         self.write_turn: AbstractContextManager[Any] = nullcontext()
@@ -67,7 +68,9 @@ class StoreBase:
         except BaseException:
             conn.close()
             raise
-        return cls(conn)
+        store = cls(conn)
+        store.url = url
+        return store
 
     def close(self) -> None:
         self.conn.close()

@@ -65,7 +65,7 @@ class DeliveryOps(StoreBase):
         rows = self.conn.execute(
             "SELECT id, target, guest_id, payload, error, attempts, created_at, retried_at"
             " FROM dead_letters WHERE (? IS NULL OR target = ?)"
-            " AND (? OR retried_at IS NULL) ORDER BY id",
+            " AND (? = 1 OR retried_at IS NULL) ORDER BY id",
             (target, target, include_retried),
         ).fetchall()
         return [DeadLetterDetail(r[0], r[1], r[2], json.loads(r[3]), *r[4:]) for r in rows]

@@ -30,8 +30,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg
-from psycopg import pq
+from ..errors import GuestsyncError
+
+try:  # the `postgres` extra: without it guestsync runs on SQLite only
+    import psycopg
+    from psycopg import pq
+except ImportError:  # pragma: no cover - exercised by test_packaging's bare install
+    psycopg = None  # type: ignore[assignment]
 
 # statements the store sends whose PostgreSQL form differs as a whole
 _STATEMENTS = {"BEGIN IMMEDIATE": "BEGIN"}
@@ -145,6 +150,10 @@ class PgConnection:
 
     @classmethod
     def connect(cls, url: str) -> PgConnection:
+        if psycopg is None:
+            raise GuestsyncError(
+                "a PostgreSQL store needs psycopg: pip install 'guestsync[postgres]'"
+            )
         return cls(psycopg.connect(url, autocommit=True))
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> PgCursor:

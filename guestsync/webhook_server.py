@@ -30,7 +30,7 @@ from .intake.webhooks import Receiver
 from .metrics import CONTENT_TYPE, Metrics
 from .serve.health import Health, StoreReader
 from .serve.wsgi import HotRoutes
-from .store import Store
+from .store import Store, open_store
 
 
 def create_app(
@@ -49,7 +49,7 @@ def create_app(
     (webhooks/health.py); 0 reads the store at every probe. `targets` (name -> Target):
     what a decision in the console re-queues a guest for (the Hub's; none without them)."""
     app = Flask("guestsync")
-    opened = store or Store.open(config.store_path)
+    opened = store or open_store(config.store_location)
     lock = threading.Lock()  # the app's one connection is shared by waitress's threads
     metrics = metrics or Metrics()
     reader = StoreReader(opened, lock)  # /healthz and /metrics never wait for the writer

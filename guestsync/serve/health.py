@@ -16,17 +16,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..store import Store
+from ..store import Store, open_store
 
 
 class StoreReader:
     """The store for the readers of the service (/healthz, /metrics): its own connection
-    for a file store, else the app's connection under the app's lock."""
+    for a file store or PostgreSQL, else the app's connection under the app's lock."""
 
     def __init__(self, store: Store, lock: threading.Lock) -> None:
-        path = store.file_path()
-        self._own = path is not None
-        self.store = Store.open(path) if path is not None else store
+        where = store.file_path() or store.url
+        self._own = where is not None
+        self.store = open_store(where) if where is not None else store
         self.lock: threading.Lock = threading.Lock() if self._own else lock
 
     def close(self) -> None:

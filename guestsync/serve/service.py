@@ -28,7 +28,7 @@ from waitress.server import create_server  # the stubs omit waitress.create_serv
 
 from ..config import Config
 from ..metrics import Metrics
-from ..store import Store, WriteTurn
+from ..store import WriteTurn, open_store
 from ..store.checkpointer import Checkpointer
 from ..sync_engine import Hub
 from ..webhook_server import create_app
@@ -95,7 +95,7 @@ class Service:
         self.config = config
         self.metrics = Metrics()
         stopping = threading.Event()
-        self.app_store = Store.open(config.store_path)
+        self.app_store = open_store(config.store_location)
         # the webhook writer and the worker take turns at SQLite's write lock (store/wal.py)
         self.app_store.write_turn = write_turn = WriteTurn(threading.Lock())
         self.hub = hub_factory(config, sleep=interruptible_sleep(stopping))

@@ -77,7 +77,7 @@ class GuestOps(StoreBase):
 
     def add_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
         self.conn.executemany(
-            "INSERT OR IGNORE INTO guest_keys (key, guest_id) VALUES (?, ?)",
+            "INSERT INTO guest_keys (key, guest_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(key_hash(k, v), guest_id) for k, v in keys],
         )
 

@@ -93,7 +93,7 @@ class IdentityOps(StoreBase):
                 by_hash.setdefault(key_hash(*k), k)
         if not by_hash:
             return [], []
-        sub = "SELECT * FROM (SELECT key, guest_id FROM guest_keys WHERE key = ? LIMIT ?)"
+        sub = "SELECT * FROM (SELECT key, guest_id FROM guest_keys WHERE key = ? LIMIT ?) AS k"
         sql = " UNION ALL ".join([sub] * len(by_hash))
         params: list[Any] = []
         for h, (kind, _) in by_hash.items():
@@ -278,8 +278,9 @@ class IdentityOps(StoreBase):
         fields: dict[str, Any],
     ) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO review_queue (created_at, guest_id, candidate, record_ref,"
-            " candidate_ref, score, fields, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')",
+            "INSERT INTO review_queue (created_at, guest_id, candidate, record_ref,"
+            " candidate_ref, score, fields, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')"
+            " ON CONFLICT DO NOTHING",
             (ts(), guest_id, candidate, record_ref, candidate_ref, score, json.dumps(fields)),
         )
 
@@ -323,11 +324,10 @@ class IdentityOps(StoreBase):
     # -- merges ----------------------------------------------------------------------
 
     def record_merge(self, *, keep: str, lose: str, reason: str, links: Sequence[Ref]) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO merges (at, keep, lose, reason, links) VALUES (?, ?, ?, ?, ?)",
+        return self._insert_id(
+            "INSERT INTO merges (at, keep, lose, reason, links) VALUES (?,?,?,?,?) RETURNING id",
             (ts(), keep, lose, reason, json.dumps([list(r) for r in links], ensure_ascii=False)),
         )
-        return int(cur.lastrowid or 0)
 
     def merges_into(self, guest_id: str) -> list[MergeRow]:
         """Merges that kept `guest_id`, newest first, not undone."""
@@ -353,7 +353,7 @@ class IdentityOps(StoreBase):
     def keep_apart(self, a: str, b: str, reason: str) -> None:
         lo, hi = sorted((a, b))
         self.conn.execute(
-            "INSERT OR IGNORE INTO kept_apart (a, b, reason, at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO kept_apart (a, b, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (lo, hi, reason, ts()),
         )
 

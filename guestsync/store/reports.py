@@ -138,7 +138,7 @@ class ReportOps(StoreBase):
             "orders": one("SELECT count(*) FROM orders"),
             "feedback": one("SELECT count(*) FROM feedback"),
             "visits": one(
-                "SELECT coalesce(sum(json_extract(a.data, '$.visit_count')), 0)"
+                "SELECT coalesce(sum(CAST(json_extract(a.data, '$.visit_count') AS INTEGER)), 0)"
                 " FROM guest_aggregates a JOIN guests g ON g.id = a.guest_id"
                 " WHERE g.merged_into IS NULL"
             ),

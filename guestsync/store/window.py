@@ -25,13 +25,13 @@ _CHUNK = 500  # ids per IN (...) list: well under SQLite's 32,766 variables
 class WindowOps(StoreBase):
     def guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:
         """{key hash: guests having it} for each hash, at most `limits[hash]` guests each."""
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS window_keys (key INTEGER, lim INTEGER)")
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS window_keys (key BIGINT, lim BIGINT)")
         self.conn.execute("DELETE FROM window_keys")
         self.conn.executemany("INSERT INTO window_keys VALUES (?, ?)", sorted(limits.items()))
         rows = self.conn.execute(
             "SELECT key, guest_id FROM (SELECT w.key, k.guest_id, w.lim, row_number()"
             " OVER (PARTITION BY w.key) AS n FROM window_keys w JOIN guest_keys k"
-            " ON k.key = w.key) WHERE n <= lim"
+            " ON k.key = w.key) AS cut WHERE n <= lim"
         ).fetchall()
         self.conn.execute("DELETE FROM window_keys")
         out: dict[int, list[str]] = {h: [] for h in limits}
@@ -146,7 +146,8 @@ class WindowOps(StoreBase):
     def add_key_hashes(self, pairs: Iterable[tuple[int, str]]) -> None:
         """`add_guest_keys` for many guests: (key hash, guest id) pairs, in key order."""
         self.conn.executemany(
-            "INSERT OR IGNORE INTO guest_keys (key, guest_id) VALUES (?, ?)", sorted(set(pairs))
+            "INSERT INTO guest_keys (key, guest_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            sorted(set(pairs)),
         )
 
 

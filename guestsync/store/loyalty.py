@@ -125,9 +125,13 @@ class LoyaltyOps(StoreBase):
             self._balance(rec, part.programme, part.member, part.balance, part.as_of or seen)
         elif isinstance(part, Membership):
             self.conn.execute(
-                "INSERT OR REPLACE INTO memberships (source, stream, external_id, guest_id,"
+                "INSERT INTO memberships (source, stream, external_id, guest_id,"
                 " programme, member, tier, since, until, seen_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (source, stream, external_id) DO UPDATE SET"
+                " guest_id = excluded.guest_id, programme = excluded.programme,"
+                " member = excluded.member, tier = excluded.tier, since = excluded.since,"
+                " until = excluded.until, seen_at = excluded.seen_at",
                 (
                     *rec,
                     part.programme,
@@ -144,9 +148,15 @@ class LoyaltyOps(StoreBase):
                 )
         elif isinstance(part, Coupon):
             self.conn.execute(
-                "INSERT OR REPLACE INTO coupons (source, stream, external_id, guest_id,"
+                "INSERT INTO coupons (source, stream, external_id, guest_id,"
                 " programme, member, code, campaign, issued_at, redeemed_at, expires_at,"
-                " expired, value, order_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " expired, value, order_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (source, stream, external_id) DO UPDATE SET"
+                " guest_id = excluded.guest_id, programme = excluded.programme,"
+                " member = excluded.member, code = excluded.code, campaign = excluded.campaign,"
+                " issued_at = excluded.issued_at, redeemed_at = excluded.redeemed_at,"
+                " expires_at = excluded.expires_at, expired = excluded.expired,"
+                " value = excluded.value, order_ref = excluded.order_ref",
                 (
                     *rec,
                     part.programme,
@@ -244,8 +254,12 @@ class LoyaltyOps(StoreBase):
         """(guest, data, tier, tier since, member) per guest."""
         now = ts()
         self.conn.executemany(
-            "INSERT OR REPLACE INTO loyalty_aggregates (guest_id, data, tier, tier_since,"
-            " member, stamp, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO loyalty_aggregates (guest_id, data, tier, tier_since,"
+            " member, stamp, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (guest_id) DO UPDATE SET data = excluded.data,"
+            " tier = excluded.tier, tier_since = excluded.tier_since,"
+            " member = excluded.member, stamp = excluded.stamp,"
+            " computed_at = excluded.computed_at",
             [
                 (g, json.dumps(d, ensure_ascii=False, sort_keys=True), t, s, int(m), stamp, now)
                 for g, d, t, s, m in rows

@@ -14,7 +14,7 @@ _LIVE = "JOIN guests g ON g.id = a.guest_id AND g.merged_into IS NULL"
 class LoyaltyReportOps(StoreBase):
     def members_and_others(self) -> tuple[int, int]:
         """(members of a programme, other guests), over guests not merged away."""
-        members = self._one(f"SELECT count(*) FROM loyalty_aggregates a {_LIVE} WHERE a.member")
+        members = self._one(f"SELECT count(*) FROM loyalty_aggregates a {_LIVE} WHERE a.member = 1")
         guests = self._one("SELECT count(*) FROM guests WHERE merged_into IS NULL")
         return members, guests - members
 
@@ -42,7 +42,7 @@ class LoyaltyReportOps(StoreBase):
         out: dict[str, tuple[Decimal, int]] = {}
         rows = self.conn.execute(
             "SELECT j.key, j.value FROM loyalty_aggregates a"
-            f" {_LIVE}, json_each(a.data, '$.balances') j WHERE a.member"
+            f" {_LIVE}, json_each(a.data, '$.balances') j WHERE a.member = 1"
         )
         for programme, value in rows:
             total, n = out.get(programme, (Decimal(0), 0))
@@ -54,7 +54,7 @@ class LoyaltyReportOps(StoreBase):
         now_s = ts(now)
         rows = self.conn.execute(
             "SELECT coalesce(c.campaign, '-'), count(*), count(c.redeemed_at),"
-            " sum(c.redeemed_at IS NULL AND (c.expired OR c.expires_at <= ?))"
+            " sum(c.redeemed_at IS NULL AND (c.expired = 1 OR c.expires_at <= ?))"
             " FROM coupons c WHERE NOT EXISTS (SELECT 1 FROM guest_links x WHERE"
             " x.source = c.source AND x.stream = c.stream AND x.external_id = c.external_id"
             " AND x.removed_at IS NOT NULL) GROUP BY 1 ORDER BY 2 DESC, 1",
@@ -68,6 +68,6 @@ class LoyaltyReportOps(StoreBase):
     def balance_discrepancies(self) -> int:
         """Guests whose stated balance disagrees with their ledger."""
         return self._one(
-            f"SELECT count(*) FROM loyalty_aggregates a {_LIVE} WHERE a.member"
+            f"SELECT count(*) FROM loyalty_aggregates a {_LIVE} WHERE a.member = 1"
             " AND json_array_length(a.data, '$.discrepancies') > 0"
         )

@@ -31,12 +31,30 @@ COMPAT_FUNCTIONS = (
     # json_extract(doc, '$.a.b') as text ('$.a' paths only: what the store writes)
     "CREATE OR REPLACE FUNCTION json_extract(text, text) RETURNS text LANGUAGE sql IMMUTABLE"
     " PARALLEL SAFE AS $$SELECT $1::jsonb #>> string_to_array(substr($2, 3), '.')$$",
+    # json_each(doc, '$.a') over an object (key, value as text) and json_array_length(doc,
+    # '$.a'): the two-argument forms SQLite's JSON1 has
+    "CREATE OR REPLACE FUNCTION json_each(text, text) RETURNS TABLE (key text, value text)"
+    " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS"
+    " $$SELECT * FROM jsonb_each_text($1::jsonb #> string_to_array(substr($2, 3), '.'))$$",
+    "CREATE OR REPLACE FUNCTION json_array_length(text, text) RETURNS integer LANGUAGE sql"
+    " IMMUTABLE PARALLEL SAFE AS"
+    " $$SELECT jsonb_array_length($1::jsonb #> string_to_array(substr($2, 3), '.'))$$",
     "CREATE OR REPLACE FUNCTION max(bigint, bigint) RETURNS bigint LANGUAGE sql IMMUTABLE"
     " PARALLEL SAFE AS 'SELECT greatest($1, $2)'",
     "CREATE OR REPLACE FUNCTION min(bigint, bigint) RETURNS bigint LANGUAGE sql IMMUTABLE"
     " PARALLEL SAFE AS 'SELECT least($1, $2)'",
     "CREATE OR REPLACE FUNCTION round(double precision, integer) RETURNS double precision"
     " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT round($1::numeric, $2)::double precision'",
+    # julianday(t) and strftime(format, t) of the stored ISO 8601 texts (an offset or UTC;
+    # the connection's TimeZone is UTC, as SQLite reads a text without an offset), for
+    # the formats the store uses: %Y %m %d %H %M %S and literal characters
+    "CREATE OR REPLACE FUNCTION julianday(text) RETURNS double precision LANGUAGE sql STABLE"
+    " PARALLEL SAFE AS 'SELECT extract(epoch FROM $1::timestamptz) / 86400.0 + 2440587.5'",
+    "CREATE OR REPLACE FUNCTION strftime(text, text) RETURNS text LANGUAGE sql STABLE"
+    " PARALLEL SAFE AS $$SELECT to_char($2::timestamptz AT TIME ZONE 'UTC',"
+    " replace(replace(replace(replace(replace(replace(regexp_replace($1, '([^%]|^)([A-Za-z])',"
+    " '\\1\"\\2\"', 'g'), '%Y', 'YYYY'), '%m', 'MM'), '%d', 'DD'), '%H', 'HH24'), '%M', 'MI'),"
+    " '%S', 'SS'))$$",
     # sum(a = b): SQLite's comparisons are 0 or 1; NULL for no rows, as sum() is
     "CREATE OR REPLACE FUNCTION gs_sum_bool(bigint, boolean) RETURNS bigint LANGUAGE sql"
     " IMMUTABLE PARALLEL SAFE AS"

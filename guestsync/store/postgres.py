@@ -154,7 +154,10 @@ class PgConnection:
             raise GuestsyncError(
                 "a PostgreSQL store needs psycopg: pip install 'guestsync[postgres]'"
             )
-        return cls(psycopg.connect(url, autocommit=True))
+        raw = psycopg.connect(url, autocommit=True)
+        # texts without an offset are UTC, as SQLite's date functions read them
+        raw.execute("SET TimeZone TO 'UTC'")
+        return cls(raw)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> PgCursor:
         cur = self.cursor().execute(sql, params)

@@ -30,16 +30,17 @@ class ReportOps(StoreBase):
         first one. Not the time a guest was created here: a year of history imported today
         would make everyone new (issue 24). Guests with neither are not counted.
 
-        One pass over the bookings and bills grouped by guest (the bare `source` beside
-        `min()` is SQLite's documented value of the row holding the minimum)."""
+        One pass over the bookings and bills, numbered per guest by time (a window
+        function: both databases run it, where a bare column beside `min()` is SQLite's)."""
         rows = self.conn.execute(
-            "SELECT f.source, count(*) FROM (SELECT a.guest_id, a.source, min(a.at) AS first"
+            "SELECT f.source, count(*) FROM (SELECT a.guest_id, a.source, a.at AS first,"
+            " row_number() OVER (PARTITION BY a.guest_id ORDER BY a.at, a.source) AS n"
             " FROM (SELECT guest_id, source, julianday(start_at) AS at FROM reservations r"
             f" WHERE start_at IS NOT NULL AND {_NOT_REMOVED.format(t='r')}"
             " UNION ALL SELECT guest_id, source, julianday(placed_at) FROM orders o"
-            f" WHERE placed_at IS NOT NULL AND {_NOT_REMOVED.format(t='o')}) a"
-            " GROUP BY a.guest_id) f JOIN guests g ON g.id = f.guest_id"
-            " WHERE g.merged_into IS NULL AND f.first >= julianday(?) AND f.first < julianday(?)"
+            f" WHERE placed_at IS NOT NULL AND {_NOT_REMOVED.format(t='o')}) a) f"
+            " JOIN guests g ON g.id = f.guest_id WHERE f.n = 1 AND g.merged_into IS NULL"
+            " AND f.first >= julianday(?) AND f.first < julianday(?)"
             " GROUP BY f.source ORDER BY 2 DESC, 1",
             (ts(since), ts(until)),
         )

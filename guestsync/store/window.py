@@ -11,7 +11,7 @@ what the window links is written back with executemany.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,11 +40,12 @@ class WindowOps(StoreBase):
         return out
 
     def links_and_ages(
-        self, guest_ids: Iterable[str]
+        self, guest_ids: Iterable[str], *, parse: Callable[[str], Any] = json.loads
     ) -> tuple[dict[str, list[tuple[Ref, Any]]], dict[str, str | None]]:
         """The (ref, features) of every record linked to these guests, and each guest's
         `created_at` (what `candidate_links` orders several candidate guests by). A link
-        stored before features existed gives its record (a Guest) instead."""
+        stored before features existed gives its record (a Guest) instead. `parse`
+        turns the features' JSON into what is returned (e.g. one dict per distinct JSON)."""
         ids = sorted(set(guest_ids))
         links: dict[str, list[tuple[Ref, Any]]] = {g: [] for g in ids}
         ages: dict[str, str | None] = {}
@@ -57,9 +58,7 @@ class WindowOps(StoreBase):
                 f" WHERE guest_id IN ({marks})",
                 part,
             ):
-                links[gid].append(
-                    ((s, st, x), json.loads(f) if f else Guest.model_validate_json(rec))
-                )
+                links[gid].append(((s, st, x), parse(f) if f else Guest.model_validate_json(rec)))
             ages.update(
                 self.conn.execute(
                     f"SELECT id, created_at FROM guests WHERE id IN ({marks})", part

@@ -26,12 +26,26 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = ["Booking ID", "Name", "Email", "Phone", "Date", "Time", "Party Size", "Status"]
 HEADER += ["Venue", "Notes"]
 SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴周"
 GIVEN = ["小明", "美玲", "志強", "雅婷", "建國", "淑芬", "家豪", "怡君", "俊傑", "佩珊"]
+
+
+def guest(g: int, seed: int = 1) -> tuple[str, str, str]:
+    """Guest g's name, phone digits (after the 0 or +886) and mailbox name."""
+    name = SURNAMES[g % len(SURNAMES)] + GIVEN[(g // len(SURNAMES)) % len(GIVEN)]
+    # Each guest's phone and mailbox are random (stable per guest): with sequential ones,
+    # guests g and g+200 share a name AND have phones one digit apart, which identity
+    # resolution rightly reads as one person mistyped, so the whole file collapsed into
+    # 200 guests of hundreds of records each.
+    own = random.Random(g * 2654435761 + seed)
+    d = f"9{own.randrange(10**8):08d}"
+    user = f"{own.choice('abcdefghjkmnpqrstuvwxyz')}{own.randrange(16**7):07x}"
+    return name, d, user
 
 
 def make_csv(path: Path, n: int, seed: int = 1) -> None:
@@ -41,15 +55,7 @@ def make_csv(path: Path, n: int, seed: int = 1) -> None:
         w = csv.writer(fh)
         w.writerow(HEADER)
         for i in range(n):
-            g = rng.randrange(guests)
-            name = SURNAMES[g % len(SURNAMES)] + GIVEN[(g // len(SURNAMES)) % len(GIVEN)]
-            # Each guest's phone and mailbox are random (stable per guest): with sequential
-            # ones, guests g and g+200 share a name AND have phones one digit apart, which
-            # identity resolution rightly reads as one person mistyped, so the whole file
-            # collapsed into 200 guests of hundreds of records each.
-            own = random.Random(g * 2654435761 + seed)
-            d = f"9{own.randrange(10**8):08d}"
-            user = f"{own.choice('abcdefghjkmnpqrstuvwxyz')}{own.randrange(16**7):07x}"
+            name, d, user = guest(rng.randrange(guests), seed)
             phone = rng.choice([f"0{d[:3]}-{d[3:6]}-{d[6:]}", f"+886 {d[:3]} {d[3:6]} {d[6:]}"])
             email = rng.choice([f"{user}@example.com", f"{user.upper()}@Example.com", ""])
             day, hour = f"2026-12-{1 + i % 28:02d}", f"{17 + i % 5}:{(i % 2) * 30:02d}"
@@ -59,10 +65,8 @@ def make_csv(path: Path, n: int, seed: int = 1) -> None:
             )
 
 
-def child_pipeline(
-    csv_path: Path, workdir: Path, *, process: bool = True, bulk: bool | None = None
-) -> dict:
-    from guestsync.actions.import_csv import import_files
+def open_hub(workdir: Path) -> Any:
+    """A Hub on a store in `workdir`: one CSV source of booking exports, one target."""
     from guestsync.config import load_config
     from guestsync.sync_engine import Hub
 
@@ -74,7 +78,15 @@ def child_pipeline(
         "targets:\n  hubspot: {type: hubspot, token: x, base_url: 'http://127.0.0.1:9'}\n",
         "utf-8",
     )
-    hub = Hub(load_config(cfg))
+    return Hub(load_config(cfg))
+
+
+def child_pipeline(
+    csv_path: Path, workdir: Path, *, process: bool = True, bulk: bool | None = None
+) -> dict:
+    from guestsync.actions.import_csv import import_files
+
+    hub = open_hub(workdir)
     hub.bulk = bulk
     t0 = time.perf_counter()
     report = import_files(hub, "site", [str(csv_path)], process=process)

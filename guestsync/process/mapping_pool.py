@@ -35,7 +35,9 @@ PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it s
 # A CSV file of this many bytes per PARALLEL_MIN_ROWS may hold that many rows: the worker
 # is started before it is read (Hub.start_mapping), so its start-up overlaps the reading.
 MIN_ROW_BYTES = 40
-BATCH = 2000
+# Rows per window: the bulk lane's reads, writes and commits are per window, so larger
+# is cheaper per row (memory: a few MB per window; the worker maps up to 2 windows ahead).
+BATCH = 5000
 RAMP = (250, 1000)  # the first batches: the first one mapped is waited for, the rest not
 
 _MAPPINGS: dict[tuple[str, str], CompiledMapping] = {}

@@ -72,9 +72,7 @@ class WindowStore:
                 wanted[hashed(k)] = limit + 1
         # key hash -> its guests, as far as the store's own query would count them; a key
         # whose count reached its limit is "full" (the store may hold more than we read)
-        self._guests: dict[int, set[str]] = {
-            h: set(g) for h, g in store.guests_of_keys(wanted).items()
-        }
+        self._guests: dict[int, list[str]] = store.guests_of_keys(wanted)
         self._full = {h for h, g in self._guests.items() if len(g) >= wanted[h]}
         self._links, self._ages = store.links_and_ages(
             {g for gs in self._guests.values() for g in gs}, parse=self.features
@@ -97,7 +95,7 @@ class WindowStore:
         caps: Mapping[str, int] | None = None,
     ) -> tuple[list[str], list[tuple[str, str]]]:
         caps = caps or {}
-        found: dict[tuple[str, str], set[str]] = {}
+        found: dict[tuple[str, str], list[str]] = {}
         for k in dict.fromkeys(keys):
             limit = caps.get(k[0], cap)
             if limit <= 0:
@@ -105,7 +103,7 @@ class WindowStore:
             h = hashed(k)
             if h not in self._guests:  # not a key of this window's probes: ask the store
                 self.flush()
-                self._guests[h] = set(self._store.guests_of_keys({h: limit + 1})[h])
+                self._guests[h] = self._store.guests_of_keys({h: limit + 1})[h]
                 if len(self._guests[h]) > limit:
                     self._full.add(h)
             found[k] = self._guests[h]
@@ -147,8 +145,9 @@ class WindowStore:
         for k in keys:
             h = hashed(k)
             self._keys_out.add((h, guest_id))
-            if h in self._guests:
-                self._guests[h].add(guest_id)
+            gs = self._guests.get(h)
+            if gs is not None and guest_id not in gs:  # a few guests per key
+                gs.append(guest_id)
 
     def upsert_reservation(
         self,
@@ -206,8 +205,8 @@ class WindowStore:
             if h in self._full:  # the store may hold guests we never read: ask it again
                 self._guests.pop(h, None)
                 self._full.discard(h)
-            elif h in self._guests:
-                self._guests[h].discard(guest_id)
+            elif (gs := self._guests.get(h)) is not None and guest_id in gs:
+                gs.remove(guest_id)
 
     def move_keys(self, lose: str, keep: str, keys: Iterable[tuple[str, str]]) -> None:
         keys = list(keys)

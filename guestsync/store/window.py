@@ -96,12 +96,15 @@ class WindowOps(StoreBase):
             ).fetchall()
         order = {g: i for i, g in enumerate(guest_ids)}
         rows.sort(key=lambda r: (order[r[3]], r[0], r[1], r[2]))
+        # A guest's repeat bookings often describe it alike: each distinct record is
+        # parsed once, and shared (a LinkRow's record is read, never changed).
+        parsed: dict[str, Guest] = {}
         return [
             LinkRow(
                 (r[0], r[1], r[2]),
                 r[3],
                 datetime.fromisoformat(r[4]),
-                Guest.model_validate_json(r[5]),
+                parsed.get(r[5]) or parsed.setdefault(r[5], Guest.model_validate_json(r[5])),
                 json.loads(r[6]) if r[6] else None,
                 bool(r[7]),
             )

@@ -144,10 +144,13 @@ class WindowStore:
     def add_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
         for k in keys:
             h = hashed(k)
-            self._keys_out.add((h, guest_id))
             gs = self._guests.get(h)
-            if gs is not None and guest_id not in gs:  # a few guests per key
+            if gs is None:
+                self._keys_out.add((h, guest_id))
+            elif guest_id not in gs:  # a few guests per key
                 gs.append(guest_id)
+                self._keys_out.add((h, guest_id))
+            # else: the store has it, or this window wrote it (a repeat booking's keys)
 
     def upsert_reservation(
         self,

@@ -31,9 +31,9 @@ from ..store.keyhash import key_hash
 LinkList = list[tuple[Ref, Any]]  # (ref, features) of one guest's records
 
 # Key hashes across windows: a guest's keys come back with each of its bookings, in later
-# windows too. Bounded: it starts over past _HASHES_MAX keys (about 40 MB).
+# windows too. Bounded: it starts over past _HASHES_MAX keys (about 15 MB).
 _HASHES: dict[Key, int] = {}
-_HASHES_MAX = 200_000
+_HASHES_MAX = 50_000
 
 
 def hashed(key: Key) -> int:

@@ -80,6 +80,7 @@ class Scorer:
         self._tf = t if t.enabled else None
         self._surnames = {**tf.SURNAMES, **t.surnames}
         self._given = {**tf.GIVEN_NAMES, **t.given_names}
+        self._tf_memo: dict[str, float] = {}  # by name form: a few hundred names recur
 
     @cached_property
     def weights(self) -> dict[str, dict[str, float]]:
@@ -99,14 +100,17 @@ class Scorer:
         t = self._tf
         if t is None:
             return 0.0
-        return tf.adjustment(
-            name_form,
-            typical=t.typical,
-            max_down=t.max_down,
-            max_up=t.max_up,
-            surnames=self._surnames,
-            given_names=self._given,
-        )
+        found = self._tf_memo.get(name_form)
+        if found is None:
+            found = self._tf_memo[name_form] = tf.adjustment(
+                name_form,
+                typical=t.typical,
+                max_down=t.max_down,
+                max_up=t.max_up,
+                surnames=self._surnames,
+                given_names=self._given,
+            )
+        return found
 
     def _pair_tf(self, va: str, vb: str) -> float:
         """Symmetric: the CJK side's name when one is in CJK (its family name is certain),

@@ -264,11 +264,13 @@ def refresh(
     # merged away: counted in its keeper
     guests = store.live_guests(ids) if goldens is None else goldens
     acts = store.guest_activities([g for g in ids if g in guests])
+    rows = []
     for gid, guest in sorted(guests.items()):
         agg = compute(guest, acts[gid], today=today, tz=tz, crm=crm)
         again = recheck_on(agg, guest, today=today, crm=crm)
-        store.save_aggregates(gid, agg.model_dump(mode="json"), agg.segment, again, stamp=stamp)
+        rows.append((gid, agg.model_dump(mode="json"), agg.segment, again))
         out[gid] = agg
+    store.save_aggregates_many(rows, stamp=stamp)
     return out
 
 

@@ -189,6 +189,13 @@ class RestaurantStore(LoyaltyStore, Protocol):
         stamp: str = "",
     ) -> None: ...
 
+    def save_aggregates_many(
+        self,
+        rows: Iterable[tuple[str, dict[str, Any], str, date | None]],
+        *,
+        stamp: str = "",
+    ) -> None: ...
+
     def save_consent(
         self,
         *,

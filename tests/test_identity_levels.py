@@ -37,6 +37,14 @@ from guestsync.models import Guest
         ("施美玉", "Yu Mei Shi", "differ"),
         ("施美玉", "Mei Yu Shi", "romanized"),
         ("John Smith", "Mary Smith", "differ"),
+        # a space slipped one letter over: the same letters run together
+        ("Yan gFrank", "楊Frank", "close"),
+        ("WangA llen", "Allen Wang", "close"),
+        ("Che nXiaoming", "陳小明", "close"),
+        # Latin given syllables keep their order: 翁玲柏 and 翁柏玲 are two people
+        ("Weng Ling Bai", "Weng Bai Ling", "differ"),
+        ("Lin Amy", "Amy Lin", "exact"),
+        ("Yu Cai", "Cai Yuyu", "close"),
     ],
 )
 def test_name_levels(a, b, level):

@@ -80,3 +80,22 @@ def test_a_record_never_joins_two_sisters_through_itself():
     ]
     merged = set(decide(f("ShiHui Shen"), cands, Scorer(IdentityConfig())).merge_with)
     assert not {"g-yi", "g-shi"} <= merged
+
+
+def test_two_typos_of_one_latin_name_join_through_the_name_they_both_slip_from():
+    """'Teana Yeh' and 'Tiaan Yeh' differ (two slips apart) but both are one slip from
+    'Tiana Yeh': a guest holding all three on one phone is one person, not a family."""
+    from guestsync.identity import CandidateRecord, decide
+
+    fields = tuple(IdentityConfig().fields)
+    phone = "+886980506578"
+
+    def f(name: str) -> dict:
+        return features(Guest(full_name=name, phone=phone), fields)
+
+    cands = [CandidateRecord("g", "a", f("Tiana Yeh")), CandidateRecord("g", "b", f("Tiaan Yeh"))]
+    assert decide(f("Teana Yeh"), cands, Scorer(IdentityConfig())).merge_with == ["g"]
+    # a CJK given name that differs is another person, whatever spells near both
+    # ('ShiHui Shen' is close to 沈怡惠 and the romanization of 沈世惠)
+    sisters = [CandidateRecord("g", "a", f("ShiHui Shen")), CandidateRecord("g", "b", f("沈世惠"))]
+    assert decide(f("沈怡惠"), sisters, Scorer(IdentityConfig())).merge_with == []

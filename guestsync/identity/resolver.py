@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .keys import Features
+from .namecmp import latin_given
 from .scoring import DISTINCT, MERGE, REVIEW, Score, Scorer, form
 
 _RANK = {MERGE: 2, REVIEW: 1, DISTINCT: 0}
@@ -64,21 +65,24 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
       merges: it goes to review.
     """
     best: dict[str, Judgement] = {}
-    conflict: set[str] = set()
+    guarded: dict[str, list[str]] = {}  # guest -> its records' names the guard acted on
     names: dict[str, set[str]] = {}
     for c in candidates:
         s = scorer.score(record, c.features)
-        if s.guarded:
-            conflict.add(c.guest_id)
-        if name := form(c.features, "name"):
+        name = form(c.features, "name")
+        if name:
             names.setdefault(c.guest_id, set()).add(name)
+        if s.guarded:
+            guarded.setdefault(c.guest_id, []).append(name)
         j = Judgement(c.guest_id, c.ref, s, scorer.outcome(s))
         cur = best.get(c.guest_id)
         if cur is None or (_RANK[j.outcome], s.total) > (_RANK[cur.outcome], cur.score.total):
             best[c.guest_id] = j
-    for gid in conflict:
+    mine = form(record, "name") or ""
+    for gid, differing in guarded.items():
         j = best[gid]
-        if j.outcome == MERGE:
+        group = names.get(gid, set())
+        if j.outcome == MERGE and not all(_bridged(mine, d, group, scorer) for d in differing):
             j.outcome = REVIEW
     judgements = list(best.values())
     matched = [j for j in judgements if j.outcome == MERGE]
@@ -92,7 +96,7 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
             if j is top:
                 continue
             theirs = names.get(j.guest_id, set())
-            if _compatible(joined, theirs, scorer):
+            if _compatible(mine, joined, theirs, scorer):
                 joined |= theirs
             else:
                 rivals.append(j)
@@ -137,5 +141,29 @@ def cluster(records: Sequence[tuple[str, Features]], scorer: Scorer) -> list[lis
     return [sorted(r for r, _ in g) for g in groups]
 
 
-def _compatible(a: set[str], b: set[str], scorer: Scorer) -> bool:
-    return not any(scorer.names_differ(x, y) for x in a for y in b)
+def _compatible(mine: str, a: set[str], b: set[str], scorer: Scorer) -> bool:
+    """No name of `a` differs from one of `b`, unless both are a spelling of the record's
+    own name ("Tiaan Yeh" and "Teana Yeh" are two typos of "Tiana Yeh")."""
+    return not any(
+        scorer.names_differ(x, y) and not _spellings_of(mine, x, y, scorer) for x in a for y in b
+    )
+
+
+def _spellings_of(mine: str, x: str, y: str, scorer: Scorer) -> bool:
+    """`x` and `y` differ but are both one slip from the record's Latin-spelled name.
+    Two CJK given names that differ are two people (沈怡惠, 沈世惠), never two typos."""
+    return (
+        latin_given(x)
+        and latin_given(y)
+        and scorer.names_near(mine, x)
+        and scorer.names_near(mine, y)
+    )
+
+
+def _bridged(mine: str, other: str, group: set[str], scorer: Scorer) -> bool:
+    """A name of the guest that differs from the record's is one spelling away from a name
+    of the guest that is one spelling away from the record's: two typos of one name
+    ("Dina Wong" and "Diaia Wong" for "Diana Wong"), not another person of the family."""
+    if not (mine and latin_given(mine) and latin_given(other)):
+        return False
+    return any(scorer.names_near(mine, r) and scorer.names_near(r, other) for r in group)

@@ -43,6 +43,9 @@ class Judgement:
 class Decision:
     judgements: list[Judgement] = field(default_factory=list)  # one per candidate guest
     merge_with: list[str] = field(default_factory=list)  # oldest first; the first keeps its id
+    # Guests left apart of which a record scores a merge with a record of the guest this
+    # record joins: they met only through this record, so they are decided again together.
+    rejoin: list[str] = field(default_factory=list)
 
     @property
     def review(self) -> Judgement | None:
@@ -105,19 +108,38 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
         for j in rivals:
             j.outcome = REVIEW
         matched = [j for j in matched if j.outcome == MERGE]
-    return Decision(judgements, [j.guest_id for j in matched])
+    merge_with = [j.guest_id for j in matched]
+    return Decision(judgements, merge_with, _rejoin(candidates, set(merge_with), scorer))
+
+
+def _rejoin(candidates: Sequence[CandidateRecord], joined: set[str], scorer: Scorer) -> list[str]:
+    """The guests not joined of which a record scores a merge with a record of a joined
+    guest. Had the records come in another order, the two would have met directly; here
+    only this record's keys found both."""
+    if not joined:
+        return []
+    home = [c.features for c in candidates if c.guest_id in joined]
+    out: list[str] = []
+    for c in candidates:
+        if c.guest_id in joined or (out and out[-1] == c.guest_id):
+            continue
+        if any(scorer.outcome(scorer.score(c.features, h)) == MERGE for h in home):
+            out.append(c.guest_id)
+    return list(dict.fromkeys(out))
 
 
 def held_out(decision: Decision, scorer: Scorer) -> list[str]:
     """The guests a guard rule kept from merging: their best record scores a merge, but
     a differing name in the guest or a sibling match made it a review. Which guest holds
     which record then depends on the order the records came in, so `cluster` decides them
-    again together."""
-    return [
+    again together. So are the guests the record's joining brought within a merge of its
+    guest (`Decision.rejoin`)."""
+    held = [
         j.guest_id
         for j in decision.judgements
         if j.outcome == REVIEW and scorer.outcome(j.score) == MERGE
     ]
+    return list(dict.fromkeys([*held, *decision.rejoin]))
 
 
 def cluster(records: Sequence[tuple[str, Features]], scorer: Scorer) -> list[list[str]]:

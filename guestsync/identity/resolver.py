@@ -109,7 +109,10 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
             j.outcome = REVIEW
         matched = [j for j in matched if j.outcome == MERGE]
     merge_with = [j.guest_id for j in matched]
-    return Decision(judgements, merge_with, _rejoin(candidates, set(merge_with), scorer))
+    rejoin = _rejoin(candidates, set(merge_with), scorer)
+    if merge_with:  # a guarded household beside the guest joined: decide them together
+        rejoin += [g for g in guarded if g not in merge_with and g not in rejoin]
+    return Decision(judgements, merge_with, rejoin)
 
 
 def _rejoin(candidates: Sequence[CandidateRecord], joined: set[str], scorer: Scorer) -> list[str]:

@@ -112,6 +112,12 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
     rejoin = _rejoin(candidates, set(merge_with), scorer)
     if merge_with:  # a guarded household beside the guest joined: decide them together
         rejoin += [g for g in guarded if g not in merge_with and g not in rejoin]
+        # a name in the guest joined that differs from this record's (no household shared,
+        # or the guard would have acted): had it come last, the guests' names would have
+        # had to fit one another, so the guest is decided again with this record in it
+        rejoin += [
+            g for g in merge_with if g not in rejoin and _differs_inside(mine, names.get(g), scorer)
+        ]
     return Decision(judgements, merge_with, rejoin)
 
 
@@ -183,6 +189,13 @@ def _spellings_of(mine: str, x: str, y: str, scorer: Scorer) -> bool:
         and scorer.names_near(mine, x)
         and scorer.names_near(mine, y)
     )
+
+
+def _differs_inside(mine: str, group: set[str] | None, scorer: Scorer) -> bool:
+    """The guest holds a name that clearly differs from the record's and is not a second
+    slip of the same Latin name."""
+    group = group or set()
+    return any(scorer.names_differ(mine, n) and not _bridged(mine, n, group, scorer) for n in group)
 
 
 def _bridged(mine: str, other: str, group: set[str], scorer: Scorer) -> bool:

@@ -60,8 +60,9 @@ def test_name_levels(a, b, level):
         ("nina.hung1976@gmail.com", "nina.hung1967@gmail.com", "differ"),  # digits swapped
         ("ming.chen@example.com", "mign.chen@example.com", "close"),
         ("amy.lin88@gmail.com", "amy.lin88@yahoo.com.tw", "same_user"),
-        ("guest3018.a3@msa.hinet.net", "guest3018.43@msa.hinet.net", "close"),  # a slip
-        ("nina.hung1935@gmail.com", "nina.hung193@gmail.com", "differ"),  # another number
+        # a digit typed as a letter could be either namesake's number (nina.hung19e5 is one
+        # slip from nina.hung1935 and from nina.hung1985): tried, it merged namesakes at 100k
+        ("nina.hung19e5@gmail.com", "nina.hung1935@gmail.com", "differ"),
     ],
 )
 def test_email_levels_treat_a_differing_number_as_disagreement(a, b, level):

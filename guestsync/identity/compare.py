@@ -36,8 +36,7 @@ def email(a: str, b: str, close: float) -> Level:
     "guest654@") and domains. A differing run of digits is disagreement, not a typo:
     nina.hung1935@ and nina.hung1898@ are two people of one name, as numbered addresses
     at one provider are handed out; so are nina.hung1976@ and nina.hung1967@ (a swap of
-    digits is as likely another person's birth year as a slip). A digit typed as a
-    letter (guest3018.a3@ / guest3018.43@) is a slip: no other person's number has it."""
+    digits is as likely another person's birth year as a slip)."""
     if a == b:
         return ("exact", 1.0)
     ua, _, da = a.partition("@")
@@ -46,18 +45,9 @@ def email(a: str, b: str, close: float) -> Level:
         return ("same_user", 0.95)
     sim = OSA.normalized_similarity(a, b)
     na, nb = _DIGITS.findall(ua), _DIGITS.findall(ub)
-    if na != nb and not _letter_for_digit(ua, ub):
+    if na != nb:
         return ("differ", sim)
     return ("close", sim) if sim >= close else ("differ", sim)
-
-
-def _letter_for_digit(a: str, b: str) -> bool:
-    """One character differs, a digit on one side and not on the other: a slip of the
-    fingers ("guest3018.a3" for "guest3018.43"), not another person's number."""
-    if len(a) != len(b):
-        return False
-    diff = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
-    return len(diff) == 1 and diff[0][0].isdigit() != diff[0][1].isdigit()
 
 
 def phone(a: str, b: str, close: float) -> Level:

@@ -27,6 +27,7 @@ from .settings import IdentityConfig
 
 MERGE, REVIEW, DISTINCT = "merge", "review", "new"
 _NAME_AGREES = frozenset({"exact", "romanized"})
+_NEAR = frozenset({"exact", "romanized", "close"})
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,11 @@ class Scorer:
     def names_differ(self, a: str, b: str) -> bool:
         """Two name forms clearly differ (siblings, not a typo)."""
         return COMPARISONS["name"](a, b, 0.0)[0] == "differ"
+
+    def names_near(self, a: str, b: str) -> bool:
+        """Two name forms are one spelling apart at most (exact, romanized or close): the
+        same person's name, where "differ" may be two typos of one name."""
+        return COMPARISONS["name"](a, b, 0.0)[0] in _NEAR
 
     def outcome(self, s: Score) -> str:
         if s.total >= self.merge_at:

@@ -233,10 +233,11 @@ class Resolver:
         so that which sibling a record sits with does not depend on which came first. A
         guest whose records all go elsewhere is merged (recorded, undoable); records split
         off a guest start a new one. Guests a person shaped (pinned links, kept apart) are
-        left as they are. Returns the guest `ref` ends up in."""
+        left as they are. Returns the guest `ref` ends up in. A single guest is decided again
+        when the record joined it beside a name that differs from its own."""
         store = self.store
         guests = [g for g in dict.fromkeys(guests) if g not in self.merged_away]
-        if len(guests) < 2 or any(
+        if not guests or any(
             store.kept_apart(a, b) for i, a in enumerate(guests) for b in guests[i + 1 :]
         ):
             return guests[0]

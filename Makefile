@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint browser bench demo-clean clean
+.PHONY: demo test lint browser postgres bench demo-clean clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "guestsync needs Python 3.11 or newer on PATH"; exit 1; }
@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check guestsync tests benchmarks
 	$(VENV)/bin/mypy guestsync
 
-test: $(STAMP) lint browser  # lint: ruff, then the type checker
+test: $(STAMP) lint browser postgres  # lint: ruff, then the type checker
 	$(PY) -m pytest -n 2 --dist loadfile
 
 # The console's browser test drives Debian's Chromium (never `playwright install`, which
@@ -36,6 +36,11 @@ browser:
 	@test -x /usr/bin/chromium || { \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-microhei; \
 	} || echo "could not install chromium: the console's browser test will skip"
+
+# The store tests run on PostgreSQL too: the machine's server, else one started from
+# Debian's postgresql package (tests/start_postgres.sh); without any they skip and say why.
+postgres: $(STAMP)
+	@PY=$(PY) sh tests/start_postgres.sh
 
 bench: $(STAMP)
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done

@@ -4,8 +4,11 @@ m0024 (a NOT EXISTS per booking, searching every link of its source), at a size 
 enough to finish, beside the report at that size.
 
 The store is filled through the store's own operations (guests, their links, one booking
-per link, 1% of links removed by their source), not through the pipeline: the report's
-queries are what is measured. Wall and CPU seconds, medians of 3.
+per link, a bill for every other booking, 1% of links removed by their source, each
+guest's aggregates with a segment), not through the pipeline: the report's queries are
+what is measured, the sections and the HTML page included (new guests by first booking,
+spend per month, no-shows by weekday, VIP and at-risk lists). Wall and CPU seconds,
+medians of 3.
 Usage: bench_report.py [SMALL LARGE]   (default 10000 100000)
 """
 
@@ -16,15 +19,17 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from guestsync.actions import report
-from guestsync.models import Guest, Reservation, ReservationStatus
+from guestsync.actions import report, report_html
+from guestsync.models import Guest, Order, OrderItem, Reservation, ReservationStatus
 from guestsync.store import Store
 
 NOW = datetime(2026, 12, 5, 4, 0, tzinfo=UTC)
 STATUSES = list(ReservationStatus)
+SEGMENTS = ("vip", "regular", "new", "at_risk", "lapsed", "one_time")
 
 
 def fill(store: Store, bookings: int) -> None:
@@ -49,6 +54,25 @@ def fill(store: Store, bookings: int) -> None:
                 ),
                 updated_at=None,
             )
+            if n % 2 == 0:
+                store.upsert_order(
+                    source="pos",
+                    external_id=f"O{n}",
+                    guest_id=gid,
+                    order=Order(
+                        placed_at=NOW - timedelta(days=n % 365, hours=n % 24),
+                        total=Decimal(500 + n % 3000),
+                        currency="TWD",
+                        items=[OrderItem(name=f"dish {n % 40}", quantity=Decimal(1 + n % 3))],
+                    ),
+                    updated_at=None,
+                )
+        for i, gid in enumerate(ids):
+            data = {
+                "visit_count": i % 15,
+                "last_visit": str((NOW - timedelta(days=i % 200)).date()),
+            }
+            store.save_aggregates(gid, data | {"spend": {"TWD": "1200"}}, SEGMENTS[i % 6])
         store.save_links(links)
         for n in range(0, bookings, 100):  # 1% voided by their source
             ref = (("site", "pos", "app")[n % 3], "bookings", f"B{n}")
@@ -59,7 +83,8 @@ def timed(store: Store) -> tuple[float, float]:
     walls, cpus = [], []
     for _ in range(3):
         w, c = time.perf_counter(), time.process_time()
-        report.build(store, now=NOW, tz=ZoneInfo("Asia/Taipei"))
+        rep = report.build(store, now=NOW, tz=ZoneInfo("Asia/Taipei"), lang="zh-TW")
+        report_html.html(rep)
         walls.append(time.perf_counter() - w)
         cpus.append(time.process_time() - c)
     return statistics.median(walls), statistics.median(cpus)

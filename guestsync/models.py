@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from .hashing import canonical_json, text_hash
 
@@ -23,6 +23,11 @@ class Entity(StrEnum):
     reservation = "reservation"
     order = "order"
     feedback = "feedback"
+    # membership programmes (loyalty apps, POS member modules)
+    points = "points"  # one points movement
+    balance = "balance"  # a points balance as the source states it
+    membership = "membership"  # a member's tier in a programme
+    coupon = "coupon"
 
 
 class OrderChannel(StrEnum):
@@ -116,6 +121,76 @@ class Feedback(Record):
     venue: str | None = None
 
 
+class PointsKind(StrEnum):
+    earn = "earn"
+    redeem = "redeem"
+    expire = "expire"
+    adjust = "adjust"
+
+
+class PointsMovement(Record):
+    """One line of a points ledger. `points` is counted by `kind`: earned points add,
+    redeemed and expired points subtract (whatever sign the source wrote them with), an
+    adjustment keeps its sign. The record's id (the mapping's `id`) is the movement id:
+    the same movement sent twice counts once."""
+
+    programme: str = Field(min_length=1)
+    member: str | None = Field(default=None, description="Member number in the programme")
+    kind: PointsKind = PointsKind.earn
+    points: Decimal
+    balance_after: Decimal | None = Field(default=None, description="As the source states it")
+    at: AwareDatetime | None = None
+    order_ref: str | None = Field(default=None, description="Bill or order it belongs to")
+
+    def delta(self) -> Decimal:
+        if self.kind is PointsKind.earn:
+            return abs(self.points)
+        if self.kind is PointsKind.adjust:
+            return self.points
+        return -abs(self.points)
+
+
+class PointsBalance(Record):
+    """A member's balance as the source states it, as of a time: newer than the ledger's
+    movements, it wins over their sum."""
+
+    programme: str = Field(min_length=1)
+    member: str | None = None
+    balance: Decimal
+    as_of: AwareDatetime | None = None
+
+
+class Membership(Record):
+    """A member of a programme, the tier as the source names it (會員等級), and the
+    balance if the export states one."""
+
+    programme: str = Field(min_length=1)
+    member: str | None = None
+    tier: str | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    balance: Decimal | None = Field(default=None, description="Points balance stated here")
+    balance_as_of: AwareDatetime | None = None
+
+
+class Coupon(Record):
+    """A coupon issued to a guest (優惠券): open until redeemed or expired."""
+
+    programme: str | None = None
+    member: str | None = None
+    code: str | None = None
+    campaign: str | None = None
+    issued_at: AwareDatetime | None = None
+    redeemed_at: AwareDatetime | None = None
+    expires_at: AwareDatetime | None = None
+    expired: bool = Field(default=False, description="The source says it expired unused")
+    value: Decimal | None = None
+    order_ref: str | None = Field(default=None, description="Bill it was used on")
+
+
+LoyaltyPart = PointsMovement | PointsBalance | Membership | Coupon
+
+
 class SourceRecord(Record):
     """One mapped source record: who (guest) and, for bookings, what (reservation)."""
 
@@ -128,10 +203,29 @@ class SourceRecord(Record):
     reservation: Reservation | None = None
     order: Order | None = None
     feedback: Feedback | None = None
+    points: PointsMovement | None = None
+    balance: PointsBalance | None = None
+    membership: Membership | None = None
+    coupon: Coupon | None = None
     deleted: bool = Field(default=False, description="The source removed this record")
     warnings: list[str] = Field(
         default_factory=list, description="Values kept as written, e.g. an unparseable phone"
     )
+
+    @model_validator(mode="after")
+    def _member_number(self) -> SourceRecord:
+        """A programme's member number is a loyalty id of the guest ('programme:number'),
+        so a movement or coupon finds its member by identity, or waits for it."""
+        part = self.loyalty
+        if part is not None and part.member and part.programme:
+            lid = f"{part.programme}:{part.member}"
+            if lid not in self.guest.loyalty_ids:
+                self.guest.loyalty_ids.append(lid)
+        return self
+
+    @property
+    def loyalty(self) -> LoyaltyPart | None:
+        return self.points or self.balance or self.membership or self.coupon
 
 
 GUEST_FIELDS: tuple[str, ...] = tuple(f for f in Guest.model_fields if f != "id")
@@ -140,6 +234,10 @@ ENTITY_MODELS: dict[Entity, type[Record]] = {
     Entity.reservation: Reservation,
     Entity.order: Order,
     Entity.feedback: Feedback,
+    Entity.points: PointsMovement,
+    Entity.balance: PointsBalance,
+    Entity.membership: Membership,
+    Entity.coupon: Coupon,
 }
 
 
@@ -157,12 +255,17 @@ __all__ = [
     "GUEST_FIELDS",
     "RESERVATION_FIELDS",
     "Consent",
+    "Coupon",
     "Entity",
     "Feedback",
     "Guest",
+    "Membership",
     "Order",
     "OrderChannel",
     "OrderItem",
+    "PointsBalance",
+    "PointsKind",
+    "PointsMovement",
     "Reservation",
     "ReservationStatus",
     "SourceRecord",

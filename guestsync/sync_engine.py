@@ -30,7 +30,7 @@ from .process.mapping_pool import PARALLEL_MIN_ROWS, MappingPool, process_inbox
 from .restaurant import hooks
 from .restaurant.hooks import ActivitySettings
 from .restaurant.privacy import install_log_masking
-from .store import Store
+from .store import Store, open_store
 
 
 @dataclass
@@ -117,7 +117,7 @@ class Hub:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store.open(self.config.store_path)
+            self._store = open_store(self.config.store_location)
         hooks.attach(self._store, self.activity)  # segments, CRM properties from config
         return self._store
 
@@ -271,6 +271,7 @@ class Hub:
                     self.config.targets[name].retry,
                     sleep=self.sleep,
                     pace=self.pacer(name),
+                    clock=self.clock,
                 )
             )
         return out

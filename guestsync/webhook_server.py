@@ -30,7 +30,7 @@ from .intake.webhooks import Receiver
 from .metrics import CONTENT_TYPE, Metrics
 from .serve.health import Health, StoreReader
 from .serve.wsgi import HotRoutes
-from .store import Store
+from .store import Store, open_store
 from .store.intake import IntakeFile
 
 
@@ -53,7 +53,7 @@ def create_app(
     `intake`: the file webhooks are committed to instead of the store (`guestsync serve`,
     store/intake.py); /healthz then shows its backlog."""
     app = Flask("guestsync")
-    opened = store or Store.open(config.store_path)
+    opened = store or open_store(config.store_location)
     lock = threading.Lock()  # the app's one connection is shared by waitress's threads
     metrics = metrics or Metrics()
     # /healthz and /metrics never wait for the writer

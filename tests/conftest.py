@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from guestsync.store import Store
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread
+
+from .pg_fixtures import (  # noqa: F401 (fixtures)
+    _every_store_on_postgresql,
+    any_store,
+    pg_server,
+    pg_url,
+    store,
+    store_url,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = ROOT / "config" / "mappings"
@@ -39,14 +47,6 @@ def write_config(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "guestsync.yaml"
     path.write_text(textwrap.dedent(body), "utf-8")
     return path
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    """A fresh store in a file (WAL, as the hub runs it)."""
-    s = Store.open(tmp_path / "hub.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -70,6 +70,7 @@ EXCEPTIONS = {  # rebuilt keys with the code
     ("store.schema.m0014_blocking_keys", "identity"),
     ("store.schema.m0024_birthday_keys", "identity"),
     ("store.schema.m0025_partial_name_keys", "identity"),
+    ("store.schema.m0028_email_flat_keys", "identity"),
 }
 
 

@@ -132,10 +132,14 @@ def test_every_guest_lands_exactly_once_across_faults_and_reruns(crm, tmp_path):
     target = _target(server, token, session)
     assert _enqueue(store, target, [*guests, bad]) == 25
 
-    # Run 1: the server dies after a few guests and comes back during the backoff.
+    # Run 1: the server dies after a few guests and comes back during the backoff. The
+    # backoff is waited on a clock that moves only when delivery sleeps (a failing batch
+    # waits in a backlog while others are tried: the sleep comes when none is left).
     restarts = []
+    now = [0.0]
 
     def sleep(seconds: float) -> None:
+        now[0] += seconds
         if server.proc is None:
             server.start()
             restarts.append(seconds)
@@ -150,7 +154,8 @@ def test_every_guest_lands_exactly_once_across_faults_and_reruns(crm, tmp_path):
         return original(request, *args, **kwargs)
 
     flaky.send = send
-    stats = deliver(store, target, RETRY, sleep=sleep)
+    backoff = RETRY.model_copy(update={"initial_wait": 1.0, "max_wait": 8.0})
+    stats = deliver(store, target, backoff, sleep=sleep, clock=lambda: now[0])
     assert restarts, "the server was restarted during the backoff"
     assert flaky.dropped >= 3
     assert stats.stopped is None

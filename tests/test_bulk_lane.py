@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from guestsync.models import SourceRecord
+from guestsync.models import Entity, Reservation, SourceRecord
 from guestsync.process.batch import process_pending
 from guestsync.restaurant import hooks
 from guestsync.store import Store
@@ -21,6 +22,13 @@ from .activity_fixtures import RecordMapping, settings, to_inbox
 
 def _records(seed: int, people: int = 220) -> list[SourceRecord]:
     records = [to_record(r) for r, _ in rows(people, 3.0, seed=seed)]
+    # every other record a booking (the bulk lane buffers bookings until the window ends)
+    records = [
+        r.model_copy(update={"entity": Entity.reservation, "reservation": _booking(i)})
+        if i % 2
+        else r
+        for i, r in enumerate(records)
+    ]
     # Some records arrive again, changed (a new phone): they are re-resolved, and their
     # old keys leave their guest unless another record has them.
     again = [
@@ -32,14 +40,24 @@ def _records(seed: int, people: int = 220) -> list[SourceRecord]:
     return records + again
 
 
+def _booking(i: int) -> Reservation:
+    return Reservation(
+        venue="信義店", start_at=datetime(2026, 12, 1 + i % 28, 19, tzinfo=UTC), party_size=2
+    )
+
+
 def _outcome(store: Store) -> dict[str, Any]:
     q = store.conn.execute
     links = q("SELECT source, stream, external_id, guest_id FROM guest_links").fetchall()
     by_guest: dict[str, set[tuple[str, str, str]]] = {}
     for s, st, x, g in links:
         by_guest.setdefault(g, set()).add((s, st, x))
+    booked: dict[str, set[str]] = {}
+    for x, g in q("SELECT external_id, guest_id FROM reservations"):
+        booked.setdefault(g, set()).add(x)
     return {
         "clusters": sorted(sorted(refs) for refs in by_guest.values()),
+        "bookings": sorted(sorted(xs) for xs in booked.values()),
         "live_guests": q("SELECT count(*) FROM guests WHERE merged_into IS NULL").fetchone(),
         "outcomes": Counter(o for (o,) in q("SELECT outcome FROM match_log")),
         "reviews": q("SELECT count(*) FROM review_queue").fetchone(),
@@ -72,6 +90,7 @@ def test_both_lanes_give_the_same_guests(tmp_path, seed):
     bulk = _run(tmp_path / "bulk.db", records, bulk=True)
     assert bulk == per_record
     assert per_record[0]["merges"][0] or per_record[0]["outcomes"]["merge"]  # it was tested
+    assert len(per_record[0]["bookings"]) > 50
 
 
 def test_a_row_failing_mid_window_sends_the_window_down_the_per_record_lane(tmp_path, monkeypatch):
@@ -98,7 +117,8 @@ def test_the_window_reads_the_store_set_based(tmp_path, monkeypatch):
     to_inbox(store, records[:150])
     process_pending(store, lambda s, st: RecordMapping(), {}, batch_size=300, bulk=True)  # type: ignore[arg-type,return-value]
     calls: Counter[str] = Counter()
-    for name in ("guests_sharing_keys", "candidate_links", "link_state", "save_link"):
+    names = ("guests_sharing_keys", "candidate_links", "link_state", "save_link")
+    for name in (*names, "upsert_reservation"):
         real = getattr(store, name)
         monkeypatch.setattr(
             store, name, lambda *a, _n=name, _r=real, **k: calls.update([_n]) or _r(*a, **k)
@@ -107,5 +127,6 @@ def test_the_window_reads_the_store_set_based(tmp_path, monkeypatch):
     stats = process_pending(store, lambda s, st: RecordMapping(), {}, batch_size=1000, bulk=True)  # type: ignore[arg-type,return-value]
     assert stats.processed > 100
     assert calls["guests_sharing_keys"] == calls["link_state"] == calls["save_link"] == 0
+    assert calls["upsert_reservation"] == 0  # the window's bookings: one executemany
     assert calls["candidate_links"] <= stats.processed // 20  # merges and refreshes only
     assert json.loads(json.dumps(dict(calls))) is not None

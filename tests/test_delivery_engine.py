@@ -150,7 +150,9 @@ def test_retry_honours_retry_after_and_paces_every_attempt(store):
     waits: list[float] = []
     paced: list[int] = []
     retry = RETRY.model_copy(update={"max_wait": 60})
-    stats = deliver(store, t, retry, sleep=waits.append, pace=lambda: paced.append(1))
+    stats = deliver(
+        store, t, retry, sleep=waits.append, pace=lambda: paced.append(1), clock=lambda: 100.0
+    )
     assert waits == [7.0] and len(paced) == 2 and stats.pushed == 1 and stats.retries == 1
 
 

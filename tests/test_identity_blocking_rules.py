@@ -106,3 +106,37 @@ def test_migration_0025_gives_older_links_their_partial_name_keys(tmp_path):
         assert key_hash("surname_year", "walker|1971") in stored
     finally:
         store.close()
+
+
+def test_migration_0028_gives_older_links_their_email_flat_key(tmp_path):
+    from sqlite_utils import Database
+
+    from guestsync.identity.prepare import features_json
+    from guestsync.store.schema import load_all
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    load_all().apply(db, stop_before="0028_email_flat_keys")
+    old = Store(db)
+    amy = Guest(full_name="Amy Lin", email="guest711.10@yahoo.com.tw")
+    f = features(amy)
+    old.save_guest(Guest(id="g-old"))
+    old.save_link(
+        ("site", "s", "a"),
+        guest_id="g-old",
+        record_json=amy.model_dump_json(exclude_none=True),
+        features_json=features_json(f),
+        seen_at=T0,
+    )
+    old.add_guest_keys("g-old", [k for k in keys_for(f) if k[0] != "email_flat"])
+    db.conn.commit()
+    db.close()
+    store = Store.open(path)  # applies 0028
+    try:
+        stored = {k for (k,) in store.conn.execute("SELECT key FROM guest_keys")}
+        assert key_hash("email_flat", "guest711.10yahoo.com.tw") in stored
+        # the slipped "@" of a new record finds the old guest by that key
+        slipped = features(Guest(full_name="Amy Lin", email="guest711.10y@ahoo.com.tw"))
+        assert ("email_flat", "guest711.10yahoo.com.tw") in keys_for(slipped)
+    finally:
+        store.close()

@@ -125,3 +125,17 @@ def test_blocking_reports_pairs_per_rule(synced):
     assert result.exit_code == 0, result.output
     assert "surname_year" in result.output and "phonetic_phone" in result.output
     assert "distinct pairs" in result.output and "share no key with another" in result.output
+
+
+def test_explain_shows_each_fields_level_weight_tf_and_the_guards_reason(synced, monkeypatch):
+    from guestsync.cli.app import out
+
+    monkeypatch.setattr(out, "width", 400)  # one table row per line
+    # 陳美玲 books on 陳小明's phone: the names differ, so the guard does not count it
+    text = run(synced, "guests", "explain", _guest_id(synced, "陳美玲")).output
+    flat = " ".join(text.split())
+    assert "name differ (-" in flat and "phone exact (+0.0, guard dropped +10.7)" in flat
+    assert "guard: names differ on a shared phone" in flat
+    # the two Amy Lin bookings agree on a name: its weight includes the name's frequency
+    amy = " ".join(run(synced, "guests", "explain", _guest_id(synced, "Amy Lin")).output.split())
+    assert "name exact (" in amy and ", tf " in amy and "email exact (+" in amy

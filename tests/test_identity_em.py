@@ -84,3 +84,40 @@ def test_thresholds_come_with_the_weights_and_changes_are_counted(generated):
     est, compared = weights(generated, IdentityConfig())
     assert est.review <= est.merge
     assert sum(est.changed.values()) < 0.02 * compared
+
+
+def test_pasting_the_printed_block_does_not_lower_f1():
+    """What `guests weights` prints (to_yaml: weights and suggested thresholds), pasted as
+    the `identity:` block, resolves the same generated records at least as well."""
+    import yaml
+
+    from guestsync.identity.em import to_yaml
+    from guestsync.testing.synthetic import pairwise_quality
+
+    data = dataset(300, 3.0, seed=5)
+    truth = {row["id"]: person for row, person in data.rows}
+
+    def run(config: IdentityConfig) -> tuple[Store, float]:
+        store = Store.open(":memory:")
+        for b in range(0, len(data.rows), 500):
+            r = Resolver(store, config)
+            with store.atomic():
+                for i, (row, _) in enumerate(data.rows[b : b + 500], start=b):
+                    r.resolve(to_record(row), T0 + timedelta(seconds=i))
+        links = store.link_map()
+        return store, pairwise_quality({k: links.get(k, k) for k in truth}, truth)["f1"]
+
+    store, f1_before = run(IdentityConfig())
+    est, _ = weights(store, IdentityConfig())
+    pasted = IdentityConfig.model_validate(
+        yaml.safe_load(to_yaml(est, IdentityConfig()))["identity"]
+    )
+    assert pasted.thresholds.merge == est.merge and pasted.fields["phone"].m == pytest.approx(
+        est.m["phone"], rel=1e-3
+    )
+    for f, rule in pasted.fields.items():  # every level's sign as pasted
+        for level in rule.m:
+            w = math.log2(rule.m[level] / rule.u[level])
+            assert (w < 0) if level == "differ" else (w > 0), (f, level, w)
+    _, f1_after = run(pasted)
+    assert f1_before > 0.95 and f1_after >= f1_before

@@ -46,14 +46,29 @@ def cfg(tmp_path: Path) -> Path:
 
 def test_report_prints_the_summary_and_writes_a_self_contained_page(cfg, tmp_path):
     page = tmp_path / "report.html"
-    result = CliRunner().invoke(cli, ["-c", str(cfg), "report", "--html", str(page)])
+    args = ["-c", str(cfg), "report", "--lang", "en", "--html", str(page)]
+    result = CliRunner().invoke(cli, args, env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert "Guests by segment" in result.output and "regular" in result.output
-    assert "Beer" in result.output and "33.3 %" in result.output  # top dish, booking no-shows
+    assert "Beer" in result.output and "33.3 % of 3" in result.output  # top dish, no-shows
     html = page.read_text("utf-8")
-    assert html.startswith("<!doctype html>") and "<svg" in html
+    assert html.startswith("<!doctype html>") and '<html lang="en">' in html
     assert "Seafood set" in html and "No-show rate by source" in html
-    assert "http" not in html.replace("http://www.w3.org/2000/svg", "")  # nothing to fetch
+    assert "http" not in html  # nothing to fetch: it opens offline
+
+
+def test_report_speaks_the_language_of_the_configs_region(cfg, tmp_path):
+    """Issue 24: the default language follows defaults.region (TW here: zh-TW)."""
+    page = tmp_path / "report.html"
+    args = ["-c", str(cfg), "report", "--html", str(page)]
+    result = CliRunner().invoke(cli, args, env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "賓客分群" in result.output and "常客" in result.output
+    assert '<html lang="zh-TW">' in page.read_text("utf-8")
+    cn = cfg.read_text("utf-8") + "defaults: {region: CN, timezone: Asia/Shanghai}\n"
+    cfg.write_text(cn, "utf-8")
+    result = CliRunner().invoke(cli, ["-c", str(cfg), "report"], env={"COLUMNS": "120"})
+    assert "宾客分群" in result.output and "爽约" in result.output
 
 
 def test_targets_setup_print_lists_the_custom_properties_per_target(cfg):

@@ -414,3 +414,39 @@ def test_invalid_drop_keeps_the_record_without_the_field_and_warns():
     )
     with pytest.raises(BadRecordError, match="required"):
         strict.apply({"B": "1990-02-30"}, source="s", stream="g", external_id="3")
+
+
+def test_columns_joined_by_a_path_are_transformed_once_per_distinct_texts(monkeypatch):
+    """A JMESPath list of columns ([Date, Time]) is remembered by its texts together:
+    one parse per distinct pair, the right value for each, and a bad pair still rejects
+    every record that has it, naming the field."""
+    import unicodedata
+    from types import SimpleNamespace
+
+    from guestsync.mapping import dates
+
+    calls: list[str] = []
+    counted = SimpleNamespace(
+        normalize=lambda form, t: calls.append(t) or unicodedata.normalize(form, t)
+    )
+    monkeypatch.setattr(dates, "unicodedata", counted)  # once per text parsed
+    m = mapping(
+        """\
+        entity: reservation
+        fields:
+          id: {column: B}
+          start_at:
+            path: '[D, T]'
+            transforms: [{join: " "}, {datetime: {formats: ["%Y-%m-%d %H:%M"]}}]
+            required: true
+        """
+    )
+    rows = [{"B": str(i), "D": "2026-12-0" + str(1 + i % 2), "T": "18:30"} for i in range(6)]
+    got = [m.apply(r, source="s", stream="b", external_id=r["B"]) for r in rows]
+    assert [r.reservation.start_at.day for r in got] == [1, 2, 1, 2, 1, 2]
+    assert sorted(calls) == ["2026-12-01 18:30", "2026-12-02 18:30"]
+    bad = {"B": "9", "D": "2026-13-01", "T": "18:30"}
+    for _ in range(2):
+        with pytest.raises(BadRecordError) as err:
+            m.apply(bad, source="s", stream="b", external_id="9")
+        assert err.value.field == "start_at"

@@ -34,6 +34,16 @@ PROFILES = {
     # POS bills and survey answers: the demo's samples in config/samples/.
     "pos_orders_zh": ("../../samples/pos_orders_zh.csv", TAIWAN),
     "survey_zh": ("../../samples/survey_zh.csv", TAIWAN),
+    # A loyalty app's members, points ledger and coupons (issue 27), in three languages.
+    **{
+        f"loyalty_{kind}_{lang}": (f"loyalty_{kind}_{lang}.csv", ctx)
+        for kind in ("members", "points", "coupons")
+        for lang, ctx in (
+            ("zh", TAIWAN),
+            ("zh_hans", Context(region="CN", timezone="Asia/Shanghai")),
+            ("en", Context(region="HK", timezone="Asia/Hong_Kong")),
+        )
+    },
 }
 
 
@@ -46,6 +56,7 @@ WEBHOOK_PROFILES = {
     "inline_reservations": ("inline_reservations.json", "inline"),
     "toast_guests": ("toast_guest.json", "toast"),
     "generic_booking": ("generic_booking.json", None),
+    "generic_points": ("generic_points.json", None),
     # Jiandaoyun: the records its source cuts from a push ({op, opTime, data}), as a list.
     "jiandaoyun_signup": ("jiandaoyun_signup.json", None),
     "jiandaoyun_reservation": ("jiandaoyun_reservation.json", None),

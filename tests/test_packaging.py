@@ -6,6 +6,7 @@ form without a setuptools deprecation warning."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,14 +23,46 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(p.name for p in (ROOT / "config" / "mappings").glob("*.yaml"))
 
 
+def test_every_shipped_profile_is_an_init_profile():
+    assert {name.removesuffix(".yaml") for name in SHIPPED} <= set(profiles.INIT_PROFILES)
+
+
 @pytest.mark.parametrize("profile", profiles.INIT_PROFILES)
 def test_init_profile_writes_a_config_that_validates(tmp_path, profile):
+    """Every shipped profile (CSV, POS, survey, Square, webhooks, 简道云), issue 24: the
+    config validates once the secrets it names are exported, and names the profile."""
     folder = tmp_path / profile
     result = CliRunner().invoke(cli, ["init", "--profile", profile, str(folder)])
     assert result.exit_code == 0, result.output
-    env = {"HUBSPOT_TOKEN": "x", "SQUARE_TOKEN": "y"}
+    config = (folder / "guestsync.yaml").read_text("utf-8")
+    env = {var: "s3cret" for var in re.findall(r"\$\{(\w+)\}", config)}
+    assert "HUBSPOT_TOKEN" in env
     valid = CliRunner().invoke(cli, ["validate", str(folder / "guestsync.yaml")], env=env)
     assert valid.exit_code == 0, valid.output
+    assert "1 source(s), 1 target(s)" in valid.output
+    if profile != "csv":
+        assert f"mappings/{profile}.yaml" in config or profile == "square"
+        assert (folder / "mappings" / f"{profile}.yaml").exists() or profile == "square"
+
+
+@pytest.mark.parametrize(
+    ("profile", "sample", "rows"),
+    [("pos_orders_zh", "sample_orders.csv", 6), ("survey_zh", "sample_survey.csv", 3)],
+)
+def test_init_pos_and_survey_profiles_import_their_sample(
+    tmp_path, monkeypatch, profile, sample, rows
+):
+    runner = CliRunner()
+    assert (
+        runner.invoke(cli, ["init", "--profile", profile, "--sample", str(tmp_path)]).exit_code == 0
+    )
+    assert (tmp_path / "exports" / sample).exists()
+    monkeypatch.chdir(tmp_path)
+    done = runner.invoke(
+        cli, ["sync", "--no-deliver"], env={"HUBSPOT_TOKEN": "x", "COLUMNS": "200"}
+    )
+    assert done.exit_code == 0, done.output
+    assert f"{rows} mapped, 0 rejected" in done.output
 
 
 def test_init_square_copies_the_square_profiles(tmp_path):
@@ -129,3 +162,12 @@ def test_the_wheel_installs_outside_the_repo_and_runs_init_validate_sync(tmp_pat
     square = _run([gs, "init", "--profile", "square", "sq"], work, run_env)
     assert square.returncode == 0, square.stderr
     assert _run([gs, "validate", "sq/guestsync.yaml"], work, run_env).returncode == 0
+    # the report's templates and the starters' source blocks ship as package data too
+    page = work / "report.html"
+    shown = _run([gs, "report", "--html", str(page)], work, run_env | {"COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "賓客分群" in page.read_text("utf-8")  # defaults.region TW: zh-TW
+    hook = _run([gs, "init", "--profile", "inline_reservations", "hook"], work, run_env)
+    assert hook.returncode == 0, hook.stderr
+    hook_env = run_env | {"INLINE_WEBHOOK_SECRET": "s"}
+    assert _run([gs, "validate", "hook/guestsync.yaml"], work, hook_env).returncode == 0

@@ -28,17 +28,3 @@ def test_a_transaction_owns_the_write_lock_from_its_start(tmp_path):
     with webhooks.atomic():  # the lock is free again after the commit
         webhooks.add_to_inbox([entry("late")])
     assert sorted(r.external_id for r in worker.pending_inbox(limit=10)) == ["late", "mine"]
-
-
-def test_an_error_rolls_back_and_nested_blocks_are_savepoints(tmp_path):
-    store = Store.open(tmp_path / "hub.db")
-    with pytest.raises(RuntimeError), store.atomic():
-        store.add_to_inbox([entry("a")])
-        raise RuntimeError("boom")
-    with store.atomic():
-        store.add_to_inbox([entry("b")])
-        with pytest.raises(RuntimeError), store.atomic():
-            store.add_to_inbox([entry("c")])
-            raise RuntimeError("inner")
-    assert [r.external_id for r in store.pending_inbox(limit=10)] == ["b"]
-    assert not store.conn.in_transaction

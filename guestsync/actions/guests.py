@@ -21,7 +21,7 @@ from ..identity.names import name_key
 from ..normalize import email_address, phone_e164
 from ..process.batch import settle
 from ..process.resolve import IdentityError, Resolver, ref_text
-from ..restaurant import aggregates
+from ..restaurant import aggregates, membership
 from ..store import Store
 from ..store.identity import Ref
 
@@ -54,6 +54,7 @@ def _reviews(store: Store, guest_id: str) -> list[dict[str, Any]]:
 
 PROFILE_SECTIONS: dict[str, Section] = {
     "activity": aggregates.summary,  # segment, visits, spend, consent in force
+    "membership": membership.summary,  # tier and its changes, points, coupons
     "links": _links,
     "crm": lambda store, gid: store.crm_links_of(gid),  # target -> CRM record id
     # records of merged-away guests left in a CRM without a merge API, to merge by hand

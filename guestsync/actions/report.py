@@ -1,12 +1,19 @@
 """`guestsync report`: what a restaurant manager wants to see, in the terminal or as a
-self-contained HTML page (inline CSS and SVG charts; no script, no CDN, opens offline).
+self-contained HTML page (report_html.py: a Jinja2 template, inline CSS, no script, no
+CDN, opens offline), in Traditional Chinese, Simplified Chinese or English.
+
+`build` reads the figures from the store (every query one pass over its rows: see
+benchmarks/bench_report.py) and lays them out as sections (report_sections.py); the
+terminal and the page draw the same sections. Times are bucketed into months and
+weekdays of `tz` here, from the store's UTC hours, so a bill paid at 23:30 in Taipei
+counts in Taipei's day.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from html import escape
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -14,155 +21,106 @@ from rich.table import Table
 
 from ..restaurant.segments import SEGMENTS
 from ..store import Store
+from . import loyalty_report
+from .report_figures import Report
+from .report_labels import Words
+from .report_sections import SECTIONS, Context
+
+MONTHS = 12  # spend per month, and the no-show rate by weekday, over this many months
+LISTED = 20  # guests listed per VIP / at-risk table
 
 
-@dataclass
-class Report:
-    generated: datetime
-    month_start: date
-    totals: dict[str, float | int | None] = field(default_factory=dict)
-    segments: dict[str, int] = field(default_factory=dict)
-    new_by_source: dict[str, int] = field(default_factory=dict)
-    no_shows: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (n, due)
-    top_items: list[tuple[str, float, int]] = field(default_factory=list)
-
-    def no_show_rate(self, source: str) -> float | None:
-        n, due = self.no_shows[source]
-        return n / due if due else None
+def _months_back(month_start: date, n: int) -> date:
+    y, m = divmod(month_start.year * 12 + month_start.month - 1 - n, 12)
+    return date(y, m + 1, 1)
 
 
-def build(store: Store, *, now: datetime, tz: ZoneInfo, top: int = 10) -> Report:
+def _local(hour: str, tz: ZoneInfo) -> datetime:
+    return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(tz)
+
+
+def build(
+    store: Store,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    top: int = 10,
+    lang: str = "en",
+    sources: Mapping[str, Any] | None = None,
+    currency: str | None = None,
+) -> Report:
+    """The report as of `now`; `sources` (the config's, by name) make their names
+    readable, `currency` is the one bills without a currency were paid in."""
     local = now.astimezone(tz)
     month_start = local.date().replace(day=1)
     since = datetime.combine(month_start, time(0), tzinfo=tz)
+    until = datetime.combine(_months_back(month_start, -1), time(0), tzinfo=tz)
+    first_month = _months_back(month_start, MONTHS - 1)
+    window = datetime.combine(first_month, time(0), tzinfo=tz)
     segs = store.guests_by_segment()
     order = {s: i for i, s in enumerate(SEGMENTS)}
-    return Report(
+
+    spend: dict[date, dict[str, tuple[int, float]]] = {
+        _months_back(month_start, n): {} for n in range(MONTHS - 1, -1, -1)
+    }
+    for hour, cur, bills, total in store.spend_by_hour(window):
+        at = _local(hour, tz)
+        month = spend.get(date(at.year, at.month, 1))
+        if month is None:  # a bill dated after now
+            continue
+        n, t = month.get(cur or currency or "", (0, 0.0))
+        month[cur or currency or ""] = (n + bills, t + total)
+    weekdays = [[0, 0] for _ in range(7)]
+    for hour, no_shows, due in store.no_shows_by_hour(window):
+        day = weekdays[_local(hour, tz).weekday()]
+        day[0] += no_shows
+        day[1] += due
+
+    rep = Report(
         generated=local,
         month_start=month_start,
+        lang=lang,
         totals=store.activity_totals(),
         segments=dict(sorted(segs.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))),
-        new_by_source=store.new_guests_by_source(since),
+        new_by_source=store.new_guests_by_source(since, until),
         no_shows=store.no_shows_by_source(),
         top_items=store.top_items(limit=top),
+        spend=spend,
+        no_shows_by_weekday=[(n, due) for n, due in weekdays],
+        vip=store.guests_in_segment("vip", limit=LISTED),
+        at_risk=store.guests_in_segment("at_risk", limit=LISTED),
     )
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x * 100:.1f} %"
-
-
-def _qty(q: float) -> str:
-    return str(int(q)) if q == int(q) else f"{q:g}"
+    words = Words(lang)
+    rep.title = words("title")
+    rep.subtitle = words("generated", when=f"{local:%Y-%m-%d %H:%M %Z}")
+    ctx = Context(store, rep, words, tz, dict(sources or {}), currency)
+    makers = (*SECTIONS, *loyalty_report.SECTIONS)  # membership after the rest
+    rep.sections = [s for make in makers if (s := make(ctx)) is not None]
+    return rep
 
 
 def render(report: Report, console: Console) -> None:
-    t = report.totals
-    console.print(
-        f"[bold]Guests {t.get('guests', 0)}[/]  visits {t.get('visits', 0)}  "
-        f"reservations {t.get('reservations', 0)}  orders {t.get('orders', 0)}  "
-        f"feedback {t.get('feedback', 0)}  average rating {t.get('average_rating') or 'n/a'}"
-    )
-    tab = Table(title="Guests by segment")
-    tab.add_column("segment")
-    tab.add_column("guests", justify="right")
-    for seg, n in report.segments.items():
-        tab.add_row(seg, str(n))
-    console.print(tab)
-    tab = Table(title=f"New guests since {report.month_start:%d %b %Y}, by source")
-    tab.add_column("source")
-    tab.add_column("new guests", justify="right")
-    for src, n in report.new_by_source.items():
-        tab.add_row(src, str(n))
-    console.print(tab)
-    tab = Table(title="No-shows by source")
-    for col in ("source", "no-shows", "due", "rate"):
-        tab.add_column(col, justify="left" if col == "source" else "right")
-    for src, (n, due) in report.no_shows.items():
-        tab.add_row(src, str(n), str(due), _pct(report.no_show_rate(src)))
-    console.print(tab)
-    tab = Table(title="Top dishes")
-    for col in ("dish", "sold", "guests"):
-        tab.add_column(col, justify="left" if col == "dish" else "right")
-    for name, qty, guests in report.top_items:
-        tab.add_row(name, _qty(qty), str(guests))
-    console.print(tab)
-
-
-# -- HTML ------------------------------------------------------------------------------
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans TC","PingFang TC",sans-serif;
-margin:2rem auto;max-width:60rem;color:#222;padding:0 1rem}
-h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}
-.kpis{display:flex;flex-wrap:wrap;gap:1rem}.kpi{background:#f4f6f8;border-radius:8px;
-padding:.7rem 1rem;min-width:7rem}.kpi b{display:block;font-size:1.4rem}
-table{border-collapse:collapse;margin-top:.5rem}td,th{padding:.25rem .8rem;text-align:left;
-border-bottom:1px solid #e3e6ea}td.n{text-align:right}svg text{font-size:12px;fill:#222}
-.muted{color:#777;font-size:.85rem}
-"""
-_COLOURS = ("#2f6fdf", "#2fa37c", "#e0a526", "#d9534f", "#8e6bd8", "#5bc0de", "#999", "#bbb")
-
-
-def _bars(rows: list[tuple[str, float, str]], *, colour: str | None = None) -> str:
-    """A horizontal bar chart as inline SVG: (label, value, shown text) per bar."""
-    if not rows:
-        return '<p class="muted">no data yet</p>'
-    top = max(v for _, v, _ in rows) or 1
-    h, label_w, bar_w = 24, 180, 360
-    parts = [
-        f'<svg role="img" width="{label_w + bar_w + 80}" height="{h * len(rows) + 4}"'
-        ' xmlns="http://www.w3.org/2000/svg">'
-    ]
-    for i, (label, value, text) in enumerate(rows):
-        y = i * h + 2
-        w = max(1, round(bar_w * value / top)) if value else 0
-        fill = colour or _COLOURS[i % len(_COLOURS)]
-        parts.append(
-            f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end">{escape(label)}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{h - 8}" rx="3" fill="{fill}">'
-            f"<title>{escape(label)}: {escape(text)}</title></rect>"
-            f'<text x="{label_w + w + 6}" y="{y + 16}">{escape(text)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def html(report: Report) -> str:
-    t = report.totals
-    kpis = "".join(
-        f'<div class="kpi"><b>{escape(str(v if v is not None else "n/a"))}</b>{escape(k)}</div>'
-        for k, v in (
-            ("guests", t.get("guests")),
-            ("visits", t.get("visits")),
-            ("reservations", t.get("reservations")),
-            ("orders", t.get("orders")),
-            ("average rating", t.get("average_rating")),
-        )
-    )
-    seg = _bars([(s, n, str(n)) for s, n in report.segments.items()])
-    new = _bars([(s, n, str(n)) for s, n in report.new_by_source.items()], colour="#2fa37c")
-    ns = _bars(
-        [
-            (src, report.no_show_rate(src) or 0.0, f"{_pct(report.no_show_rate(src))} of {due}")
-            for src, (_, due) in report.no_shows.items()
-        ],
-        colour="#d9534f",
-    )
-    dishes = _bars(
-        [(n, q, f"{_qty(q)} sold, {g} guests") for n, q, g in report.top_items], colour="#e0a526"
-    )
-    gen = f"{report.generated:%Y-%m-%d %H:%M %Z}"
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>guestsync report {escape(gen)}</title><style>{_CSS}</style></head><body>"
-        f'<h1>Guests at a glance</h1><p class="muted">generated {escape(gen)}</p>'
-        f'<div class="kpis">{kpis}</div>'
-        f"<h2>Guests by segment</h2>{seg}"
-        f"<h2>New guests since {report.month_start:%d %b %Y}, by source</h2>{new}"
-        f"<h2>No-show rate by source</h2>{ns}"
-        f"<h2>Top dishes</h2>{dishes}"
-        '<p class="muted">Segments: see README, "Segments". No-show rate = no-shows / '
-        "reservations that were due (completed, seated or no-show).</p></body></html>\n"
-    )
+    """The report's sections in the terminal: figures on a line, charts and lists as
+    tables."""
+    console.print(f"[bold]{report.title}[/]  [dim]{report.generated:%Y-%m-%d %H:%M %Z}[/]")
+    for s in report.sections:
+        if s.kind == "kpis":
+            console.print("  ".join(f"[bold]{k.value}[/] {k.label}" for k in s.kpis))
+            continue
+        if s.empty:
+            console.print(f"[bold]{s.title}[/]: {s.empty}")
+            continue
+        tab = Table(title=s.title)
+        if s.kind == "bars":
+            tab.add_column(s.columns[0] if s.columns else "")
+            tab.add_column(s.columns[1] if len(s.columns) > 1 else "", justify="right")
+            for bar in s.bars:
+                tab.add_row(bar.label, bar.text)
+        else:
+            for i, col in enumerate(s.columns):
+                tab.add_column(col, justify="right" if i in s.numeric else "left")
+            for row in s.rows:
+                tab.add_row(*row)
+        console.print(tab)
+        if s.more:
+            console.print(f"  {s.more}")

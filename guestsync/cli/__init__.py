@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (registers the commands)
     review,
     serve,
     sources,
+    storage,
 )
 from .app import cli, main
 

@@ -47,8 +47,10 @@ def validate(ctx: Ctx, config_file: str | None) -> None:
     type=click.Choice(profiles.INIT_PROFILES),
     default="csv",
     show_default=True,
-    help="csv: a booking export (annotated); square: the Square API; booking_en, "
-    "booking_zh, booking_zh_hans: a booking CSV with that shipped mapping.",
+    help="csv: a booking export (annotated); square: the Square API; or any shipped "
+    "mapping profile (`guestsync mapping list`) with the source that reads it: a CSV "
+    "export (booking_zh, pos_orders_zh, survey_zh …), a webhook (inline_reservations, "
+    "toast_guests, square_webhook_customers, generic_booking) or 简道云 (jiandaoyun_*).",
 )
 @click.option("--sample", is_flag=True, help="Also put a sample export in exports/ to try.")
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
@@ -70,7 +72,7 @@ def init(directory: Path, profile: str, sample: bool, force: bool) -> None:
     if sample:
         if start.sample is None:
             raise click.ClickException(f"the {profile} profile has no sample export")
-        files[directory / "exports" / "sample_bookings.csv"] = (shipped / start.sample).read_text(
+        files[directory / "exports" / start.sample_name] = (shipped / start.sample).read_text(
             "utf-8-sig"
         )
     exists = [p for p in files if p.exists()]

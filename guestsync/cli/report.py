@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..actions import report
+from ..actions import report, report_html, report_labels
 from ..process import outbox
 from ..store import utcnow
 from .app import Ctx, cli, out, pass_ctx
@@ -21,18 +21,35 @@ from .app import Ctx, cli, out, pass_ctx
     help="Also write the report as one self-contained HTML page (charts inline, no CDN).",
 )
 @click.option("--top", default=10, show_default=True, help="How many dishes to list.")
+@click.option(
+    "--lang",
+    type=click.Choice(report_labels.LANGS),
+    default=None,
+    help="Language of the labels [default: from defaults.region: zh-TW for TW, HK and MO, "
+    "zh-CN for CN and SG, else en].",
+)
 @pass_ctx
-def report_cmd(ctx: Ctx, html_file: Path | None, top: int) -> None:
-    """Summary for managers: guests by segment, new guests this month by source, no-show
-    rate by source, top dishes."""
+def report_cmd(ctx: Ctx, html_file: Path | None, top: int, lang: str | None) -> None:
+    """Summary for managers: guests by segment, new guests this month (by their first
+    booking or bill) by source, spend per month, VIP and at-risk guests with their last
+    visit, no-show rate by weekday and by source, top dishes."""
     hub = ctx.hub(secrets=False)
+    config = hub.config
     try:
-        rep = report.build(hub.store, now=utcnow(), tz=hub.activity.tz, top=top)
+        rep = report.build(
+            hub.store,
+            now=utcnow(),
+            tz=hub.activity.tz,
+            top=top,
+            lang=lang or report_labels.lang_for_region(config.defaults.region),
+            sources=config.sources,
+            currency=config.crm.currency,
+        )
     finally:
         hub.close()
     report.render(rep, out)
     if html_file is not None:
-        html_file.write_text(report.html(rep), encoding="utf-8")
+        html_file.write_text(report_html.html(rep), encoding="utf-8")
         out.print(f"wrote {html_file}")
 
 

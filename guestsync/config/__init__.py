@@ -37,6 +37,17 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 class StoreConfig(Options):
     path: str = Field(default="guestsync.db", description="SQLite file, relative to this file.")
+    url: str | None = Field(
+        default=None,
+        description="PostgreSQL instead of the SQLite file: postgresql://user:${PGPASSWORD}@host/db",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError("a store url is postgresql://user:password@host:port/database")
+        return v
 
 
 class Defaults(Options):
@@ -115,6 +126,18 @@ class Config(Options):
     @property
     def store_path(self) -> Path:
         return self.resolve(self.store.path)
+
+    @property
+    def store_location(self) -> str | Path:
+        """What `open_store` opens: the PostgreSQL URL if set, else the SQLite file. A
+        ${VAR} of the URL left unset (a config loaded with secrets=False) is an error here:
+        every command opens the store."""
+        url = self.store.url
+        if url is None:
+            return self.store_path
+        if UNSET_PREFIX in url:
+            raise next(e for e in self._unset if (e.field or "").startswith("store"))
+        return url
 
 
 def _union(models: tuple[type, ...]) -> Any:

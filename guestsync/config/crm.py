@@ -18,6 +18,8 @@ crm:
       gs_visits: visit_count
   privacy:
     mask_logs: true
+  tiers:                   # member tiers by rule (config/loyalty.py)
+    rules: {vip: {spend_12m: 30000}, senior: {visits_12m: 6}}
 ```
 """
 
@@ -29,6 +31,7 @@ from decimal import Decimal
 from pydantic import Field, field_validator
 
 from .base import Options
+from .loyalty import TiersConfig
 
 # Every value a CRM property can be filled from (`crm.properties`), with its kind and
 # label. Kinds map to CRM field types in `actions/crm_setup.py`: string, number, date,
@@ -90,6 +93,21 @@ VALUES: dict[str, Value] = {
     "sms_opt_in": Value("bool", "SMS marketing opt-in"),
     "sms_opt_out": Value("bool", "SMS marketing opt-out"),
     "sms_consent_at": Value("datetime", "SMS consent changed at"),
+    # membership programmes (restaurant/loyalty.py)
+    "spend_12m": Value("number", "Spend in the last 12 months"),
+    "visits_12m": Value("number", "Visits in the last 12 months"),
+    "is_member": Value("bool", "Member of a programme"),
+    "tier": Value("string", "Member tier"),
+    "tier_since": Value("date", "Tier since"),
+    "points_balance": Value("number", "Points balance"),
+    "points_by_programme": Value("string", "Points by programme"),
+    "points_earned_12m": Value("number", "Points earned in the last 12 months"),
+    "points_redeemed_12m": Value("number", "Points redeemed in the last 12 months"),
+    "open_coupons": Value("number", "Open coupons"),
+    "redeemed_coupons": Value("number", "Redeemed coupons"),
+    "expired_coupons": Value("number", "Expired coupons"),
+    "coupon_redemption_rate": Value("number", "Coupon redemption rate"),
+    "last_redemption": Value("datetime", "Last redemption"),
 }
 
 
@@ -122,6 +140,7 @@ class CrmConfig(Options):
         " type's default set; `{}` sends no computed properties.",
     )
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    tiers: TiersConfig = Field(default_factory=TiersConfig)
 
     @field_validator("currency")
     @classmethod

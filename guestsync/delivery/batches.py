@@ -4,11 +4,12 @@ Delivery is at-least-once; the targets upsert by our stable guest id, so the CRM
 guest once. The engine, not the connector, decides what a failure means:
 
 - a whole call failing transiently (429 honouring Retry-After, 5xx, timeout, reset, a 2xx
-  with an unreadable body) is retried with exponential backoff and jitter (`retry.py`);
-  still failing, the batch stays pending (one attempt counted) and delivery goes on with
-  the next batch: one batch the CRM keeps failing on must not hold back thousands of
-  others. Only `STOP_AFTER_FAILED_BATCHES` failing in a row stop the target for this run
-  (the CRM is likely down);
+  with an unreadable body) is retried with exponential backoff and jitter (`retry.py`),
+  but its waits do not block: the batch waits in a backlog (`backlog.py`) while the next
+  batches are sent, so one batch the CRM keeps failing on holds back no other beyond the
+  shared rate. Out of tries, the batch stays pending (one attempt counted). Only
+  `STOP_AFTER_FAILED_BATCHES` giving up in a row stop the target for this run (the CRM is
+  likely down), and no more than that many wait in the backlog at once;
 - credentials refused (AuthError, after the connector's own token refresh) stop the
   target with one clear error naming how many records wait; no record is touched;
 - one process delivers to a target at a time (`lease.py`): a second sync leaves the
@@ -38,11 +39,12 @@ from datetime import datetime, timedelta
 
 from ..config.connectors import DeliveryRetryOptions
 from ..connectors.base import RecordResult, Target
-from ..connectors.retry import call_with_retry
+from ..connectors.retry import RetryPolicy, call_with_retry
 from ..errors import AuthError, PermanentError, QuotaExhaustedError, RetryableError
 from ..models import OutboxItem
 from ..store import CrmOp, ts, utcnow
 from ..store.protocols import DeliveryStore
+from .backlog import Backlog, Parked
 from .crm_ops import carry_out_ops, run_deletes, supports_delete
 from .lease import DeliveryLease
 
@@ -83,14 +85,19 @@ class Delivery:
     retry: DeliveryRetryOptions
     sleep: Callable[[float], None] = time.sleep
     pace: Callable[[], object] | None = None  # takes a token from the shared rate budget
+    clock: Callable[[], float] = time.monotonic  # when a parked batch is due
     stats: DeliveryStats = field(init=False)
     refused: list[tuple[OutboxItem, str]] = field(init=False, default_factory=list)
     call_pace: Callable[[], object] | None = field(init=False, default=None)
     failed_in_a_row: int = field(init=False, default=0)
     lease: DeliveryLease | None = field(init=False, default=None)
+    policy: RetryPolicy = field(init=False)
+    backlog: Backlog = field(init=False)
 
     def __post_init__(self) -> None:
         self.stats = DeliveryStats(self.target.name)
+        self.policy = RetryPolicy(self.retry)
+        self.backlog = Backlog(clock=self.clock, limit=STOP_AFTER_FAILED_BATCHES)
         self.call_pace = self.pace
         hand_over = getattr(self.target, "pace_requests", None)
         if callable(hand_over):  # a target making several requests per call paces each
@@ -140,7 +147,15 @@ class Delivery:
                     break
             carry_out_ops(self)
         except StopTarget:
-            pass
+            self.shelve_backlog()
+
+    def shelve_backlog(self) -> None:
+        """The target stopped with batches still waiting out a backoff: each counts the
+        failed attempt it had, as if its tries had run out."""
+        with self.store.atomic():
+            for unit in self.backlog.drain():
+                self.store.mark_attempt_failed(list(unit.items), unit.error)
+                self.stats.deferred += len(unit.items)
 
     def expire_overdue(self) -> None:
         cutoff = ts(utcnow() - timedelta(hours=self.retry.give_up_after_hours))
@@ -161,23 +176,39 @@ class Delivery:
                 self.stats.expired += 1
 
     def one_pass(self) -> bool:
-        """Send everything pending once; True if some records asked to be sent again."""
+        """Send everything pending once; True if some records asked to be sent again.
+        Batches waiting out a backoff are sent again when due, between fresh ones."""
         again = False
         after = 0
-        while batch := self.store.pending_outbox(
-            self.target.name, limit=self.target.max_batch, after_id=after
-        ):
-            after = batch[-1].id
-            self.stats.batches += 1
+        fresh = True
+        while True:
+            unit = self.backlog.due()
+            if unit is None and fresh and self.backlog.room(self.failed_in_a_row):
+                batch = self.store.pending_outbox(
+                    self.target.name, limit=self.target.max_batch, after_id=after
+                )
+                if batch:
+                    after = batch[-1].id
+                    self.stats.batches += 1
+                    unit = Parked(0.0, -1, batch)
+                else:
+                    fresh = False
+            if unit is None:
+                if not self.backlog:
+                    return again
+                unit = self.backlog.wait_for_next(self.sleep)
             if self.lease is not None:
                 self.lease.renew()
-            again |= self.send(batch)
-            self.settle_refused(batch)
-        return again
+            again |= self.send(unit.items, tries=unit.tries)
+            self.settle_refused(unit.items)
 
-    def send(self, batch: Sequence[OutboxItem]) -> bool:
+    def send(self, batch: Sequence[OutboxItem], *, tries: int = 0) -> bool:
+        """One try of one batch (`tries` already failed); a transient failure parks it in
+        the backlog, to be tried again after its backoff."""
         try:
-            results = self.call(lambda: self.target.upsert(batch))
+            if self.call_pace is not None:
+                self.call_pace()
+            results = self.target.upsert(batch)
         except AuthError as exc:
             pending = self.store.outbox_counts(self.target.name).get("pending", 0)
             self.stop(
@@ -188,6 +219,11 @@ class Delivery:
             self.stats.deferred += len(batch)
             self.quota_stop(exc)
         except RetryableError as exc:
+            wait = self.policy.wait_after(tries + 1, exc)
+            if wait is not None:
+                self.stats.retries += 1
+                self.backlog.park(batch, tries=tries + 1, wait=wait, error=str(exc))
+                return False
             with self.store.atomic():
                 self.store.mark_attempt_failed(batch, str(exc))
             self.stats.deferred += len(batch)
@@ -300,9 +336,10 @@ def deliver(
     *,
     sleep: Callable[[float], None] = time.sleep,
     pace: Callable[[], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> DeliveryStats:
     """Deliver what is pending for `target`: upserts, then queued merges and deletes."""
-    return Delivery(store, target, retry, sleep=sleep, pace=pace).run()
+    return Delivery(store, target, retry, sleep=sleep, pace=pace, clock=clock).run()
 
 
 @dataclass(frozen=True)

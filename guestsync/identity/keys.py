@@ -18,6 +18,9 @@ mistyped email or phone must still merge. Hence three compound keys:
   homonym with another phone or email scores below review anyway (the differing field
   weighs against it), one with the same is found by that field's key.
 
+`email_flat` (the email without its "@") finds an address whose "@" slipped one letter
+over ("guest711.10y@ahoo.com.tw"), which changes both its local part and its domain.
+
 `dob` (the birthday, day and month unordered) finds records that carry neither email nor
 phone and whose names were mistyped ("Lura Walker" / "Laura Walkr", same birthday);
 `max_candidates_per_key` caps it as any key, and a birthday is shared by few guests.
@@ -49,6 +52,7 @@ Features = dict[str, Any]
 KEY_KINDS = (
     "email",
     "email_user",
+    "email_flat",
     "phone",
     "name",
     "name_dob",
@@ -64,6 +68,7 @@ KEY_KINDS = (
 )
 # Kinds added after stores existed: m0014 and later migrations add them for old links.
 PARTIAL_NAME_KINDS = ("surname_year", "given_postcode", "phonetic_phone")
+LATER_KINDS = ("email_flat",)  # m0028
 
 
 def guest_name(g: Guest) -> str:
@@ -186,6 +191,8 @@ def keys_for(f: Features) -> list[Key]:
         user = email.split("@", 1)[0]
         if len(user) >= 5:  # short local parts ("info", "ming") are not telling
             keys.append(("email_user", user))
+        # without its "@": a slip next to it ("guest244.52o@utlook.com") keeps this key
+        keys.append(("email_flat", email.replace("@", "", 1)))
     if f.get("phone"):
         keys.append(("phone", f["phone"]))
     name = f.get("name")

@@ -12,7 +12,8 @@ Levels, strongest first:
   "Ana"; also "Lin" / "Lim", the Hokkien spelling of 林), only a swap in two-letter
   words ("Wu" / "Wo" are two surnames), two edits in words of five letters or more; in
   a Latin-only name, one slip in each of the family and given name;
-  a homophone written with other characters (IME slip);
+  a homophone written with other characters (IME slip); a space slipped one letter over
+  ("Yan gFrank" for 楊Frank: the same letters run together);
 - partial: one name inside the other ("Ming Chen" for 陳小明: the POS calls him by the
   last character; "John Smith" in "John Robert Smith");
 - initials: "J Smith" / "John Smith";
@@ -108,18 +109,18 @@ def compare_forms(a: str, b: str) -> tuple[str, float]:
 def _level(va: NameView, vb: NameView) -> str:
     if va.full_cjk and vb.full_cjk and not (va.latin or vb.latin):
         return _cjk_level(va, vb)
-    if not va.family and not vb.family and sorted(va.latin) == sorted(vb.latin):
-        return EXACT
     ra, rb = va.readings(), vb.readings()
     if any(fa == fb and ga == gb for fa, ga in ra for fb, gb in rb):
         return EXACT if not (va.family or vb.family) else ROMANIZED
     if any(_one_typo(fa, ga, fb, gb) for fa, ga in ra for fb, gb in rb):
         return CLOSE
     latin_only = not (va.family or vb.family)
-    if latin_only and _undoubled(va.latin) == _undoubled(vb.latin):
+    if latin_only and _latin_readings(_undoubled(va.latin)) & _latin_readings(_undoubled(vb.latin)):
         return CLOSE
     if latin_only and any(typo(fa, fb) and typo(ga, gb) for fa, ga in ra for fb, gb in rb):
         return CLOSE  # "Gacía, Matthew" / "Mathew García": a slip in each word
+    if _joined(va) & _joined(vb):
+        return CLOSE  # a space slipped: "Yan gFrank" / 楊Frank, "WangA llen" / "Allen Wang"
     if _partial(va, vb) or _partial(vb, va):
         return PARTIAL
     if any(fa and fa == fb and _initial(ga, gb) for fa, ga in ra for fb, gb in rb):
@@ -127,8 +128,14 @@ def _level(va: NameView, vb: NameView) -> str:
     return DIFFER
 
 
+def _joined(v: NameView) -> frozenset[str]:
+    """The whole name run together, family name first or last (the given syllables keep
+    their order: "Mei Yu Shi" is never 施玉美)."""
+    return frozenset(x for f, g in v.readings() for x in (f + g, g + f))
+
+
 def _undoubled(tokens: tuple[str, ...]) -> tuple[str, ...]:
-    """The tokens, sorted, with a doubled pinyin syllable written once: "yuyu" and "yu yu"
+    """The tokens in order, with a doubled pinyin syllable written once: "yuyu" and "yu yu"
     are "yu" ("anna" is not "an na" doubled, so it stays)."""
     out: list[str] = []
     for t in tokens:
@@ -137,7 +144,21 @@ def _undoubled(tokens: tuple[str, ...]) -> tuple[str, ...]:
             t = parts[0]
         if not out or out[-1] != t:
             out.append(t)
-    return tuple(sorted(out))
+    return tuple(out)
+
+
+def _latin_readings(t: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    """(family, given run together) of Latin tokens, the family name first or last: "Amy
+    Lin" is "Lin Amy", but "Weng Ling Bai" is not "Weng Bai Ling" (翁玲柏, 翁柏玲)."""
+    if len(t) < 2:
+        return frozenset({("", "".join(t))})
+    return frozenset({(t[0], "".join(t[1:])), (t[-1], "".join(t[:-1]))})
+
+
+def latin_given(form: str) -> bool:
+    """The name has no CJK given name: its spelling can slip letter by letter, so two of
+    its typos may differ while both are one slip from it (CJK characters do not slip so)."""
+    return not view(form).given
 
 
 def _cjk_level(va: NameView, vb: NameView) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .keys import Features
+from .namecmp import latin_given
 from .scoring import DISTINCT, MERGE, REVIEW, Score, Scorer, form
 
 _RANK = {MERGE: 2, REVIEW: 1, DISTINCT: 0}
@@ -42,6 +43,9 @@ class Judgement:
 class Decision:
     judgements: list[Judgement] = field(default_factory=list)  # one per candidate guest
     merge_with: list[str] = field(default_factory=list)  # oldest first; the first keeps its id
+    # Guests left apart of which a record scores a merge with a record of the guest this
+    # record joins: they met only through this record, so they are decided again together.
+    rejoin: list[str] = field(default_factory=list)
 
     @property
     def review(self) -> Judgement | None:
@@ -64,21 +68,24 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
       merges: it goes to review.
     """
     best: dict[str, Judgement] = {}
-    conflict: set[str] = set()
+    guarded: dict[str, list[str]] = {}  # guest -> its records' names the guard acted on
     names: dict[str, set[str]] = {}
     for c in candidates:
         s = scorer.score(record, c.features)
-        if s.guarded:
-            conflict.add(c.guest_id)
-        if name := form(c.features, "name"):
+        name = form(c.features, "name")
+        if name:
             names.setdefault(c.guest_id, set()).add(name)
+        if s.guarded:
+            guarded.setdefault(c.guest_id, []).append(name)
         j = Judgement(c.guest_id, c.ref, s, scorer.outcome(s))
         cur = best.get(c.guest_id)
         if cur is None or (_RANK[j.outcome], s.total) > (_RANK[cur.outcome], cur.score.total):
             best[c.guest_id] = j
-    for gid in conflict:
+    mine = form(record, "name") or ""
+    for gid, differing in guarded.items():
         j = best[gid]
-        if j.outcome == MERGE:
+        group = names.get(gid, set())
+        if j.outcome == MERGE and not all(_bridged(mine, d, group, scorer) for d in differing):
             j.outcome = REVIEW
     judgements = list(best.values())
     matched = [j for j in judgements if j.outcome == MERGE]
@@ -92,7 +99,7 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
             if j is top:
                 continue
             theirs = names.get(j.guest_id, set())
-            if _compatible(joined, theirs, scorer):
+            if _compatible(mine, joined, theirs, scorer):
                 joined |= theirs
             else:
                 rivals.append(j)
@@ -101,19 +108,47 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
         for j in rivals:
             j.outcome = REVIEW
         matched = [j for j in matched if j.outcome == MERGE]
-    return Decision(judgements, [j.guest_id for j in matched])
+    merge_with = [j.guest_id for j in matched]
+    rejoin = _rejoin(candidates, set(merge_with), scorer)
+    if merge_with:  # a guarded household beside the guest joined: decide them together
+        rejoin += [g for g in guarded if g not in merge_with and g not in rejoin]
+        # a name in the guest joined that differs from this record's (no household shared,
+        # or the guard would have acted): had it come last, the guests' names would have
+        # had to fit one another, so the guest is decided again with this record in it
+        rejoin += [
+            g for g in merge_with if g not in rejoin and _differs_inside(mine, names.get(g), scorer)
+        ]
+    return Decision(judgements, merge_with, rejoin)
+
+
+def _rejoin(candidates: Sequence[CandidateRecord], joined: set[str], scorer: Scorer) -> list[str]:
+    """The guests not joined of which a record scores a merge with a record of a joined
+    guest. Had the records come in another order, the two would have met directly; here
+    only this record's keys found both."""
+    if not joined:
+        return []
+    home = [c.features for c in candidates if c.guest_id in joined]
+    out: list[str] = []
+    for c in candidates:
+        if c.guest_id in joined or (out and out[-1] == c.guest_id):
+            continue
+        if any(scorer.outcome(scorer.score(c.features, h)) == MERGE for h in home):
+            out.append(c.guest_id)
+    return list(dict.fromkeys(out))
 
 
 def held_out(decision: Decision, scorer: Scorer) -> list[str]:
     """The guests a guard rule kept from merging: their best record scores a merge, but
     a differing name in the guest or a sibling match made it a review. Which guest holds
     which record then depends on the order the records came in, so `cluster` decides them
-    again together."""
-    return [
+    again together. So are the guests the record's joining brought within a merge of its
+    guest (`Decision.rejoin`)."""
+    held = [
         j.guest_id
         for j in decision.judgements
         if j.outcome == REVIEW and scorer.outcome(j.score) == MERGE
     ]
+    return list(dict.fromkeys([*held, *decision.rejoin]))
 
 
 def cluster(records: Sequence[tuple[str, Features]], scorer: Scorer) -> list[list[str]]:
@@ -137,5 +172,36 @@ def cluster(records: Sequence[tuple[str, Features]], scorer: Scorer) -> list[lis
     return [sorted(r for r, _ in g) for g in groups]
 
 
-def _compatible(a: set[str], b: set[str], scorer: Scorer) -> bool:
-    return not any(scorer.names_differ(x, y) for x in a for y in b)
+def _compatible(mine: str, a: set[str], b: set[str], scorer: Scorer) -> bool:
+    """No name of `a` differs from one of `b`, unless both are a spelling of the record's
+    own name ("Tiaan Yeh" and "Teana Yeh" are two typos of "Tiana Yeh")."""
+    return not any(
+        scorer.names_differ(x, y) and not _spellings_of(mine, x, y, scorer) for x in a for y in b
+    )
+
+
+def _spellings_of(mine: str, x: str, y: str, scorer: Scorer) -> bool:
+    """`x` and `y` differ but are both one slip from the record's Latin-spelled name.
+    Two CJK given names that differ are two people (沈怡惠, 沈世惠), never two typos."""
+    return (
+        latin_given(x)
+        and latin_given(y)
+        and scorer.names_near(mine, x)
+        and scorer.names_near(mine, y)
+    )
+
+
+def _differs_inside(mine: str, group: set[str] | None, scorer: Scorer) -> bool:
+    """The guest holds a name that clearly differs from the record's and is not a second
+    slip of the same Latin name."""
+    group = group or set()
+    return any(scorer.names_differ(mine, n) and not _bridged(mine, n, group, scorer) for n in group)
+
+
+def _bridged(mine: str, other: str, group: set[str], scorer: Scorer) -> bool:
+    """A name of the guest that differs from the record's is one spelling away from a name
+    of the guest that is one spelling away from the record's: two typos of one name
+    ("Dina Wong" and "Diaia Wong" for "Diana Wong"), not another person of the family."""
+    if not (mine and latin_given(mine) and latin_given(other)):
+        return False
+    return any(scorer.names_near(mine, r) and scorer.names_near(r, other) for r in group)

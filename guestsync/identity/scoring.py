@@ -27,6 +27,7 @@ from .settings import IdentityConfig
 
 MERGE, REVIEW, DISTINCT = "merge", "review", "new"
 _NAME_AGREES = frozenset({"exact", "romanized"})
+_NEAR = frozenset({"exact", "romanized", "close"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Scorer:
         self._tf = t if t.enabled else None
         self._surnames = {**tf.SURNAMES, **t.surnames}
         self._given = {**tf.GIVEN_NAMES, **t.given_names}
+        self._tf_memo: dict[str, float] = {}  # by name form: a few hundred names recur
 
     @cached_property
     def weights(self) -> dict[str, dict[str, float]]:
@@ -99,14 +101,17 @@ class Scorer:
         t = self._tf
         if t is None:
             return 0.0
-        return tf.adjustment(
-            name_form,
-            typical=t.typical,
-            max_down=t.max_down,
-            max_up=t.max_up,
-            surnames=self._surnames,
-            given_names=self._given,
-        )
+        found = self._tf_memo.get(name_form)
+        if found is None:
+            found = self._tf_memo[name_form] = tf.adjustment(
+                name_form,
+                typical=t.typical,
+                max_down=t.max_down,
+                max_up=t.max_up,
+                surnames=self._surnames,
+                given_names=self._given,
+            )
+        return found
 
     def _pair_tf(self, va: str, vb: str) -> float:
         """Symmetric: the CJK side's name when one is in CJK (its family name is certain),
@@ -166,6 +171,11 @@ class Scorer:
     def names_differ(self, a: str, b: str) -> bool:
         """Two name forms clearly differ (siblings, not a typo)."""
         return COMPARISONS["name"](a, b, 0.0)[0] == "differ"
+
+    def names_near(self, a: str, b: str) -> bool:
+        """Two name forms are one spelling apart at most (exact, romanized or close): the
+        same person's name, where "differ" may be two typos of one name."""
+        return COMPARISONS["name"](a, b, 0.0)[0] in _NEAR
 
     def outcome(self, s: Score) -> str:
         if s.total >= self.merge_at:

@@ -51,10 +51,13 @@ def _block(i: int, spec: FieldCode, ns: dict[str, Any], indent: str) -> list[str
         # repeat across a guest's bookings); only values that cannot be changed in place
         # are kept, and a value the chain refused or kept raw is transformed again, so its
         # warning or error is reported with every record that has it.
+        # Several columns (a JMESPath list such as [Date, Time]) are remembered by their
+        # texts together.
         ns[f"M{i}"] = {}
         lines += [
             f"if not ({EMPTY}):",
-            f"    memo = M{i}.get(v, MISS) if v.__class__ is str else MISS",
+            "    mk = v if v.__class__ is str else LIST_KEY(v) if v.__class__ is list else None",
+            f"    memo = M{i}.get(mk, MISS) if mk is not None else MISS",
             "    if memo is not MISS:",
             "        v = memo",
             "    else:",
@@ -68,10 +71,10 @@ def _block(i: int, spec: FieldCode, ns: dict[str, Any], indent: str) -> list[str
                 pad += "    "
             lines.append(f"{pad}v = T{i}_{j}(v)")
         lines += [
-            "        if original.__class__ is str and v.__class__ in IMMUTABLE:",
+            "        if mk is not None and v.__class__ in IMMUTABLE:",
             f"            if len(M{i}) >= MEMO_SIZE:",
             f"                M{i}.clear()",
-            f"            M{i}[original] = v",
+            f"            M{i}[mk] = v",
             # Bad input never crashes the batch: whatever a transform trips on is this
             # record's problem (ValueError is the usual one, with a readable reason).
             "      except (ValueError, TypeError, ArithmeticError, OSError) as exc:",
@@ -115,8 +118,14 @@ IMMUTABLE = frozenset({str, int, float, bool, Decimal, date, datetime})
 MEMO_SIZE = 65536  # distinct raw values kept per field; the memo starts over past it
 
 
+def _list_key(v: list[Any]) -> tuple[str, ...] | None:
+    """A list of texts as a memo key (None: not only texts)."""
+    return tuple(v) if all(x.__class__ is str for x in v) else None
+
+
 def _namespace() -> dict[str, Any]:
     return {
+        "LIST_KEY": _list_key,
         "BadRecordError": BadRecordError,
         "KeepRaw": KeepRaw,
         "MISS": _MISS,

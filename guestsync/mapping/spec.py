@@ -1,7 +1,7 @@
 """The mapping file format, as pydantic models (also used for its JSON Schema).
 
 ```yaml
-entity: reservation          # guest | reservation | order | feedback
+entity: reservation  # guest reservation order feedback points balance membership coupon
 fields:
   id:            {column: Booking ID, required: true}
   guest.phone:   {column: [手機, 電話], transforms: [{phone: {invalid: keep}}]}

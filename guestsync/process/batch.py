@@ -211,7 +211,7 @@ def _process(
                 cap=resolver.config.max_candidates_per_key,
                 caps=resolver.config.key_caps(),
             )
-            resolver.store = window
+            resolver.over(window)
         for i, row in enumerate(rows):
             logged = len(log)
             if bulk and isinstance(record := mapped[i], str):  # type: ignore[index]
@@ -253,7 +253,9 @@ def _process(
                     guest_id, created, previous = resolve_guest(
                         store, record, seen, resolver, prepared
                     )
-                    hooks.record(store, record, guest_id, seen, relink=ref not in no_consent)
+                    hooks.record(
+                        window or store, record, guest_id, seen, relink=ref not in no_consent
+                    )
                     no_consent.discard(ref)
                     touched.add(guest_id)
                     if previous:  # the record moved: its old guest is re-derived too

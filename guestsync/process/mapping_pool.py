@@ -35,7 +35,11 @@ PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it s
 # A CSV file of this many bytes per PARALLEL_MIN_ROWS may hold that many rows: the worker
 # is started before it is read (Hub.start_mapping), so its start-up overlaps the reading.
 MIN_ROW_BYTES = 40
-BATCH = 2000
+# Rows per window: the bulk lane's reads, writes and commits are per window, so larger
+# is cheaper per row; but each mapped window waiting in the main process holds ~15 KB a
+# row (records and folded features, unpickled), and the worker maps LOOKAHEAD ahead.
+BATCH = 3000
+LOOKAHEAD = 1
 RAMP = (250, 1000)  # the first batches: the first one mapped is waited for, the rest not
 
 _MAPPINGS: dict[tuple[str, str], CompiledMapping] = {}
@@ -196,6 +200,6 @@ def process_inbox(
             # batch k+1 is mapped in the worker process while batch k is resolved and written
             premap=lambda rows: pool.submit(rows).result,
             ramp=RAMP,
-            lookahead=2,  # the worker maps on while the main process waits on SQLite
+            lookahead=LOOKAHEAD,  # the worker maps on while the main process resolves
             bulk=bulk,
         )

@@ -10,6 +10,7 @@ changed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ..connectors.base import Target
 from ..hashing import json_hash
@@ -27,18 +28,20 @@ def queue_for_targets(
     goldens: Mapping[str, Guest] | None = None,
 ) -> int:
     """`goldens`: the guests' golden records, when the caller has just saved them."""
-    queued = 0
     settings = hooks.settings_for(store, settings)
     live = store.live_guests(sorted(guest_ids)) if goldens is None else goldens
+    payloads: dict[str, list[tuple[str, dict[str, Any], str]]] = {name: [] for name in targets}
     for gid, guest in sorted(live.items()):
         view = hooks.guest_view(store, gid, settings, guest)
         for name, target in targets.items():
             # The target's contact, plus aggregates, segment and consent (crm_properties.py)
             ttype = getattr(getattr(target, "options", None), "type", None)
             payload = hooks.enrich(store, name, ttype, gid, target.project(guest), settings, view)
-            queued += store.enqueue(name, gid, payload, json_hash(payload))
+            payloads[name].append((gid, payload, json_hash(payload)))
     settings.fresh = {}  # this batch's aggregates are projected; later reads go to the store
-    return queued
+    settings.fresh_loyalty = {}
+    # hashes compared with the outbox's and the CRM's, set-based (store/outbox.py)
+    return sum(store.enqueue_many(name, items) for name, items in payloads.items())
 
 
 def refresh_all(

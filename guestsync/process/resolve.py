@@ -67,6 +67,15 @@ class Resolver:
         # (no look-up needed), and where the match log goes until the batch writes it.
         self.unlinked: set[Ref] = set()
         self.log_buffer: list[dict[str, Any]] | None = None
+        # Decisions by (features, candidates): only over a window (its feature dicts
+        # stay alive, so their ids name them), see _decide and over().
+        self._decisions: dict[tuple[Any, ...], tuple[identity.Decision, list[Any]]] | None
+        self._decisions = None
+
+    def over(self, window: WindowStore) -> None:
+        """Resolve this window's records (the bulk lane) from here on."""
+        self.store = window
+        self._decisions = {}
 
     def features(self, guest: Guest) -> dict[str, Any]:
         return identity.features(guest, self.fields)
@@ -81,7 +90,6 @@ class Resolver:
         ref: Ref = (record.source, record.stream, record.external_id)
         if prepared is None or prepared.fields != self.fields:
             prepared = prepare(record, self.fields)
-        f = prepared.features
         state = None if ref in self.unlinked else store.link_state(ref)
         # Seen before: its old version's keys leave its guest unless another record has them.
         before = self._keys_of(state[0]) if state is not None else set()
@@ -94,13 +102,7 @@ class Resolver:
             block, cap=self.config.max_candidates_per_key, caps=self.config.key_caps()
         )
         self.stats.skipped_keys += len(skipped)
-        candidates = [
-            CandidateRecord(gid, ref_text(r), f2 if isinstance(f2, dict) else self.features(f2))
-            for gid, r, f2 in store.candidate_links(gids)
-            if r != ref
-        ]
-        self.stats.comparisons += len(candidates)
-        decision = identity.decide(f, candidates, self.scorer)
+        decision, log = self._decide(ref, prepared, store.candidate_links(gids))
         matches = decision.merge_with
         home = state[0] if state is not None else (matches[0] if matches else None)
         created = home is None
@@ -127,10 +129,48 @@ class Resolver:
                 fields=review.score.as_json(),
             )
             self.stats.reviews += 1
+        rows = [{"ref": ref, "guest_id": home, **j} for j in log] or [
+            {"ref": ref, "guest_id": home, "outcome": identity.DISTINCT}
+        ]
+        if self.log_buffer is not None:
+            self.log_buffer.extend(rows)
+        else:
+            store.log_matches(rows)
+        return res
+
+    def _decide(
+        self, ref: Ref, prepared: Prepared, links: list[tuple[str, Ref, Any]]
+    ) -> tuple[identity.Decision, list[dict[str, Any]]]:
+        """`identity.decide` on the candidates' links, and its judgements as match-log
+        fields. A guest's records with the same features (repeat bookings: in the bulk
+        lane one dict per distinct features, process/window.py) are scored once: `decide`
+        keeps a guest's first best record, so a second identical one changes nothing. The
+        same features meeting the same candidates again (a guest's third booking) reuse
+        the decision, in the bulk lane, whose feature dicts live as long as the window."""
+        candidates: list[CandidateRecord] = []
+        seen: set[tuple[str, int]] = set()
+        memo = self._decisions
+        for gid, r, f2 in links:
+            if r == ref:
+                continue
+            self.stats.comparisons += 1
+            if not isinstance(f2, dict):  # a link stored before features: folded now
+                f2, memo = self.features(f2), None  # (a new dict: its id names nothing)
+            feats = f2
+            if (gid, id(feats)) not in seen:
+                seen.add((gid, id(feats)))
+                candidates.append(CandidateRecord(gid, ref_text(r), feats))
+        key: tuple[Any, ...] = ()
+        if memo is not None:
+            key = (
+                prepared.features_json,
+                *((c.guest_id, c.ref, id(c.features)) for c in candidates),
+            )
+            if (found := memo.get(key)) is not None:
+                return found
+        decision = identity.decide(prepared.features, candidates, self.scorer)
         log = [
             {
-                "ref": ref,
-                "guest_id": home,
                 "candidate": j.guest_id,
                 "candidate_ref": j.ref,
                 "score": round(j.score.total, 3),
@@ -138,12 +178,10 @@ class Resolver:
                 "outcome": j.outcome,
             }
             for j in decision.judgements
-        ] or [{"ref": ref, "guest_id": home, "outcome": identity.DISTINCT}]
-        if self.log_buffer is not None:
-            self.log_buffer.extend(log)
-        else:
-            store.log_matches(log)
-        return res
+        ]
+        if memo is not None:
+            memo[key] = (decision, log)
+        return decision, log
 
     def _link(
         self,
@@ -195,10 +233,11 @@ class Resolver:
         so that which sibling a record sits with does not depend on which came first. A
         guest whose records all go elsewhere is merged (recorded, undoable); records split
         off a guest start a new one. Guests a person shaped (pinned links, kept apart) are
-        left as they are. Returns the guest `ref` ends up in."""
+        left as they are. Returns the guest `ref` ends up in. A single guest is decided again
+        when the record joined it beside a name that differs from its own."""
         store = self.store
         guests = [g for g in dict.fromkeys(guests) if g not in self.merged_away]
-        if len(guests) < 2 or any(
+        if not guests or any(
             store.kept_apart(a, b) for i, a in enumerate(guests) for b in guests[i + 1 :]
         ):
             return guests[0]

@@ -7,7 +7,8 @@ those guests' links and ages, and the window's own links. The resolver then runs
 as in the per-record lane, on this object instead of the store: its reads are answered
 from memory, kept current as records are linked; its links and keys are buffered and
 written with executemany when the window ends, or before any other operation reaches the
-store (a merge, a refresh), so that the store is never behind what it is asked.
+store (a merge, a refresh), so that the store is never behind what it is asked. The
+window's bookings (hooks.record) are buffered and written the same way.
 
 Both lanes run the same `Resolver` and so decide the same way; `tests/test_bulk_lane.py`
 holds them to the same guests.
@@ -21,13 +22,29 @@ from datetime import datetime
 from typing import Any
 
 from ..identity.keys import Key
-from ..models import Guest
+from ..models import Guest, Reservation
 from ..store import Store, utcnow
 from ..store.base import ts
 from ..store.identity import Ref, cut_at_caps
 from ..store.keyhash import key_hash
 
 LinkList = list[tuple[Ref, Any]]  # (ref, features) of one guest's records
+
+# Key hashes across windows: a guest's keys come back with each of its bookings, in later
+# windows too. Bounded: it starts over past _HASHES_MAX keys (about 15 MB).
+_HASHES: dict[Key, int] = {}
+_HASHES_MAX = 50_000
+
+
+def hashed(key: Key) -> int:
+    """`key_hash` of a blocking key, remembered across windows."""
+    try:
+        return _HASHES[key]
+    except KeyError:
+        if len(_HASHES) >= _HASHES_MAX:
+            _HASHES.clear()
+        h = _HASHES[key] = key_hash(*key)
+        return h
 
 
 class WindowStore:
@@ -45,21 +62,20 @@ class WindowStore:
     ) -> None:
         self._store = store
         self._cap, self._caps = cap, dict(caps)
-        # each key hashed once per window (key_hash's own cache is smaller than a window)
-        self._hashes: dict[Key, int] = {}
+        # features by their JSON: repeat records share one dict (and `decide` sees a
+        # repeat as the same candidate record: process/resolve.py), parsed once
+        self._features: dict[str, Any] = {}
         wanted: dict[int, int] = {}
         for k in set(probes):
             limit = self._caps.get(k[0], cap)
             if limit > 0:
-                wanted[self._hash(k)] = limit + 1
+                wanted[hashed(k)] = limit + 1
         # key hash -> its guests, as far as the store's own query would count them; a key
         # whose count reached its limit is "full" (the store may hold more than we read)
-        self._guests: dict[int, set[str]] = {
-            h: set(g) for h, g in store.guests_of_keys(wanted).items()
-        }
+        self._guests: dict[int, list[str]] = store.guests_of_keys(wanted)
         self._full = {h for h, g in self._guests.items() if len(g) >= wanted[h]}
         self._links, self._ages = store.links_and_ages(
-            {g for gs in self._guests.values() for g in gs}
+            {g for gs in self._guests.values() for g in gs}, parse=self.features
         )
         # the guest each link in memory is listed under (a merge moves links by ref)
         self._owner = {ref: g for g, links in self._links.items() for ref, _ in links}
@@ -67,6 +83,7 @@ class WindowStore:
         self._new: set[str] = set()  # guests this window created
         self._links_out: dict[Ref, tuple[Ref, str, str, str, datetime]] = {}
         self._keys_out: set[tuple[int, str]] = set()
+        self._bookings: list[tuple[str, str, str, Reservation, datetime | None]] = []
 
     # -- reads answered from memory ----------------------------------------------------
 
@@ -78,15 +95,15 @@ class WindowStore:
         caps: Mapping[str, int] | None = None,
     ) -> tuple[list[str], list[tuple[str, str]]]:
         caps = caps or {}
-        found: dict[tuple[str, str], set[str]] = {}
+        found: dict[tuple[str, str], list[str]] = {}
         for k in dict.fromkeys(keys):
             limit = caps.get(k[0], cap)
             if limit <= 0:
                 continue
-            h = self._hash(k)
+            h = hashed(k)
             if h not in self._guests:  # not a key of this window's probes: ask the store
                 self.flush()
-                self._guests[h] = set(self._store.guests_of_keys({h: limit + 1})[h])
+                self._guests[h] = self._store.guests_of_keys({h: limit + 1})[h]
                 if len(self._guests[h]) > limit:
                     self._full.add(h)
             found[k] = self._guests[h]
@@ -98,7 +115,7 @@ class WindowStore:
         unknown = [g for g in guest_ids if g not in self._links]
         if unknown:
             self.flush()
-            links, ages = self._store.links_and_ages(unknown)
+            links, ages = self._store.links_and_ages(unknown, parse=self.features)
             for g, found in links.items():
                 self._take(g, found)
             self._ages.update(ages)
@@ -121,15 +138,30 @@ class WindowStore:
     ) -> None:
         before = self._state.get(ref)
         self._state[ref] = (guest_id, before[1] if before else False)
-        self._move({ref: json.loads(features_json)}, guest_id)
+        self._move({ref: self.features(features_json)}, guest_id)
         self._links_out[ref] = (ref, guest_id, record_json, features_json, seen_at)
 
     def add_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
         for k in keys:
-            h = self._hash(k)
-            self._keys_out.add((h, guest_id))
-            if h in self._guests:
-                self._guests[h].add(guest_id)
+            h = hashed(k)
+            gs = self._guests.get(h)
+            if gs is None:
+                self._keys_out.add((h, guest_id))
+            elif guest_id not in gs:  # a few guests per key
+                gs.append(guest_id)
+                self._keys_out.add((h, guest_id))
+            # else: the store has it, or this window wrote it (a repeat booking's keys)
+
+    def upsert_reservation(
+        self,
+        *,
+        source: str,
+        external_id: str,
+        guest_id: str,
+        reservation: Reservation,
+        updated_at: datetime | None,
+    ) -> None:
+        self._bookings.append((source, external_id, guest_id, reservation, updated_at))
 
     def save_guest(self, guest: Guest, *, now: datetime | None = None) -> None:
         assert guest.id
@@ -140,7 +172,11 @@ class WindowStore:
         self._store.save_guest(guest, now=now)
 
     def flush(self) -> None:
-        """Write the buffered links and keys (in key order, with executemany)."""
+        """Write the buffered links and keys (in key order) and bookings (in order), with
+        executemany."""
+        if self._bookings:
+            self._store.upsert_reservations(self._bookings)
+            self._bookings.clear()
         if self._links_out:
             self._store.save_links(list(self._links_out.values()))
             self._links_out.clear()
@@ -168,12 +204,12 @@ class WindowStore:
         self.flush()
         self._store.drop_guest_keys(guest_id, keys)
         for k in keys:
-            h = self._hash(k)
+            h = hashed(k)
             if h in self._full:  # the store may hold guests we never read: ask it again
                 self._guests.pop(h, None)
                 self._full.discard(h)
-            elif h in self._guests:
-                self._guests[h].discard(guest_id)
+            elif (gs := self._guests.get(h)) is not None and guest_id in gs:
+                gs.remove(guest_id)
 
     def move_keys(self, lose: str, keep: str, keys: Iterable[tuple[str, str]]) -> None:
         keys = list(keys)
@@ -198,12 +234,14 @@ class WindowStore:
 
     # -- the links in memory ---------------------------------------------------------
 
-    def _hash(self, key: Key) -> int:
+    def features(self, features_json: str) -> Any:
+        """The features stored as this JSON: one dict per distinct JSON in the window
+        (never changed in place: a guest's links share them)."""
         try:
-            return self._hashes[key]
+            return self._features[features_json]
         except KeyError:
-            h = self._hashes[key] = key_hash(*key)
-            return h
+            f = self._features[features_json] = json.loads(features_json)
+            return f
 
     def _take(self, guest_id: str, links: LinkList) -> None:
         self._links[guest_id] = list(links)

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from ..config.crm import CrmConfig
+from ..config.loyalty import WINDOW_DAYS
 from ..models import Guest, OrderChannel, ReservationStatus
 from ..store.activity import GuestActivity
 from ..store.protocols import RestaurantStore
@@ -72,6 +73,10 @@ class Aggregates(BaseModel):
     upcoming_birthday: date | None = None
     upcoming_anniversary: date | None = None
     segment: str = "prospect"
+    # the last 12 months (config/loyalty.py WINDOW_DAYS), for tiers by rule
+    visits_12m: int = 0
+    spend_12m: Decimal = Decimal(0)  # in `crm.currency`
+    window_exit: date | None = None  # the first day a visit or bill leaves the window
 
 
 _SCALARS = {k: f.default for k, f in Aggregates.model_fields.items() if f.default_factory is None}
@@ -145,6 +150,8 @@ def compute(
     a.no_show_rate = _rate(a.no_show_count, due)
     a.cancellation_rate = _rate(a.cancellation_count, a.reservation_count)
 
+    window_start = today - timedelta(days=WINDOW_DAYS - 1)
+    in_window: list[date] = []  # days of the window's visits and bills
     totals: dict[str, Decimal] = {}
     counts: Counter[str] = Counter()
     items: dict[str, Decimal] = {}
@@ -164,6 +171,10 @@ def compute(
         if o.placed_at is None:
             continue
         local = o.placed_at.astimezone(tz)
+        if o.total is not None and local.date() >= window_start:
+            in_window.append(local.date())
+            if (o.currency or crm.currency).upper() == crm.currency:
+                a.spend_12m += o.total
         if o.channel is OrderChannel.dine_in:
             key = by_ext.get(o.reservation_id or "") or (o.venue or "", local.date())
             visit(key, local, None)
@@ -177,6 +188,10 @@ def compute(
     ]
 
     a.visit_count = len(visits)
+    window_visits = [d for _, d in visits if d >= window_start]
+    a.visits_12m = len(window_visits)
+    if in_window or window_visits:
+        a.window_exit = min(in_window + window_visits) + timedelta(days=WINDOW_DAYS)
     a.covers = sum(covers.values())
     if visits:
         days = sorted(k[1] for k in visits)
@@ -226,6 +241,8 @@ def recheck_on(a: Aggregates, guest: Guest | None, *, today: date, crm: CrmConfi
             continue
         occ = next_occurrence(day, today)
         days += [occ - timedelta(days=crm.upcoming_days), occ + timedelta(days=1)]
+    if a.window_exit is not None and crm.tiers.rules:  # a tier may change that day
+        days.append(a.window_exit)
     future = [d for d in days if d > today]
     return min(future) if future else None
 
@@ -247,11 +264,13 @@ def refresh(
     # merged away: counted in its keeper
     guests = store.live_guests(ids) if goldens is None else goldens
     acts = store.guest_activities([g for g in ids if g in guests])
+    rows = []
     for gid, guest in sorted(guests.items()):
         agg = compute(guest, acts[gid], today=today, tz=tz, crm=crm)
         again = recheck_on(agg, guest, today=today, crm=crm)
-        store.save_aggregates(gid, agg.model_dump(mode="json"), agg.segment, again, stamp=stamp)
+        rows.append((gid, agg.model_dump(mode="json"), agg.segment, again))
         out[gid] = agg
+    store.save_aggregates_many(rows, stamp=stamp)
     return out
 
 

@@ -22,7 +22,7 @@ from ..config.crm import CrmConfig
 from ..models import Guest, SourceRecord
 from ..store import utcnow
 from ..store.protocols import RestaurantStore
-from . import aggregates, consent, privacy
+from . import aggregates, consent, loyalty, membership, privacy
 from . import properties as crm_properties
 
 
@@ -36,6 +36,7 @@ class ActivitySettings:
     clock: Callable[[], datetime] = utcnow
     # The aggregates the current batch just computed, so projecting does not re-read them.
     fresh: dict[str, aggregates.Aggregates] = field(default_factory=dict, repr=False)
+    fresh_loyalty: dict[str, membership.Loyalty] = field(default_factory=dict, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -84,7 +85,8 @@ def record(
     *,
     relink: bool = True,
 ) -> None:
-    """Store the reservation, order, feedback and consent statements of one mapped record.
+    """Store the reservation, order, feedback, loyalty part (points, balance, membership,
+    coupon) and consent statements of one mapped record.
     `relink=False`: the caller knows the record has no consent statement stored yet."""
     if record.reservation is not None:
         store.upsert_reservation(
@@ -110,6 +112,7 @@ def record(
             feedback=record.feedback,
             updated_at=record.updated_at,
         )
+    membership.record(store, record, guest_id, seen)
     # The record may have moved to another guest: its earlier statements move with it.
     if relink:
         store.relink_consent(record.source, record.stream, record.external_id, guest_id)
@@ -140,6 +143,16 @@ def after_batch(
         stamp=settings.stamp,
         goldens=goldens,
     )
+    live = goldens if goldens is not None else store.live_guests(sorted(settings.fresh))
+    settings.fresh_loyalty = membership.refresh(
+        store,
+        settings.fresh,
+        live,
+        now=settings.clock(),
+        tz=settings.tz,
+        crm=settings.crm,
+        stamp=settings.stamp,
+    )
 
 
 def consent_state(store: RestaurantStore, guest_id: str) -> dict[str, consent.Statement]:
@@ -159,6 +172,8 @@ def guest_view(
     )
     agg = settings.fresh.get(guest_id) or aggregates.load(store, guest_id)
     v |= aggregates.view(agg, settings.crm)
+    loy = settings.fresh_loyalty.get(guest_id) or membership.load(store, guest_id)
+    v |= loyalty.view(loy, settings.crm)
     v |= consent.view(consent_state(store, guest_id))
     return v
 

@@ -53,6 +53,12 @@ _COMPUTED = (
     "upcoming_anniversary",
     "allergies",
     "anniversary",
+    # membership (loyalty.py)
+    "tier",
+    "tier_since",
+    "points_balance",
+    "open_coupons",
+    "last_redemption",
 )
 
 # HubSpot: all custom contact properties (platform-apis.md §4.3: visits, spend, allergies,

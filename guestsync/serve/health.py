@@ -19,21 +19,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..store import Store
+from ..store import Store, open_store
 from ..store.intake import IntakeFile
 
 
 class StoreReader:
     """The store for the readers of the service (/healthz, /metrics): its own connection
-    for a file store, else the app's connection under the app's lock; and the intake
-    file's backlog when webhooks are committed there (store/intake.py)."""
+    for a file store or PostgreSQL, else the app's connection under the app's lock; and the
+    intake file's backlog when webhooks are committed there (store/intake.py)."""
 
     def __init__(
         self, store: Store, lock: threading.Lock, *, intake: str | Path | None = None
     ) -> None:
-        path = store.file_path()
-        self._own = path is not None
-        self.store = Store.open(path) if path is not None else store
+        where = store.file_path() or store.url
+        self._own = where is not None
+        self.store = open_store(where) if where is not None else store
         self.lock: threading.Lock = threading.Lock() if self._own else lock
         self.intake: IntakeFile | None = IntakeFile.open(intake) if intake is not None else None
 

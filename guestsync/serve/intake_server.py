@@ -48,7 +48,7 @@ from granian.server import Server
 
 from ..config import load_config
 from ..metrics import SHARED_DIR, Metrics
-from ..store import Store
+from ..store import open_store
 from ..store.intake import IntakeFile, intake_path
 from ..sync_engine import Hub
 from ..webhook_server import create_app
@@ -64,7 +64,7 @@ def intake_app(config_path: str, status_path: str | None) -> Any:
     """The WSGI app of one intake process: the store (console, admin, quarantine, the
     readers of /healthz and /metrics), the intake file for webhooks."""
     config = load_config(config_path)
-    store = Store.open(config.store_path)
+    store = open_store(config.store_location)
     status = WorkerStatusFile(status_path) if status_path else None
     app = create_app(
         config,

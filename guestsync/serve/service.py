@@ -32,7 +32,7 @@ from waitress.server import create_server  # the stubs omit waitress.create_serv
 
 from ..config import Config
 from ..metrics import Metrics, share_between_processes
-from ..store import Store
+from ..store import open_store
 from ..store.intake import IntakeFile, intake_path
 from ..sync_engine import Hub
 from ..webhook_server import create_app
@@ -106,7 +106,7 @@ class Service:
             share_between_processes(self.runtime_dir)  # before any metric is created
         self.metrics = Metrics()
         stopping = threading.Event()
-        self.app_store = Store.open(config.store_path)
+        self.app_store = open_store(config.store_location)
         path = self.app_store.file_path()
         self.intake_path = intake_path(path) if path is not None else None
         self.hub = hub_factory(config, sleep=interruptible_sleep(stopping))

@@ -134,7 +134,8 @@ def child_main(
     threading.Thread(target=listen, name="guestsync-worker-pipe", daemon=True).start()
     config = load_config(config_path)
     hub = serve_worker_hub(Hub(config, sleep=interruptible_sleep(stopping)))
-    intake = IntakeFile.open(intake_path(config.store_path))
+    path = hub.store.file_path()  # webhooks wait in an intake file beside a SQLite store
+    intake = IntakeFile.open(intake_path(path)) if path is not None else None
     worker = Worker(
         hub,
         metrics=ForwardedMetrics(send),  # type: ignore[arg-type]
@@ -148,7 +149,8 @@ def child_main(
         send(("status", worker.alive(), worker.notes()))
         worker._thread.join(HEARTBEAT)
     hub.close()
-    intake.close()
+    if intake is not None:
+        intake.close()
     send(("status", False, {}))
 
 

@@ -7,7 +7,7 @@ needs: the aggregates are re-derived per touched guest, never patched by deltas.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -242,7 +242,17 @@ class ActivityOps(StoreBase):
         *,
         stamp: str = "",
     ) -> None:
-        self.conn.execute(
+        self.save_aggregates_many([(guest_id, data, segment, recheck_on)], stamp=stamp)
+
+    def save_aggregates_many(
+        self,
+        rows: Iterable[tuple[str, dict[str, Any], str, date | None]],
+        *,
+        stamp: str = "",
+    ) -> None:
+        """`save_aggregates` for many guests: (guest id, data, segment, recheck on)."""
+        now = ts()
+        self.conn.executemany(
             "INSERT INTO guest_aggregates (guest_id, data, segment, computed_at, recheck_on,"
             " stamp, segment_since) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guest_id)"
             " DO UPDATE SET data = excluded.data, segment = excluded.segment,"
@@ -252,15 +262,18 @@ class ActivityOps(StoreBase):
             " THEN guest_aggregates.segment_since ELSE excluded.segment_since END,"
             " computed_at = excluded.computed_at, recheck_on = excluded.recheck_on,"
             " stamp = excluded.stamp",
-            (
-                guest_id,
-                json.dumps(data, ensure_ascii=False, sort_keys=True),
-                segment,
-                ts(),
-                recheck_on.isoformat() if recheck_on else None,
-                stamp,
-                ts(),
-            ),
+            [
+                (
+                    gid,
+                    json.dumps(data, ensure_ascii=False, sort_keys=True),
+                    segment,
+                    now,
+                    recheck_on.isoformat() if recheck_on else None,
+                    stamp,
+                    now,
+                )
+                for gid, data, segment, recheck_on in rows
+            ],
         )
 
     def segment_history(self, guest_id: str) -> tuple[str | None, str | None]:

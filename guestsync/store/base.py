@@ -11,6 +11,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .pg_schema import applied as pg_applied
+from .pg_schema import migrate as migrate_postgres
+from .postgres import PgConnection
 from .schema import load_all
 
 
@@ -44,9 +47,13 @@ def connect(path: str | Path) -> Database:
 
 
 class StoreBase:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.conn: sqlite3.Connection = db.conn
+    def __init__(self, db: Database | PgConnection) -> None:
+        # sqlite-utils' Database on SQLite; None on PostgreSQL (store/postgres.py), where
+        # `conn` stands in for a sqlite3 connection: the SQL both run is written once
+        self.db: Database | None = db if isinstance(db, Database) else None
+        self.conn: sqlite3.Connection | PgConnection = db.conn if isinstance(db, Database) else db
+        self.dialect = "sqlite" if isinstance(db, Database) else "postgresql"
+        self.url: str | None = None  # a PostgreSQL store's URL (to open it again)
         # held around each outermost transaction when set: writers of one store that
         # share it queue on it in turn instead of polling SQLite's busy handler (store/wal.py)
         self.write_turn: AbstractContextManager[Any] = nullcontext()
@@ -57,6 +64,20 @@ class StoreBase:
         db = connect(path)
         load_all().apply(db)
         return cls(db)
+
+    @classmethod
+    def open_postgres(cls, url: str) -> Any:
+        """Connect to the PostgreSQL database at `url` and bring its schema to the
+        migrations' (store/pg_schema.py)."""
+        conn = PgConnection.connect(url)
+        try:
+            migrate_postgres(conn)
+        except BaseException:
+            conn.close()
+            raise
+        store = cls(conn)
+        store.url = url
+        return store
 
     def close(self) -> None:
         self.conn.close()
@@ -94,3 +115,42 @@ class StoreBase:
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
         return row[0] if row else None
+
+    def _insert_id(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an `INSERT ... RETURNING id`; the new row's id (the portable `lastrowid`).
+        fetchall: on SQLite the statement (and its write) ends only when read to the end."""
+        return int(self.conn.execute(sql, params).fetchall()[0][0])
+
+    def schema_migrations(self) -> list[str]:
+        """The migrations whose schema this store has (`guestsync migrate` applied them)."""
+        if isinstance(self.conn, PgConnection):
+            return pg_applied(self.conn)
+        return [r[0] for r in self.conn.execute("SELECT name FROM _sqlite_migrations")]
+
+    def _as_text(self, column: str) -> str:
+        """SQL for a column's value as text, bytes decoded (as SQLite's CAST does; on
+        PostgreSQL a CAST of bytea gives hex digits): to search every column for a text."""
+        if self.dialect == "postgresql":
+            return f'gs_text("{column}")'
+        return f'CAST("{column}" AS TEXT)'
+
+    def _table_names(self) -> list[str]:
+        """The store's tables (not SQLite's own, not those whose name starts with _)."""
+        if self.dialect == "postgresql":
+            sql = (
+                "SELECT table_name FROM information_schema.tables WHERE table_schema ="
+                " current_schema() AND table_type = 'BASE TABLE'"
+            )
+        else:
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        return sorted(r[0] for r in self.conn.execute(sql) if not r[0].startswith("_"))
+
+    def _column_names(self, table: str) -> list[str]:
+        if self.dialect == "postgresql":
+            rows = self.conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+                " current_schema() AND table_name = ? ORDER BY ordinal_position",
+                (table,),
+            )
+            return [r[0] for r in rows]
+        return [r[1] for r in self.conn.execute(f'PRAGMA table_info("{table}")')]

@@ -65,7 +65,7 @@ class DeliveryOps(StoreBase):
         rows = self.conn.execute(
             "SELECT id, target, guest_id, payload, error, attempts, created_at, retried_at"
             " FROM dead_letters WHERE (? IS NULL OR target = ?)"
-            " AND (? OR retried_at IS NULL) ORDER BY id",
+            " AND (? = 1 OR retried_at IS NULL) ORDER BY id",
             (target, target, include_retried),
         ).fetchall()
         return [DeadLetterDetail(r[0], r[1], r[2], json.loads(r[3]), *r[4:]) for r in rows]
@@ -138,22 +138,24 @@ class DeliveryOps(StoreBase):
 
         The loser's queued pushes are cancelled (the keeper carries its data now).
         """
-        cur = self.conn.execute(
-            "INSERT INTO guest_merges (keep_guest_id, lose_guest_id, merged_at) VALUES (?, ?, ?)",
+        merge_id = self._insert_id(
+            "INSERT INTO guest_merges (keep_guest_id, lose_guest_id, merged_at) VALUES (?, ?, ?)"
+            " RETURNING id",
             (keep_guest_id, lose_guest_id, ts()),
         )
         self.cancel_outbox(lose_guest_id, status="merged")
-        return int(cur.lastrowid or 0)
+        return merge_id
 
     def queue_merges(self, target: str) -> int:
         """One merge op for `target` per recorded guest merge it has not got yet."""
         now_ts = ts()
         cur = self.conn.execute(
-            "INSERT OR IGNORE INTO crm_ops (target, kind, guest_id, keep_guest_id, merge_id,"
+            "INSERT INTO crm_ops (target, kind, guest_id, keep_guest_id, merge_id,"
             " status, attempts, created_at, updated_at) SELECT ?, 'merge', m.lose_guest_id,"
             " m.keep_guest_id, m.id, 'pending', 0, ?, ? FROM guest_merges m WHERE m.undone_at"
             " IS NULL AND NOT EXISTS"
-            " (SELECT 1 FROM crm_ops o WHERE o.merge_id = m.id AND o.target = ?)",
+            " (SELECT 1 FROM crm_ops o WHERE o.merge_id = m.id AND o.target = ?)"
+            " ON CONFLICT DO NOTHING",
             (target, now_ts, now_ts, target),
         )
         return cur.rowcount

@@ -12,7 +12,7 @@ class DirtyOps(StoreBase):
         """Note guests to settle. (The `rekey` column is from before m0023, when a guest's
         blocking keys were rebuilt as it settled; they are kept exact as links change now.)"""
         self.conn.executemany(
-            "INSERT OR IGNORE INTO dirty_guests (guest_id, rekey) VALUES (?, 0)",
+            "INSERT INTO dirty_guests (guest_id, rekey) VALUES (?, 0) ON CONFLICT DO NOTHING",
             [(g,) for g in sorted(set(guest_ids))],
         )
 

@@ -37,10 +37,10 @@ class ExportOps(StoreBase):
         cur = self.conn.cursor()
         cur.arraysize = 500
         rows = cur.execute(
-            f"SELECT g.data, r.rowid, {cols} FROM guests g"
+            f"SELECT g.data, r.source, {cols} FROM guests g"
             f" LEFT JOIN {table} r ON r.guest_id = g.id WHERE g.merged_into IS NULL"
-            f" ORDER BY g.created_at, g.id, r.{order_by}, r.rowid"
+            f" ORDER BY g.created_at, g.id, r.{order_by}, r.source, r.external_id"
         )
-        for data, rowid, *values in rows:
-            row = dict(zip(columns, values, strict=True)) if rowid else None
+        for data, source, *values in rows:
+            row = dict(zip(columns, values, strict=True)) if source is not None else None
             yield Guest.model_validate_json(data), row

@@ -77,7 +77,7 @@ class GuestOps(StoreBase):
 
     def add_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
         self.conn.executemany(
-            "INSERT OR IGNORE INTO guest_keys (key, guest_id) VALUES (?, ?)",
+            "INSERT INTO guest_keys (key, guest_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(key_hash(k, v), guest_id) for k, v in keys],
         )
 
@@ -168,8 +168,14 @@ class GuestOps(StoreBase):
         reservation: Reservation,
         updated_at: datetime | None,
     ) -> None:
-        r = reservation
-        self.conn.execute(
+        self.upsert_reservations([(source, external_id, guest_id, reservation, updated_at)])
+
+    def upsert_reservations(
+        self, rows: Iterable[tuple[str, str, str, Reservation, datetime | None]]
+    ) -> None:
+        """`upsert_reservation` for many: (source, external id, guest id, reservation,
+        updated at), written in this order (a later row of the same booking wins)."""
+        self.conn.executemany(
             "INSERT INTO reservations (source, external_id, guest_id, venue, start_at,"
             " party_size, status, channel, requests, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, external_id) DO UPDATE"
@@ -177,18 +183,21 @@ class GuestOps(StoreBase):
             " start_at = excluded.start_at, party_size = excluded.party_size,"
             " status = excluded.status, channel = excluded.channel,"
             " requests = excluded.requests, updated_at = excluded.updated_at",
-            (
-                source,
-                external_id,
-                guest_id,
-                r.venue,
-                r.start_at.isoformat() if r.start_at else None,
-                r.party_size,
-                r.status.value,
-                r.channel,
-                r.requests,
-                ts(updated_at),
-            ),
+            [
+                (
+                    source,
+                    external_id,
+                    guest_id,
+                    r.venue,
+                    r.start_at.isoformat() if r.start_at else None,
+                    r.party_size,
+                    r.status.value,
+                    r.channel,
+                    r.requests,
+                    ts(updated_at),
+                )
+                for source, external_id, guest_id, r, updated_at in rows
+            ],
         )
 
     def count_reservations(self) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 from ..models import Guest
 from .base import StoreBase, ts
 from .keyhash import key_hash
+from .loyalty import LOYALTY_TABLES
 
 Ref = tuple[str, str, str]  # (source, stream, external_id)
 
@@ -92,7 +93,7 @@ class IdentityOps(StoreBase):
                 by_hash.setdefault(key_hash(*k), k)
         if not by_hash:
             return [], []
-        sub = "SELECT * FROM (SELECT key, guest_id FROM guest_keys WHERE key = ? LIMIT ?)"
+        sub = "SELECT * FROM (SELECT key, guest_id FROM guest_keys WHERE key = ? LIMIT ?) AS k"
         sql = " UNION ALL ".join([sub] * len(by_hash))
         params: list[Any] = []
         for h, (kind, _) in by_hash.items():
@@ -277,8 +278,9 @@ class IdentityOps(StoreBase):
         fields: dict[str, Any],
     ) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO review_queue (created_at, guest_id, candidate, record_ref,"
-            " candidate_ref, score, fields, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')",
+            "INSERT INTO review_queue (created_at, guest_id, candidate, record_ref,"
+            " candidate_ref, score, fields, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')"
+            " ON CONFLICT DO NOTHING",
             (ts(), guest_id, candidate, record_ref, candidate_ref, score, json.dumps(fields)),
         )
 
@@ -322,11 +324,10 @@ class IdentityOps(StoreBase):
     # -- merges ----------------------------------------------------------------------
 
     def record_merge(self, *, keep: str, lose: str, reason: str, links: Sequence[Ref]) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO merges (at, keep, lose, reason, links) VALUES (?, ?, ?, ?, ?)",
+        return self._insert_id(
+            "INSERT INTO merges (at, keep, lose, reason, links) VALUES (?,?,?,?,?) RETURNING id",
             (ts(), keep, lose, reason, json.dumps([list(r) for r in links], ensure_ascii=False)),
         )
-        return int(cur.lastrowid or 0)
 
     def merges_into(self, guest_id: str) -> list[MergeRow]:
         """Merges that kept `guest_id`, newest first, not undone."""
@@ -352,7 +353,7 @@ class IdentityOps(StoreBase):
     def keep_apart(self, a: str, b: str, reason: str) -> None:
         lo, hi = sorted((a, b))
         self.conn.execute(
-            "INSERT OR IGNORE INTO kept_apart (a, b, reason, at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO kept_apart (a, b, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (lo, hi, reason, ts()),
         )
 
@@ -370,18 +371,17 @@ class IdentityOps(StoreBase):
         return (r[0], bool(r[1])) if r else None
 
     def repoint_entities(self, refs: Sequence[Ref], guest_id: str) -> None:
-        """Bookings, orders, feedback and consent statements that came with these source
-        records follow them to `guest_id` (merge, unmerge)."""
+        """Bookings, bills, answers, consent, loyalty rows follow their records (merge, unmerge)."""
         for table in ("reservations", "orders", "feedback"):
             self.conn.executemany(
                 f"UPDATE {table} SET guest_id = ? WHERE source = ? AND external_id = ?",
                 [(guest_id, r[0], r[2]) for r in refs],
             )
-        self.conn.executemany(
-            "UPDATE consent_events SET guest_id = ? WHERE source = ? AND stream = ? AND"
-            " external_id = ?",
-            [(guest_id, *r) for r in refs],
-        )
+        for table in ("consent_events", *LOYALTY_TABLES):
+            self.conn.executemany(
+                f"UPDATE {table} SET guest_id = ? WHERE (source, stream, external_id) = (?,?,?)",
+                [(guest_id, *r) for r in refs],
+            )
 
     def cancel_guest_merge(self, keep: str, lose: str) -> None:
         """An unmerge undid `lose` -> `keep`: no target carries that merge out any more

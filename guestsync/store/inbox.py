@@ -30,16 +30,16 @@ class InboxOps(StoreBase):
         Returns how many were new.
         """
         now_ts = ts(now)
-        before = self.conn.total_changes
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO inbox (source, stream, external_id, content_hash, raw,"
-            " origin, received_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+        cur = self.conn.executemany(
+            "INSERT INTO inbox (source, stream, external_id, content_hash, raw,"
+            " origin, received_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')"
+            " ON CONFLICT DO NOTHING",
             [
                 (e.source, e.stream, e.external_id, e.content_hash, e.raw, e.origin, now_ts)
                 for e in entries
             ],
         )
-        return self.conn.total_changes - before
+        return cur.rowcount
 
     def pending_inbox(self, *, limit: int, after_id: int = 0) -> list[InboxRow]:
         rows = self.conn.execute(

@@ -30,28 +30,52 @@ class OutboxOps(StoreBase):
         A pending row for the same guest is replaced (later changes coalesce into one
         push). Returns True if something new is now pending.
         """
-        delivered = self._one(
-            "SELECT payload_hash FROM crm_links WHERE target = ? AND guest_id = ?",
-            (target, guest_id),
-        )
-        current = self.conn.execute(
-            "SELECT status, payload_hash FROM outbox WHERE target = ? AND guest_id = ?",
-            (target, guest_id),
-        ).fetchone()
-        if delivered == payload_hash and (current is None or current[0] != "pending"):
-            return False
-        if current is not None and current[0] == "pending" and current[1] == payload_hash:
-            return False
-        if delivered == payload_hash:
-            # Back to what the CRM already has: nothing to send after all.
-            self.conn.execute(
-                "UPDATE outbox SET status = 'done', updated_at = ? WHERE target = ? AND"
-                " guest_id = ?",
-                (ts(), target, guest_id),
+        return self.enqueue_many(target, [(guest_id, payload, payload_hash)]) == 1
+
+    def enqueue_many(self, target: str, items: Sequence[tuple[str, dict[str, Any], str]]) -> int:
+        """`enqueue` for many guests of one target: (guest id, payload, payload hash), one
+        per guest. Their delivered and queued hashes are read in a query per 500 guests,
+        compared here, and the rows to queue written with executemany. Returns how many
+        are newly pending."""
+        delivered: dict[str, str | None] = {}
+        current: dict[str, tuple[str, str]] = {}
+        ids = [gid for gid, _, _ in items]
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            delivered.update(
+                self.conn.execute(
+                    f"SELECT guest_id, payload_hash FROM crm_links WHERE target = ?"
+                    f" AND guest_id IN ({marks})",
+                    (target, *part),
+                ).fetchall()
             )
-            return False
+            for gid, status, h in self.conn.execute(
+                f"SELECT guest_id, status, payload_hash FROM outbox WHERE target = ?"
+                f" AND guest_id IN ({marks})",
+                (target, *part),
+            ):
+                current[gid] = (status, h)
         now_ts = ts()
-        self.conn.execute(
+        done, queue = [], []
+        for gid, payload, payload_hash in items:
+            was, cur = delivered.get(gid), current.get(gid)
+            pending = cur is not None and cur[0] == "pending"
+            if was == payload_hash and not pending:
+                continue
+            if pending and cur is not None and cur[1] == payload_hash:
+                continue
+            if was == payload_hash:
+                # Back to what the CRM already has: nothing to send after all.
+                done.append((now_ts, target, gid))
+                continue
+            body = json.dumps(payload, ensure_ascii=False, sort_keys=True)
+            queue.append((target, gid, body, payload_hash, now_ts, now_ts, now_ts))
+        self.conn.executemany(
+            "UPDATE outbox SET status = 'done', updated_at = ? WHERE target = ? AND guest_id = ?",
+            done,
+        )
+        self.conn.executemany(
             "INSERT INTO outbox (target, guest_id, payload, payload_hash, status, attempts,"
             " created_at, updated_at, pending_since) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
             " ON CONFLICT (target, guest_id) DO UPDATE SET payload = excluded.payload,"
@@ -60,17 +84,9 @@ class OutboxOps(StoreBase):
             " THEN coalesce(outbox.pending_since, excluded.pending_since)"
             " ELSE excluded.pending_since END,"
             " status = 'pending', updated_at = excluded.updated_at",
-            (
-                target,
-                guest_id,
-                json.dumps(payload, ensure_ascii=False, sort_keys=True),
-                payload_hash,
-                now_ts,
-                now_ts,
-                now_ts,
-            ),
+            queue,
         )
-        return True
+        return len(queue)
 
     def pending_outbox(self, target: str, *, limit: int, after_id: int = 0) -> list[OutboxItem]:
         rows = self.conn.execute(

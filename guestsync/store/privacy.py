@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from .base import StoreBase, ts
+from .loyalty import LOYALTY_TABLES
 
 # What forget keeps: the suppression hashes, the log of requests, the store's own meta.
 _KEEP = {"suppressions", "forget_log", "meta", "_sqlite_migrations"}
@@ -65,7 +66,8 @@ class PrivacyOps(StoreBase):
         if salt is None:
             salt = secrets.token_hex(16)
             self.conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('privacy_salt', ?)", (salt,)
+                "INSERT INTO meta (key, value) VALUES ('privacy_salt', ?) ON CONFLICT DO NOTHING",
+                (salt,),
             )
             salt = self._one("SELECT value FROM meta WHERE key = 'privacy_salt'")
         return salt
@@ -74,7 +76,8 @@ class PrivacyOps(StoreBase):
         """(kind, hash) pairs of forgotten emails and phones."""
         now_ts = ts()
         self.conn.executemany(
-            "INSERT OR IGNORE INTO suppressions (hash, kind, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO suppressions (hash, kind, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             [(h, k, now_ts) for k, h in hashes],
         )
 
@@ -186,7 +189,7 @@ class PrivacyOps(StoreBase):
         `texts` (case-insensitive): rows never linked to a guest (rejected ones, bodies
         that were not JSON) can still hold their email."""
         n = 0
-        quarantine = self.db["webhook_quarantine"].exists()
+        quarantine = "webhook_quarantine" in self._table_names()
         for t in texts:
             n += self.conn.execute(
                 "DELETE FROM inbox WHERE instr(lower(raw), lower(?)) > 0", (t,)
@@ -194,19 +197,20 @@ class PrivacyOps(StoreBase):
             if quarantine:  # webhook bodies kept because they could not be parsed
                 n += self.conn.execute(
                     "DELETE FROM webhook_quarantine WHERE"
-                    " instr(lower(CAST(body AS TEXT)), lower(?)) > 0",
+                    f" instr(lower({self._as_text('body')}), lower(?)) > 0",
                     (t,),
                 ).rowcount
         return n
 
     def move_activity(self, from_guest: str, to_guest: str) -> None:
-        """Re-home reservations, orders, feedback and consent (for identity merges); the
+        """Re-home reservations, orders, feedback, consent and loyalty rows (merges); the
         guest merged away keeps no aggregates of its own."""
-        for table in ("reservations", "orders", "feedback", "consent_events"):
+        for table in ("reservations", "orders", "feedback", "consent_events", *LOYALTY_TABLES):
             self.conn.execute(
                 f"UPDATE {table} SET guest_id = ? WHERE guest_id = ?", (to_guest, from_guest)
             )
-        self.conn.execute("DELETE FROM guest_aggregates WHERE guest_id = ?", (from_guest,))
+        for table in ("guest_aggregates", "loyalty_aggregates"):
+            self.conn.execute(f"DELETE FROM {table} WHERE guest_id = ?", (from_guest,))
 
     def erase_guest(self, guest_id: str) -> int:
         """Delete every row about `guest_id` in every table; returns how many.
@@ -231,7 +235,7 @@ class PrivacyOps(StoreBase):
         ).rowcount
         for table in self._guest_tables():
             n += self.conn.execute(
-                f"DELETE FROM [{table}] WHERE guest_id = ?", (guest_id,)
+                f'DELETE FROM "{table}" WHERE guest_id = ?', (guest_id,)
             ).rowcount
         n += self.conn.execute("DELETE FROM guests WHERE id = ?", (guest_id,)).rowcount
         # Then any row anywhere that still names the guest's id in some column (a match
@@ -239,47 +243,29 @@ class PrivacyOps(StoreBase):
         for table in self._all_tables():
             if table in _KEEP:
                 continue
-            cols = [c[1] for c in self.conn.execute(f"PRAGMA table_info([{table}])")]
-            where = " OR ".join(f"instr(CAST([{c}] AS TEXT), ?) > 0" for c in cols)
+            cols = self._column_names(table)
+            where = " OR ".join(f"instr({self._as_text(c)}, ?) > 0" for c in cols)
             n += self.conn.execute(
-                f"DELETE FROM [{table}] WHERE {where}", [guest_id] * len(cols)
+                f'DELETE FROM "{table}" WHERE {where}', [guest_id] * len(cols)
             ).rowcount
         return n
 
     def _all_tables(self) -> list[str]:
-        return [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-                " AND name NOT LIKE '\\_%' ESCAPE '\\'"
-            )
-        ]
+        return self._table_names()
 
     def _guest_tables(self) -> list[str]:
-        names = [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        tables = [
-            t
-            for t in names
-            if t != "guests"
-            and any(c[1] == "guest_id" for c in self.conn.execute(f"PRAGMA table_info([{t}])"))
-        ]
+        names = self._table_names()
+        tables = [t for t in names if t != "guests" and "guest_id" in self._column_names(t)]
         # Children before parents: tables with a foreign key to guests go last but one.
         return sorted(tables, key=lambda t: t in ("guest_links", "guest_keys"))
 
     def rows_mentioning(self, text: str) -> dict[str, int]:
         """table -> rows holding `text` in any column (to check that forget left nothing)."""
         out: dict[str, int] = {}
-        for (table,) in self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        ).fetchall():
-            cols = [c[1] for c in self.conn.execute(f"PRAGMA table_info([{table}])")]
-            where = " OR ".join(f"instr(CAST([{c}] AS TEXT), ?) > 0" for c in cols)
-            n = self._one(f"SELECT count(*) FROM [{table}] WHERE {where}", [text] * len(cols))
+        for table in self._table_names():
+            cols = self._column_names(table)
+            where = " OR ".join(f"instr({self._as_text(c)}, ?) > 0" for c in cols)
+            n = self._one(f'SELECT count(*) FROM "{table}" WHERE {where}', [text] * len(cols))
             if n:
                 out[table] = n
         return out
@@ -287,12 +273,11 @@ class PrivacyOps(StoreBase):
     def log_forget(
         self, *, selector: str, guests: int, rows: int, targets: dict[str, Any], status: str
     ) -> int:
-        cur = self.conn.execute(
+        return self._insert_id(
             "INSERT INTO forget_log (requested_at, selector, guests, rows_deleted, targets,"
-            " status) VALUES (?, ?, ?, ?, ?, ?)",
+            " status) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (ts(), selector, guests, rows, json.dumps(targets, sort_keys=True), status),
         )
-        return int(cur.lastrowid or 0)
 
     def finish_forget_log(self, log_id: int, *, targets: dict[str, Any], status: str) -> None:
         """Record what each CRM did with the deletes, once they were tried."""

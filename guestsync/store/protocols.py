@@ -10,10 +10,11 @@ from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from ..models import Feedback, Guest, InboxEntry, Order, OutboxItem, Reservation
+from ..models import Feedback, Guest, InboxEntry, LoyaltyPart, Order, OutboxItem, Reservation
 from .activity import GuestActivity
 from .delivery import CrmOp
 from .inbox import InboxRow
+from .loyalty import LoyaltyActivity
 
 
 class WebhookWriter(Protocol):
@@ -133,7 +134,43 @@ class DeliveryStore(Protocol):
     def set_meta(self, key: str, value: str) -> None: ...
 
 
-class RestaurantStore(Protocol):
+class LoyaltyStore(Protocol):
+    """Membership programmes (store/loyalty.py): movements, balances, memberships and
+    coupons per source record, loyalty aggregates and tier events per guest."""
+
+    def add_tier_events(
+        self, rows: Sequence[tuple[str, str, str | None, str | None, str, str]]
+    ) -> None: ...
+
+    def get_loyalty_aggregates(self, guest_id: str) -> dict[str, Any] | None: ...
+
+    def loyalty_activities(self, guest_ids: Sequence[str]) -> dict[str, LoyaltyActivity]: ...
+
+    def loyalty_tiers(
+        self, guest_ids: Sequence[str]
+    ) -> dict[str, tuple[str | None, str | None]]: ...
+
+    def recheck_no_later_than(self, days: Sequence[tuple[str, str]]) -> None: ...
+
+    def save_loyalty(
+        self,
+        *,
+        source: str,
+        stream: str,
+        external_id: str,
+        guest_id: str,
+        part: LoyaltyPart,
+        seen: datetime,
+    ) -> None: ...
+
+    def save_loyalty_aggregates(
+        self, rows: Sequence[tuple[str, dict[str, Any], str | None, str | None, bool]], stamp: str
+    ) -> None: ...
+
+    def tier_events(self, guest_id: str) -> list[dict[str, Any]]: ...
+
+
+class RestaurantStore(LoyaltyStore, Protocol):
     """What the restaurant rules (restaurant/) may do: a guest's bookings, bills and
     answers, their aggregates and consent, and the suppressions of forgotten guests."""
 
@@ -159,6 +196,13 @@ class RestaurantStore(Protocol):
         data: dict[str, Any],
         segment: str,
         recheck_on: date | None = None,
+        *,
+        stamp: str = "",
+    ) -> None: ...
+
+    def save_aggregates_many(
+        self,
+        rows: Iterable[tuple[str, dict[str, Any], str, date | None]],
         *,
         stamp: str = "",
     ) -> None: ...

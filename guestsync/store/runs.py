@@ -10,11 +10,10 @@ from .base import StoreBase, ts
 
 class RunOps(StoreBase):
     def start_run(self, kind: str) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO runs (kind, started_at, status) VALUES (?, ?, 'running')",
+        return self._insert_id(
+            "INSERT INTO runs (kind, started_at, status) VALUES (?, ?, 'running') RETURNING id",
             (kind, ts()),
         )
-        return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any]) -> None:
         self.conn.execute(

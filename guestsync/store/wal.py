@@ -29,6 +29,8 @@ BACKSTOP_PAGES = 16384  # 64 MB of 4 KB pages
 class WalOps(StoreBase):
     def file_path(self) -> str | None:
         """The database file of this connection; None for an in-memory store."""
+        if self.dialect != "sqlite":  # PostgreSQL: no file, no WAL of ours to manage
+            return None
         for _, name, file in self.conn.execute("PRAGMA database_list").fetchall():
             if name == "main":
                 return file or None
@@ -42,6 +44,8 @@ class WalOps(StoreBase):
     def autocheckpoint(self, pages: int | None = None) -> int:
         """The WAL size (pages) past which a commit of this connection checkpoints; set
         it first when `pages` is given (0: never)."""
+        if self.dialect != "sqlite":
+            return 0
         if pages is not None:
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
         return int(self._one("PRAGMA wal_autocheckpoint"))
@@ -49,6 +53,8 @@ class WalOps(StoreBase):
     def checkpoint(self) -> tuple[int, int]:
         """Copy what it can of the WAL into the database without waiting for readers or
         writers (PASSIVE); (frames in the WAL, frames copied)."""
+        if self.dialect != "sqlite":
+            return 0, 0
         _, in_log, copied = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return in_log, copied
 

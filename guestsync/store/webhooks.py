@@ -72,9 +72,10 @@ class WebhookOps(StoreBase):
                     rows += [_inbox_row(e, fetch, now_ts) for e, fetch in entries]
             for chunk in _chunks(rows, _ROWS_PER_STATEMENT // 8):
                 self.conn.execute(
-                    "INSERT OR IGNORE INTO inbox (source, stream, external_id, content_hash,"
+                    "INSERT INTO inbox (source, stream, external_id, content_hash,"
                     " raw, origin, received_at, status) VALUES "
-                    + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                    + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                    + " ON CONFLICT DO NOTHING",
                     [v for row in chunk for v in row],
                 )
             return fresh
@@ -87,10 +88,10 @@ class WebhookOps(StoreBase):
         values = [(s, e, now_ts, len(rows)) for s, e, rows in events]
         for chunk in _chunks(values, _ROWS_PER_STATEMENT // 4):
             cur = self.conn.execute(
-                "INSERT OR IGNORE INTO webhook_events (source, event_id, received_at, rows)"
+                "INSERT INTO webhook_events (source, event_id, received_at, rows)"
                 " VALUES "
                 + ", ".join(["(?, ?, ?, ?)"] * len(chunk))
-                + " RETURNING source, event_id",
+                + " ON CONFLICT DO NOTHING RETURNING source, event_id",
                 [v for row in chunk for v in row],
             )
             new_ids.update(cur.fetchall())
@@ -111,12 +112,11 @@ class WebhookOps(StoreBase):
         content_type: str,
         headers: Mapping[str, str],
     ) -> int:
-        cur = self.conn.execute(
+        return self._insert_id(
             "INSERT INTO webhook_quarantine (source, received_at, reason, content_type,"
-            " headers, body) VALUES (?, ?, ?, ?, ?, ?)",
+            " headers, body) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (source, ts(), reason, content_type, json.dumps(dict(headers)), body),
         )
-        return int(cur.lastrowid or 0)
 
     def quarantined(self, *, source: str | None = None, limit: int = 100) -> list[Quarantined]:
         rows = self.conn.execute(

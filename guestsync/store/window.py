@@ -11,7 +11,7 @@ what the window links is written back with executemany.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,13 +25,13 @@ _CHUNK = 500  # ids per IN (...) list: well under SQLite's 32,766 variables
 class WindowOps(StoreBase):
     def guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:
         """{key hash: guests having it} for each hash, at most `limits[hash]` guests each."""
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS window_keys (key INTEGER, lim INTEGER)")
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS window_keys (key BIGINT, lim BIGINT)")
         self.conn.execute("DELETE FROM window_keys")
         self.conn.executemany("INSERT INTO window_keys VALUES (?, ?)", sorted(limits.items()))
         rows = self.conn.execute(
             "SELECT key, guest_id FROM (SELECT w.key, k.guest_id, w.lim, row_number()"
             " OVER (PARTITION BY w.key) AS n FROM window_keys w JOIN guest_keys k"
-            " ON k.key = w.key) WHERE n <= lim"
+            " ON k.key = w.key) AS cut WHERE n <= lim"
         ).fetchall()
         self.conn.execute("DELETE FROM window_keys")
         out: dict[int, list[str]] = {h: [] for h in limits}
@@ -40,11 +40,12 @@ class WindowOps(StoreBase):
         return out
 
     def links_and_ages(
-        self, guest_ids: Iterable[str]
+        self, guest_ids: Iterable[str], *, parse: Callable[[str], Any] = json.loads
     ) -> tuple[dict[str, list[tuple[Ref, Any]]], dict[str, str | None]]:
         """The (ref, features) of every record linked to these guests, and each guest's
         `created_at` (what `candidate_links` orders several candidate guests by). A link
-        stored before features existed gives its record (a Guest) instead."""
+        stored before features existed gives its record (a Guest) instead. `parse`
+        turns the features' JSON into what is returned (e.g. one dict per distinct JSON)."""
         ids = sorted(set(guest_ids))
         links: dict[str, list[tuple[Ref, Any]]] = {g: [] for g in ids}
         ages: dict[str, str | None] = {}
@@ -57,9 +58,7 @@ class WindowOps(StoreBase):
                 f" WHERE guest_id IN ({marks})",
                 part,
             ):
-                links[gid].append(
-                    ((s, st, x), json.loads(f) if f else Guest.model_validate_json(rec))
-                )
+                links[gid].append(((s, st, x), parse(f) if f else Guest.model_validate_json(rec)))
             ages.update(
                 self.conn.execute(
                     f"SELECT id, created_at FROM guests WHERE id IN ({marks})", part
@@ -97,12 +96,15 @@ class WindowOps(StoreBase):
             ).fetchall()
         order = {g: i for i, g in enumerate(guest_ids)}
         rows.sort(key=lambda r: (order[r[3]], r[0], r[1], r[2]))
+        # A guest's repeat bookings often describe it alike: each distinct record is
+        # parsed once, and shared (a LinkRow's record is read, never changed).
+        parsed: dict[str, Guest] = {}
         return [
             LinkRow(
                 (r[0], r[1], r[2]),
                 r[3],
                 datetime.fromisoformat(r[4]),
-                Guest.model_validate_json(r[5]),
+                parsed.get(r[5]) or parsed.setdefault(r[5], Guest.model_validate_json(r[5])),
                 json.loads(r[6]) if r[6] else None,
                 bool(r[7]),
             )
@@ -146,7 +148,8 @@ class WindowOps(StoreBase):
     def add_key_hashes(self, pairs: Iterable[tuple[int, str]]) -> None:
         """`add_guest_keys` for many guests: (key hash, guest id) pairs, in key order."""
         self.conn.executemany(
-            "INSERT OR IGNORE INTO guest_keys (key, guest_id) VALUES (?, ?)", sorted(set(pairs))
+            "INSERT INTO guest_keys (key, guest_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            sorted(set(pairs)),
         )
 
 

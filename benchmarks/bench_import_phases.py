@@ -1,0 +1,128 @@
+"""Where a CSV import's CPU goes, by phase: ingest, map, fold, candidates, resolve,
+writes, settle (golden record, aggregates, outbox), commits. The issue asks for this
+table wherever a throughput figure falls short.
+
+The import runs in this process (no mapping worker: with it the mapping and folding move
+to the other core and their CPU is the worker's), on bench_csv_import's file, and each
+phase's functions are wrapped to add their CPU time (time.process_time) to the phase,
+less that of the phases they call. The bulk lane by default; `--per-record` the other.
+Usage: bench_import_phases.py [--per-record] [N]   (default 20000)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from bench_csv_import import make_csv, open_hub
+
+import guestsync.intake.files as files
+import guestsync.process.batch as batch
+import guestsync.process.resolve as resolve
+import guestsync.process.window as window
+import guestsync.restaurant.hooks as hooks
+import guestsync.store.base as store_base
+from guestsync.actions.import_csv import import_files
+
+SPENT: defaultdict[str, float] = defaultdict(float)
+STACK: list[float] = []  # CPU of the phases called by each wrapped call in progress
+
+
+def _charge(label: str, started: float) -> None:
+    spent = time.process_time() - started
+    inner = STACK.pop()
+    SPENT[label] += spent - inner
+    if STACK:
+        STACK[-1] += spent
+
+
+def wrap(owner: Any, name: str, label: str) -> None:
+    real = getattr(owner, name)
+
+    @functools.wraps(real)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.process_time()
+        STACK.append(0.0)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            _charge(label, started)
+
+    setattr(owner, name, timed)
+
+
+def wrap_commits() -> None:
+    """A transaction's COMMIT (and the WAL checkpoint it may run) happens as `atomic`
+    exits: that exit is the phase, not the body."""
+    real: Callable[..., Any] = store_base.StoreBase.atomic
+
+    @contextlib.contextmanager
+    def atomic(self: Any, *args: Any, **kwargs: Any) -> Iterator[None]:
+        cm = real(self, *args, **kwargs)
+        cm.__enter__()
+        try:
+            yield
+        except BaseException:
+            if not cm.__exit__(*sys.exc_info()):
+                raise
+        else:
+            started = time.process_time()
+            STACK.append(0.0)
+            try:
+                cm.__exit__(None, None, None)
+            finally:
+                _charge("commits", started)
+
+    store_base.StoreBase.atomic = atomic  # type: ignore[method-assign]
+
+
+PHASES = [
+    (files, "ingest_csv", "ingest (CSV into the inbox)"),
+    (batch, "map_row", "map"),
+    (batch, "prepare", "fold (features, keys)"),
+    (window.WindowStore, "__init__", "candidates (set-based read)"),
+    (batch, "resolve_guest", "resolve (score, decide, link)"),
+    (hooks, "record", "bookings (buffered in the bulk lane)"),
+    (window.WindowStore, "flush", "link/key/booking writes"),
+    (resolve.Resolver, "refresh_many", "settle: golden records"),
+    (hooks, "after_batch", "settle: aggregates, segment"),
+    (batch, "queue_for_targets", "settle: payloads, outbox"),
+]
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    per_record = "--per-record" in args
+    n = next((int(a) for a in args if not a.startswith("--")), 20_000)
+    for owner, name, label in PHASES:
+        wrap(owner, name, label)
+    wrap_commits()
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "bookings.csv"
+        make_csv(csv_path, n)
+        hub = open_hub(Path(tmp))
+        hub.bulk = not per_record
+        hub.parallel_min_rows = 10**12  # in this process: each phase's CPU is ours
+        hub.process_batch_size = 500 if per_record else 5000  # the worker's window size
+        wall, cpu = time.perf_counter(), time.process_time()
+        STACK.append(0.0)
+        import_files(hub, "site", [str(csv_path)])
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        guests = hub.store.count_guests()
+        hub.close()
+    lane = "per-record" if per_record else "bulk"
+    print(f"{lane} lane, {n:,} rows: wall {wall:.1f}s, CPU {cpu:.2f}s, {guests:,} guests")
+    rest = cpu - sum(SPENT.values())
+    for label, spent in [*sorted(SPENT.items(), key=lambda kv: -kv[1]), ("other", rest)]:
+        print(f"  {label:<38} {spent:6.2f}s {spent / n * 1e6:6.0f} us/row {spent / cpu:5.0%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,18 +1,26 @@
-"""Webhook accepts/s against the real server (`guestsync serve`, waitress, in a subprocess)
-vs the same server's GET /healthz, measured in the same run.
+"""Durable webhook POSTs/s of `guestsync serve` against a plain Flask app, in the same run,
+with the same load generator and the same signed bodies.
 
-16 concurrent clients (threads, keep-alive sessions) on 127.0.0.1 post N distinct signed
-bookings (generic HMAC-SHA256 scheme); then the same clients GET /healthz N times. Prints
-requests/s, p50 and p99 latency for both, and the ratio (target: >= 0.8, p99 < 50 ms).
+The reference (benchmarks/reference_app.py): Flask under gunicorn, 2 workers x 4 threads,
+HMAC check, one SQLite insert per request. guestsync: `guestsync serve` as a user starts
+it (intake processes: one per core; the worker on, draining what arrives meanwhile).
+Bodies: bookings of distinct new guests (a name, email and phone of its own each), the
+same file of signed bodies for both apps in a round, new ones each round.
 
-A third phase posts the same signed bodies to a source that does not exist: the server
-reads the body and answers 404 before any verification or write. That is the ceiling any
-webhook handler on this server can reach (HTTP transport of a POST alone); the gap between
-it and the ratio target is the time left per webhook for the signature check, the JSON
-parse and the inbox commit.
-The worker is off unless --worker is given (it then runs in its own process, as under
-serve, and takes turns with the webhook writer at SQLite's write lock).
-Usage: bench_webhooks.py [N] [CLIENTS] [SERVER_THREADS] [ROUNDS] [--worker]
+Each round, for each app (in alternating order): POST for DURATION seconds with wrk
+(16 connections), then GET its own /healthz the same way. Durable POST/s: rows committed
+(counted in the app's database) / wrk's duration. Before the reference's turn the bench
+waits until guestsync's worker has drained (so it takes no core from the reference).
+CPU seconds: the app's whole process tree (utime + stime), beside the wall time.
+
+Then the drain: 10,000 webhooks stored by `guestsync serve --no-worker`, moved from the
+intake file and processed by serve's worker code (serve/worker.py, in this process,
+delivery paused), timed until the inbox is empty: rows/s from the intake file to the
+outbox, with CPU seconds.
+
+Load generator: wrk (Debian: apt-get install -y wrk); without it, a Python load
+generator (threads, keep-alive), noted in the output: it takes more of the cores.
+Usage: bench_webhooks.py [ROUNDS] [DURATION] [--drain-only]
 """
 
 from __future__ import annotations
@@ -22,6 +30,10 @@ import hmac
 import http.client
 import json
 import os
+import re
+import shutil
+import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -31,20 +43,59 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from guestsync.config import load_config  # noqa: E402
+from guestsync.metrics import Metrics  # noqa: E402
+from guestsync.serve.worker import Worker, serve_worker_hub  # noqa: E402
+from guestsync.store.intake import IntakeFile, intake_path  # noqa: E402
+from guestsync.sync_engine import Hub  # noqa: E402
+from guestsync.testing import FakeHubSpot, ServerThread  # noqa: E402
+
 SECRET = "bench-secret"
+CONNECTIONS = 16
+POOL = 60_000  # bodies per round: more than either app answers in DURATION
+DRAIN_ROWS = 10_000
 CONFIG = f"""\
 store: {{path: hub.db}}
-server: {{threads: THREADS, worker_interval: 0.2}}
+server: {{worker_interval: 0.2}}
 sources:
   zap:
     type: webhook
     mapping: {ROOT / "config" / "mappings" / "generic_booking.yaml"}
     stream: bookings
     webhook: {{scheme: hmac, secrets: [{SECRET}], prefix: "sha256="}}
+targets:
+  crm:
+    type: hubspot
+    token: bench
+    base_url: CRM_URL
 """
-
-
-FLOOR_PATH = "/webhooks/no-such-source"
+LUA = """\
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function init(args)
+  local path, threads = args[1], tonumber(args[2])
+  reqs = {}
+  local i = 0
+  for line in io.lines(path) do
+    if i % threads == id then
+      local sig, body = line:match("([^\\t]*)\\t(.*)")
+      reqs[#reqs + 1] = wrk.format("POST", "/webhooks/zap",
+        {["Content-Type"] = "application/json", ["X-Signature"] = sig}, body)
+    end
+    i = i + 1
+  end
+  n = 0
+end
+function request()
+  n = n + 1
+  return reqs[((n - 1) % #reqs) + 1]
+end
+"""
 
 
 def body(i: int) -> bytes:
@@ -60,152 +111,306 @@ def body(i: int) -> bytes:
     ).encode()
 
 
-def signed(i: int) -> tuple[bytes, dict[str, str]]:
-    b = body(i)
-    sig = "sha256=" + hmac.new(SECRET.encode(), b, hashlib.sha256).hexdigest()
-    return b, {"X-Signature": sig, "Content-Type": "application/json"}
+def signature(b: bytes) -> str:
+    return "sha256=" + hmac.new(SECRET.encode(), b, hashlib.sha256).hexdigest()
 
 
-def run_clients(
-    url: str, n: int, clients: int, *, post: bool, first: int = 0, path: str = "/webhooks/zap"
-) -> tuple[float, list[float], int]:
-    """(elapsed seconds, latencies in seconds, answered count: 2xx, or 404 for the
-    unknown source of the floor phase)."""
-    latencies: list[float] = []
-    ok = [0]
-    lock = threading.Lock()
-    bodies = [signed(first + i) for i in range(n)] if post else []
-    start_gate = threading.Barrier(clients + 1)
+def write_bodies(path: Path, first: int, n: int) -> None:
+    with path.open("wb") as f:
+        for i in range(first, first + n):
+            b = body(i)
+            f.write(signature(b).encode() + b"\t" + b + b"\n")
 
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of `pid` and its live descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += stats.get(p, (0, 0.0))[1]
+        todo += [c for c, (parent, _) in stats.items() if parent == p]
+    return total
+
+
+def wait_http(url: str, timeout: float = 60.0) -> None:
     host, port = url.removeprefix("http://").split(":")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn = http.client.HTTPConnection(host, int(port), timeout=5)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def get_json(url: str, path: str) -> dict:
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", path)
+    data = json.loads(conn.getresponse().read())
+    conn.close()
+    return data
+
+
+_UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(url: str, seconds: float, script: Path | None, bodies: Path | None) -> dict:
+    """{"rps", "seconds", "p50", "p99" (ms), "errors"} from wrk's report."""
+    cmd = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{round(seconds)}s", "--latency"]
+    cmd += ["--timeout", "10s"]
+    if script is not None:
+        cmd += ["-s", str(script), url, "--", str(bodies), "2"]
+    else:
+        cmd.append(url + "/healthz")
+    text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))}  # type: ignore[union-attr]
+    out["seconds"] = float(re.search(r"requests in ([\d.]+)s", text).group(1))  # type: ignore[union-attr]
+    for p in (50, 99):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)", text, re.M)
+        out[f"p{p}"] = float(m.group(1)) * _UNIT[m.group(2)] if m else float("nan")
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    out["errors"] = float(m.group(1)) if m else 0.0
+    return out
+
+
+def run_python(url: str, seconds: float, bodies: Path | None) -> dict:
+    """The fallback load generator: CONNECTIONS threads, keep-alive, for `seconds`."""
+    host, port = url.removeprefix("http://").split(":")
+    lines = bodies.read_bytes().splitlines() if bodies else []
+    lat: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
 
     def client(k: int) -> None:
-        # http.client, keep-alive: the lightest Python client, so the server is measured
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
-        mine: list[float] = []
-        good = 0
-        start_gate.wait()
-        for i in range(k, n, clients):
+        mine, bad, i = [], 0, k
+        while time.perf_counter() < stop:
             t0 = time.perf_counter()
-            if post:
-                b, h = bodies[i]
-                conn.request("POST", path, body=b, headers=h)
+            if lines:
+                sig, b = lines[i % len(lines)].split(b"\t", 1)
+                headers = {"X-Signature": sig.decode(), "Content-Type": "application/json"}
+                conn.request("POST", "/webhooks/zap", body=b, headers=headers)
+                i += CONNECTIONS
             else:
                 conn.request("GET", "/healthz")
             r = conn.getresponse()
             r.read()
-            mine.append(time.perf_counter() - t0)
-            good += 200 <= r.status < 300 or (r.status == 404 and path == FLOOR_PATH)
+            mine.append((time.perf_counter() - t0) * 1000)
+            bad += not 200 <= r.status < 300
         conn.close()
         with lock:
-            latencies.extend(mine)
-            ok[0] += good
+            lat.extend(mine)
+            errors[0] += bad
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(CONNECTIONS)]
     for t in threads:
         t.start()
-    start_gate.wait()
-    t0 = time.perf_counter()
     for t in threads:
         t.join()
-    return time.perf_counter() - t0, latencies, ok[0]
+    elapsed = time.perf_counter() - t0
+    q = statistics.quantiles(lat, n=100)
+    return {"rps": len(lat) / elapsed, "seconds": elapsed, "p50": q[49], "p99": q[98]} | {
+        "errors": float(errors[0])
+    }
 
 
-def requests_metrics(url: str) -> dict[str, float]:
-    """The unlabelled counters of GET /metrics."""
-    host, port = url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    conn.request("GET", "/metrics")
-    text = conn.getresponse().read().decode()
-    conn.close()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and "{" not in line:
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
+def load(url: str, seconds: float, script: Path | None, bodies: Path | None) -> dict:
+    if shutil.which("wrk"):
+        return run_wrk(url, seconds, script, bodies)
+    return run_python(url, seconds, bodies)
 
 
-def pct(values: list[float], p: float) -> float:
-    return statistics.quantiles(values, n=100)[int(p) - 1] * 1000 if len(values) > 1 else 0.0
+def count(db: Path, table: str) -> int:
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    finally:
+        conn.close()
+
+
+class App:
+    def __init__(self, name: str, proc: subprocess.Popen, url: str, db: Path, table: str) -> None:
+        self.name, self.proc, self.url, self.db, self.table = name, proc, url, db, table
+        self.post: list[dict] = []
+        self.health: list[dict] = []
+        self.cpu: list[tuple[float, float]] = []  # (cpu seconds, wall seconds) per POST phase
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+
+
+def start_reference(tmp: Path) -> App:
+    port = free_port()
+    db = tmp / "reference.db"
+    env = {**os.environ, "REF_DB": str(db), "REF_SECRET": SECRET}
+    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-k", "gthread"]
+    cmd += ["-b", f"127.0.0.1:{port}", "--chdir", str(ROOT / "benchmarks"), "--log-level"]
+    cmd += ["warning", "--no-control-socket", "reference_app:app"]
+    proc = subprocess.Popen(cmd, env=env)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url)
+    sqlite3.connect(db).execute(
+        "CREATE TABLE IF NOT EXISTS webhooks (id INTEGER PRIMARY KEY, received_at TEXT, body BLOB)"
+    ).connection.close()
+    return App("plain Flask + gunicorn", proc, url, db, "webhooks")
+
+
+def start_guestsync(tmp: Path, crm: str, *, worker: bool = True) -> App:
+    cfg = tmp / "guestsync.yaml"
+    cfg.write_text(CONFIG.replace("CRM_URL", crm), "utf-8")
+    cmd = [sys.executable, "-m", "guestsync.cli", "-c", str(cfg), "serve", "--port", "0"]
+    if not worker:
+        cmd.append("--no-worker")
+    env = {**os.environ, "COLUMNS": "200", "GUESTSYNC_LOG_LEVEL": "warning"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=tmp)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+    wait_http(url)
+    return App("guestsync serve", proc, url, intake_path(tmp / "hub.db"), "webhook_events")
+
+
+def drained(app: App, timeout: float = 60.0) -> int:
+    """Wait (at most `timeout` s) until the worker moved and processed everything
+    acknowledged; the rows still waiting then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        h = get_json(app.url, "/healthz")
+        left = int(h.get("intake_waiting", 0)) + int(h.get("inbox", {}).get("pending", 0))
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.5)
+
+
+def measure(app: App, bodies: Path, script: Path, seconds: float) -> None:
+    before, cpu0, t0 = count(app.db, app.table), tree_cpu(app.proc.pid), time.perf_counter()
+    result = load(app.url, seconds, script, bodies)
+    wall, cpu = time.perf_counter() - t0, tree_cpu(app.proc.pid) - cpu0
+    result["durable"] = (count(app.db, app.table) - before) / result["seconds"]
+    app.post.append(result)
+    app.cpu.append((cpu, wall))
+    app.health.append(load(app.url, seconds, None, None))
+
+
+def drain_rate(tmp: Path, seconds: float, crm: str) -> None:
+    """10,000 webhooks stored with the worker off, then moved and processed by serve's
+    worker code in this process (delivery paused: inbox -> outbox only)."""
+    gs = start_guestsync(tmp, crm, worker=False)
+    bodies, script = tmp / "drain.txt", tmp / "post.lua"
+    script.write_text(LUA, "utf-8")
+    write_bodies(bodies, 10**8, DRAIN_ROWS)
+    try:
+        while count(gs.db, gs.table) < DRAIN_ROWS:  # the pool wraps: repeats are duplicates
+            load(gs.url, seconds, script, bodies)
+    finally:
+        gs.stop()
+    config = load_config(tmp / "guestsync.yaml")
+    hub = serve_worker_hub(Hub(config))
+    intake = IntakeFile.open(intake_path(config.store_path))
+    worker = Worker(hub, metrics=Metrics(), intake=intake)
+    worker.paused = {t: (float("inf"), 0.0) for t in hub.targets}
+    waiting = intake.waiting()
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    steps = 0
+    while worker.step():
+        steps += 1
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    counts = hub.store.inbox_counts()
+    outbox = sum(n for n, _ in hub.store.outbox_depths().values())
+    print(
+        f"drain: {waiting} webhooks in the intake file -> inbox {counts} -> outbox {outbox}"
+        f" in {steps} worker steps: {wall:.2f} s wall, {cpu:.2f} s CPU,"
+        f" {waiting / wall:.0f} rows/s (target >= 2000 rows/s)"
+    )
+    intake.close()
+    hub.close()
 
 
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    n = int(args[0]) if args else 2000
-    clients = int(args[1]) if len(args) > 1 else 16
-    with_worker = "--worker" in sys.argv
-    threads = int(args[2]) if len(args) > 2 else 16
-    repeat = int(args[3]) if len(args) > 3 else 3
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "guestsync.yaml"
-        cfg.write_text(CONFIG.replace("THREADS", str(threads)), "utf-8")
-        cmd = [sys.executable, "-m", "guestsync.cli", "-c", str(cfg), "serve", "--port", "0"]
-        if not with_worker:
-            cmd.append("--no-worker")
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"}
+    rounds = int(args[0]) if args else 3
+    seconds = float(args[1]) if len(args) > 1 else 5.0
+    generator = "wrk -t2 -c16" if shutil.which("wrk") else "Python threads (wrk not found)"
+    print(f"load generator: {generator}; {CONNECTIONS} connections; cores: {os.cpu_count()}")
+    # the CRM guestsync's worker delivers to (deliveries in batches of 100: a small load)
+    crm = ServerThread(FakeHubSpot(token="bench").app).start()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        script = tmp / "post.lua"
+        script.write_text(LUA, "utf-8")
+        if "--drain-only" not in sys.argv:
+            (tmp / "gs").mkdir()
+            (tmp / "ref").mkdir()
+            ref, gs = start_reference(tmp / "ref"), start_guestsync(tmp / "gs", crm.url)
+            left: list[int] = []  # guestsync's backlog when the reference's turn began
+            try:
+                for r in range(rounds):
+                    bodies = tmp / f"round{r}.txt"
+                    write_bodies(bodies, r * POOL, POOL)
+                    for app in (ref, gs) if r % 2 == 0 else (gs, ref):
+                        if app is ref:
+                            left.append(drained(gs))
+                        measure(app, bodies, script, seconds)
+                    bodies.unlink()
+                drained(gs)
+                health = get_json(gs.url, "/healthz")
+            finally:
+                ref.stop()
+                gs.stop()
+            report(ref, gs, rounds, seconds, health)
+            print(f"guestsync rows still waiting when the reference's turns began: {left}")
+        (tmp / "drain").mkdir()
+        drain_rate(tmp / "drain", seconds, crm.url)
+    crm.stop()
+
+
+def report(ref: App, gs: App, rounds: int, seconds: float, health: dict) -> None:
+    print(f"{rounds} rounds x {seconds:.0f} s per phase, alternating; medians of the rounds")
+    for app in (ref, gs):
+        post = statistics.median(p["durable"] for p in app.post)
+        hz = statistics.median(h["rps"] for h in app.health)
+        cpu = sum(c for c, _ in app.cpu)
+        wall = sum(w for _, w in app.cpu)
+        p50 = statistics.median(p["p50"] for p in app.post)
+        p99 = statistics.median(p["p99"] for p in app.post)
+        errors = sum(p["errors"] for p in app.post)
+        print(
+            f"{app.name:24s} durable POST/s {post:7.0f}  p50 {p50:5.1f} ms  p99 {p99:6.1f} ms"
+            f"  non-2xx {errors:.0f}  /healthz {hz:7.0f}/s  POST/healthz {post / hz:.2f}"
+            f"  CPU {cpu:.1f} s in {wall:.1f} s wall"
         )
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
-        h_rates: list[float] = []
-        w_rates: list[float] = []
-        f_rates: list[float] = []
-        h_lat: list[float] = []
-        w_lat: list[float] = []
-        h_ok = w_ok = 0
-        try:
-            run_clients(url, 200, clients, post=False)  # warm up
-            # alternate the two phases: this machine's load drifts; medians of the rounds
-            for r in range(repeat):
-                el, lat, ok = run_clients(url, n, clients, post=False)
-                h_rates.append(ok / el)
-                h_lat += lat
-                h_ok += ok
-                el, lat, ok = run_clients(url, n, clients, post=True, first=r * n)
-                w_rates.append(ok / el)
-                w_lat += lat
-                w_ok += ok
-                el, _, ok = run_clients(url, n, clients, post=True, path=FLOOR_PATH)
-                f_rates.append(ok / el)
-            metrics = requests_metrics(url)
-        finally:
-            proc.terminate()
-            proc.wait(60)
-            proc.stdout.close()
-    h_rate, w_rate = statistics.median(h_rates), statistics.median(w_rates)
-    f_rate = statistics.median(f_rates)
+        print(f"  per round: POST/s {[round(p['durable']) for p in app.post]}")
+    paired = [g["durable"] / r["durable"] for g, r in zip(gs.post, ref.post, strict=True)]
     print(
-        f"clients={clients} requests={n} x {repeat} rounds, server threads={threads},"
-        f" worker={'on' if with_worker else 'off'} (medians of the rounds)"
+        f"guestsync / plain: {statistics.median(paired):.2f}x (median of paired rounds;"
+        f" rounds {[round(x, 2) for x in paired]}; target >= 1.5x, p99 < 50 ms with the"
+        " worker draining)"
     )
-    print(
-        f"GET /healthz      {h_rate:8.0f} req/s  p50 {pct(h_lat, 50):6.1f} ms"
-        f"  p99 {pct(h_lat, 99):6.1f} ms  ({h_ok} ok)"
-    )
-    print(
-        f"POST /webhooks    {w_rate:8.0f} accepted/s  p50 {pct(w_lat, 50):6.1f} ms"
-        f"  p99 {pct(w_lat, 99):6.1f} ms  ({w_ok} accepted)"
-    )
-    print(f"POST unknown src  {f_rate:8.0f} answered/s (404 before any work: the ceiling)")
-    commits = metrics.get("guestsync_webhook_commits_total", 0.0)
-    events = metrics.get("guestsync_webhook_committed_events_total", 0.0)
-    print(f"group commit: {events:.0f} events in {commits:.0f} transactions")
-    print(
-        f"per round: healthz {[round(x) for x in h_rates]}, webhooks {[round(x) for x in w_rates]},"
-        f" ceiling {[round(x) for x in f_rates]}"
-    )
-    paired = statistics.median(w / h for w, h in zip(w_rates, h_rates, strict=True))
-    print(
-        f"ratio accepted/healthz: {w_rate / h_rate:.2f}x of medians, {paired:.2f}x median of"
-        " paired rounds (target >= 0.8x, p99 < 50 ms)"
-    )
-    # what a webhook may cost on top of a bare POST for the ratio to reach 0.8x
-    room = (1 / (0.8 * h_rate) - 1 / f_rate) * 1e6
-    print(
-        f"ceiling/healthz: {f_rate / h_rate:.2f}x; at 0.8x a webhook may take {room:.0f} us more"
-        f" than a bare POST; it takes {(1 / w_rate - 1 / f_rate) * 1e6:.0f} us more"
-    )
+    print(f"guestsync after the rounds: {health}")
 
 
 if __name__ == "__main__":

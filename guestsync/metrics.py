@@ -1,15 +1,22 @@
 """Prometheus metrics of the service, in a registry of its own (one per app, so tests and
 several apps in one process do not collide). Queue gauges are read from the store when
-scraped, so they are right even after a restart."""
+scraped, so they are right even after a restart.
+
+Under `guestsync serve` several processes count (the intake processes, the service that
+receives the worker's counts): prometheus_client's multiprocess mode, each process writing
+its values to files in PROMETHEUS_MULTIPROC_DIR, and /metrics, answered by any intake
+process, adds up the files of all of them."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -50,8 +57,21 @@ class _QueueCollector(Collector):
         yield d
 
 
+SHARED_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def share_between_processes(directory: str) -> None:
+    """Count this process's metrics in `directory`, with the processes started after this
+    call (they inherit the variable). prometheus_client picks its value class when it is
+    imported, before `serve` knows the directory: it is set again here."""
+    os.environ[SHARED_DIR] = directory
+    values.ValueClass = values.MultiProcessValue()
+
+
 class Metrics:
     def __init__(self) -> None:
+        self.shared_dir = os.environ.get(SHARED_DIR)
+        self._watched: list[Collector] = []
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.received = Counter(
@@ -85,7 +105,16 @@ class Metrics:
         )
 
     def watch_store(self, store: Any, lock: threading.Lock) -> None:
-        self.registry.register(_QueueCollector(store, lock))
+        collector = _QueueCollector(store, lock)
+        self._watched.append(collector)
+        self.registry.register(collector)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """This registry; under multiprocess mode, every process's counts instead."""
+        if self.shared_dir is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.shared_dir)
+        for collector in self._watched:
+            registry.register(collector)
+        return generate_latest(registry)

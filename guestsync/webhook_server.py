@@ -31,6 +31,7 @@ from .metrics import CONTENT_TYPE, Metrics
 from .serve.health import Health, StoreReader
 from .serve.wsgi import HotRoutes
 from .store import Store, open_store
+from .store.intake import IntakeFile
 
 
 def create_app(
@@ -42,22 +43,26 @@ def create_app(
     worker_notes: Callable[[], dict[str, Any]] | None = None,
     health_max_age: float = 0.0,
     targets: Mapping[str, Any] | None = None,
+    intake: IntakeFile | None = None,
 ) -> Flask:
     """`worker_alive` and `worker_notes` (paused targets, last error: shown, not failing
     the check) are given by `guestsync serve`; without them /healthz does not ask.
     `health_max_age`: seconds /healthz may answer a snapshot of the queue depths
     (webhooks/health.py); 0 reads the store at every probe. `targets` (name -> Target):
-    what a decision in the console re-queues a guest for (the Hub's; none without them)."""
+    what a decision in the console re-queues a guest for (the Hub's; none without them).
+    `intake`: the file webhooks are committed to instead of the store (`guestsync serve`,
+    store/intake.py); /healthz then shows its backlog."""
     app = Flask("guestsync")
     opened = store or open_store(config.store_location)
     lock = threading.Lock()  # the app's one connection is shared by waitress's threads
     metrics = metrics or Metrics()
-    reader = StoreReader(opened, lock)  # /healthz and /metrics never wait for the writer
+    # /healthz and /metrics never wait for the writer
+    reader = StoreReader(opened, lock, intake=intake.file_path() if intake else None)
     metrics.watch_store(reader.store, reader.lock)
     health = Health(
         reader, max_age=health_max_age, worker_alive=worker_alive, worker_notes=worker_notes
     )
-    receiver = Receiver(config, opened, lock=lock, metrics=metrics)
+    receiver = Receiver(config, opened, lock=lock, metrics=metrics, intake=intake)
     app.extensions["guestsync"] = {
         "store": opened,
         "receiver": receiver,

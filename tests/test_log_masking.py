@@ -21,7 +21,7 @@ def test_a_worker_error_is_masked_in_the_log_traceback_and_in_health(make_config
     assert privacy.installed()
     worker = Worker(hub, metrics=Metrics())
 
-    def boom():
+    def boom(**_):  # the worker passes progress=
         worker.stopping.set()  # one cycle only
         raise ValueError(f"cannot map guest {PII}")
 

@@ -1,4 +1,4 @@
-"""`guestsync serve` as a real subprocess (waitress, worker): kill -9 while webhooks arrive
+"""`guestsync serve` as a real subprocess (intake processes, worker): kill -9 while webhooks arrive
 and deliveries are in flight, restart, and every webhook answered 2xx reaches the fake CRM
 exactly once. Then SIGTERM drains and exits 0."""
 
@@ -20,7 +20,6 @@ import pytest
 import requests
 
 from guestsync.config import load_config
-from guestsync.process import outbox
 from guestsync.serve.service import Service
 from guestsync.store import Store
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread
@@ -213,18 +212,45 @@ def test_stop_goes_on_when_waitress_trigger_cannot_be_pulled(make_config, caplog
     assert not service._http.is_alive()
 
 
-def test_serves_worker_refreshes_the_day_in_short_transactions(make_config, monkeypatch):
-    """The daily refresh of serve's worker holds the write lock for 50 guests at a time
-    (1000 held it ~150 ms, while webhooks waited); a cron run keeps 1000."""
+def test_serves_worker_moves_the_intake_file_and_processes_it_in_bulk_windows(
+    make_config, monkeypatch
+):
+    """Webhooks wait in the intake file; a worker step moves them into the inbox and
+    processes them in the bulk lane (one window per WORKER_WINDOW rows), not a row per
+    transaction."""
+    from guestsync.metrics import Metrics
+    from guestsync.models import InboxEntry
+    from guestsync.process import batch
     from guestsync.serve import worker
+    from guestsync.store.intake import IntakeFile, intake_path
     from guestsync.sync_engine import Hub
 
-    chunks: list[int] = []
-    monkeypatch.setattr(outbox, "refresh_all", lambda *a, chunk, **k: chunks.append(chunk) or 0)
+    windows: list[tuple[int, bool | None]] = []
+    real = batch.process_batch
+
+    def spy(store, rows, *a, bulk=None, **k):
+        windows.append((len(rows), bulk))
+        return real(store, rows, *a, bulk=bulk, **k)
+
+    monkeypatch.setattr(batch, "process_batch", spy)
+    monkeypatch.setattr(worker, "WORKER_WINDOW", 30)
     config = load_config(make_config(webhook_config("http://127.0.0.1:9")))
-    Hub(config).process()
-    cron = list(chunks)
-    chunks.clear()
-    worker.serve_worker_hub(Hub(config), threading.Lock()).process()
-    assert cron and set(cron) == {1000}
-    assert chunks and set(chunks) == {worker.WORKER_REFRESH_CHUNK} and chunks[0] < 1000
+    hub = worker.serve_worker_hub(Hub(config))
+    intake = IntakeFile.open(intake_path(config.store_path))
+    records = [
+        {"id": f"b-{i}", "name": f"Guest {i}", "email": f"g{i}@example.com", "party_size": 2}
+        | {"start_at": "2026-12-01T19:00:00+08:00", "phone": f"+8869{i:08d}"}
+        for i in range(70)
+    ]
+    entry = lambda i, r: InboxEntry.of(  # noqa: E731
+        source="zap", stream="bookings", external_id=f"b-{i}", record=r, origin="webhook"
+    )
+    events = [("zap", f"e-{i}", [(entry(i, r), False)]) for i, r in enumerate(records)]
+    assert all(intake.add_webhook_events(events))
+    hub.process_batch_size = worker.WORKER_WINDOW
+    assert worker.Worker(hub, metrics=Metrics(), intake=intake).step()
+    assert intake.waiting() == 0
+    assert hub.store.inbox_counts() == {"done": 70}
+    assert windows == [(30, True), (30, True), (10, True)]
+    intake.close()
+    hub.close()

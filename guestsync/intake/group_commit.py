@@ -14,7 +14,7 @@ import queue
 import threading
 
 from ..metrics import Metrics
-from ..store.protocols import IntakeStore
+from ..store.protocols import WebhookWriter
 
 
 class _Pending:
@@ -32,7 +32,7 @@ class _Pending:
 
 
 class GroupCommit:
-    def __init__(self, store: IntakeStore, lock: threading.Lock, metrics: Metrics) -> None:
+    def __init__(self, store: WebhookWriter, lock: threading.Lock, metrics: Metrics) -> None:
         self.store = store
         self.lock = lock
         self.metrics = metrics

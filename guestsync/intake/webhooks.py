@@ -22,7 +22,7 @@ from ..mapping import CompiledMapping, load_mapping
 from ..mapping.context import Context
 from ..metrics import Metrics
 from ..models import InboxEntry
-from ..store.protocols import IntakeStore
+from ..store.protocols import IntakeStore, WebhookWriter
 from ..webhooks.profiles import ShapeError, Splitter, splitter_for
 from ..webhooks.schemes import Headers, Scheme, SignatureError, SignedRequest, build_scheme
 from .group_commit import GroupCommit
@@ -89,13 +89,21 @@ class Receiver:
         lock: threading.Lock | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
+        intake: WebhookWriter | None = None,
     ) -> None:
+        """`intake`: where webhooks are committed when not `store` itself (serve's intake
+        file, store/intake.py: its own connection, so its own lock); quarantined bodies
+        always go to `store`."""
         self.store = store
         self.lock = lock or threading.Lock()  # one connection: one writer at a time
         self.metrics = metrics or Metrics()
         self.clock = clock
         self.endpoints = endpoints(config)
-        self.writer = GroupCommit(store, self.lock, self.metrics)
+        self.writer = (
+            GroupCommit(intake, threading.Lock(), self.metrics)
+            if intake is not None
+            else GroupCommit(store, self.lock, self.metrics)
+        )
         self._counters: dict[str, tuple[Any, Any, Any]] = {}
 
     def _counters_for(self, source: str) -> tuple[Any, Any, Any]:

@@ -1,24 +1,28 @@
-"""`guestsync serve`: the webhook server, the worker and the scheduled jobs.
+"""`guestsync serve`: the webhook intake, the worker and the scheduled jobs.
 
-Why waitress: a production WSGI server that is pure Python and runs the same on Linux,
-macOS and Windows (restaurant IT often runs a Windows box; gunicorn is POSIX-only). Its
-thread pool fits this workload: a webhook request is a signature check and one short
-SQLite transaction, so threads are enough.
+Intake: under the CLI (`--workers N`, default the number of cores), N intake processes,
+granian driving the WSGI app on one port this service reserves (intake_server.py says
+why); in-process (embedding, the tests, Windows where granian runs one process),
+waitress's threads in this process. Either way a webhook commits to the intake file
+(store/intake.py), never waiting for the worker's transactions in the store.
 
-Threads: waitress's accept loop and request threads; the worker (fetch id-only events,
-process the inbox, deliver the outbox, continuously: a thread, or under the CLI a
-supervised child process, worker_process.py, so that it never takes the GIL from the
-requests; the two take turns at SQLite's write lock); the scheduler's thread for
-the sources with `schedule:` (a job reads and processes, then the worker delivers; a job
-and a worker step take turns). SIGTERM (or
-Ctrl-C) drains: stop accepting, finish the requests in flight, let the worker and a
-running job finish their current step, close the stores, exit 0. Every stage is durable
-in the store, so a restart (even after kill -9) resumes where it stopped.
+The worker (move webhooks from the intake file into the inbox, fetch id-only events,
+process the inbox in bulk, deliver the outbox, continuously: a thread, or under the CLI
+a supervised child process, worker_process.py); the scheduler's thread for the sources
+with `schedule:` (a job reads and processes, then the worker delivers; a job and a worker
+step take turns). SIGTERM (or Ctrl-C) drains: stop accepting, finish the requests in
+flight, let the worker and a running job finish their current step (short: a step moves
+at most MOVE_ROWS webhooks; the rest wait in the intake file for the next start), close
+the stores, exit 0. Every stage is durable, so a restart (even after kill -9) resumes
+where it stopped.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -27,27 +31,25 @@ from typing import TYPE_CHECKING, Any, cast
 from waitress.server import create_server  # the stubs omit waitress.create_server
 
 from ..config import Config
-from ..metrics import Metrics
-from ..store import WriteTurn, open_store
-from ..store.checkpointer import Checkpointer
+from ..metrics import Metrics, share_between_processes
+from ..store import open_store
+from ..store.intake import IntakeFile, intake_path
 from ..sync_engine import Hub
 from ..webhook_server import create_app
+from .health import WorkerStatusFile
+from .intake_server import HEALTH_MAX_AGE, IntakeProcesses
 from .scheduler import Job, build_scheduler, export_jobs, run_source, source_jobs
 from .worker import Worker, interruptible_sleep, serve_worker_hub
-from .worker_process import WorkerProcess
+from .worker_process import HEARTBEAT, WorkerProcess
 from .wsgi import AccessLog
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
+WORKER_GRACE = 3.0  # seconds the worker has at SIGTERM to end its step, then it is ended
 # waitress warns on every queued request under load; the queue is expected and bounded
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-
-
-# /healthz answers queue depths at most this old (webhooks/health.py): a probe costs a
-# webhook's worth, not whole-table counts
-HEALTH_MAX_AGE = 1.0
 
 
 def start_scheduler(
@@ -89,39 +91,63 @@ class Service:
         hub_factory: Callable[..., Hub] = Hub,
         worker: bool = True,
         worker_process: bool = False,
+        workers: int | None = None,
     ) -> None:
         """`worker_process`: run the worker in a supervised child process (what
-        `guestsync serve` does; worker_process.py) rather than in a thread."""
+        `guestsync serve` does; worker_process.py) rather than in a thread. `workers`:
+        that many intake processes (intake_server.py; needs a config file and a store
+        file, and makes this process count its metrics in a shared directory: a
+        process of its own, as the CLI is); None: waitress in this process."""
         self.config = config
+        self.runtime_dir = tempfile.mkdtemp(prefix="guestsync-serve-")
+        self.intake: IntakeProcesses | None = None
+        self.app_intake: IntakeFile | None = None
+        if workers:
+            share_between_processes(self.runtime_dir)  # before any metric is created
         self.metrics = Metrics()
         stopping = threading.Event()
         self.app_store = open_store(config.store_location)
-        # the webhook writer and the worker take turns at SQLite's write lock (store/wal.py)
-        self.app_store.write_turn = write_turn = WriteTurn(threading.Lock())
+        path = self.app_store.file_path()
+        self.intake_path = intake_path(path) if path is not None else None
         self.hub = hub_factory(config, sleep=interruptible_sleep(stopping))
         self.worker: Worker | WorkerProcess
-        if worker_process and config.path.exists() and self.app_store.file_path():
+        if worker_process and config.path.exists() and path:
             self.worker = WorkerProcess(
-                config.path.resolve(),
-                metrics=self.metrics,
-                write_turn=write_turn,
-                stopping=stopping,
+                config.path.resolve(), metrics=self.metrics, stopping=stopping
             )
         else:
             self.worker = Worker(
-                serve_worker_hub(self.hub, write_turn.lock),
+                serve_worker_hub(self.hub),
                 metrics=self.metrics,
                 interval=config.server.worker_interval,
                 stopping=stopping,
+                intake=IntakeFile.open(self.intake_path) if self.intake_path else None,
             )
         # each scheduled run opens its own Hub; its retry waits end at SIGTERM too
         self.job_hub = lambda: hub_factory(config, sleep=interruptible_sleep(stopping))
         self.run_worker = worker
-        # the webhook writer leaves WAL checkpoints to a thread (store/wal.py)
-        path = self.app_store.file_path()
-        self.checkpointer = Checkpointer(path) if path is not None else None
-        if self.checkpointer is not None:
-            self.app_store.defer_checkpoints()
+        self.scheduler: Any | None = None
+        self.reader: Any = None
+        self.server: Any = None
+        self._http: threading.Thread | None = None
+        self.status: WorkerStatusFile | None = None
+        if workers and path is not None:
+            self.status = WorkerStatusFile(os.path.join(self.runtime_dir, "worker.json"))
+            self.intake = IntakeProcesses(
+                config.path.resolve(),
+                host=host or config.server.host,
+                port=config.server.port if port is None else port,
+                workers=workers,
+                threads=config.server.threads,
+                runtime_dir=self.runtime_dir,
+                status_path=str(self.status.path) if worker else None,
+            )
+            self.url = self.intake.url
+            self._status_thread = threading.Thread(
+                target=self._report_worker, name="guestsync-worker-status", daemon=True
+            )
+            return
+        self.app_intake = IntakeFile.open(self.intake_path) if self.intake_path else None
         app = create_app(
             config,
             store=self.app_store,
@@ -130,10 +156,11 @@ class Service:
             worker_notes=self.worker.notes if worker else None,
             health_max_age=HEALTH_MAX_AGE,
             targets=self.hub.targets,  # the console's merges re-queue guests for them
+            intake=self.app_intake,
         )
         self.reader = app.extensions["guestsync"]["reader"]
         # Any: the stubs know neither effective_host nor effective_port of a TCP server
-        self.server: Any = cast(Any, create_server)(
+        self.server = cast(Any, create_server)(
             AccessLog(app),  # one line per request on guestsync.access (serve/logs.py)
             host=host or config.server.host,
             port=config.server.port if port is None else port,
@@ -146,38 +173,59 @@ class Service:
         )
         self.url = f"http://{self.server.effective_host}:{self.server.effective_port}"
         self._http = threading.Thread(target=self.server.run, name="guestsync-http", daemon=True)
-        self.scheduler: Any | None = None
+
+    def _report_worker(self) -> None:
+        """The worker's state, for the intake processes' /healthz (WorkerStatusFile)."""
+        assert self.status is not None
+        while True:
+            stopped = self.worker.stopping.wait(HEARTBEAT)
+            self.status.write(self.worker.alive() and self.run_worker, self.worker.notes())
+            if stopped:
+                return
 
     def start(self) -> Service:
         if self.run_worker:
             self.worker.start()
         self.scheduler = start_scheduler(self.config, self.job_hub, self.worker.turn, self.metrics)
-        if self.checkpointer is not None:
-            self.checkpointer.start()
-        self._http.start()
+        if self.intake is not None:
+            self._status_thread.start()
+            self.intake.start()
+        elif self._http is not None:
+            self._http.start()
         return self
 
     def stop(self, *, timeout: float = 30.0) -> None:
         """Drain: no new connections; requests in flight finish; the worker finishes its
-        step; then the stores close.
+        step; then the stores close. The intake processes and the worker stop at once,
+        side by side.
 
         waitress has no public drain call (its run() loop ends when its socket map is
         empty), so the listening socket and then the idle channels are closed from inside
         its loop thread through its trigger, after its task threads finished."""
-        srv = self.server
-        _in_loop(srv, lambda: _stop_accepting(srv))
-        srv.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
-        _in_loop(srv, lambda: _close_channels(srv))
-        self._http.join(timeout)
+        if self.intake is not None:
+            self.intake.stop()
+        elif self.server is not None and self._http is not None:
+            srv = self.server
+            _in_loop(srv, lambda: _stop_accepting(srv))
+            srv.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
+            _in_loop(srv, lambda: _close_channels(srv))
+            self._http.join(timeout)
         self.worker.stopping.set()  # cuts short the retry waits of the worker and jobs
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)  # a running job ends its current step
-        self.worker.stop(timeout=timeout)
-        if self.checkpointer is not None:
-            self.checkpointer.stop(timeout=timeout)
+        # a window cut short is rolled back and done again after the restart
+        process = isinstance(self.worker, WorkerProcess)
+        self.worker.stop(timeout=min(timeout, WORKER_GRACE) if process else timeout)
+        if self.intake is not None:
+            self.intake.wait()
         self.hub.close()
-        self.reader.close()
+        if self.reader is not None:
+            self.reader.close()
+        for intake in (self.app_intake, getattr(self.worker, "intake", None)):
+            if intake is not None:
+                intake.close()
         self.app_store.close()
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 
 def _max_bodies(config: Config) -> list[int]:

@@ -1,6 +1,7 @@
-"""The worker of `guestsync serve`: the loop that processes the inbox, fetches id-only
-webhook events, refreshes aggregates once a day and delivers, in short transactions taken
-in turn with the webhook writer. `worker_process.py` runs it in a process of its own.
+"""The worker of `guestsync serve`: the loop that moves acknowledged webhooks from the
+intake file into the inbox (store/intake.py), fetches id-only webhook events, processes
+the inbox in bulk, refreshes aggregates once a day and delivers. `worker_process.py` runs
+it in a process of its own.
 """
 
 from __future__ import annotations
@@ -18,22 +19,16 @@ import requests
 from ..intake.fetch import fetch_pending
 from ..metrics import Metrics
 from ..restaurant import privacy
-from ..store import WriteTurn
+from ..store.intake import IntakeFile
 from ..sync_engine import Hub
 
 log = logging.getLogger(__name__)
 
-# inbox rows per worker transaction under serve (mapped before it opens), and the worker's
-# rest after each: a webhook waits for SQLite's write lock at most one such transaction.
-# Measured with bench_webhooks.py --worker on 2 busy cores: the worker held the lock
-# 1.3 ms at the median (p99 28 ms) with 1 row, 8.6 ms (p99 54 ms) with 5; webhook p99
-# 47-65 ms with 1 row, 63-87 ms with 5. The price: the worker spends ~2.5 ms of CPU per
-# row instead of ~1.6 (a commit per row) and drains ~135 rows/s instead of ~300, far
-# above a restaurant group's webhook rate (bulk imports run as scheduled jobs, in
-# 500-row transactions).
-WORKER_BATCH, WORKER_PAUSE = 1, 0.002
-# guests per transaction of the worker's daily refresh: 1000 held the lock ~150 ms
-WORKER_REFRESH_CHUNK = 50
+# rows per bulk window of the worker under serve (process/batch.py's bulk lane): webhooks
+# no longer wait for the store's write lock (they commit to the intake file,
+# store/intake.py), so the worker catches up in large transactions; a step moves at most
+# MOVE_ROWS rows from the intake file, so a step, and the drain at SIGTERM, stays short.
+WORKER_WINDOW = 1000
 
 PAUSE_FIRST, PAUSE_MAX = 30.0, 900.0  # seconds a stopped target rests, doubling
 
@@ -64,8 +59,12 @@ class Worker:
         stopping: threading.Event | None = None,
         turn: threading.Lock | None = None,
         clock: Callable[[], float] = time.monotonic,
+        intake: IntakeFile | None = None,
     ) -> None:
+        """`intake`: the file the webhooks are committed to; each step first moves what
+        waits there (at most MOVE_ROWS rows) into the inbox."""
         self.hub = hub
+        self.intake = intake
         self.clock = clock
         # target -> (resume at, pause length): a target whose delivery stopped (credentials
         # refused, quota used up, retries exhausted) rests instead of being called every
@@ -91,18 +90,27 @@ class Worker:
             for src in self.hub.config.sources.values()
             if (hook := getattr(src, "webhook", None)) is not None
         ]
-        self.hub.store.forget_webhook_events(older_than=timedelta(days=max(days, default=30)))
+        older = timedelta(days=max(days, default=30))
+        self.hub.store.forget_webhook_events(older_than=older)
+        if self.intake is not None:
+            with self.intake.atomic():
+                self.intake.forget_webhook_events(older_than=older)
         self._pruned_at = time.monotonic()
 
     def step(self) -> bool:
         """One cycle; True if it did something (then the next one starts at once)."""
         store = self.hub.store
         self.prune()
+        moved = 0
+        if self.intake is not None:
+            with self.metrics.runs.labels("move").time():
+                moved = self.intake.move_into(store)
         with self.metrics.runs.labels("fetch").time():
             fetched = fetch_pending(store, self.hub.config.sources, self.session)
         with self.metrics.runs.labels("process").time():
-            processed = self.hub.process()
-        busy = fetched.fetched + fetched.failed + processed.processed + processed.rejected > 0
+            processed = self.hub.process(progress=self._drain_point)
+        busy = moved + fetched.fetched + fetched.failed > 0
+        busy = busy or processed.processed + processed.rejected > 0
         if self.stopping.is_set():
             return busy
         now = self.clock()
@@ -116,6 +124,13 @@ class Worker:
                 self._pause_if_stopped(d.target, d.stopped, now)
         self.cycles += 1
         return busy
+
+    def _drain_point(self, done: int, total: int) -> None:
+        """Called after each committed window (and settled chunk): at SIGTERM the step
+        ends there; the rest stays pending (guests left to settle are kept as dirty
+        and settled by the next run), so a stop waits for one window, not a backlog."""
+        if self.stopping.is_set():
+            raise Draining()
 
     def notes(self) -> dict[str, Any]:
         """For /healthz: targets resting after a stop (seconds left), the last error."""
@@ -165,13 +180,11 @@ class Worker:
             self._thread.join(timeout)
 
 
-def serve_worker_hub(hub: Hub, write_turn: Any) -> Hub:
-    """The worker's hub under serve: short transactions (a webhook waits for the write
-    lock at most one batch), taken in turn with the webhook writer, no mapping pool (its
-    2000-row transactions would hold the write lock for seconds)."""
-    hub.process_batch_size = WORKER_BATCH
-    hub.refresh_chunk = WORKER_REFRESH_CHUNK
+def serve_worker_hub(hub: Hub) -> Hub:
+    """The worker's hub under serve: the inbox processed in bulk windows (the bulk lane),
+    no mapping pool (the worker is a process of its own already; a pool would take the
+    intake processes' core)."""
+    hub.process_batch_size = WORKER_WINDOW
+    hub.bulk = True
     hub.parallel_min_rows = sys.maxsize
-    hub.map_ahead = True
-    hub.store.write_turn = WriteTurn(write_turn, pause=WORKER_PAUSE)
     return hub

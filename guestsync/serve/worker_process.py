@@ -1,26 +1,26 @@
 """`guestsync serve`'s worker in a child process of its own, supervised by the service.
 
-Why: the worker (fetch, map, resolve identities, deliver) is CPU-bound Python. As a thread
-beside waitress's it took the GIL from the request threads: with it on, accepted webhooks
-fell from ~1000/s to ~400/s and their p99 rose past 100 ms (benchmarks/bench_webhooks.py).
-In a child it has a GIL (and a core) of its own. (Not at a lower CPU priority: it holds
-the write lock the requests wait for, and a niced holder made their p99 worse.)
+Why: the worker (move, fetch, map, resolve identities, deliver) is CPU-bound Python; in a
+child it has a GIL of its own, and it runs at a lower CPU priority (WORKER_NICE): the
+webhook requests never wait for it (they commit to the intake file, store/intake.py, not
+to the store it writes), so when the cores are busy the requests go first and the worker
+catches up, in bulk, with what is left.
 
 - The child is spawned (never forked: the parent runs threads and holds SQLite
   connections) and loads the same config file; it runs the same `Worker`.
-- The two processes take turns at SQLite's write lock through a shared lock (store/wal.py
-  WriteTurn), and the worker's steps take turns with the scheduled jobs (which stay in
-  the parent) through another one.
+- The worker's steps take turns with the scheduled jobs (which stay in the parent)
+  through a shared lock.
 - Every HEARTBEAT seconds the child reports whether its worker runs and its notes (paused
   targets, last error), which /healthz shows; its metric updates (deliveries, retries,
   dead letters, stage durations) are sent as they happen and counted in the parent's
   /metrics.
 - Supervised: a child that dies is started again (after 1 s, doubling up to 60 s while it
-  keeps dying); the locks are renewed then, as a dead child may have held one.
+  keeps dying); the lock is renewed then, as a dead child may have held it.
 - Drain: the service asks the child to stop; it finishes its current step (a retry wait
-  is cut short) and exits. If the parent dies (even kill -9), the child's pipe ends and
-  it exits at once, as one process would have: every stage is durable in the store, so
-  the next start resumes where it stopped.
+  is cut short; a step moves at most MOVE_ROWS webhooks, so it is short whatever the
+  backlog, which waits in the intake file) and exits. If the parent dies (even kill -9),
+  the child's pipe ends and it exits at once, as one process would have: every stage is
+  durable in the store, so the next start resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from typing import Any
 from ..config import load_config
 from ..metrics import Metrics
 from ..store import WriteTurn
+from ..store.intake import IntakeFile, intake_path
 from ..sync_engine import Hub
 from . import logs
 from .worker import Worker, interruptible_sleep, serve_worker_hub
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT = 0.5  # seconds between the child's status reports
 STALE = 10.0  # no report for this long: the worker counts as dead in /healthz
 STARTUP = 60.0  # a child not yet reporting counts as alive this long after its start
+WORKER_NICE = 10  # the worker yields the cores to the intake processes when both want them
 
 
 class _Forwarded:
@@ -100,7 +102,6 @@ def child_main(
     config_path: str,
     conn: Any,
     step_lock: Any,
-    write_lock: Any,
     log_settings: tuple[str, str] | None = None,
 ) -> None:
     """The worker process (spawned by WorkerProcess). `log_settings`: the parent's
@@ -108,6 +109,8 @@ def child_main(
     if log_settings is not None:
         logs.configure(*log_settings)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent drains
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICE)
     send_lock = threading.Lock()
 
     def send(message: tuple) -> None:
@@ -130,19 +133,24 @@ def child_main(
 
     threading.Thread(target=listen, name="guestsync-worker-pipe", daemon=True).start()
     config = load_config(config_path)
-    hub = serve_worker_hub(Hub(config, sleep=interruptible_sleep(stopping)), write_lock)
+    hub = serve_worker_hub(Hub(config, sleep=interruptible_sleep(stopping)))
+    path = hub.store.file_path()  # webhooks wait in an intake file beside a SQLite store
+    intake = IntakeFile.open(intake_path(path)) if path is not None else None
     worker = Worker(
         hub,
         metrics=ForwardedMetrics(send),  # type: ignore[arg-type]
         interval=config.server.worker_interval,
         stopping=stopping,
         turn=WriteTurn(step_lock),  # type: ignore[arg-type]
+        intake=intake,
     )
     worker.start()
     while worker._thread.is_alive():
         send(("status", worker.alive(), worker.notes()))
         worker._thread.join(HEARTBEAT)
     hub.close()
+    if intake is not None:
+        intake.close()
     send(("status", False, {}))
 
 
@@ -155,14 +163,12 @@ class WorkerProcess:
         config_path: str | Path,
         *,
         metrics: Metrics,
-        write_turn: WriteTurn,
         stopping: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config_path = str(config_path)
         self.metrics = metrics
         self.ctx = multiprocessing.get_context("spawn")
-        self.write_turn = write_turn  # the app store's: its lock is renewed with the child
         self.turn = WriteTurn(self.ctx.Lock())  # a worker step or a scheduled job at a time
         self.stopping = stopping or threading.Event()
         self.clock = clock
@@ -177,12 +183,11 @@ class WorkerProcess:
         )
 
     def _spawn(self) -> None:
-        self.write_turn.lock = self.ctx.Lock()  # a dead child may have held the old ones
-        self.turn.lock = self.ctx.Lock()
+        self.turn.lock = self.ctx.Lock()  # a dead child may have held the old one
         parent, child = self.ctx.Pipe()
         self.process = self.ctx.Process(
             target=child_main,
-            args=(self.config_path, child, self.turn.lock, self.write_turn.lock, logs.current()),
+            args=(self.config_path, child, self.turn.lock, logs.current()),
             name="guestsync-worker",
             daemon=True,  # ended with the parent if it exits without draining
         )
@@ -241,8 +246,9 @@ class WorkerProcess:
         self._spawn()
         self._thread.start()
 
-    def stop(self, *, timeout: float = 30.0) -> None:
-        """Drain: the child finishes its step and exits (terminated after `timeout`)."""
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """Drain: the child finishes its step and exits (terminated after `timeout`:
+        every step is transactional, what it was doing is done again after the restart)."""
         self.stopping.set()
         if self._thread.is_alive():  # never started when serve runs without a worker
             self._thread.join(timeout)

@@ -26,6 +26,26 @@ def ts(dt: datetime | None = None) -> str:
     return (dt or utcnow()).astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def connect(path: str | Path) -> Database:
+    """A connection as every SQLite file of guestsync is opened: WAL (a reader never
+    blocks the writer), synchronous=NORMAL, foreign keys on, autocommit outside `atomic`."""
+    memory = str(path) == ":memory:"
+    if not memory:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    db = Database(conn)
+    if not memory:
+        db.enable_wal()
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    # 32 MB of page cache (default 2 MB), taken only as the database grows: more of a
+    # batch's index pages stay in memory until COMMIT. bench_identity.py at 100k
+    # records: about 5% less CPU per record than 2 MB (64 MB: a little more, but +60 MB
+    # RSS in the CSV pipeline, which must stay under 300 MB); mmap_size: no gain.
+    conn.execute("PRAGMA cache_size = -32768")
+    return db
+
+
 class StoreBase:
     def __init__(self, db: Database | PgConnection) -> None:
         # sqlite-utils' Database on SQLite; None on PostgreSQL (store/postgres.py), where
@@ -41,20 +61,7 @@ class StoreBase:
     @classmethod
     def open(cls, path: str | Path) -> Any:
         """Open (creating if needed) and migrate the store at `path` (":memory:" works)."""
-        memory = str(path) == ":memory:"
-        if not memory:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-        db = Database(conn)
-        if not memory:
-            db.enable_wal()
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        # 32 MB of page cache (default 2 MB), taken only as the database grows: more of a
-        # batch's index pages stay in memory until COMMIT. bench_identity.py at 100k
-        # records: about 5% less CPU per record than 2 MB (64 MB: a little more, but +60 MB
-        # RSS in the CSV pipeline, which must stay under 300 MB); mmap_size: no gain.
-        conn.execute("PRAGMA cache_size = -32768")
+        db = connect(path)
         load_all().apply(db)
         return cls(db)
 

@@ -17,6 +17,17 @@ from .inbox import InboxRow
 from .loyalty import LoyaltyActivity
 
 
+class WebhookWriter(Protocol):
+    """Where webhook requests commit (the store, or serve's intake file: store/intake.py)."""
+
+    def add_webhook_events(
+        self,
+        events: Sequence[tuple[str, str, Sequence[tuple[InboxEntry, bool]]]],
+        *,
+        now: datetime | None = None,
+    ) -> list[bool]: ...
+
+
 class IntakeStore(Protocol):
     """What stage 1 (intake/) may do: store raw records and what it read where."""
 

@@ -116,7 +116,8 @@ class IntakeFile(WebhookOps, WalOps, StoreBase):
             return 0
         with store.atomic():
             store.conn.executemany(
-                f"INSERT OR IGNORE INTO inbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO inbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 [r[1:] for r in rows],
             )
         with self.atomic():

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..serve.nodes import is_silent
+from ..store import utcnow
 from .timefmt import local
 
 
@@ -69,4 +71,21 @@ def print_service_status(
         for r in runs:
             t.add_row(str(r["id"]), r["kind"], local(r["started_at"], tz), r["status"])
         console.print(t)
+    _print_nodes(console, store, tz)
     console.print(f"review queue: {store.count_reviews('open')} pair(s) waiting for a decision")
+
+
+def _print_nodes(console: Console, store: Any, tz: str) -> None:
+    """The `serve` processes sharing the store (serve/nodes.py), if any beat."""
+    nodes = store.nodes()
+    if not nodes:
+        return
+    now = utcnow()
+    t = Table(title=f"nodes (times in {tz})")
+    for col in ("host", "pid", "role", "started", "last seen", "state"):
+        t.add_column(col)
+    for n in nodes:
+        seen = (now - n.last_seen).total_seconds()
+        state = "silent" if is_silent(n, now) else "up"
+        t.add_row(n.host, str(n.pid), n.role, local(n.started_at, tz), f"{_age(seen)} ago", state)
+    console.print(t)

@@ -36,9 +36,18 @@ def _alive(pid: int) -> bool:
 class DeliveryLease:
     """`take()` before delivering to a target, `renew()` per batch, `release()` after."""
 
-    def __init__(self, store: DeliveryStore, target: str, *, ttl: timedelta = LEASE_TTL) -> None:
+    def __init__(
+        self,
+        store: DeliveryStore,
+        target: str,
+        *,
+        ttl: timedelta = LEASE_TTL,
+        key: str | None = None,
+    ) -> None:
+        """`key`: the meta row standing for the lease, when it guards something other
+        than delivery to `target` (a scheduled job: serve/scheduler.py)."""
         self.store = store
-        self.key = LEASE_KEY.format(target=target)
+        self.key = key or LEASE_KEY.format(target=target)
         self.ttl = ttl
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.holder: str | None = None  # who holds it, when take() failed

@@ -8,6 +8,9 @@ the reason (inside its own savepoint) and the batch goes on.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
@@ -187,6 +190,13 @@ def _process(
     resolver = Resolver(store, identity)
     done: list[int] = []
     with store.atomic():
+        # Another worker may have processed some of these rows since they were read (its
+        # claim expired ours, store/inbox.py): those still pending are this batch's.
+        pending = store.pending_of([r.id for r in rows])
+        if len(pending) < len(rows):
+            keep = [i for i, r in enumerate(rows) if r.id in pending]
+            rows = [rows[i] for i in keep]
+            mapped = [mapped[i] for i in keep] if mapped is not None else None
         # No forgotten guest, no record to screen: the batch holds the write lock, so no
         # `forget` can add a suppression before it commits.
         screen = store.any_suppressions()
@@ -306,6 +316,11 @@ def map_ahead(
     return out
 
 
+def claimant() -> str:
+    """Who claims inbox windows: this host, process and run (store/inbox.py)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 Premap = Callable[[list[InboxRow]], Callable[[], list[SourceRecord | str] | None]]
 
 
@@ -343,32 +358,36 @@ def process_pending(
     queue: deque[tuple[list[InboxRow], Callable[[], list[SourceRecord | str] | None] | None]]
     queue = deque()
     more, after = True, 0
-    while True:
-        while more and len(queue) <= lookahead:  # read (and start mapping) batches ahead
-            size = sizes.pop(0) if sizes else batch_size
-            following = store.pending_inbox(limit=size, after_id=after)
-            more = bool(following)
-            if following:
-                after = following[-1].id
-                queue.append((following, premap(following) if premap else None))
-        if not queue:
-            break
-        rows, mapped = queue.popleft()
-        process_batch(
-            store,
-            rows,
-            mapping_for,
-            targets,
-            stats,
-            identity,
-            mapped=mapped() if mapped else None,
-            settings=settings,
-            defer=True,
-            bulk=bulk,
-        )
-        done += len(rows)
-        if progress:
-            progress(done, max(pending, done))
+    owner = claimant()  # workers on other nodes take other windows (store/inbox.py)
+    try:
+        while True:
+            while more and len(queue) <= lookahead:  # read (and start mapping) ahead
+                size = sizes.pop(0) if sizes else batch_size
+                following = store.claim_inbox(limit=size, after_id=after, owner=owner)
+                more = bool(following)
+                if following:
+                    after = following[-1].id
+                    queue.append((following, premap(following) if premap else None))
+            if not queue:
+                break
+            rows, mapped = queue.popleft()
+            process_batch(
+                store,
+                rows,
+                mapping_for,
+                targets,
+                stats,
+                identity,
+                mapped=mapped() if mapped else None,
+                settings=settings,
+                defer=True,
+                bulk=bulk,
+            )
+            done += len(rows)
+            if progress:
+                progress(done, max(pending, done))
+    finally:  # windows claimed ahead and left unprocessed (an error) are free at once
+        store.release_inbox_claims(owner)
     # guests settled per transaction: 1000 by default; serve's worker, writing a few rows
     # per transaction so as not to hold the write lock, settles a few guests per one too
     chunk = min(1000, 2 * batch_size)

@@ -31,6 +31,7 @@ from .identity import IdentityOps
 from .inbox import InboxOps, InboxRow
 from .loyalty import LoyaltyOps
 from .loyalty_reports import LoyaltyReportOps
+from .nodes import NodeOps, NodeRow
 from .outbox import DeadLetter, OutboxOps
 from .postgres import is_postgres_url
 from .privacy import PrivacyOps
@@ -66,6 +67,7 @@ class Store(
     WindowOps,
     LoyaltyOps,
     LoyaltyReportOps,
+    NodeOps,
     StoreBase,
 ):
     """All named store operations on one connection: SQLite's, or PostgreSQL's."""
@@ -84,6 +86,7 @@ __all__ = [
     "DeadLetterDetail",
     "GuestActivity",
     "InboxRow",
+    "NodeRow",
     "QueueDepth",
     "Store",
     "StoreBase",

@@ -1,13 +1,30 @@
-"""Inbox (raw records as received) and cursors (where each pull stream got to)."""
+"""Inbox (raw records as received) and cursors (where each pull stream got to).
+
+Several workers sharing one PostgreSQL store take disjoint windows of the backlog with
+`claim_inbox`. A claim is a column with an expiry (m0032), not only a row lock held by
+the processing transaction (`SELECT ... FOR UPDATE SKIP LOCKED` alone): the process
+stage reads and maps a window before the transaction that writes its guests opens
+(process_pending's look-ahead and mapping pool), so the claim has to outlive the
+statement that takes it. SKIP LOCKED is still how it is taken, so two claimers never
+wait for each other nor take the same row. A worker killed with its window claimed
+leaves rows that are pending with an expired claim `CLAIM_TTL` later, and the next
+claimer takes them over; one whose claim expires while it works (a batch slower than the
+TTL) may see its rows taken, and `pending_of`, read inside the processing transaction,
+is what makes each row processed once: whoever commits first marks it done, the other
+drops it. On SQLite one writer processes the inbox: no claims, today's reads.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..models import InboxEntry
-from .base import StoreBase, ts
+from .base import StoreBase, ts, utcnow
+
+CLAIM_TTL = timedelta(minutes=5)  # a window is processed within seconds; see above
+_ROW = "id, source, stream, external_id, raw, origin, received_at"
 
 
 @dataclass(frozen=True)
@@ -43,13 +60,62 @@ class InboxOps(StoreBase):
 
     def pending_inbox(self, *, limit: int, after_id: int = 0) -> list[InboxRow]:
         rows = self.conn.execute(
-            "SELECT id, source, stream, external_id, raw, origin, received_at FROM inbox"
-            " WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?",
+            f"SELECT {_ROW} FROM inbox WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?",
             (after_id, limit),
         ).fetchall()
         return [
             InboxRow(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6])) for r in rows
         ]
+
+    def claim_inbox(
+        self, *, limit: int, owner: str, after_id: int = 0, ttl: timedelta = CLAIM_TTL
+    ) -> list[InboxRow]:
+        """Up to `limit` pending rows after `after_id` that no other worker has claimed
+        (or whose claim expired), claimed for `owner` until `ttl` from now; in id order.
+        On SQLite: `pending_inbox` (one writer, nothing to share)."""
+        if self.dialect != "postgresql":
+            return self.pending_inbox(limit=limit, after_id=after_id)
+        now = utcnow()
+        rows = self.conn.execute(
+            "UPDATE inbox SET claimed_by = ?, claimed_until = ? WHERE id IN (SELECT id"
+            " FROM inbox WHERE status = 'pending' AND id > ? AND (claimed_until IS NULL"
+            " OR claimed_until <= ?) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)"
+            f" RETURNING {_ROW}",
+            (owner, ts(now + ttl), after_id, ts(now), limit),
+        ).fetchall()
+        rows.sort(key=lambda r: r[0])  # RETURNING's order is the update's, not the id's
+        return [
+            InboxRow(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6])) for r in rows
+        ]
+
+    def release_inbox_claims(self, owner: str) -> int:
+        """Give back `owner`'s claims on rows it left pending (a run that stopped early),
+        so that other workers need not wait for them to expire; how many."""
+        if self.dialect != "postgresql":
+            return 0
+        return self.conn.execute(
+            "UPDATE inbox SET claimed_by = NULL, claimed_until = NULL"
+            " WHERE claimed_by = ? AND status = 'pending'",
+            (owner,),
+        ).rowcount
+
+    def pending_of(self, ids: Sequence[int]) -> set[int]:
+        """Those of these rows still pending. Inside the transaction that processes them:
+        on PostgreSQL the rows are locked until it ends, so a worker that read the same
+        rows waits, then finds them done (READ COMMITTED re-reads a locked row's status)."""
+        lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
+        out: set[int] = set()
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            out.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT id FROM inbox WHERE id IN ({','.join('?' * len(part))})"
+                    f" AND status = 'pending' ORDER BY id{lock}",
+                    part,
+                )
+            )
+        return out
 
     def mark_inbox_done(self, ids: Sequence[int]) -> None:
         now_ts = ts()

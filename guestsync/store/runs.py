@@ -29,3 +29,19 @@ class RunOps(StoreBase):
         ).fetchall()
         keys = ("id", "kind", "started_at", "finished_at", "status", "stats")
         return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def claim_firing(self, job: str, fired_at: str) -> bool:
+        """True for the first caller claiming `job`'s run scheduled at `fired_at` (a
+        stored timestamp): every node's scheduler fires the job, one of them runs it.
+        A firing no later than the last one claimed is refused."""
+        key = f"schedule_fired:{job}"
+        with self.atomic():  # read then write under the write lock: one claimer wins
+            last = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+            if last is not None and last >= fired_at:
+                return False
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                " SET value = excluded.value",
+                (key, fired_at),
+            )
+        return True

@@ -1,0 +1,141 @@
+"""Draining one inbox backlog on PostgreSQL with 1 worker process, then 2 (each claims
+its own windows: store/inbox.py), in the same run: rows/s, wall and CPU seconds (the
+workers' own and the server backends', read from /proc for a local server), the 2/1
+ratio, and whether both give the same guests.
+
+Writers still take turns at the store's one advisory lock (store/postgres.py): what a
+second worker can add is the part of its work done outside that lock (reading and
+mapping its next window ahead), so expect well under 2x until the lock is split.
+Usage: bench_pg_workers.py [N ...]  (default 3000 records). PostgreSQL as
+bench_pg_import.py finds it; a database of its own per run, dropped after.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import resource
+import sys
+import time
+import uuid
+from typing import Any
+
+from bench_pg_import import backend_cpu, server_url
+
+from guestsync.models import InboxEntry, SourceRecord
+from guestsync.process.batch import process_pending
+from guestsync.restaurant.hooks import ActivitySettings
+from guestsync.store import open_store
+from guestsync.testing.synthetic import rows, to_record
+
+
+class RecordMapping:
+    """The raw row already is the canonical record as JSON: the benchmark times the
+    process stage's claiming, resolving and writing, not a mapping."""
+
+    def apply(self, raw: Any, *, source: str, stream: str, external_id: str) -> SourceRecord:
+        return SourceRecord.model_validate(
+            {**raw, "source": source, "stream": stream, "external_id": external_id}
+        )
+
+
+def fill(url: str, n: int) -> int:
+    """The backlog: `n` records (a third of them again, changed); how many rows."""
+    store = open_store(url)
+    people = max(1, int(n / 3))
+    records = [to_record(r) for r, _ in rows(people, 3.0, seed=11)][:n]
+    entries = [
+        InboxEntry.of(
+            source=r.source,
+            stream=r.stream,
+            external_id=r.external_id,
+            record=json.loads(r.model_dump_json(exclude={"source", "stream", "external_id"})),
+            origin="bench",
+        )
+        for r in records
+    ]
+    with store.atomic():
+        added = store.add_to_inbox(entries)
+    store.close()
+    return added
+
+
+def worker(url: str, start: Any, out: Any) -> None:
+    store = open_store(url)
+    pid = store.conn.raw.info.backend_pid  # type: ignore[union-attr]
+    server0 = backend_cpu(pid)
+    start.wait()
+    me0 = resource.getrusage(resource.RUSAGE_SELF)
+    stats = process_pending(
+        store,
+        lambda s, st: RecordMapping(),  # type: ignore[arg-type,return-value]
+        {},
+        batch_size=200,
+        settings=ActivitySettings(),
+        ahead=True,
+    )
+    server = backend_cpu(pid) - server0
+    me1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = me1.ru_utime + me1.ru_stime - me0.ru_utime - me0.ru_stime
+    store.close()
+    out.put((stats.processed, server, cpu))
+
+
+def drain(url: str, workers: int) -> dict[str, float]:
+    ctx = mp.get_context("spawn")
+    start, out = ctx.Barrier(workers + 1), ctx.Queue()
+    procs = [ctx.Process(target=worker, args=(url, start, out)) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    start.wait()
+    t0 = time.perf_counter()
+    results = [out.get(timeout=1800) for _ in procs]
+    wall = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    store = open_store(url)
+    guests = store.count_guests()
+    store.close()
+    return {
+        "wall": wall,
+        "rows": sum(r[0] for r in results),
+        "cpu": sum(r[2] for r in results),  # the drain's, not the process start's
+        "server": sum(r[1] for r in results),
+        "guests": guests,
+    }
+
+
+def main() -> None:
+    import psycopg
+
+    admin_url = server_url()
+    admin = psycopg.connect(admin_url, autocommit=True)
+    for n in [int(a) for a in sys.argv[1:]] or [3_000]:
+        figures = {}
+        for workers in (1, 2):
+            name = f"gs_bench_{uuid.uuid4().hex[:10]}"
+            admin.execute(f"CREATE DATABASE {name}")
+            try:
+                url = admin_url.rsplit("/", 1)[0] + "/" + name
+                backlog = fill(url, n)
+                figures[workers] = drain(url, workers)
+            finally:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        print(f"records: {n:,}, PostgreSQL, process stage (claimed windows of 200)")
+        for workers, f in figures.items():
+            print(
+                f"  {workers} worker(s): wall {f['wall']:6.1f}s {f['rows'] / f['wall']:7,.0f}"
+                f" rows/s  worker CPU {f['cpu']:5.1f}s + server CPU {f['server']:5.1f}s"
+                f"  {f['rows']:,} rows, {f['guests']:,} guests"
+            )
+        one, two = figures[1], figures[2]
+        print(
+            f"  2 / 1 workers: rows/s {one['wall'] / two['wall']:.2f}x;"
+            f" each of the {backlog:,} rows once: {two['rows'] == one['rows'] == backlog};"
+            f" same guests: {two['guests'] == one['guests']}"
+        )
+    admin.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -174,6 +174,10 @@ def test_service_in_process_health_and_a_drain_that_cuts_retry_waits_short(make_
             assert r.status_code == 202
             health = requests.get(f"{service.url}/healthz", timeout=10).json()
             assert health["ok"] and health["worker"] is True
+            # this node is listed for `guestsync status` while it serves
+            listed = Store.open(service.config.store_path)
+            assert [(n.pid, n.role) for n in listed.nodes()] == [(os.getpid(), "serve+worker")]
+            listed.close()
             deadline = time.monotonic() + 20
             while fake.counts["500"] == 0 and time.monotonic() < deadline:
                 time.sleep(0.01)  # the worker is now waiting 60 s before its retry
@@ -184,6 +188,7 @@ def test_service_in_process_health_and_a_drain_that_cuts_retry_waits_short(make_
         store = Store.open(service.config.store_path)
         assert store.outbox_counts("hubspot") == {"pending": 1}  # kept for the restart
         assert store.dead_letters() == []
+        assert store.nodes() == []  # a clean stop takes the node off the list
         store.close()
 
 

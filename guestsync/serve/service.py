@@ -38,6 +38,7 @@ from ..sync_engine import Hub
 from ..webhook_server import create_app
 from .health import WorkerStatusFile
 from .intake_server import HEALTH_MAX_AGE, IntakeProcesses
+from .nodes import Heartbeat
 from .scheduler import Job, build_scheduler, export_jobs, run_source, source_jobs
 from .worker import Worker, interruptible_sleep, serve_worker_hub
 from .worker_process import HEARTBEAT, WorkerProcess
@@ -126,6 +127,10 @@ class Service:
         # each scheduled run opens its own Hub; its retry waits end at SIGTERM too
         self.job_hub = lambda: hub_factory(config, sleep=interruptible_sleep(stopping))
         self.run_worker = worker
+        # this node's row in the store's `nodes` table, for `guestsync status` (nodes.py)
+        self.heartbeat = Heartbeat(
+            lambda: open_store(config.store_location), role="serve+worker" if worker else "serve"
+        )
         self.scheduler: Any | None = None
         self.reader: Any = None
         self.server: Any = None
@@ -184,6 +189,7 @@ class Service:
                 return
 
     def start(self) -> Service:
+        self.heartbeat.start()
         if self.run_worker:
             self.worker.start()
         self.scheduler = start_scheduler(self.config, self.job_hub, self.worker.turn, self.metrics)
@@ -218,6 +224,10 @@ class Service:
         self.worker.stop(timeout=min(timeout, WORKER_GRACE) if process else timeout)
         if self.intake is not None:
             self.intake.wait()
+        try:
+            self.heartbeat.stop()  # the node leaves the table; if the store is away, it
+        except Exception:  # shows as silent instead, and the stop goes on
+            log.warning("could not remove this node's heartbeat row", exc_info=True)
         self.hub.close()
         if self.reader is not None:
             self.reader.close()

@@ -5,7 +5,9 @@ nodes; the same guest's bookings on three nodes at the same moment), and kill -9
 intake-only node and one worker node mid-run. What the dead nodes did not acknowledge is
 sent again to a live node, as a booking platform retries. In the end every guest is in
 the CRM exactly once, no 429 was caused by us, and every acknowledged event is in the
-store exactly once, processed.
+store exactly once, processed. The killed worker's claimed inbox windows are taken over
+at once by the surviving worker on this host (store/inbox.py `release_dead_claims`), not
+after CLAIM_TTL's 5 minutes; its delivery lease likewise (delivery/lease.py).
 
 The issue asks for 10,000 webhooks; the default here is 3,000 bookings (+10% duplicates)
 so that the test stays near a minute on a 2-core machine shared with other work. Set
@@ -168,7 +170,6 @@ def test_three_nodes_two_workers_kill_9_every_guest_once(make_config, crm, pg_ur
             time.sleep(0.02)
         # mid-run: one intake-only node and one worker node die without a word
         nodes[2].kill()
-        killed_worker = nodes[0].proc.pid
         nodes[0].kill()
         for t in platform.threads:
             t.join(120)
@@ -176,13 +177,6 @@ def test_three_nodes_two_workers_kill_9_every_guest_once(make_config, crm, pg_ur
         sent_at = time.monotonic() - started
 
         with psycopg.connect(pg_url, autocommit=True) as db:
-            # The killed worker's inbox claims expire after CLAIM_TTL (5 min,
-            # store/inbox.py); we stand in for those minutes rather than wait them.
-            orphans = db.execute(
-                "UPDATE inbox SET claimed_until = NULL WHERE claimed_by LIKE %s"
-                " AND status = 'pending'",
-                (f"%:{killed_worker}:%",),
-            ).rowcount
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
                 pending = db.execute("SELECT count(*) FROM inbox WHERE status = 'pending'")
@@ -219,6 +213,5 @@ def test_three_nodes_two_workers_kill_9_every_guest_once(make_config, crm, pg_ur
     print(
         f"\n{total} webhooks ({GUESTS} guests, {total - GUESTS * PER_GUEST} duplicates,"
         f" {platform.resent} re-sent) acknowledged in {sent_at:.1f} s;"
-        f" all delivered in {elapsed:.1f} s; CRM calls {crm.counts['api_calls']};"
-        f" {orphans} rows left claimed by the killed worker"
+        f" all delivered in {elapsed:.1f} s; CRM calls {crm.counts['api_calls']}"
     )

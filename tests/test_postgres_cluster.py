@@ -137,11 +137,10 @@ class Platform:
 
 
 @pytest.fixture
-def crm() -> Iterator[FakeHubSpot]:
+def crm() -> Iterator[tuple[FakeHubSpot, str]]:
     fake = FakeHubSpot(token="test-token", rate_limit=CRM_LIMIT)
     with ServerThread(fake.app) as server:
-        fake.url = server.url  # type: ignore[attr-defined]
-        yield fake
+        yield fake, server.url
 
 
 def queues() -> list[list[tuple[str, bytes]]]:
@@ -155,8 +154,9 @@ def queues() -> list[list[tuple[str, bytes]]]:
 
 
 def test_three_nodes_two_workers_kill_9_every_guest_once(make_config, crm, pg_url):
+    crm, crm_url = crm
     started = time.monotonic()
-    text = webhook_config(crm.url, extra="server: {worker_interval: 0.05}\n")
+    text = webhook_config(crm_url, extra="server: {worker_interval: 0.05}\n")
     text = text.replace("store: {path: hub.db}", f"store: {{url: '{pg_url}'}}")
     text = text.replace("    retry:", f"    rate: {PACE}\n    retry:")
     config = make_config(text)
@@ -172,6 +172,8 @@ def test_three_nodes_two_workers_kill_9_every_guest_once(make_config, crm, pg_ur
         # mid-run: one intake-only node and one worker node die without a word
         nodes[2].kill()
         nodes[0].kill()
+        with crm.lock:
+            in_crm_at_kill = len(crm.contacts)
         for t in platform.threads:
             t.join(120)
         assert platform.count() == total, "every send is acknowledged by some node"
@@ -214,5 +216,6 @@ def test_three_nodes_two_workers_kill_9_every_guest_once(make_config, crm, pg_ur
     print(
         f"\n{total} webhooks ({GUESTS} guests, {total - GUESTS * PER_GUEST} duplicates,"
         f" {platform.resent} re-sent) acknowledged in {sent_at:.1f} s;"
-        f" all delivered in {elapsed:.1f} s; CRM calls {crm.counts['api_calls']}"
+        f" all delivered in {elapsed:.1f} s; CRM calls {crm.counts['api_calls']};"
+        f" {in_crm_at_kill} guests were in the CRM at the kill"
     )

@@ -5,6 +5,10 @@ nothing."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -115,6 +119,22 @@ def test_a_killed_workers_claimed_window_waits_for_its_expiry_then_is_taken_over
     live.conn.execute("UPDATE inbox SET claimed_until = '2000-01-01T00:00:00.000000+00:00'")
     assert _drain(live).processed == 40  # the claim expired: its window is taken over
     assert _inbox(live) == {"done": len(records)}
+    live.close()
+
+
+def test_a_window_claimed_by_a_process_of_this_host_that_died_is_taken_over_at_once(pg_url):
+    records = _records()[:60]
+    dead, live = open_store(pg_url), open_store(pg_url)
+    to_inbox(live, records)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = socket.gethostname()
+    dead.claim_inbox(limit=30, owner=f"{host}:{gone.pid}:run1")
+    alive = dead.claim_inbox(limit=10, owner=f"{host}:{os.getpid()}:run2")
+    assert len(alive) == 10
+    dead.close()  # killed -9 after its claims committed, well before CLAIM_TTL
+    assert _drain(live).processed == 50  # the dead process's 30 and the 20 never claimed
+    assert _inbox(live) == {"done": 50, "pending": 10}  # a live process keeps its claim
     live.close()
 
 

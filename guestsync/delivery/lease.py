@@ -17,20 +17,11 @@ import uuid
 from datetime import timedelta
 
 from ..store import ts, utcnow
+from ..store.claimants import dead_here
 from ..store.protocols import DeliveryStore
 
 LEASE_KEY = "delivery_lease:{target}"
 LEASE_TTL = timedelta(minutes=10)  # renewed at every batch, so only a dead holder keeps it
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 class DeliveryLease:
@@ -58,9 +49,7 @@ class DeliveryLease:
         owner, _, until = value.rpartition("|")
         if owner == self.owner or until <= ts():
             return True
-        host, _, rest = owner.partition(":")
-        pid = rest.split(":")[0]
-        return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+        return dead_here(owner)
 
     def take(self) -> bool:
         with self.store.atomic():

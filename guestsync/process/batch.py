@@ -359,6 +359,7 @@ def process_pending(
     queue = deque()
     more, after = True, 0
     owner = claimant()  # workers on other nodes take other windows (store/inbox.py)
+    store.release_dead_claims()  # a worker killed here needs no CLAIM_TTL to be over
     try:
         while True:
             while more and len(queue) <= lookahead:  # read (and start mapping) ahead

@@ -1,17 +1,17 @@
 """Inbox (raw records as received) and cursors (where each pull stream got to).
 
 Several workers sharing one PostgreSQL store take disjoint windows of the backlog with
-`claim_inbox`. A claim is a column with an expiry (m0032), not only a row lock held by
-the processing transaction (`SELECT ... FOR UPDATE SKIP LOCKED` alone): the process
-stage reads and maps a window before the transaction that writes its guests opens
-(process_pending's look-ahead and mapping pool), so the claim has to outlive the
-statement that takes it. SKIP LOCKED is still how it is taken, so two claimers never
-wait for each other nor take the same row. A worker killed with its window claimed
-leaves rows that are pending with an expired claim `CLAIM_TTL` later, and the next
-claimer takes them over; one whose claim expires while it works (a batch slower than the
-TTL) may see its rows taken, and `pending_of`, read inside the processing transaction,
-is what makes each row processed once: whoever commits first marks it done, the other
-drops it. On SQLite one writer processes the inbox: no claims, today's reads.
+`claim_inbox`. A claim is a column with an expiry (m0032), not only a row lock held by the
+processing transaction (`SELECT ... FOR UPDATE SKIP LOCKED` alone): the process stage reads
+and maps a window before the transaction that writes its guests opens (process_pending's
+look-ahead and mapping pool), so the claim has to outlive the statement that takes it. SKIP
+LOCKED is still how it is taken, so two claimers never wait for each other nor take the
+same row. A worker killed with its window claimed leaves rows that are pending with an
+expired claim `CLAIM_TTL` later, and the next claimer takes them over (at once when it ran
+on this host: `release_dead_claims`); one whose claim expires while it works (a batch
+slower than the TTL) may see its rows taken, and `pending_of`, read inside the processing
+transaction, is what makes each row processed once: whoever commits first marks it done,
+the other drops it. On SQLite one writer processes the inbox: no claims, today's reads.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from ..models import InboxEntry
 from .base import StoreBase, ts, utcnow
+from .claimants import dead_here
 
 CLAIM_TTL = timedelta(minutes=5)  # a window is processed within seconds; see above
 _ROW = "id, source, stream, external_id, raw, origin, received_at"
@@ -98,6 +99,18 @@ class InboxOps(StoreBase):
             " WHERE claimed_by = ? AND status = 'pending'",
             (owner,),
         ).rowcount
+
+    def release_dead_claims(self) -> int:
+        """Give back the claims of claimants on this host whose process is gone (killed
+        with -9), rather than leave their rows waiting CLAIM_TTL; how many rows."""
+        if self.dialect != "postgresql":
+            return 0
+        holders = self.conn.execute(
+            "SELECT DISTINCT claimed_by FROM inbox WHERE status = 'pending'"
+            " AND claimed_by IS NOT NULL AND claimed_until > ?",
+            (ts(utcnow()),),
+        ).fetchall()
+        return sum(self.release_inbox_claims(h) for (h,) in holders if dead_here(h))
 
     def pending_of(self, ids: Sequence[int]) -> set[int]:
         """Those of these rows still pending. Inside the transaction that processes them:

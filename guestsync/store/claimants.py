@@ -1,0 +1,25 @@
+"""Who holds a claim or a lease: `host:pid:run` strings (process/batch.py `claimant`,
+delivery/lease.py). A holder on this host whose process is gone (killed with -9) holds
+nothing: its claims and leases are taken over at once rather than when they expire."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def dead_here(holder: str) -> bool:
+    """`holder` is a process of this host that no longer runs."""
+    host, _, rest = holder.partition(":")
+    pid = rest.split(":")[0]
+    return host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid))

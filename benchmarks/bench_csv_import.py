@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bare import bare_insert
+
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = ["Booking ID", "Name", "Email", "Phone", "Date", "Time", "Party Size", "Status"]
 HEADER += ["Venue", "Notes"]
@@ -97,16 +99,6 @@ def child_pipeline(
     return out
 
 
-def child_bare(csv_path: Path, workdir: Path) -> dict:
-    exe = Path(sys.executable).with_name("sqlite-utils")
-    t0 = time.perf_counter()
-    subprocess.run(
-        [str(exe), "insert", str(workdir / "bare.db"), "rows", str(csv_path), "--csv"],
-        check=True,
-    )
-    return {"seconds": time.perf_counter() - t0}
-
-
 def tree_rss_mb(root: int) -> float:
     """RSS of a process and all its descendants (from /proc), in MB."""
     children: dict[int, list[int]] = {}
@@ -159,7 +151,7 @@ def main() -> None:
     if sys.argv[1:2] == ["--child"]:
         kind, csv_path, workdir = sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
         if kind == "bare":
-            out = child_bare(csv_path, workdir)
+            out = bare_insert(csv_path, workdir / "bare.db")
         else:
             lanes = {"bulk": True, "per-record": False}
             out = child_pipeline(csv_path, workdir, process=kind in lanes, bulk=lanes.get(kind))

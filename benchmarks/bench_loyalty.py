@@ -23,6 +23,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bare import bare_insert
+
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = ROOT / "config" / "mappings"
 SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴周"
@@ -106,16 +108,6 @@ def child_pipeline(members: Path, ledger: Path, workdir: Path) -> dict:
     return out
 
 
-def child_bare(ledger: Path, workdir: Path) -> dict:
-    exe = Path(sys.executable).with_name("sqlite-utils")
-    t0 = time.perf_counter()
-    subprocess.run(
-        [str(exe), "insert", str(workdir / "bare.db"), "rows", str(ledger), "--csv"], check=True
-    )
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"seconds": time.perf_counter() - t0, "cpu": kids.ru_utime + kids.ru_stime}
-
-
 def run_child(kind: str, members: Path, ledger: Path, workdir: Path) -> dict:
     workdir.mkdir()
     res = subprocess.run(
@@ -131,7 +123,7 @@ def main() -> None:
     if sys.argv[1:2] == ["--child"]:
         kind, members, ledger, workdir = sys.argv[2], *map(Path, sys.argv[3:6])
         out = (
-            child_bare(ledger, workdir)
+            bare_insert(ledger, workdir / "bare.db")
             if kind == "bare"
             else child_pipeline(members, ledger, workdir)
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from guestsync.process.batch import ProcessStats, process_batch, process_pending
-from guestsync.store import Store, open_store
+from guestsync.store import Store, open_store, utcnow
 from guestsync.testing.synthetic import rows, to_record
 
 from .activity_fixtures import RecordMapping, settings, to_inbox
@@ -136,6 +136,21 @@ def test_a_window_claimed_by_a_process_of_this_host_that_died_is_taken_over_at_o
     assert _drain(live).processed == 50  # the dead process's 30 and the 20 never claimed
     assert _inbox(live) == {"done": 50, "pending": 10}  # a live process keeps its claim
     live.close()
+
+
+def test_a_window_claimed_by_a_node_whose_heartbeat_went_silent_is_taken_over(pg_url):
+    """A worker on another machine that went down: its node stopped beating."""
+    records = _records()[:60]
+    store = open_store(pg_url)
+    to_inbox(store, records)
+    now = utcnow()
+    store.beat("far:41:n1", host="far", pid=41, role="serve+worker", now=now - timedelta(minutes=2))
+    store.beat("near:42:n2", host="near", pid=42, role="serve+worker", now=now)
+    store.claim_inbox(limit=30, owner="far:41:run1")  # a silent node's claim
+    store.claim_inbox(limit=10, owner="near:42:run2")  # a node still beating
+    assert _drain(store).processed == 50  # the silent node's 30 and the 20 never claimed
+    assert _inbox(store) == {"done": 50, "pending": 10}
+    store.close()
 
 
 def test_rows_another_worker_processed_meanwhile_are_dropped_not_processed_twice(pg_url):

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ..store import NodeRow, Store, utcnow
+from ..store.nodes import BEAT, SILENT_AFTER
 
 log = logging.getLogger(__name__)
-BEAT = 15.0  # seconds between beats
-SILENT_AFTER = timedelta(seconds=3 * BEAT)  # no beat for this long: shown as silent
 
 
 def is_silent(node: NodeRow, now: datetime, after: timedelta = SILENT_AFTER) -> bool:

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from ..models import InboxEntry
 from .base import StoreBase, ts, utcnow
 from .claimants import dead_here
+from .nodes import SILENT_AFTER
 
 CLAIM_TTL = timedelta(minutes=5)  # a window is processed within seconds; see above
 _ROW = "id, source, stream, external_id, raw, origin, received_at"
@@ -101,16 +102,30 @@ class InboxOps(StoreBase):
         ).rowcount
 
     def release_dead_claims(self) -> int:
-        """Give back the claims of claimants on this host whose process is gone (killed
-        with -9), rather than leave their rows waiting CLAIM_TTL; how many rows."""
+        """Give back the claims of claimants whose process is gone, rather than leave
+        their rows waiting CLAIM_TTL; how many rows. Gone: a process of this host that no
+        longer runs (killed with -9), or the process of a `serve` node on another host
+        whose heartbeat went silent (its machine down). Should a silent node still be
+        at work after all, `pending_of` keeps each row processed once."""
         if self.dialect != "postgresql":
             return 0
+        now = utcnow()
         holders = self.conn.execute(
             "SELECT DISTINCT claimed_by FROM inbox WHERE status = 'pending'"
             " AND claimed_by IS NOT NULL AND claimed_until > ?",
-            (ts(utcnow()),),
+            (ts(now),),
         ).fetchall()
-        return sum(self.release_inbox_claims(h) for (h,) in holders if dead_here(h))
+        silent = {
+            f"{host}:{pid}"
+            for host, pid in self.conn.execute(
+                "SELECT host, pid FROM nodes WHERE last_seen < ?", (ts(now - SILENT_AFTER),)
+            )
+        }
+        return sum(
+            self.release_inbox_claims(h)
+            for (h,) in holders
+            if dead_here(h) or h.rsplit(":", 1)[0] in silent
+        )
 
     def pending_of(self, ids: Sequence[int]) -> set[int]:
         """Those of these rows still pending. Inside the transaction that processes them:

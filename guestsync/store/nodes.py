@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .base import StoreBase, ts
+
+BEAT = 15.0  # seconds between a node's beats (serve/nodes.py)
+SILENT_AFTER = timedelta(seconds=3 * BEAT)  # no beat for this long: the node is gone
 
 
 @dataclass(frozen=True)

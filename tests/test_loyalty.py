@@ -202,6 +202,11 @@ def test_the_report_shows_members_tiers_liability_and_coupons():
     rep = report.build(store, now=NOW, tz=st.tz, lang="zh-TW")
     sections = {s.key: s for s in rep.sections}
     assert sections["members"].rows == [["會員", "2"], ["非會員", "0"]]
+    by_segment = sections["members-by-segment"]
+    assert by_segment.columns[1:] == ["會員", "非會員"]
+    assert sum(int(r[1]) for r in by_segment.rows) == 2  # both members, in their segments
+    assert all(r[2] == "0" for r in by_segment.rows)
+    assert store.members_by_segment() == {s: (n, 0) for s, n in store.guests_by_segment().items()}
     assert sections["tiers"].rows == [["金卡", "1"], ["銀卡", "1"]]
     assert sections["points-liability"].rows == [["club", "100", "1"]]
     assert sections["coupons"].rows == [["生日禮", "1", "0", "0", "1", "0.0 %"]]

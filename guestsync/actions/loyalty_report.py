@@ -1,6 +1,7 @@
-"""The membership sections of `guestsync report`: members and non-members, guests per
-tier, tier changes this month, points liability (outstanding balances, and how many
-stated balances disagree with their ledger), coupon redemption by campaign. Each is a
+"""The membership sections of `guestsync report`: members and non-members (in all and
+per RFM segment), guests per tier, tier changes this month, points liability
+(outstanding balances, and how many stated balances disagree with their ledger),
+coupon redemption by campaign. Each is a
 `report_sections`-style function; `report.build` lays them out after its own. A store
 with no programme, no tier and no coupon gets none of them."""
 
@@ -18,6 +19,8 @@ LABELS: dict[str, dict[str, str]] = {
         " balance) or with a loyalty number.",
         "member": "members",
         "non_member": "non-members",
+        "by_segment": "Members in each segment",
+        "col_segment": "Segment",
         "tiers": "Guests by tier",
         "tier_changes": "Tier changes since {date}",
         "liability": "Points liability (outstanding balances)",
@@ -49,6 +52,8 @@ LABELS: dict[str, dict[str, str]] = {
         "members_note": "會員：在會員方案中（會員資料、點數或餘額）或有會員卡號的客人。",
         "member": "會員",
         "non_member": "非會員",
+        "by_segment": "各分群的會員",
+        "col_segment": "分群",
         "tiers": "各等級人數",
         "tier_changes": "{date} 起的等級異動",
         "liability": "點數負債（未使用點數）",
@@ -78,6 +83,8 @@ LABELS: dict[str, dict[str, str]] = {
         "members_note": "会员：在会员方案中（会员资料、积分或余额）或有会员卡号的客人。",
         "member": "会员",
         "non_member": "非会员",
+        "by_segment": "各分群的会员",
+        "col_segment": "分群",
         "tiers": "各等级人数",
         "tier_changes": "{date} 起的等级变动",
         "liability": "积分负债（未使用积分）",
@@ -130,6 +137,26 @@ def members(ctx: Context) -> Section | None:
         numeric={1},
         rows=[[_w(ctx, "member"), number(yes, "")], [_w(ctx, "non_member"), number(no, "")]],
         note=_w(ctx, "members_note"),
+    )
+
+
+def by_segment(ctx: Context) -> Section | None:
+    """Members and other guests per RFM segment, in the segments' own order."""
+    counts = ctx.store.members_by_segment()
+    if not counts or not any(m for m, _ in counts.values()):
+        return None
+    order = [s for s in ctx.report.segments if s in counts]
+    order += sorted(set(counts) - set(order))
+    return Section(
+        "members-by-segment",
+        _w(ctx, "by_segment"),
+        "table",
+        columns=[_w(ctx, "col_segment"), _w(ctx, "member"), _w(ctx, "non_member")],
+        numeric={1, 2},
+        rows=[
+            [ctx.words.segment(s), number(counts[s][0], ""), number(counts[s][1], "")]
+            for s in order
+        ],
     )
 
 
@@ -201,4 +228,4 @@ def coupons(ctx: Context) -> Section | None:
     )
 
 
-SECTIONS = (members, tiers, tier_changes, liability, coupons)
+SECTIONS = (members, by_segment, tiers, tier_changes, liability, coupons)

@@ -18,6 +18,17 @@ class LoyaltyReportOps(StoreBase):
         guests = self._one("SELECT count(*) FROM guests WHERE merged_into IS NULL")
         return members, guests - members
 
+    def members_by_segment(self) -> dict[str, tuple[int, int]]:
+        """segment -> (members, other guests), over the guests not merged away that have
+        a segment: how membership sits beside the RFM segments."""
+        rows = self.conn.execute(
+            "SELECT s.segment, sum(coalesce(l.member, 0) = 1), sum(coalesce(l.member, 0) = 0)"
+            " FROM guest_aggregates s JOIN guests g ON g.id = s.guest_id"
+            " AND g.merged_into IS NULL LEFT JOIN loyalty_aggregates l ON l.guest_id = s.guest_id"
+            " WHERE s.segment IS NOT NULL GROUP BY s.segment"
+        )
+        return {seg: (int(m or 0), int(o or 0)) for seg, m, o in rows}
+
     def guests_by_tier(self) -> dict[str, int]:
         rows = self.conn.execute(
             f"SELECT a.tier, count(*) FROM loyalty_aggregates a {_LIVE}"

@@ -9,7 +9,6 @@ and checks each page at phone and desktop widths: no sideways scrolling, no labe
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,19 +17,8 @@ from guestsync.actions.guests import current_id
 from guestsync.serve.service import Service
 from guestsync.store import Store
 
+from .browser import WIDTHS, chromium, needs_chromium, shots
 from .console_fixtures import TOKEN, add_trouble, console_config, filled_store
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WIDTHS = {"phone": 390, "desktop": 1280}
 
 # Elements whose text a person must read whole: cut off by the viewport's edge, or by
 # their own box when that box hides what overflows.
@@ -50,11 +38,7 @@ CLIPPED = """() => {
   return out;
 }"""
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
-pytestmark = pytest.mark.skipif(
-    not os.access(CHROMIUM, os.X_OK),
-    reason=f"{CHROMIUM} missing: `make test` installs it (apt-get install -y chromium)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -71,16 +55,12 @@ def served(tmp_path):
 
 @pytest.fixture
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _shots(tmp_path: Path) -> Path:
-    d = Path(os.environ.get("GUESTSYNC_CONSOLE_SHOTS") or tmp_path / "shots")
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return shots(tmp_path, "GUESTSYNC_CONSOLE_SHOTS")
 
 
 def _review_status(served: Service, item_id: int) -> str:

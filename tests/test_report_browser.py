@@ -9,7 +9,6 @@ Screenshots go to $GUESTSYNC_REPORT_SHOTS, or the test's tmp.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,8 @@ import pytest
 from guestsync.actions import report, report_html
 from guestsync.store import Store
 
+from .browser import WIDTHS, chromium, needs_chromium, shots
 from .report_fixtures import LONG_DISH, LONG_NAME, NOW, TZ, year_of_history
-from .test_console_browser import ARGS, CHROMIUM, WIDTHS
 
 # Text a reader must see whole: cut off by the page's edge, or by a box that hides what
 # overflows it; and any element wider than the page.
@@ -41,11 +40,7 @@ BROKEN = """() => [...document.querySelectorAll('td:not(:first-child), .bar-valu
                   return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1; })
   .map(el => el.innerText)"""
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
-pytestmark = pytest.mark.skipif(
-    not os.access(CHROMIUM, os.X_OK),
-    reason=f"{CHROMIUM} missing: `make test` installs it (apt-get install -y chromium)",
-)
+pytestmark = needs_chromium
 
 SECTIONS = [
     "kpis",
@@ -77,16 +72,12 @@ def pages(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _shots(tmp_path: Path) -> Path:
-    d = Path(os.environ.get("GUESTSYNC_REPORT_SHOTS") or tmp_path / "shots")
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return shots(tmp_path, "GUESTSYNC_REPORT_SHOTS")
 
 
 def _fonts(page, selector: str) -> list[dict]:

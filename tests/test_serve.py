@@ -5,7 +5,6 @@ exactly once. Then SIGTERM drains and exits 0."""
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import sqlite3
@@ -24,7 +23,7 @@ from guestsync.serve.service import Service
 from guestsync.store import Store
 from guestsync.testing import FakeHubSpot, FaultPlan, ServerThread
 
-from .webhook_signing import hmac_headers, webhook_config
+from .webhook_signing import booking, hmac_headers, webhook_config
 
 
 class SlowCrm:
@@ -61,19 +60,6 @@ def start(config: Path) -> tuple[subprocess.Popen, str]:
     url = line.strip().rsplit(" ", 1)[-1]
     assert proc.stdout.readline().strip() == f"POST {url}/webhooks/square  (square)"
     return proc, url
-
-
-def booking(i: int) -> bytes:
-    return json.dumps(
-        {
-            "id": f"zap-{i}",
-            "name": f"Guest {i}",
-            "email": f"guest{i}@example.com",
-            "phone": f"+8869{i:08d}",
-            "start_at": "2026-12-01T19:00:00+08:00",
-            "party_size": 2,
-        }
-    ).encode()
 
 
 class Sender:

@@ -23,22 +23,9 @@ import pytest
 
 from guestsync.store.intake import intake_path
 
-from .webhook_signing import hmac_headers, webhook_config
+from .webhook_signing import booking, hmac_headers, webhook_config
 
 WORKERS = 2
-
-
-def booking(i: int) -> bytes:
-    return json.dumps(
-        {
-            "id": f"zap-{i}",
-            "name": f"Guest {i}",
-            "email": f"guest{i}@example.com",
-            "phone": f"+8869{i:08d}",
-            "start_at": "2026-12-01T19:00:00+08:00",
-            "party_size": 2,
-        }
-    ).encode()
 
 
 def signed(i: int, event: str | None = None) -> tuple[bytes, dict[str, str]]:

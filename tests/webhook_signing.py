@@ -14,6 +14,20 @@ SQUARE_URL = "https://hooks.example.com/webhooks/square"
 STD_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-test-key-32byte").decode()
 
 
+def booking(i: int) -> bytes:
+    """A generic webhook booking of guest `i`: a name, email and phone of its own."""
+    return json.dumps(
+        {
+            "id": f"zap-{i}",
+            "name": f"Guest {i}",
+            "email": f"guest{i}@example.com",
+            "phone": f"+8869{i:08d}",
+            "start_at": "2026-12-01T19:00:00+08:00",
+            "party_size": 2,
+        }
+    ).encode()
+
+
 def sample(name: str) -> bytes:
     return (SAMPLES / name).read_bytes()
 

@@ -18,8 +18,13 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def process_of(holder: str) -> tuple[str, str]:
+    """(host, pid) of a `host:pid:run` holder."""
+    host, _, rest = holder.partition(":")
+    return host, rest.split(":")[0]
+
+
 def dead_here(holder: str) -> bool:
     """`holder` is a process of this host that no longer runs."""
-    host, _, rest = holder.partition(":")
-    pid = rest.split(":")[0]
+    host, pid = process_of(holder)
     return host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid))

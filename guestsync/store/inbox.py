@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from ..models import InboxEntry
 from .base import StoreBase, ts, utcnow
-from .claimants import dead_here
+from .claimants import dead_here, process_of
 from .nodes import SILENT_AFTER
 
 CLAIM_TTL = timedelta(minutes=5)  # a window is processed within seconds; see above
@@ -116,7 +116,7 @@ class InboxOps(StoreBase):
             (ts(now),),
         ).fetchall()
         silent = {
-            f"{host}:{pid}"
+            (host, str(pid))
             for host, pid in self.conn.execute(
                 "SELECT host, pid FROM nodes WHERE last_seen < ?", (ts(now - SILENT_AFTER),)
             )
@@ -124,7 +124,7 @@ class InboxOps(StoreBase):
         return sum(
             self.release_inbox_claims(h)
             for (h,) in holders
-            if dead_here(h) or h.rsplit(":", 1)[0] in silent
+            if dead_here(h) or process_of(h) in silent
         )
 
     def pending_of(self, ids: Sequence[int]) -> set[int]:

@@ -65,11 +65,15 @@ class WindowStore:
         # features by their JSON: repeat records share one dict (and `decide` sees a
         # repeat as the same candidate record: process/resolve.py), parsed once
         self._features: dict[str, Any] = {}
+        # the window's keys and their hashes, for as long as the window lives: a key is
+        # looked up when the window is read, again when its record is resolved, and
+        # stored when it is linked (the cross-window cache may have started over since)
+        self._hash: dict[Key, int] = {}
         wanted: dict[int, int] = {}
         for k in set(probes):
             limit = self._caps.get(k[0], cap)
             if limit > 0:
-                wanted[hashed(k)] = limit + 1
+                wanted[self._hashed(k)] = limit + 1
         # key hash -> its guests, as far as the store's own query would count them; a key
         # whose count reached its limit is "full" (the store may hold more than we read)
         self._guests: dict[int, list[str]] = store.guests_of_keys(wanted)
@@ -100,7 +104,7 @@ class WindowStore:
             limit = caps.get(k[0], cap)
             if limit <= 0:
                 continue
-            h = hashed(k)
+            h = self._hashed(k)
             if h not in self._guests:  # not a key of this window's probes: ask the store
                 self.flush()
                 self._guests[h] = self._store.guests_of_keys({h: limit + 1})[h]
@@ -143,7 +147,7 @@ class WindowStore:
 
     def add_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
         for k in keys:
-            h = hashed(k)
+            h = self._hashed(k)
             gs = self._guests.get(h)
             if gs is None:
                 self._keys_out.add((h, guest_id))
@@ -204,7 +208,7 @@ class WindowStore:
         self.flush()
         self._store.drop_guest_keys(guest_id, keys)
         for k in keys:
-            h = hashed(k)
+            h = self._hashed(k)
             if h in self._full:  # the store may hold guests we never read: ask it again
                 self._guests.pop(h, None)
                 self._full.discard(h)
@@ -233,6 +237,13 @@ class WindowStore:
         self._move(features, guest_id)
 
     # -- the links in memory ---------------------------------------------------------
+
+    def _hashed(self, key: Key) -> int:
+        try:
+            return self._hash[key]
+        except KeyError:
+            h = self._hash[key] = hashed(key)
+            return h
 
     def features(self, features_json: str) -> Any:
         """The features stored as this JSON: one dict per distinct JSON in the window

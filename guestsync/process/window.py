@@ -88,6 +88,7 @@ class WindowStore:
         self._links_out: dict[Ref, tuple[Ref, str, str, str, datetime]] = {}
         self._keys_out: set[tuple[int, str]] = set()
         self._bookings: list[tuple[str, str, str, Reservation, datetime | None]] = []
+        self._guests_out: list[tuple[Guest, datetime]] = []  # created by the window
 
     # -- reads answered from memory ----------------------------------------------------
 
@@ -173,11 +174,17 @@ class WindowStore:
         if guest.id in self._new and guest.id not in self._ages:  # created now: no links yet
             self._ages[guest.id] = ts(now)  # as the store records it
             self._take(guest.id, [])
+            self._guests_out.append((guest, now))  # written first when the window flushes
+            return
+        self.flush()
         self._store.save_guest(guest, now=now)
 
     def flush(self) -> None:
-        """Write the buffered links and keys (in key order) and bookings (in order), with
-        executemany."""
+        """Write the buffered new guests, bookings (in order), links and keys (in key
+        order), with executemany."""
+        if self._guests_out:  # before what refers to them
+            self._store.save_new_guests(self._guests_out)
+            self._guests_out.clear()
         if self._bookings:
             self._store.upsert_reservations(self._bookings)
             self._bookings.clear()

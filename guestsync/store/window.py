@@ -135,6 +135,18 @@ class WindowOps(StoreBase):
             )
         return out
 
+    def save_new_guests(self, items: Sequence[tuple[Guest, datetime]]) -> None:
+        """`save_guest` for many guests new to the store, each created at its own time."""
+        self.conn.executemany(
+            "INSERT INTO guests (id, data, display_name, email, phone, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (g.id, g.model_dump_json(exclude_none=True), g.display_name(), g.email, g.phone)
+                + (ts(now),) * 2
+                for g, now in items
+            ],
+        )
+
     def save_links(self, rows: Sequence[tuple[Ref, str, str, str, datetime]]) -> None:
         """`save_link` for many: (ref, guest id, record JSON, features JSON, seen at)."""
         self.conn.executemany(

@@ -11,6 +11,7 @@ can put them back, and delivery can merge the two CRM contacts (SupportsMerge).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -174,7 +175,7 @@ class Resolver:
                 "candidate": j.guest_id,
                 "candidate_ref": j.ref,
                 "score": round(j.score.total, 3),
-                "fields": j.score.as_json(),
+                "fields": json.dumps(j.score.as_json(), ensure_ascii=False),  # as stored
                 "outcome": j.outcome,
             }
             for j in decision.judgements

@@ -7,6 +7,7 @@ import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from ..models import Guest
@@ -198,8 +199,7 @@ class IdentityOps(StoreBase):
     def search_guests(
         self, text: str, *, keys: Sequence[tuple[str, str]] = (), limit: int = 20
     ) -> list[Guest]:
-        """Live guests having one of `keys` exactly, or whose name, email or phone
-        contains `text`."""
+        """Live guests having one of `keys`, or whose name, email or phone has `text`."""
         like = f"%{text}%"
         hashes = sorted({key_hash(k, v) for k, v in keys})
         rows = self.conn.execute(
@@ -214,8 +214,8 @@ class IdentityOps(StoreBase):
     # -- match log -------------------------------------------------------------------
 
     def log_matches(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows with: ref, guest_id, candidate, candidate_ref, score, fields, outcome."""
-        now = ts()
+        """Rows: ref, guest_id, candidate, candidate_ref, score, fields (or JSON), outcome."""
+        now, dumps = ts(), partial(json.dumps, ensure_ascii=False)
         self.conn.executemany(
             "INSERT INTO match_log (at, source, stream, external_id, guest_id, candidate,"
             " candidate_ref, score, fields, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -227,7 +227,7 @@ class IdentityOps(StoreBase):
                     r.get("candidate"),
                     r.get("candidate_ref"),
                     r.get("score"),
-                    json.dumps(r.get("fields") or {}, ensure_ascii=False),
+                    f if isinstance(f := r.get("fields") or {}, str) else dumps(f),
                     r["outcome"],
                 )
                 for r in rows

@@ -88,9 +88,11 @@ def traditional(text: str) -> str:
     return _s2t().convert(text)
 
 
+@lru_cache(maxsize=1 << 16)
 def script(text: str) -> str | None:
     """ "traditional" or "simplified" when the text has characters that exist in only one
-    of the scripts, else None (林淑芬 reads the same in both; Latin text has none)."""
+    of the scripts, else None (林淑芬 reads the same in both; Latin text has none).
+    Memoized: each golden record asks it of every name of every linked record."""
     if not _CJK.search(text):
         return None
     if simplified(text) != text:

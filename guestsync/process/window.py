@@ -25,7 +25,7 @@ from ..identity.keys import Key
 from ..models import Guest, Reservation
 from ..store import Store, utcnow
 from ..store.base import ts
-from ..store.identity import Ref, cut_at_caps
+from ..store.identity import Ref
 from ..store.keyhash import key_hash
 
 LinkList = list[tuple[Ref, Any]]  # (ref, features) of one guest's records
@@ -89,6 +89,8 @@ class WindowStore:
         self._keys_out: set[tuple[int, str]] = set()
         self._bookings: list[tuple[str, str, str, Reservation, datetime | None]] = []
         self._guests_out: list[tuple[Guest, datetime]] = []  # created by the window
+        self._probes: dict[tuple[Key, ...], list[tuple[Key, int, int]]] = {}
+        self._stored: dict[tuple[Key, ...], list[int]] = {}
 
     # -- reads answered from memory ----------------------------------------------------
 
@@ -99,20 +101,35 @@ class WindowStore:
         cap: int,
         caps: Mapping[str, int] | None = None,
     ) -> tuple[list[str], list[tuple[str, str]]]:
+        """As the store answers it (`cut_at_caps`): the guests of the keys within their
+        cap, sorted, and the keys over it."""
         caps = caps or {}
-        found: dict[tuple[str, str], list[str]] = {}
-        for k in dict.fromkeys(keys):
-            limit = caps.get(k[0], cap)
-            if limit <= 0:
-                continue
-            h = self._hashed(k)
-            if h not in self._guests:  # not a key of this window's probes: ask the store
+        # a record's probe keys, hashed with their caps once per distinct set of keys in
+        # the window (a guest's repeat bookings probe the same keys)
+        mine = cap == self._cap and caps == self._caps
+        probe = self._probes.get(tk := tuple(keys)) if mine else None
+        if probe is None:
+            probe = [
+                (k, self._hashed(k), limit)
+                for k in dict.fromkeys(keys)
+                if (limit := caps.get(k[0], cap)) > 0
+            ]
+            if mine:
+                self._probes[tk] = probe
+        gids: set[str] = set()
+        over: list[tuple[str, str]] = []
+        for k, h, limit in probe:
+            gs = self._guests.get(h)
+            if gs is None:  # not a key of this window's probes: ask the store
                 self.flush()
-                self._guests[h] = self._store.guests_of_keys({h: limit + 1})[h]
-                if len(self._guests[h]) > limit:
+                gs = self._guests[h] = self._store.guests_of_keys({h: limit + 1})[h]
+                if len(gs) > limit:
                     self._full.add(h)
-            found[k] = self._guests[h]
-        return cut_at_caps(found, cap, caps)
+            if len(gs) > limit:
+                over.append(k)
+            else:
+                gids.update(gs)
+        return sorted(gids), over
 
     def candidate_links(self, guest_ids: Sequence[str]) -> list[tuple[str, Ref, Any]]:
         if not guest_ids:
@@ -147,8 +164,11 @@ class WindowStore:
         self._links_out[ref] = (ref, guest_id, record_json, features_json, seen_at)
 
     def add_guest_keys(self, guest_id: str, keys: Iterable[tuple[str, str]]) -> None:
-        for k in keys:
-            h = self._hashed(k)
+        keys = tuple(keys)
+        hashes = self._stored.get(keys)  # hashed once per distinct set of keys
+        if hashes is None:
+            hashes = self._stored[keys] = [self._hashed(k) for k in keys]
+        for h in hashes:
             gs = self._guests.get(h)
             if gs is None:
                 self._keys_out.add((h, guest_id))

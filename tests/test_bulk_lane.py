@@ -4,6 +4,7 @@ lane give the same guests, the same match log and the same review queue."""
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from guestsync.models import Entity, Reservation, SourceRecord
+from guestsync.models import Entity, Guest, Reservation, SourceRecord
 from guestsync.process.batch import process_pending
 from guestsync.restaurant import hooks
 from guestsync.store import Store
@@ -130,3 +131,50 @@ def test_the_window_reads_the_store_set_based(tmp_path, monkeypatch):
     assert calls["upsert_reservation"] == 0  # the window's bookings: one executemany
     assert calls["candidate_links"] <= stats.processed // 20  # merges and refreshes only
     assert json.loads(json.dumps(dict(calls))) is not None
+
+
+def _repeats_and_crowds(seed: int) -> list[SourceRecord]:
+    """Repeat bookings (the same guest, described alike, again and again: decisions and
+    key look-ups reused within a window and across windows) and a front-desk phone shared
+    by more guests than a key's cap (its key skipped), shuffled across windows."""
+    rng = random.Random(seed)
+    base = _records(seed, people=100)
+    repeats = [
+        r.model_copy(
+            update={
+                "external_id": f"{r.external_id}-again{k}",
+                "entity": Entity.reservation,
+                "reservation": _booking(i + k),
+            }
+        )
+        for i, r in enumerate(base[::3])
+        for k in range(1 + i % 3)
+    ]
+    crowd = [
+        SourceRecord(
+            source="booking_tw",
+            stream="guests",
+            external_id=f"desk{i}-{k}",
+            entity=Entity.reservation,
+            guest=Guest(
+                full_name=f"{'林黃張李王吳劉蔡'[i % 8]}{'小明美玲志強雅婷建國'[i % 10]}{i}",
+                phone="+886223456789",
+                email=f"desk{i}@example.com",
+            ),
+            reservation=_booking(i),
+        )
+        for i in range(30)
+        for k in range(2)
+    ]
+    records = base + repeats + crowd
+    rng.shuffle(records)
+    return records
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_repeat_bookings_and_crowded_keys_give_the_same_guests(tmp_path, seed):
+    records = _repeats_and_crowds(seed)
+    per_record = _run(tmp_path / "one.db", records, bulk=False)
+    bulk = _run(tmp_path / "bulk.db", records, bulk=True)
+    assert bulk == per_record
+    assert per_record[1][0] == len(records)  # every record processed, none rejected

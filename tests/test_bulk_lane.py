@@ -3,6 +3,7 @@ lane give the same guests, the same match log and the same review queue."""
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 from collections import Counter
@@ -178,3 +179,10 @@ def test_repeat_bookings_and_crowded_keys_give_the_same_guests(tmp_path, seed):
     bulk = _run(tmp_path / "bulk.db", records, bulk=True)
     assert bulk == per_record
     assert per_record[1][0] == len(records)  # every record processed, none rejected
+
+
+def test_a_bulk_window_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    """Full collections pause while a window is resolved (process/batch.py), and only then."""
+    before = gc.get_threshold()
+    _, stats = _run(tmp_path / "bulk.db", _records(8, people=60), bulk=True)
+    assert stats[0] > 0 and gc.get_threshold() == before and gc.isenabled()

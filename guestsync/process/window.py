@@ -34,6 +34,8 @@ LinkList = list[tuple[Ref, Any]]  # (ref, features) of one guest's records
 # windows too. Bounded: it starts over past _HASHES_MAX keys (about 15 MB).
 _HASHES: dict[Key, int] = {}
 _HASHES_MAX = 50_000
+# past key_hash's own small cache, which a window's thousands of new keys only churn
+_key_hash = key_hash.__wrapped__
 
 
 def hashed(key: Key) -> int:
@@ -43,7 +45,7 @@ def hashed(key: Key) -> int:
     except KeyError:
         if len(_HASHES) >= _HASHES_MAX:
             _HASHES.clear()
-        h = _HASHES[key] = key_hash(*key)
+        h = _HASHES[key] = _key_hash(*key)
         return h
 
 

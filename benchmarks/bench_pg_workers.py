@@ -3,9 +3,11 @@ its own windows: store/inbox.py), in the same run: rows/s, wall and CPU seconds 
 workers' own and the server backends', read from /proc for a local server), the 2/1
 ratio, and whether both give the same guests.
 
-Writers still take turns at the store's one advisory lock (store/postgres.py): what a
-second worker can add is the part of its work done outside that lock (reading and
-mapping its next window ahead), so expect well under 2x until the lock is split.
+Windows are serialized per ref, blocking key and guest (store/keylocks.py), not by one
+lock: two workers resolve side by side, and a window that meets a lock the other holds
+starts again (`restarts`). Settling the guests (after the windows) still takes turns.
+On a shared 2-core machine wall time follows the CPU share the workers get: read the CPU
+columns (worker + server CPU per row) beside it.
 Usage: bench_pg_workers.py [N ...]  (default 3000 records). PostgreSQL as
 bench_pg_import.py finds it; a database of its own per run, dropped after.
 """
@@ -77,8 +79,9 @@ def worker(url: str, start: Any, out: Any) -> None:
     server = backend_cpu(pid) - server0
     me1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = me1.ru_utime + me1.ru_stime - me0.ru_utime - me0.ru_stime
+    restarts = store.key_restarts
     store.close()
-    out.put((stats.processed, server, cpu))
+    out.put((stats.processed, server, cpu, restarts))
 
 
 def drain(url: str, workers: int) -> dict[str, float]:
@@ -101,6 +104,7 @@ def drain(url: str, workers: int) -> dict[str, float]:
         "rows": sum(r[0] for r in results),
         "cpu": sum(r[2] for r in results),  # the drain's, not the process start's
         "server": sum(r[1] for r in results),
+        "restarts": sum(r[3] for r in results),
         "guests": guests,
     }
 
@@ -126,11 +130,12 @@ def main() -> None:
             print(
                 f"  {workers} worker(s): wall {f['wall']:6.1f}s {f['rows'] / f['wall']:7,.0f}"
                 f" rows/s  worker CPU {f['cpu']:5.1f}s + server CPU {f['server']:5.1f}s"
-                f"  {f['rows']:,} rows, {f['guests']:,} guests"
+                f"  {f['rows']:,} rows, {f['guests']:,} guests, {f['restarts']} window restarts"
             )
         one, two = figures[1], figures[2]
         print(
-            f"  2 / 1 workers: rows/s {one['wall'] / two['wall']:.2f}x;"
+            f"  2 / 1 workers: rows/s {one['wall'] / two['wall']:.2f}x, CPU per row"
+            f" {(two['cpu'] + two['server']) / (one['cpu'] + one['server']):.2f}x;"
             f" each of the {backlog:,} rows once: {two['rows'] == one['rows'] == backlog};"
             f" same guests: {two['guests'] == one['guests']}"
         )

@@ -152,6 +152,61 @@ def process_batch(
     defer: bool = False,
     bulk: bool | None = None,
 ) -> None:
+    """See _process_batch. A deferred batch (its guests only noted, settled later) runs
+    under key locks on PostgreSQL, beside other workers' windows, again from the start
+    if it met a ref, key or guest another window holds (store/keylocks.py)."""
+    if not defer or store.dialect != "postgresql":
+        _process_batch(
+            store,
+            rows,
+            mapping_for,
+            targets,
+            stats,
+            identity,
+            mapped=mapped,
+            settings=settings,
+            defer=defer,
+            bulk=bulk,
+        )
+        return
+    mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
+    refs = [(r.source, r.stream, r.external_id) for r in rows]
+    refs += [_ref(m) for m in mapped if not isinstance(m, str)]
+    before = replace(stats, errors=[*stats.errors], warnings=[*stats.warnings])
+
+    def attempt() -> None:
+        for f in fields(stats):  # a window started again counts once
+            value = getattr(before, f.name)
+            setattr(stats, f.name, [*value] if isinstance(value, list) else value)
+        _process_batch(
+            store,
+            rows,
+            mapping_for,
+            targets,
+            stats,
+            identity,
+            mapped=mapped,
+            settings=settings,
+            defer=defer,
+            bulk=bulk,
+        )
+
+    store.keyed(refs, attempt)
+
+
+def _process_batch(
+    store: Store,
+    rows: list[InboxRow],
+    mapping_for: Callable[[str, str], CompiledMapping],
+    targets: Mapping[str, Target],
+    stats: ProcessStats,
+    identity: IdentityConfig | None = None,
+    *,
+    mapped: list[SourceRecord | str] | None = None,
+    settings: ActivitySettings | None = None,
+    defer: bool = False,
+    bulk: bool | None = None,
+) -> None:
     """`mapped`, if given, holds each row already mapped (or its rejection reason), e.g.
     by a mapping worker process (mapping_pool.py) while the previous batch was resolved.
 

@@ -24,7 +24,14 @@ _CHUNK = 500  # ids per IN (...) list: well under SQLite's 32,766 variables
 
 class WindowOps(StoreBase):
     def guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:
-        """{key hash: guests having it} for each hash, at most `limits[hash]` guests each."""
+        """{key hash: guests having it} for each hash, at most `limits[hash]` guests each.
+        In a window under key locks, the keys and then their guests are held (keylocks.py)."""
+        self._met_keys(limits)
+        return self._met_guests(
+            lambda: self._guests_of_keys(limits), lambda r: (g for gs in r.values() for g in gs)
+        )
+
+    def _guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:
         self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS window_keys (key BIGINT, lim BIGINT)")
         self.conn.execute("DELETE FROM window_keys")
         self.conn.executemany("INSERT INTO window_keys VALUES (?, ?)", sorted(limits.items()))
@@ -67,7 +74,14 @@ class WindowOps(StoreBase):
         return links, ages
 
     def link_states(self, refs: Iterable[Ref]) -> dict[Ref, tuple[str, bool]]:
-        """{ref: (guest id, pinned)} of those of these source records that are linked."""
+        """{ref: (guest id, pinned)} of those of these source records that are linked
+        (their guests held, in a window under key locks)."""
+        refs = list(refs)
+        return self._met_guests(
+            lambda: self._link_states(refs), lambda r: (g for g, _ in r.values())
+        )
+
+    def _link_states(self, refs: Iterable[Ref]) -> dict[Ref, tuple[str, bool]]:
         by_stream: dict[tuple[str, str], list[str]] = {}
         for source, stream, external_id in set(refs):
             by_stream.setdefault((source, stream), []).append(external_id)

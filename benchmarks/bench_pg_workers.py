@@ -41,11 +41,17 @@ class RecordMapping:
         )
 
 
-def fill(url: str, n: int) -> int:
-    """The backlog: `n` records (a third of them again, changed); how many rows."""
+# records per person: "dense", 3 records of each person shuffled through the backlog (two
+# windows being resolved at once share people: they take turns, and one starts again);
+# "sparse", 1.1 (a large guest base, a trickle of bookings: windows rarely share anyone)
+WORKLOADS = {"dense": 3.0, "sparse": 1.1}
+
+
+def fill(url: str, n: int, per_person: float) -> int:
+    """The backlog: `n` records of n / per_person people; how many rows."""
     store = open_store(url)
-    people = max(1, int(n / 3))
-    records = [to_record(r) for r, _ in rows(people, 3.0, seed=11)][:n]
+    people = max(1, int(n / per_person))
+    records = [to_record(r) for r, _ in rows(people, per_person, seed=11)][:n]
     entries = [
         InboxEntry.of(
             source=r.source,
@@ -109,36 +115,46 @@ def drain(url: str, workers: int) -> dict[str, float]:
     }
 
 
+def report(
+    n: int, workload: str, per_person: float, backlog: int, figures: dict[int, dict[str, float]]
+) -> None:
+    print(
+        f"records: {n:,} ({workload}: {per_person} per person), PostgreSQL, process stage"
+        " (claimed windows of 200)"
+    )
+    for workers, f in figures.items():
+        print(
+            f"  {workers} worker(s): wall {f['wall']:6.1f}s {f['rows'] / f['wall']:7,.0f}"
+            f" rows/s  worker CPU {f['cpu']:5.1f}s + server CPU {f['server']:5.1f}s"
+            f"  {f['rows']:,} rows, {f['guests']:,} guests, {f['restarts']} window restarts"
+        )
+    one, two = figures[1], figures[2]
+    print(
+        f"  2 / 1 workers: rows/s {one['wall'] / two['wall']:.2f}x, CPU per row"
+        f" {(two['cpu'] + two['server']) / (one['cpu'] + one['server']):.2f}x;"
+        f" each of the {backlog:,} rows once: {two['rows'] == one['rows'] == backlog};"
+        f" same guests: {two['guests'] == one['guests']}"
+    )
+
+
 def main() -> None:
     import psycopg
 
     admin_url = server_url()
     admin = psycopg.connect(admin_url, autocommit=True)
     for n in [int(a) for a in sys.argv[1:]] or [3_000]:
-        figures = {}
-        for workers in (1, 2):
-            name = f"gs_bench_{uuid.uuid4().hex[:10]}"
-            admin.execute(f"CREATE DATABASE {name}")
-            try:
-                url = admin_url.rsplit("/", 1)[0] + "/" + name
-                backlog = fill(url, n)
-                figures[workers] = drain(url, workers)
-            finally:
-                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        print(f"records: {n:,}, PostgreSQL, process stage (claimed windows of 200)")
-        for workers, f in figures.items():
-            print(
-                f"  {workers} worker(s): wall {f['wall']:6.1f}s {f['rows'] / f['wall']:7,.0f}"
-                f" rows/s  worker CPU {f['cpu']:5.1f}s + server CPU {f['server']:5.1f}s"
-                f"  {f['rows']:,} rows, {f['guests']:,} guests, {f['restarts']} window restarts"
-            )
-        one, two = figures[1], figures[2]
-        print(
-            f"  2 / 1 workers: rows/s {one['wall'] / two['wall']:.2f}x, CPU per row"
-            f" {(two['cpu'] + two['server']) / (one['cpu'] + one['server']):.2f}x;"
-            f" each of the {backlog:,} rows once: {two['rows'] == one['rows'] == backlog};"
-            f" same guests: {two['guests'] == one['guests']}"
-        )
+        for workload, per_person in WORKLOADS.items():
+            figures = {}
+            for workers in (1, 2):
+                name = f"gs_bench_{uuid.uuid4().hex[:10]}"
+                admin.execute(f"CREATE DATABASE {name}")
+                try:
+                    url = admin_url.rsplit("/", 1)[0] + "/" + name
+                    backlog = fill(url, n, per_person)
+                    figures[workers] = drain(url, workers)
+                finally:
+                    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            report(n, workload, per_person, backlog, figures)
     admin.close()
 
 

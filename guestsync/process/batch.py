@@ -28,6 +28,7 @@ from ..models import SourceRecord
 from ..restaurant import hooks
 from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
+from .keyed import keyed_batch
 from .ordering import is_current
 from .outbox import queue_for_targets
 from .removals import note_removal
@@ -153,8 +154,7 @@ def process_batch(
     bulk: bool | None = None,
 ) -> None:
     """See _process_batch. A deferred batch (its guests only noted, settled later) runs
-    under key locks on PostgreSQL, beside other workers' windows, again from the start
-    if it met a ref, key or guest another window holds (store/keylocks.py)."""
+    under key locks on PostgreSQL, beside other workers' windows (process/keyed.py)."""
     if not defer or store.dialect != "postgresql":
         _process_batch(
             store,
@@ -170,28 +170,26 @@ def process_batch(
         )
         return
     mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
-    refs = [(r.source, r.stream, r.external_id) for r in rows]
-    refs += [_ref(m) for m in mapped if not isinstance(m, str)]
-    before = replace(stats, errors=[*stats.errors], warnings=[*stats.warnings])
-
-    def attempt() -> None:
-        for f in fields(stats):  # a window started again counts once
-            value = getattr(before, f.name)
-            setattr(stats, f.name, [*value] if isinstance(value, list) else value)
-        _process_batch(
+    keyed_batch(
+        store,
+        rows,
+        mapped,
+        stats,
+        identity,
+        bulk=bulk if bulk is not None else len(rows) >= BULK_ROWS,
+        run=lambda part, done, window: _process_batch(
             store,
-            rows,
+            part,
             mapping_for,
             targets,
             stats,
             identity,
-            mapped=mapped,
+            mapped=done,
             settings=settings,
-            defer=defer,
-            bulk=bulk,
-        )
-
-    store.keyed(refs, attempt)
+            defer=True,
+            bulk=window,
+        ),
+    )
 
 
 def _process_batch(

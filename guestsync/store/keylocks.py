@@ -31,7 +31,7 @@ On SQLite nothing changes: one writer at a time, `keyed` is the plain transactio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from hashlib import blake2b
 from typing import Any, TypeVar
 
@@ -85,6 +85,11 @@ class KeyLocks:
             raise Relock(f"{len(missed)} lock(s) held by another writer")
         return True
 
+    def try_all(self, conn: PgConnection, hashes: Iterable[int]) -> None:
+        """Hold those of these that no other window holds (not `wanted`: what is not
+        held now is left for later, not waited for)."""
+        self._take(conn, sorted(set(hashes) - self.held), wait=False)
+
     def _take(self, conn: PgConnection, hashes: list[int], *, wait: bool) -> list[int]:
         if not hashes:
             return []
@@ -105,13 +110,14 @@ class KeyLockOps:
     _keyed: KeyLocks | None
     key_restarts = 0  # windows started again (a lock held elsewhere, a deadlock): a figure
 
-    def keyed(self, refs: Iterable[tuple[str, str, str]], attempt: Callable[[], T]) -> T:
+    def keyed(self, attempt: Callable[[], T], *, wait_for: Iterable[int] = ()) -> T:
         """Run `attempt` (which opens the outermost transaction) with its writes
-        serialized per ref, key and guest (the module docstring), again from the start
-        while it meets a lock another window holds. On SQLite: `attempt()`."""
+        serialized per ref, key and guest (the module docstring): the locks `wait_for`
+        taken at BEGIN, waiting; again from the start while it meets a lock another
+        window holds. On SQLite: `attempt()`."""
         if self.dialect != "postgresql" or self._keyed is not None:
             return attempt()
-        locks = KeyLocks(lock_id("ref", *r) for r in refs)
+        locks = KeyLocks(wait_for)
         while True:
             locks.tries += 1
             self._keyed = locks if locks.tries <= MAX_TRIES else None
@@ -125,6 +131,16 @@ class KeyLockOps:
                 self.key_restarts += 1
             finally:
                 self._keyed = None
+
+    def try_locks(self, groups: Sequence[Iterable[int]]) -> list[int]:
+        """In a keyed transaction: try each group's locks, never waiting; the indexes of
+        the groups now held whole (every group outside one, and on SQLite)."""
+        sets = [set(g) for g in groups]
+        if self._keyed is None or not self.conn.in_transaction:
+            return list(range(len(sets)))
+        self._keyed.try_all(self.conn, set().union(*sets))
+        held = self._keyed.held
+        return [i for i, g in enumerate(sets) if g <= held]
 
     def _met_keys(self, hashes: Iterable[int]) -> None:
         """Key hashes about to be read from guest_keys: held first."""

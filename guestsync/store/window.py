@@ -27,8 +27,9 @@ class WindowOps(StoreBase):
         """{key hash: guests having it} for each hash, at most `limits[hash]` guests each.
         In a window under key locks, the keys and then their guests are held (keylocks.py)."""
         self._met_keys(limits)
-        return self._met_guests(
-            lambda: self._guests_of_keys(limits), lambda r: (g for gs in r.values() for g in gs)
+        return self._met_guests(  # a key at its limit is skipped: its guests are not met
+            lambda: self._guests_of_keys(limits),
+            lambda r: (g for h, gs in r.items() if len(gs) < limits[h] for g in gs),
         )
 
     def _guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:

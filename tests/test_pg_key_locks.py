@@ -163,3 +163,16 @@ def test_a_lock_held_elsewhere_restarts_the_window_holding_it(pg_url: str) -> No
     a.conn.execute("COMMIT")
     a.close()
     b.close()
+
+
+def test_a_window_that_keeps_meeting_held_locks_ends_under_the_write_lock(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After MAX_TRIES restarts the window runs as every other writer does: exclusive."""
+    monkeypatch.setattr("guestsync.store.keylocks.MAX_TRIES", 0)
+    _fill(pg_url, [_entry("inline", "r-1", Guest(full_name="Lin Mei", email="lin@example.com"))])
+    store = open_store(pg_url)
+    stats = ProcessStats()
+    _window(store, "host:1:a", stats, bulk=False)
+    assert (stats.processed, store.count_guests(), store.count_pending()) == (1, 1, 0)
+    store.close()

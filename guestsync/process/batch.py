@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -153,65 +154,29 @@ def process_batch(
     defer: bool = False,
     bulk: bool | None = None,
 ) -> None:
-    """See _process_batch. A deferred batch (its guests only noted, settled later) runs
-    under key locks on PostgreSQL, beside other workers' windows (process/keyed.py)."""
-    if not defer or store.dialect != "postgresql":
-        _process_batch(
-            store,
-            rows,
-            mapping_for,
-            targets,
-            stats,
-            identity,
-            mapped=mapped,
-            settings=settings,
-            defer=defer,
-            bulk=bulk,
-        )
-        return
-    mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
-    keyed_batch(
-        store,
-        rows,
-        mapped,
-        stats,
-        identity,
-        bulk=bulk if bulk is not None else len(rows) >= BULK_ROWS,
-        run=lambda part, done, window: _process_batch(
-            store,
-            part,
-            mapping_for,
-            targets,
-            stats,
-            identity,
-            mapped=done,
-            settings=settings,
-            defer=True,
-            bulk=window,
-        ),
-    )
-
-
-def _process_batch(
-    store: Store,
-    rows: list[InboxRow],
-    mapping_for: Callable[[str, str], CompiledMapping],
-    targets: Mapping[str, Target],
-    stats: ProcessStats,
-    identity: IdentityConfig | None = None,
-    *,
-    mapped: list[SourceRecord | str] | None = None,
-    settings: ActivitySettings | None = None,
-    defer: bool = False,
-    bulk: bool | None = None,
-) -> None:
     """`mapped`, if given, holds each row already mapped (or its rejection reason), e.g.
     by a mapping worker process (mapping_pool.py) while the previous batch was resolved.
 
     The guests the batch touched are settled in the same transaction, or with `defer`
     noted for `settle_dirty` (one settle per guest per run, however many batches touched
     it). `bulk` (default: batches of BULK_ROWS rows or more) resolves the batch as one
-    window; both ways give the same guests (tests/test_bulk_lane.py)."""
+    window; both ways give the same guests (tests/test_bulk_lane.py). Deferred, on
+    PostgreSQL: beside other workers' windows, under key locks (process/keyed.py)."""
+    if defer and store.dialect == "postgresql" and not store.in_keyed_window():
+        again = partial(
+            process_batch,
+            store,
+            mapping_for=mapping_for,
+            targets=targets,
+            stats=stats,
+            identity=identity,
+            settings=settings,
+            defer=True,
+        )
+        bulk = bulk if bulk is not None else len(rows) >= BULK_ROWS
+        mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
+        run = lambda part, done, window: again(part, mapped=done, bulk=window)  # noqa: E731
+        return keyed_batch(store, rows, mapped, stats, identity, bulk=bulk, run=run)
     if bulk if bulk is not None else len(rows) >= BULK_ROWS:
         mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
         before = replace(stats, errors=[*stats.errors], warnings=[*stats.warnings])

@@ -125,9 +125,10 @@ class StoreBase(KeyLockOps):
         """BEGIN IMMEDIATE; on PostgreSQL (store/postgres.py) the write lock exclusive, or
         shared: for a window under key locks (keylocks.py), or for `shared` transactions,
         those whose writes are idempotent inserts that read nothing to decide them."""
-        if isinstance(self.conn, PgConnection) and (shared or self._keyed is not None):
+        keyed = self._keyed is not None and not self._keyed.exclusive
+        if isinstance(self.conn, PgConnection) and (shared or keyed):
             self.conn.execute("BEGIN")
-            if self._keyed is not None:
+            if self._keyed is not None and keyed:
                 self._keyed.begin(self.conn)
             else:
                 self.conn.execute("SELECT pg_advisory_xact_lock_shared(?)", (self.conn.WRITE_LOCK,))

@@ -93,12 +93,6 @@ class IdentityOps(StoreBase):
                 by_hash.setdefault(key_hash(*k), k)
         if not by_hash:
             return [], []
-        self._met_keys(by_hash)  # in a window under key locks (keylocks.py)
-        return self._met_guests(lambda: self._guests_sharing(by_hash, cap, caps), lambda r: r[0])
-
-    def _guests_sharing(
-        self, by_hash: Mapping[int, tuple[str, str]], cap: int, caps: Mapping[str, int]
-    ) -> tuple[list[str], list[tuple[str, str]]]:
         sub = "SELECT * FROM (SELECT key, guest_id FROM guest_keys WHERE key = ? LIMIT ?) AS k"
         sql = " UNION ALL ".join([sub] * len(by_hash))
         params: list[Any] = []
@@ -368,11 +362,7 @@ class IdentityOps(StoreBase):
         return self._one("SELECT 1 FROM kept_apart WHERE a = ? AND b = ?", (lo, hi)) is not None
 
     def link_state(self, ref: Ref) -> tuple[str, bool] | None:
-        """(guest id, pinned) of a linked record, or None (its guest held, in a window
-        under key locks: keylocks.py)."""
-        return self._met_guests(lambda: self._link_state(ref), lambda r: [r[0]] if r else [])
-
-    def _link_state(self, ref: Ref) -> tuple[str, bool] | None:
+        """(guest id, pinned) of a linked record, or None."""
         r = self.conn.execute(
             "SELECT guest_id, pinned FROM guest_links WHERE source = ? AND stream = ? AND"
             " external_id = ?",

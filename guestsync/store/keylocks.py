@@ -31,10 +31,11 @@ On SQLite nothing changes: one writer at a time, `keyed` is the plain transactio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from hashlib import blake2b
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from .keyhash import key_hash
 from .postgres import PgConnection, is_deadlock
 
 T = TypeVar("T")
@@ -66,6 +67,7 @@ class KeyLocks:
         self.wanted: set[int] = set(first)
         self.held: set[int] = set()
         self.tries = 0
+        self.exclusive = False  # after MAX_TRIES: the write lock alone, as SQLite's
 
     def begin(self, conn: PgConnection) -> None:
         """At BEGIN: the write lock shared, then every wanted lock in sorted order."""
@@ -120,7 +122,8 @@ class KeyLockOps:
         locks = KeyLocks(wait_for)
         while True:
             locks.tries += 1
-            self._keyed = locks if locks.tries <= MAX_TRIES else None
+            locks.exclusive = locks.tries > MAX_TRIES
+            self._keyed = locks
             try:
                 return attempt()
             except Relock:
@@ -132,11 +135,15 @@ class KeyLockOps:
             finally:
                 self._keyed = None
 
+    def in_keyed_window(self) -> bool:
+        """Inside `keyed` (its attempt, under key locks)."""
+        return self._keyed is not None
+
     def try_locks(self, groups: Sequence[Iterable[int]]) -> list[int]:
         """In a keyed transaction: try each group's locks, never waiting; the indexes of
         the groups now held whole (every group outside one, and on SQLite)."""
         sets = [set(g) for g in groups]
-        if self._keyed is None or not self.conn.in_transaction:
+        if self._keyed is None or self._keyed.exclusive or not self.conn.in_transaction:
             return list(range(len(sets)))
         self._keyed.try_all(self.conn, set().union(*sets))
         held = self._keyed.held
@@ -144,17 +151,65 @@ class KeyLockOps:
 
     def _met_keys(self, hashes: Iterable[int]) -> None:
         """Key hashes about to be read from guest_keys: held first."""
-        if self._keyed is not None and self.conn.in_transaction:
+        if self._keyed is not None and not self._keyed.exclusive and self.conn.in_transaction:
             self._keyed.take(self.conn, hashes)
 
     def _met_guests(self, read: Callable[[], T], guests: Callable[[T], Iterable[str]]) -> T:
         """`read()`, again until every guest in what it returns is held."""
         result = read()
-        while self._keyed is not None and self.conn.in_transaction:
+        while self._keyed is not None and not self._keyed.exclusive and self.conn.in_transaction:
             if not self._keyed.take(self.conn, (lock_id("guest", g) for g in guests(result))):
                 break
             result = read()
         return result
+
+
+class KeyedReads:
+    """The identity reads a window makes, guarded (before IdentityOps and WindowOps in
+    Store's bases): in a window under key locks, the keys are held before they are read,
+    the guests the reads name after, the read repeated until all in it are held
+    (`KeyLockOps._met_guests`). Outside one, and on SQLite, the reads themselves."""
+
+    _met_keys: Callable[[Iterable[int]], None]
+    _met_guests: Callable[..., Any]
+
+    def guests_sharing_keys(
+        self, keys: Sequence[tuple[str, str]], *, cap: int, caps: Mapping[str, int] | None = None
+    ) -> tuple[list[str], list[tuple[str, str]]]:
+        keys = list(keys)
+        self._met_keys(key_hash(*k) for k in keys if (caps or {}).get(k[0], cap) > 0)
+        read = super().guests_sharing_keys  # type: ignore[misc]
+        return cast(
+            tuple[list[str], list[tuple[str, str]]],
+            self._met_guests(lambda: read(keys, cap=cap, caps=caps), lambda r: r[0]),
+        )
+
+    def link_state(self, ref: tuple[str, str, str]) -> tuple[str, bool] | None:
+        read = super().link_state  # type: ignore[misc]
+        return cast(
+            "tuple[str, bool] | None",
+            self._met_guests(lambda: read(ref), lambda r: [r[0]] if r else []),
+        )
+
+    def guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:
+        self._met_keys(limits)
+        read = super().guests_of_keys  # type: ignore[misc]
+        # the guests of a key at its limit are not met: the window skips that key
+        return cast(
+            dict[int, list[str]],
+            self._met_guests(
+                lambda: read(limits),
+                lambda r: (g for h, gs in r.items() if len(gs) < limits[h] for g in gs),
+            ),
+        )
+
+    def link_states(self, refs: Iterable[tuple[str, str, str]]) -> dict[Any, tuple[str, bool]]:
+        refs = list(refs)
+        read = super().link_states  # type: ignore[misc]
+        return cast(
+            dict[Any, tuple[str, bool]],
+            self._met_guests(lambda: read(refs), lambda r: (g for g, _ in r.values())),
+        )
 
 
 # the PostgreSQL functions that take a set of two-int4 advisory locks: all in the order
@@ -171,4 +226,12 @@ LOCK_FUNCTIONS = (
     " out := out || pg_try_advisory_xact_lock($1[i], $2[i]); END LOOP; RETURN out; END$$",
 )
 
-__all__ = ["LOCK_FUNCTIONS", "MAX_TRIES", "KeyLockOps", "KeyLocks", "Relock", "lock_id"]
+__all__ = [
+    "LOCK_FUNCTIONS",
+    "MAX_TRIES",
+    "KeyLockOps",
+    "KeyLocks",
+    "KeyedReads",
+    "Relock",
+    "lock_id",
+]

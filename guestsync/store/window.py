@@ -24,15 +24,7 @@ _CHUNK = 500  # ids per IN (...) list: well under SQLite's 32,766 variables
 
 class WindowOps(StoreBase):
     def guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:
-        """{key hash: guests having it} for each hash, at most `limits[hash]` guests each.
-        In a window under key locks, the keys and then their guests are held (keylocks.py)."""
-        self._met_keys(limits)
-        return self._met_guests(  # a key at its limit is skipped: its guests are not met
-            lambda: self._guests_of_keys(limits),
-            lambda r: (g for h, gs in r.items() if len(gs) < limits[h] for g in gs),
-        )
-
-    def _guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:
+        """{key hash: guests having it} for each hash, at most `limits[hash]` guests each."""
         self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS window_keys (key BIGINT, lim BIGINT)")
         self.conn.execute("DELETE FROM window_keys")
         self.conn.executemany("INSERT INTO window_keys VALUES (?, ?)", sorted(limits.items()))
@@ -75,14 +67,7 @@ class WindowOps(StoreBase):
         return links, ages
 
     def link_states(self, refs: Iterable[Ref]) -> dict[Ref, tuple[str, bool]]:
-        """{ref: (guest id, pinned)} of those of these source records that are linked
-        (their guests held, in a window under key locks)."""
-        refs = list(refs)
-        return self._met_guests(
-            lambda: self._link_states(refs), lambda r: (g for g, _ in r.values())
-        )
-
-    def _link_states(self, refs: Iterable[Ref]) -> dict[Ref, tuple[str, bool]]:
+        """{ref: (guest id, pinned)} of those of these source records that are linked."""
         by_stream: dict[tuple[str, str], list[str]] = {}
         for source, stream, external_id in set(refs):
             by_stream.setdefault((source, stream), []).append(external_id)

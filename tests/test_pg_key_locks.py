@@ -148,17 +148,21 @@ def test_windows_without_a_key_in_common_overlap(pg_url: str) -> None:
 
 def test_a_lock_held_elsewhere_restarts_the_window_holding_it(pg_url: str) -> None:
     a, b = open_store(pg_url), open_store(pg_url)
-    other = KeyLocks([lock_id("guest", "g1")])
+    k1, k2 = lock_id("ref", "s", "x", "1"), lock_id("ref", "s", "x", "2")
+    other = KeyLocks([k1])
+    other.prepare(a.conn)  # type: ignore[arg-type]
     a.conn.execute("BEGIN")
     other.begin(a.conn)  # type: ignore[arg-type]
-    mine = KeyLocks([])
+    assert other.held == {k1}
+    mine = KeyLocks(known=[k2])
+    mine.prepare(b.conn)  # type: ignore[arg-type]
     b.conn.execute("BEGIN")
     mine.begin(b.conn)  # type: ignore[arg-type]
-    assert mine.take(b.conn, [lock_id("guest", "g2")])  # type: ignore[arg-type]
-    assert not mine.take(b.conn, [lock_id("guest", "g2")])  # type: ignore[arg-type]
+    assert mine.take(b.conn, [k2])  # type: ignore[arg-type]
+    assert not mine.take(b.conn, [k2])  # type: ignore[arg-type]
     with pytest.raises(Relock):
-        mine.take(b.conn, [lock_id("guest", "g1")])  # type: ignore[arg-type]
-    assert mine.wanted == {lock_id("guest", "g1"), lock_id("guest", "g2")}
+        mine.take(b.conn, [k1])  # type: ignore[arg-type]
+    assert mine.wanted == {k1, k2}
     b.conn.execute("ROLLBACK")
     a.conn.execute("COMMIT")
     a.close()

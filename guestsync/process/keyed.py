@@ -87,7 +87,7 @@ def keyed_batch(
                 if free:
                     run([rows[i] for i in free], _subset(mapped, free), bulk)
 
-        store.keyed(attempt)
+        store.keyed(attempt, known=set().union(*groups))
 
     first()
     if not left:

@@ -127,6 +127,8 @@ class StoreBase(KeyLockOps):
         those whose writes are idempotent inserts that read nothing to decide them."""
         keyed = self._keyed is not None and not self._keyed.exclusive
         if isinstance(self.conn, PgConnection) and (shared or keyed):
+            if self._keyed is not None and keyed:
+                self._keyed.prepare(self.conn)  # autocommit: before BEGIN
             self.conn.execute("BEGIN")
             if self._keyed is not None and keyed:
                 self._keyed.begin(self.conn)

@@ -4,27 +4,31 @@ Every other transaction on PostgreSQL takes the store's write lock (an advisory 
 store/postgres.py) exclusively, as SQLite's BEGIN IMMEDIATE does. A window of inbox rows
 whose guests are settled later (`process_batch(defer=True)`: the worker's way) takes it
 *shared* instead, so that windows run side by side, and serializes on what it reads and
-writes instead, with transaction-level advisory locks (two-int4 form: a space of their
-own, apart from the single-bigint write and migrate locks):
+writes instead, with row locks (`SELECT ... FOR UPDATE`):
 
-1. before it begins, the locks of its records' refs (source, stream, external id), in
-   sorted order, waiting for each (sorted: two windows cannot wait on each other);
+1. its records' refs (source, stream, external id) and probe keys: rows of `key_locks`
+   (m0031), one per hash, made before the window begins;
 2. every blocking key hash, before the key's guests are read (`guests_of_keys`,
    `guests_sharing_keys`): two records of one person share a key, so the second window
    waits for the first to commit and then finds its guest (READ COMMITTED re-reads);
-3. every guest it meets (the guests of a key, the guest a record is linked to), after
-   reading it and before using it; the read is repeated until every guest in it is held,
-   so a guest merged away by a window that committed in between is not used stale.
-   Every writer of a guest's links and keys holds that guest (it met it, or created it),
-   so once held, what was read about it stays true until the window commits. A merge
-   holds both guests.
+3. every guest it meets (the guests of a key, the guest a record is linked to): its
+   `guests` row (FOR NO KEY UPDATE: foreign key checks are not blocked), after reading it
+   and before using it; the read is repeated until every guest in it is held, so a guest
+   merged away by a window that committed in between is not used stale. Every writer of
+   a guest's links and keys holds that guest (it met it, or created it), so once held,
+   what was read about it stays true until the window commits. A merge holds both.
 
-Locks taken during the window (2 and 3) never wait: `pg_try_advisory_xact_lock`. If one
-is held by another window, this window rolls back (`Relock`) and starts again, taking
-everything it has met so far at the start, in sorted order. No window ever waits while
-holding a lock another one waits on in the other order, so no deadlock; the lock set only
-grows, so the restarts end (after MAX_TRIES, the window runs under the exclusive lock).
-A PostgreSQL deadlock on rows (PostgreSQL aborts one side) is retried the same way.
+Row locks, not advisory locks: a window holds a few thousand (200 records, about a dozen
+keys each), and advisory locks live in PostgreSQL's shared lock table
+(max_locks_per_transaction x max_connections, 6,400 by default): four workers filled it.
+
+Locks met during a window (2 and 3) never wait (SKIP LOCKED). If one is held by another
+window, this window rolls back (`Relock`) and starts again, taking everything it has met
+so far at BEGIN, waiting, in one order (keys sorted, then guests sorted). No window waits
+while holding a lock another one waits on in the other order, so no deadlock; the lock
+set only grows, so the restarts end (after MAX_TRIES, the window runs under the exclusive
+lock). A PostgreSQL deadlock on other rows (PostgreSQL aborts one side) is retried the
+same way. process/keyed.py admits a window's records whose locks are free first.
 
 On SQLite nothing changes: one writer at a time, `keyed` is the plain transaction.
 """
@@ -47,60 +51,86 @@ class Relock(Exception):
 
 
 def lock_id(*parts: str) -> int:
-    """The signed 64-bit lock of a ref or a guest (blake2b: the same in every process)."""
+    """The signed 64-bit lock of a ref (blake2b: the same in every process)."""
     n = int.from_bytes(blake2b("\x1f".join(parts).encode(), digest_size=8).digest(), "big")
     return n - (1 << 64) if n >= 1 << 63 else n
 
 
-def _split(h: int) -> tuple[int, int]:
-    """A 64-bit hash as the two int4 of pg_advisory_xact_lock(int4, int4)."""
-    u = h & ((1 << 64) - 1)
-    hi, lo = u >> 32, u & 0xFFFF_FFFF
-    return (hi - (1 << 32) if hi >= 1 << 31 else hi), (lo - (1 << 32) if lo >= 1 << 31 else lo)
+_KEYS = "SELECT key FROM key_locks WHERE key = ANY(?::bigint[])"
+_GUESTS = "SELECT id FROM guests WHERE id = ANY(?::text[])"
 
 
 class KeyLocks:
-    """The locks of one window across its attempts: those to take when it begins, those
-    it holds in the current attempt."""
+    """The locks of one window across its attempts: those to take when it begins (keys
+    and refs as `key_locks` rows, guests as their `guests` rows), those it holds now."""
 
-    def __init__(self, first: Iterable[int]) -> None:
+    def __init__(self, first: Iterable[int] = (), *, known: Iterable[int] = ()) -> None:
         self.wanted: set[int] = set(first)
+        self.wanted_guests: set[str] = set()
+        self.known = set(known) | self.wanted  # key_locks rows made before BEGIN
+        self._made: set[int] = set()
         self.held: set[int] = set()
+        self.held_guests: set[str] = set()
         self.tries = 0
         self.exclusive = False  # after MAX_TRIES: the write lock alone, as SQLite's
 
+    def prepare(self, conn: PgConnection) -> None:
+        """Before BEGIN (autocommit): a key_locks row for each lock this window knows of,
+        so that taking it never waits on another transaction's insert."""
+        if new := sorted(self.known - self._made):
+            conn.execute(
+                "INSERT INTO key_locks (key) SELECT unnest(?::bigint[]) ON CONFLICT DO NOTHING",
+                (new,),
+            )
+            self._made.update(new)
+
     def begin(self, conn: PgConnection) -> None:
-        """At BEGIN: the write lock shared, then every wanted lock in sorted order."""
-        self.held = set()
+        """At BEGIN: the write lock shared, then every wanted lock, waiting, in one order
+        (keys sorted, then guests sorted)."""
         conn.execute("SELECT pg_advisory_xact_lock_shared(?)", (conn.WRITE_LOCK,))
-        self._take(conn, sorted(self.wanted), wait=True)
+        self.held, self.held_guests = set(), set()
+        if self.wanted:
+            rows = conn.execute(_KEYS + " ORDER BY key FOR UPDATE", (sorted(self.wanted),))
+            self.held = {r[0] for r in rows}
+        if self.wanted_guests:
+            rows = conn.execute(
+                _GUESTS + " ORDER BY id FOR NO KEY UPDATE", (sorted(self.wanted_guests),)
+            )
+            self.held_guests = {r[0] for r in rows}
 
     def take(self, conn: PgConnection, hashes: Iterable[int]) -> bool:
-        """Hold these too, without waiting; Relock if another window holds one. True if
-        any was new (what was read before it was held may be stale: read it again)."""
-        new = sorted(set(hashes) - self.held)
+        """Hold these keys too, without waiting; Relock if another window holds one (or
+        it has no row yet: the restart makes it). True if any was new (what was read
+        before it was held may be stale: read it again)."""
+        new = set(hashes) - self.held
         if not new:
             return False
-        missed = self._take(conn, new, wait=False)
-        self.wanted |= set(new)
-        if missed:
-            raise Relock(f"{len(missed)} lock(s) held by another writer")
+        self.try_all(conn, new)
+        self.wanted |= new
+        self.known |= new
+        if missed := new - self.held:
+            raise Relock(f"{len(missed)} key lock(s) held by another writer")
+        return True
+
+    def take_guests(self, conn: PgConnection, ids: Iterable[str]) -> bool:
+        """`take` for guests: their rows, FOR NO KEY UPDATE (links' foreign key checks,
+        FOR KEY SHARE, are not blocked by it)."""
+        new = set(ids) - self.held_guests
+        if not new:
+            return False
+        rows = conn.execute(_GUESTS + " FOR NO KEY UPDATE SKIP LOCKED", (sorted(new),))
+        self.held_guests.update(r[0] for r in rows)
+        self.wanted_guests |= new
+        if missed := new - self.held_guests:
+            raise Relock(f"{len(missed)} guest(s) held by another writer")
         return True
 
     def try_all(self, conn: PgConnection, hashes: Iterable[int]) -> None:
-        """Hold those of these that no other window holds (not `wanted`: what is not
-        held now is left for later, not waited for)."""
-        self._take(conn, sorted(set(hashes) - self.held), wait=False)
-
-    def _take(self, conn: PgConnection, hashes: list[int], *, wait: bool) -> list[int]:
-        if not hashes:
-            return []
-        his, los = zip(*map(_split, hashes), strict=True)
-        fn = "gs_lock_all" if wait else "gs_try_lock_all"
-        row = conn.execute(f"SELECT {fn}(?::int[], ?::int[])", (list(his), list(los))).fetchone()
-        got = [h for h, ok in zip(hashes, row[0], strict=True) if ok]
-        self.held.update(got)
-        return [h for h, ok in zip(hashes, row[0], strict=True) if not ok]
+        """Hold those of these keys that no other window holds (not `wanted`: what is
+        not held now is left for later, not waited for)."""
+        if new := sorted(set(hashes) - self.held):
+            rows = conn.execute(_KEYS + " FOR UPDATE SKIP LOCKED", (new,))
+            self.held.update(r[0] for r in rows)
 
 
 class KeyLockOps:
@@ -112,14 +142,21 @@ class KeyLockOps:
     _keyed: KeyLocks | None
     key_restarts = 0  # windows started again (a lock held elsewhere, a deadlock): a figure
 
-    def keyed(self, attempt: Callable[[], T], *, wait_for: Iterable[int] = ()) -> T:
+    def keyed(
+        self,
+        attempt: Callable[[], T],
+        *,
+        wait_for: Iterable[int] = (),
+        known: Iterable[int] = (),
+    ) -> T:
         """Run `attempt` (which opens the outermost transaction) with its writes
         serialized per ref, key and guest (the module docstring): the locks `wait_for`
         taken at BEGIN, waiting; again from the start while it meets a lock another
-        window holds. On SQLite: `attempt()`."""
+        window holds. `known`: locks it will try (their rows made before it begins).
+        On SQLite: `attempt()`."""
         if self.dialect != "postgresql" or self._keyed is not None:
             return attempt()
-        locks = KeyLocks(wait_for)
+        locks = KeyLocks(wait_for, known=known)
         while True:
             locks.tries += 1
             locks.exclusive = locks.tries > MAX_TRIES
@@ -158,7 +195,7 @@ class KeyLockOps:
         """`read()`, again until every guest in what it returns is held."""
         result = read()
         while self._keyed is not None and not self._keyed.exclusive and self.conn.in_transaction:
-            if not self._keyed.take(self.conn, (lock_id("guest", g) for g in guests(result))):
+            if not self._keyed.take_guests(self.conn, guests(result)):
                 break
             result = read()
         return result
@@ -212,22 +249,7 @@ class KeyedReads:
         )
 
 
-# the PostgreSQL functions that take a set of two-int4 advisory locks: all in the order
-# given, waiting; or each without waiting (one round trip either way). pg_schema.py
-# creates them with the other COMPAT_FUNCTIONS.
-LOCK_FUNCTIONS = (
-    "CREATE OR REPLACE FUNCTION gs_lock_all(int[], int[]) RETURNS boolean[] LANGUAGE plpgsql"
-    " AS $$DECLARE i int; BEGIN FOR i IN 1 .. coalesce(array_length($1, 1), 0) LOOP"
-    " PERFORM pg_advisory_xact_lock($1[i], $2[i]); END LOOP;"
-    " RETURN array_fill(true, ARRAY[coalesce(array_length($1, 1), 0)]); END$$",
-    "CREATE OR REPLACE FUNCTION gs_try_lock_all(int[], int[]) RETURNS boolean[] LANGUAGE"
-    " plpgsql AS $$DECLARE i int; out boolean[] := '{}'; BEGIN"
-    " FOR i IN 1 .. coalesce(array_length($1, 1), 0) LOOP"
-    " out := out || pg_try_advisory_xact_lock($1[i], $2[i]); END LOOP; RETURN out; END$$",
-)
-
 __all__ = [
-    "LOCK_FUNCTIONS",
     "MAX_TRIES",
     "KeyLockOps",
     "KeyLocks",

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from .keylocks import LOCK_FUNCTIONS
 from .postgres import PgConnection
 from .schema import BACKFILLS, load_all
 
@@ -358,7 +357,7 @@ def migrate(conn: PgConnection, schema: PgSchema | None = None) -> list[str]:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS _guestsync_indexes (name text PRIMARY KEY, sql text)"
         )
-        for sql in (*COMPAT_FUNCTIONS, *LOCK_FUNCTIONS):
+        for sql in COMPAT_FUNCTIONS:
             conn.execute(sql)
         steps = plan(conn, schema)
         for sql in steps:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
@@ -33,6 +34,7 @@ class _QueueCollector(Collector):
             oldest = self.store.oldest_pending_inbox_age()
             outbox = self.store.outbox_depths()
             dead = self.store.dead_letter_counts()
+            nodes = self.store.nodes()
         g = GaugeMetricFamily("guestsync_inbox_rows", "Inbox rows by status", labels=["status"])
         for status in ("pending", "fetch", "done", "error", "suppressed"):
             g.add_metric([status], inbox.get(status, 0))
@@ -55,6 +57,35 @@ class _QueueCollector(Collector):
         for target, n in dead.items():
             d.add_metric([target], n)
         yield d
+        yield from _node_gauges(nodes)
+
+
+def _node_gauges(nodes: list[Any]) -> Iterator[GaugeMetricFamily]:
+    """Every `serve` node sharing the store and its worker, from the store's nodes table
+    (serve/nodes.py): the same on whichever node /metrics is scraped."""
+    now = datetime.now(UTC)
+    labels = ["node", "host", "pid", "role"]
+    up = GaugeMetricFamily(
+        "guestsync_node_up", "1 while the node beats, 0 once silent", labels=labels
+    )
+    seen = GaugeMetricFamily(
+        "guestsync_node_last_seen_seconds", "Seconds since the node's last beat", labels=labels
+    )
+    worker = GaugeMetricFamily(
+        "guestsync_node_worker_up",
+        "1 while the node's worker runs (0: down, or the node silent); nodes without one absent",
+        labels=labels,
+    )
+    for n in nodes:
+        key = [n.id, n.host, str(n.pid), n.role]
+        silent = n.silent(now)
+        up.add_metric(key, 0 if silent else 1)
+        seen.add_metric(key, (now - n.last_seen).total_seconds())
+        if n.worker is not None:
+            worker.add_metric(key, 1 if n.worker == "up" and not silent else 0)
+    yield up
+    yield seen
+    yield worker
 
 
 SHARED_DIR = "PROMETHEUS_MULTIPROC_DIR"

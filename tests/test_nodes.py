@@ -10,6 +10,7 @@ from datetime import timedelta
 from click.testing import CliRunner
 
 from guestsync.cli import cli
+from guestsync.metrics import Metrics
 from guestsync.serve.nodes import Heartbeat, is_silent
 from guestsync.store import Store, open_store, utcnow
 
@@ -57,3 +58,45 @@ def test_status_lists_every_node_of_one_postgresql_store(make_config, pg_url):
             n.stop()
     assert [n.id for n in store.nodes()] == ["other-host:4242:dead"]  # stopped: gone
     store.close()
+
+
+def test_status_and_metrics_show_every_node_and_its_worker(make_config, pg_url):
+    """Issue #22: each node's worker (up, down, none) in `status` and in /metrics, read
+    from the nodes table: the same whichever node is asked."""
+    path = make_config(CONFIG.replace("{path: hub.db}", f"{{url: '{pg_url}'}}"))
+    up = Heartbeat(lambda: open_store(pg_url), role="serve+worker", worker=lambda: True)
+    down = Heartbeat(lambda: open_store(pg_url), role="serve+worker", worker=lambda: False)
+    intake = Heartbeat(lambda: open_store(pg_url), role="serve")
+    store = open_store(pg_url)
+    killed = utcnow() - timedelta(minutes=10)  # its worker said up, then the node went silent
+    store.beat("gone:9:x", host="gone", pid=9, role="serve+worker", now=killed, worker="up")
+    for n in (up, down, intake):
+        n.start()
+    try:
+        result = CliRunner().invoke(cli, ["-c", str(path), "status"])
+        assert result.exit_code == 0, result.output
+        table = result.output[result.output.index("nodes") :]
+        cells = [
+            [c.strip() for c in line.split("│")[1:-1]]
+            for line in table.splitlines()
+            if line.count("│") > 6
+        ]
+        ours = [c for c in cells if c[1] == str(os.getpid())]
+        assert sorted(c[-1] for c in ours) == ["-", "down", "up"]
+        gone = [c for c in cells if c[0] == "gone"]
+        assert len(gone) == 1 and gone[0][-2:] == ["silent", "?"]
+        metrics = Metrics()
+        metrics.watch_store(store, threading.Lock())
+        text = metrics.render().decode()
+        worker_up = {
+            line.split('node="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("guestsync_node_worker_up{")
+        }
+        assert worker_up == {up.id: 1.0, down.id: 0.0, "gone:9:x": 0.0}  # none for intake
+        node_up = [ln for ln in text.splitlines() if ln.startswith("guestsync_node_up{")]
+        assert len(node_up) == 4 and sum(ln.endswith(" 1.0") for ln in node_up) == 3
+    finally:
+        for n in (up, down, intake):
+            n.stop()
+        store.close()

@@ -82,10 +82,20 @@ def _print_nodes(console: Console, store: Any, tz: str) -> None:
         return
     now = utcnow()
     t = Table(title=f"nodes (times in {tz})")
-    for col in ("host", "pid", "role", "started", "last seen", "state"):
+    for col in ("host", "pid", "role", "started", "last seen", "state", "worker"):
         t.add_column(col)
     for n in nodes:
         seen = (now - n.last_seen).total_seconds()
-        state = "silent" if is_silent(n, now) else "up"
-        t.add_row(n.host, str(n.pid), n.role, local(n.started_at, tz), f"{_age(seen)} ago", state)
+        silent = is_silent(n, now)
+        # a silent node's worker is as gone as the node, whatever its last beat said
+        worker = "-" if n.worker is None else ("?" if silent else n.worker)
+        t.add_row(
+            n.host,
+            str(n.pid),
+            n.role,
+            local(n.started_at, tz),
+            f"{_age(seen)} ago",
+            "silent" if silent else "up",
+            worker,
+        )
     console.print(t)

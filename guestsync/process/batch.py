@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,6 +30,7 @@ from ..models import SourceRecord
 from ..restaurant import hooks
 from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
+from .keyed import keyed_batch
 from .ordering import is_current
 from .outbox import queue_for_targets
 from .removals import note_removal
@@ -159,7 +161,23 @@ def process_batch(
     The guests the batch touched are settled in the same transaction, or with `defer`
     noted for `settle_dirty` (one settle per guest per run, however many batches touched
     it). `bulk` (default: batches of BULK_ROWS rows or more) resolves the batch as one
-    window; both ways give the same guests (tests/test_bulk_lane.py)."""
+    window; both ways give the same guests (tests/test_bulk_lane.py). Deferred, on
+    PostgreSQL: beside other workers' windows, under key locks (process/keyed.py)."""
+    if defer and store.dialect == "postgresql" and not store.in_keyed_window():
+        again = partial(
+            process_batch,
+            store,
+            mapping_for=mapping_for,
+            targets=targets,
+            stats=stats,
+            identity=identity,
+            settings=settings,
+            defer=True,
+        )
+        bulk = bulk if bulk is not None else len(rows) >= BULK_ROWS
+        mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
+        run = lambda part, done, window: again(part, mapped=done, bulk=window)  # noqa: E731
+        return keyed_batch(store, rows, mapped, stats, identity, bulk=bulk, run=run)
     if bulk if bulk is not None else len(rows) >= BULK_ROWS:
         mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
         before = replace(stats, errors=[*stats.errors], warnings=[*stats.warnings])

@@ -24,14 +24,28 @@ def is_silent(node: NodeRow, now: datetime, after: timedelta = SILENT_AFTER) -> 
     return now - node.last_seen > after
 
 
+def worker_state(alive: Callable[[], bool] | None) -> str | None:
+    """What a beat says of the node's worker: None when it runs none."""
+    if alive is None:
+        return None
+    return "up" if alive() else "down"
+
+
 class Heartbeat:
     """`start()` when serve starts, `stop()` when it stops."""
 
     def __init__(
-        self, open_store: Callable[[], Store], *, role: str = "serve", interval: float = BEAT
+        self,
+        open_store: Callable[[], Store],
+        *,
+        role: str = "serve",
+        interval: float = BEAT,
+        worker: Callable[[], bool] | None = None,
     ) -> None:
+        """`worker`: whether the node's worker runs, asked at each beat (None: it has none)."""
         self.open_store = open_store
         self.role = role
+        self.worker = worker
         self.interval = interval
         self.host, self.pid = socket.gethostname(), os.getpid()
         self.id = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:8]}"
@@ -48,7 +62,14 @@ class Heartbeat:
     def beat(self) -> None:
         assert self._store is not None
         with self._store.atomic():
-            self._store.beat(self.id, host=self.host, pid=self.pid, role=self.role, now=utcnow())
+            self._store.beat(
+                self.id,
+                host=self.host,
+                pid=self.pid,
+                role=self.role,
+                now=utcnow(),
+                worker=worker_state(self.worker),
+            )
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -112,7 +112,8 @@ class Service:
         self.intake_path = intake_path(path) if path is not None else None
         self.hub = hub_factory(config, sleep=interruptible_sleep(stopping))
         self.worker: Worker | WorkerProcess
-        if worker_process and config.path.exists() and path:
+        # a SQLite file or PostgreSQL: the child opens the same store (not an in-memory one)
+        if worker_process and config.path.exists() and (path or self.app_store.url):
             self.worker = WorkerProcess(
                 config.path.resolve(), metrics=self.metrics, stopping=stopping
             )
@@ -129,7 +130,9 @@ class Service:
         self.run_worker = worker
         # this node's row in the store's `nodes` table, for `guestsync status` (nodes.py)
         self.heartbeat = Heartbeat(
-            lambda: open_store(config.store_location), role="serve+worker" if worker else "serve"
+            lambda: open_store(config.store_location),
+            role="serve+worker" if worker else "serve",
+            worker=self.worker.alive if worker else None,
         )
         self.scheduler: Any | None = None
         self.reader: Any = None

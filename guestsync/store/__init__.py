@@ -29,6 +29,7 @@ from .guests import GuestOps
 from .health import HealthOps
 from .identity import IdentityOps
 from .inbox import InboxOps, InboxRow
+from .keylocks import KeyedReads
 from .loyalty import LoyaltyOps
 from .loyalty_reports import LoyaltyReportOps
 from .nodes import NodeOps, NodeRow
@@ -46,6 +47,7 @@ from .window import WindowOps
 
 
 class Store(
+    KeyedReads,  # the identity reads, guarded in a window under key locks (keylocks.py)
     InboxOps,
     GuestOps,
     IdentityOps,

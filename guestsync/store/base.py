@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .keylocks import KeyLockOps, KeyLocks
 from .pg_schema import applied as pg_applied
 from .pg_schema import migrate as migrate_postgres
 from .postgres import PgConnection
@@ -46,7 +47,12 @@ def connect(path: str | Path) -> Database:
     return db
 
 
-class StoreBase:
+# PostgreSQL stores this process brought to the migrations' schema: opened again (a
+# scheduled job's Hub, a thread's connection), they only connect (12 ms, not ~100 ms)
+_MIGRATED: set[str] = set()
+
+
+class StoreBase(KeyLockOps):
     def __init__(self, db: Database | PgConnection) -> None:
         # sqlite-utils' Database on SQLite; None on PostgreSQL (store/postgres.py), where
         # `conn` stands in for a sqlite3 connection: the SQL both run is written once
@@ -57,6 +63,7 @@ class StoreBase:
         # held around each outermost transaction when set: writers of one store that
         # share it queue on it in turn instead of polling SQLite's busy handler (store/wal.py)
         self.write_turn: AbstractContextManager[Any] = nullcontext()
+        self._keyed: KeyLocks | None = None  # a window serialized per key (keylocks.py)
 
     @classmethod
     def open(cls, path: str | Path) -> Any:
@@ -71,7 +78,9 @@ class StoreBase:
         migrations' (store/pg_schema.py)."""
         conn = PgConnection.connect(url)
         try:
-            migrate_postgres(conn)
+            if url not in _MIGRATED:  # once per process: a scheduled run, a thread reopen
+                migrate_postgres(conn)
+                _MIGRATED.add(url)
         except BaseException:
             conn.close()
             raise
@@ -83,7 +92,7 @@ class StoreBase:
         self.conn.close()
 
     @contextmanager
-    def atomic(self) -> Iterator[Any]:
+    def atomic(self, *, shared: bool = False) -> Iterator[Any]:
         """A transaction; nested calls are savepoints.
 
         The outermost one is BEGIN IMMEDIATE: it takes the write lock at once (waiting up
@@ -103,7 +112,7 @@ class StoreBase:
             self.conn.execute("RELEASE nested")
             return
         with self.write_turn:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._begin(shared=shared)
             try:
                 yield self
             except BaseException:
@@ -111,6 +120,22 @@ class StoreBase:
                     self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+
+    def _begin(self, *, shared: bool) -> None:
+        """BEGIN IMMEDIATE; on PostgreSQL (store/postgres.py) the write lock exclusive, or
+        shared: for a window under key locks (keylocks.py), or for `shared` transactions,
+        those whose writes are idempotent inserts that read nothing to decide them."""
+        keyed = self._keyed is not None and not self._keyed.exclusive
+        if isinstance(self.conn, PgConnection) and (shared or keyed):
+            if self._keyed is not None and keyed:
+                self._keyed.prepare(self.conn)  # autocommit: before BEGIN
+            self.conn.execute("BEGIN")
+            if self._keyed is not None and keyed:
+                self._keyed.begin(self.conn)
+            else:
+                self.conn.execute("SELECT pg_advisory_xact_lock_shared(?)", (self.conn.WRITE_LOCK,))
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()

@@ -8,8 +8,11 @@ schema additively: it creates what is missing (tables, columns, indexes, foreign
 and re-creates an index whose definition changed. What it cannot do safely, a changed
 column type or primary key, a column or table that the SQLite schema no longer has, it
 refuses, naming it (`SchemaDrift`): that needs a hand-written step. A migration's data
-changes (backfills) are not replayed on PostgreSQL: a store copied from SQLite
-(store/copy.py) arrives with them done. `_guestsync_migrations` records which SQLite
+step (a backfill, registered with `schema.backfill`) runs after the schema, in the same
+transaction, on a database that did not have that migration yet (on a new, empty one it
+finds nothing to do; a store copied from SQLite arrives with it done and recorded).
+Table rebuilds of SQLite migrations (copy into a new table, drop, rename) are schema
+there: PostgreSQL gets their end shape. `_guestsync_migrations` records which SQLite
 migrations the PostgreSQL schema includes.
 """
 
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from .postgres import PgConnection
-from .schema import load_all
+from .schema import BACKFILLS, load_all
 
 # SQLite built-ins the store's SQL uses that PostgreSQL lacks, with the same meaning
 COMPAT_FUNCTIONS = (
@@ -359,6 +362,11 @@ def migrate(conn: PgConnection, schema: PgSchema | None = None) -> list[str]:
         steps = plan(conn, schema)
         for sql in steps:
             conn.execute(sql)
+        done = set(applied(conn))
+        for name in schema.migrations:  # the data steps of migrations new to this database
+            if name not in done and name in BACKFILLS:
+                BACKFILLS[name](conn)
+                steps.append(f"backfill {name}")
         conn.executemany(
             "INSERT INTO _guestsync_migrations (name) VALUES (?) ON CONFLICT DO NOTHING",
             [(m,) for m in schema.migrations],

@@ -13,13 +13,13 @@ that pg_schema.py creates in the store's database, so the same statements run on
 The connection is in autocommit mode: a statement outside `atomic()` commits at once, as
 on SQLite (isolation_level=None), and `atomic()` sends BEGIN/COMMIT and SAVEPOINTs itself.
 
-One writer at a time, as on SQLite: `atomic()`'s BEGIN IMMEDIATE becomes BEGIN plus a
-transaction-level advisory lock, the same for every connection to the database, so the
-stages' read-then-write transactions (the delivery lease, identity resolution, the
-aggregates) keep the meaning they have on SQLite whichever node runs them. Finer locks
-(inbox windows claimed with SKIP LOCKED, a lock per blocking key) are what lets writers
-overlap later; until then PostgreSQL gives the hub a shared, operated database, not more
-write throughput.
+One writer at a time by default, as on SQLite: `atomic()`'s BEGIN IMMEDIATE becomes
+BEGIN plus a transaction-level advisory lock taken exclusively, the same for every
+connection to the database, so the stages' read-then-write transactions (the delivery
+lease, settling guests, the aggregates) keep the meaning they have on SQLite whichever
+node runs them. Two kinds of transaction take that lock shared and so overlap: the
+worker's windows, serialized per ref, blocking key and guest instead (store/keylocks.py),
+and webhook intake (`atomic(shared=True)`: idempotent inserts, nothing read to decide).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover - exercised by test_packaging's bare ins
 # statements the store sends whose PostgreSQL form differs as a whole
 _STATEMENTS = {"BEGIN IMMEDIATE": "BEGIN"}
 WRITE_LOCK = 0x6775_6573_7477  # the advisory lock standing for SQLite's write lock
+_DEADLOCK = "40P01"  # SQLSTATE deadlock_detected: PostgreSQL rolled one side back
 # SQLite comparisons with a parameter that PostgreSQL spells differently: `? IS NULL`
 # (PostgreSQL cannot type a bare parameter: text, as the store's optional filters are),
 # `x IS y` and `x IS NOT y` for y not NULL (null-safe equality: IS [NOT] DISTINCT FROM,
@@ -87,6 +88,11 @@ def to_psycopg(sql: str) -> str:
             continue
         out.append("%%" if ch == "%" else ch)
     return "".join(out)
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """PostgreSQL broke a deadlock by aborting this transaction: running it again is safe."""
+    return psycopg is not None and getattr(exc, "sqlstate", None) == _DEADLOCK
 
 
 def _param(v: Any) -> Any:
@@ -144,6 +150,7 @@ class PgConnection:
     calls: execute, executemany, cursor, in_transaction, close."""
 
     dialect = "postgresql"
+    WRITE_LOCK = WRITE_LOCK
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.raw = conn
@@ -180,4 +187,12 @@ class PgConnection:
         self.raw.close()
 
 
-__all__ = ["PgConnection", "PgCursor", "is_postgres_url", "redact", "to_psycopg"]
+__all__ = [
+    "WRITE_LOCK",
+    "PgConnection",
+    "PgCursor",
+    "is_deadlock",
+    "is_postgres_url",
+    "redact",
+    "to_psycopg",
+]

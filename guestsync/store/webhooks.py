@@ -61,7 +61,9 @@ class WebhookOps(StoreBase):
         earlier in the same batch). One statement per table for the whole batch: under
         `guestsync serve` every statement is a moment the writer waits for the GIL."""
         now_ts = ts(now)
-        with self.atomic():
+        # shared (PostgreSQL): idempotent inserts that decide nothing from what they read
+        # run beside the workers' windows, not after them (store/postgres.py)
+        with self.atomic(shared=True):
             new_ids = self._remember_events(events, now_ts)
             fresh, rows = [], []
             for source, event_id, entries in events:

@@ -8,33 +8,24 @@ there are kept.
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 from sqlite_utils import Database
 
 from ...identity import features, keys_for
 from ...models import Guest
-from ..keyhash import key_hash
-from . import migrations
+from . import add_link_keys, backfill, migrations
 
-_CHUNK = 5000
+
+@backfill("0024_birthday_keys")
+def add_birthday_keys(conn: Any) -> None:
+    def keys(f: dict[str, Any] | None, record: str) -> list[tuple[str, str]]:
+        f = f if f is not None else features(Guest.model_validate_json(record))
+        return [(k, v) for k, v in keys_for(f) if k == "dob"]
+
+    add_link_keys(conn, keys)
 
 
 @migrations(name="0024_birthday_keys")
 def m0024_birthday_keys(db: Database) -> None:
-    last: tuple[str, str, str] = ("", "", "")
-    while True:
-        rows = db.conn.execute(
-            "SELECT source, stream, external_id, guest_id, features, record FROM guest_links"
-            " WHERE (source, stream, external_id) > (?, ?, ?)"
-            " ORDER BY source, stream, external_id LIMIT ?",
-            (*last, _CHUNK),
-        ).fetchall()
-        if not rows:
-            return
-        batch = []
-        for source, stream, ext, gid, feats, record in rows:
-            f = json.loads(feats) if feats else features(Guest.model_validate_json(record))
-            batch += [(key_hash(k, v), gid) for k, v in keys_for(f) if k == "dob"]
-            last = (source, stream, ext)
-        db.conn.executemany("INSERT OR IGNORE INTO guest_keys (key, guest_id) VALUES (?, ?)", batch)
+    add_birthday_keys(db.conn)

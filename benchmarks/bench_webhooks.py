@@ -11,12 +11,21 @@ Each round, for each app (in alternating order): POST for DURATION seconds with 
 (16 connections), then GET its own /healthz the same way. Durable POST/s: rows committed
 (counted in the app's database) / wrk's duration. Before the reference's turn the bench
 waits until guestsync's worker has drained (so it takes no core from the reference).
-CPU seconds: the app's whole process tree (utime + stime), beside the wall time.
+CPU seconds: the app's whole process tree (utime + stime), beside the wall time, and the
+whole machine's busy CPU seconds meanwhile (every process: wrk's, and any other work on
+a shared machine, which the latencies also wait for).
 
-Then the drain: 10,000 webhooks stored by `guestsync serve --no-worker`, moved from the
-intake file and processed by serve's worker code (serve/worker.py, in this process,
-delivery paused), timed until the inbox is empty: rows/s from the intake file to the
-outbox, with CPU seconds.
+Then the drain: 10,000 webhooks stored by `guestsync serve --no-worker`, then moved from
+the intake file and processed by serve's worker code (serve/worker.py, in this process,
+as serve's worker process runs it; delivery paused) while
+that serve goes on answering webhooks (a trickle of new bookings from a separate process,
+TRICKLE per second), timed until the intake file and the inbox are empty: rows/s from
+the intake file to the outbox, CPU seconds, and where they went, per phase (wall and
+CPU; a phase nested in another counts in the inner one only): move (intake file ->
+inbox), map (raw JSON -> canonical records), resolve (identity features, match and write
+each window, mark the inbox rows), settle (golden records, aggregates), queue (project
+CRM payloads into the outbox), other (the rest of each step: claims, counts, the daily
+refresh, fetch).
 
 Load generator: wrk (Debian: apt-get install -y wrk); without it, a Python load
 generator (threads, keep-alive), noted in the output: it takes more of the cores.
@@ -47,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 from guestsync.config import load_config  # noqa: E402
 from guestsync.metrics import Metrics  # noqa: E402
+from guestsync.process import batch  # noqa: E402
 from guestsync.serve.worker import Worker, serve_worker_hub  # noqa: E402
 from guestsync.store.intake import IntakeFile, intake_path  # noqa: E402
 from guestsync.sync_engine import Hub  # noqa: E402
@@ -56,6 +66,7 @@ SECRET = "bench-secret"
 CONNECTIONS = 16
 POOL = 60_000  # bodies per round: more than either app answers in DURATION
 DRAIN_ROWS = 10_000
+TRICKLE = 50  # webhooks/s sent to serve while the worker drains
 CONFIG = f"""\
 store: {{path: hub.db}}
 server: {{worker_interval: 0.2}}
@@ -257,7 +268,8 @@ class App:
         self.name, self.proc, self.url, self.db, self.table = name, proc, url, db, table
         self.post: list[dict] = []
         self.health: list[dict] = []
-        self.cpu: list[tuple[float, float]] = []  # (cpu seconds, wall seconds) per POST phase
+        # (cpu seconds, wall seconds, the machine's busy cpu seconds) per POST phase
+        self.cpu: list[tuple[float, float, float]] = []
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -306,48 +318,157 @@ def drained(app: App, timeout: float = 60.0) -> int:
         time.sleep(0.5)
 
 
+def machine_busy() -> float:
+    """CPU seconds every core of the machine has been busy since boot (/proc/stat)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle, iowait
+
+
 def measure(app: App, bodies: Path, script: Path, seconds: float) -> None:
+    busy0 = machine_busy()
     before, cpu0, t0 = count(app.db, app.table), tree_cpu(app.proc.pid), time.perf_counter()
     result = load(app.url, seconds, script, bodies)
     wall, cpu = time.perf_counter() - t0, tree_cpu(app.proc.pid) - cpu0
     result["durable"] = (count(app.db, app.table) - before) / result["seconds"]
     app.post.append(result)
-    app.cpu.append((cpu, wall))
+    app.cpu.append((cpu, wall, machine_busy() - busy0))
     app.health.append(load(app.url, seconds, None, None))
+
+
+TRICKLE_SCRIPT = """
+import http.client, json, os, sys, time
+url, bodies, rate, stop = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+host, port = url.removeprefix("http://").split(":")
+conn = http.client.HTTPConnection(host, int(port), timeout=30)
+lat, status = [], {}
+with open(bodies, "rb") as f:
+    lines = f.read().splitlines()
+start = time.perf_counter()
+for i, line in enumerate(lines):
+    if os.path.exists(stop):
+        break
+    time.sleep(max(0.0, start + i / rate - time.perf_counter()))
+    sig, body = line.split(b"\\t", 1)
+    t0 = time.perf_counter()
+    conn.request("POST", "/webhooks/zap", body=body,
+                 headers={"X-Signature": sig.decode(), "Content-Type": "application/json"})
+    r = conn.getresponse()
+    r.read()
+    lat.append((time.perf_counter() - t0) * 1000)
+    status[r.status] = status.get(r.status, 0) + 1
+lat = sorted(lat) or [0.0]
+print(json.dumps({"sent": sum(status.values()), "status": status,
+                  "p50": lat[len(lat) // 2], "p99": lat[int(len(lat) * .99)]}))
+"""
+
+
+class Phases:
+    """Wall and CPU seconds (this process) per phase of the drain; time spent in a phase
+    nested inside another counts for the inner one only."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._stack: list[list] = []  # [name, wall start, cpu start, wall of inner, cpu of inner]
+
+    def wrap(self, name: str, fn):  # type: ignore[no-untyped-def]
+        def timed(*a, **k):  # type: ignore[no-untyped-def]
+            self._stack.append([name, time.perf_counter(), time.process_time(), 0.0, 0.0])
+            try:
+                return fn(*a, **k)
+            finally:
+                _, w0, c0, wi, ci = self._stack.pop()
+                w, c = time.perf_counter() - w0, time.process_time() - c0
+                self.wall[name] = self.wall.get(name, 0.0) + w - wi
+                self.cpu[name] = self.cpu.get(name, 0.0) + c - ci
+                if self._stack:
+                    self._stack[-1][3] += w
+                    self._stack[-1][4] += c
+
+        return timed
 
 
 def drain_rate(tmp: Path, seconds: float, crm: str) -> None:
     """10,000 webhooks stored with the worker off, then moved and processed by serve's
-    worker code in this process (delivery paused: inbox -> outbox only)."""
+    worker code in this process (delivery paused: inbox -> outbox only) while serve
+    answers a trickle of new webhooks."""
     gs = start_guestsync(tmp, crm, worker=False)
     bodies, script = tmp / "drain.txt", tmp / "post.lua"
     script.write_text(LUA, "utf-8")
     write_bodies(bodies, 10**8, DRAIN_ROWS)
+    trickle_bodies, stop = tmp / "trickle.txt", tmp / "trickle.stop"
+    write_bodies(trickle_bodies, 10**8 + 5 * 10**7, 100_000)  # other guests
     try:
         while count(gs.db, gs.table) < DRAIN_ROWS:  # the pool wraps: repeats are duplicates
             load(gs.url, seconds, script, bodies)
+        config = load_config(tmp / "guestsync.yaml")
+        hub = serve_worker_hub(Hub(config))
+        intake = IntakeFile.open(intake_path(config.store_path))
+        worker = Worker(hub, metrics=Metrics(), intake=intake)
+        worker.paused = {t: (float("inf"), 0.0) for t in hub.targets}
+        phases = Phases()
+        patches = [
+            (batch, "map_ahead", "map"),
+            (batch, "process_batch", "resolve"),
+            (batch, "settle_dirty", "settle"),
+            (batch, "queue_for_targets", "queue"),
+            (worker, "step", "other"),
+        ]
+        originals = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in patches]
+        for obj, attr, name in patches:
+            setattr(obj, attr, phases.wrap(name, getattr(obj, attr)))
+        intake.move_into = phases.wrap("move", intake.move_into)  # type: ignore[method-assign]
+        waiting = intake.waiting()
+        trickle = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                TRICKLE_SCRIPT,
+                gs.url,
+                str(trickle_bodies),
+                str(TRICKLE),
+                str(stop),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        steps = 0
+        while True:
+            busy = worker.step()
+            steps += 1
+            if not stop.exists() and hub.store.inbox_counts().get("done", 0) >= waiting:
+                stop.touch()  # the stored 10,000 are done: the trickle ends, the rest drains
+                trickle.wait()
+            if not busy and stop.exists():
+                break
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        sent = json.loads(trickle.communicate()[0])
+        for obj, attr, fn in originals:
+            setattr(obj, attr, fn)
+        counts = hub.store.inbox_counts()
+        outbox = sum(n for n, _ in hub.store.outbox_depths().values())
+        rows = sum(counts.values())
+        intake.close()
+        hub.close()
     finally:
+        stop.touch()
         gs.stop()
-    config = load_config(tmp / "guestsync.yaml")
-    hub = serve_worker_hub(Hub(config))
-    intake = IntakeFile.open(intake_path(config.store_path))
-    worker = Worker(hub, metrics=Metrics(), intake=intake)
-    worker.paused = {t: (float("inf"), 0.0) for t in hub.targets}
-    waiting = intake.waiting()
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    steps = 0
-    while worker.step():
-        steps += 1
-    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    counts = hub.store.inbox_counts()
-    outbox = sum(n for n, _ in hub.store.outbox_depths().values())
     print(
-        f"drain: {waiting} webhooks in the intake file -> inbox {counts} -> outbox {outbox}"
-        f" in {steps} worker steps: {wall:.2f} s wall, {cpu:.2f} s CPU,"
-        f" {waiting / wall:.0f} rows/s (target >= 2000 rows/s)"
+        f"drain: {waiting} webhooks waiting in the intake file + {sent['sent']} sent"
+        f" meanwhile -> inbox {counts} -> outbox {outbox} in {steps} worker steps:"
+        f" {wall:.2f} s wall, {cpu:.2f} s CPU: {rows / wall:.0f} rows/s (target >= 2000"
+        f" rows/s); {rows / cpu:.0f} rows per CPU second"
     )
-    intake.close()
-    hub.close()
+    print(
+        f"  serve meanwhile: {sent['sent']} webhooks at {TRICKLE}/s, answers {sent['status']},"
+        f" p50 {sent['p50']:.1f} ms, p99 {sent['p99']:.1f} ms"
+    )
+    print(f"  {'phase':8s} {'wall s':>7s} {'CPU s':>7s} {'CPU ms/row':>10s}")
+    for name in ("move", "map", "resolve", "settle", "queue", "other"):
+        w, c = phases.wall.get(name, 0.0), phases.cpu.get(name, 0.0)
+        print(f"  {name:8s} {w:7.2f} {c:7.2f} {1000 * c / rows:10.3f}")
 
 
 def main() -> None:
@@ -393,17 +514,22 @@ def report(ref: App, gs: App, rounds: int, seconds: float, health: dict) -> None
     for app in (ref, gs):
         post = statistics.median(p["durable"] for p in app.post)
         hz = statistics.median(h["rps"] for h in app.health)
-        cpu = sum(c for c, _ in app.cpu)
-        wall = sum(w for _, w in app.cpu)
+        cpu = sum(c for c, _, _ in app.cpu)
+        wall = sum(w for _, w, _ in app.cpu)
+        busy = sum(b for _, _, b in app.cpu)
         p50 = statistics.median(p["p50"] for p in app.post)
         p99 = statistics.median(p["p99"] for p in app.post)
         errors = sum(p["errors"] for p in app.post)
         print(
             f"{app.name:24s} durable POST/s {post:7.0f}  p50 {p50:5.1f} ms  p99 {p99:6.1f} ms"
             f"  non-2xx {errors:.0f}  /healthz {hz:7.0f}/s  POST/healthz {post / hz:.2f}"
-            f"  CPU {cpu:.1f} s in {wall:.1f} s wall"
+            f"  CPU {cpu:.1f} s in {wall:.1f} s wall (machine busy {busy:.1f} CPU s of"
+            f" {(os.cpu_count() or 1) * wall:.1f})"
         )
-        print(f"  per round: POST/s {[round(p['durable']) for p in app.post]}")
+        print(
+            f"  per round: POST/s {[round(p['durable']) for p in app.post]},"
+            f" p99 ms {[round(p['p99'], 1) for p in app.post]}"
+        )
     paired = [g["durable"] / r["durable"] for g, r in zip(gs.post, ref.post, strict=True)]
     print(
         f"guestsync / plain: {statistics.median(paired):.2f}x (median of paired rounds;"

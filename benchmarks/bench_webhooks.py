@@ -404,7 +404,7 @@ def drain_rate(tmp: Path, seconds: float, crm: str) -> None:
             load(gs.url, seconds, script, bodies)
         config = load_config(tmp / "guestsync.yaml")
         hub = serve_worker_hub(Hub(config))
-        intake = IntakeFile.open(intake_path(config.store_path))
+        intake = IntakeFile.open(intake_path(config.store_path), checkpoints=False)
         worker = Worker(hub, metrics=Metrics(), intake=intake)
         worker.paused = {t: (float("inf"), 0.0) for t in hub.targets}
         phases = Phases()

@@ -123,7 +123,9 @@ class Service:
                 metrics=self.metrics,
                 interval=config.server.worker_interval,
                 stopping=stopping,
-                intake=IntakeFile.open(self.intake_path) if self.intake_path else None,
+                intake=IntakeFile.open(self.intake_path, checkpoints=False)
+                if self.intake_path
+                else None,
             )
         # each scheduled run opens its own Hub; its retry waits end at SIGTERM too
         self.job_hub = lambda: hub_factory(config, sleep=interruptible_sleep(stopping))

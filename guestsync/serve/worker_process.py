@@ -135,7 +135,7 @@ def child_main(
     config = load_config(config_path)
     hub = serve_worker_hub(Hub(config, sleep=interruptible_sleep(stopping)))
     path = hub.store.file_path()  # webhooks wait in an intake file beside a SQLite store
-    intake = IntakeFile.open(intake_path(path)) if path is not None else None
+    intake = IntakeFile.open(intake_path(path), checkpoints=False) if path is not None else None
     worker = Worker(
         hub,
         metrics=ForwardedMetrics(send),  # type: ignore[arg-type]

@@ -14,6 +14,18 @@ The writers of this file (one group-commit thread per intake process, the worker
 mover) take turns through `FileTurn`, an flock on a file beside it: a waiting writer is
 woken by the kernel the moment the turn is free (SQLite's own busy wait polls with sleeps
 of up to 100 ms), and a writer that dies never keeps the turn (the kernel drops its lock).
+
+Its WAL is checkpointed small and often, by the group-commit writers themselves: a commit
+that finds CHECKPOINT_PAGES pages in the WAL copies them into the file (two fsyncs of a
+few MB, a few ms) and the next one starts the WAL over. Letting it grow to the store's
+64 MB backstop (store/wal.py) made every ~2 s of a 5,000/s load one commit that copied
+and fsynced 64 MB while it held the turn, 50 to 300 ms during which every webhook of
+every intake process waited: the p99 of bench_webhooks.py's rounds (16 connections,
+worker draining) went from 69 to 172 ms (backstop) to 27 to 51 ms (500 pages) in runs
+side by side. A checkpoint from another connection beside them was worse (its fsyncs
+compete with the commits and the WAL never starts over, store/wal.py). The worker's
+mover never checkpoints inside its commit (it runs at a lower CPU priority, and would
+hold the turn meanwhile); it checkpoints after it, outside the turn (`move_into`).
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ CREATE TABLE IF NOT EXISTS inbox (
 """
 _COLUMNS = "source, stream, external_id, content_hash, raw, origin, received_at, status"
 MOVE_ROWS = 2000  # rows the worker moves per step: a step (and so a drain) stays short
+CHECKPOINT_PAGES = 500  # WAL pages (4 KB) past which a webhook commit checkpoints (above)
 
 
 def intake_path(store_path: str | Path) -> Path:
@@ -88,13 +101,15 @@ class IntakeFile(WebhookOps, WalOps, StoreBase):
     turn: FileTurn
 
     @classmethod
-    def open(cls, path: str | Path) -> Any:
+    def open(cls, path: str | Path, *, checkpoints: bool = True) -> Any:
+        """`checkpoints=False`: this connection's commits never checkpoint (the worker's
+        mover: it checkpoints after each move, outside the turn)."""
         db = connect(path)
         db.conn.executescript(_SCHEMA)
         intake = cls(db)
         intake.turn = FileTurn(f"{path}.lock")
         intake.write_turn = WriteTurn(intake.turn)
-        intake.defer_checkpoints()  # the worker checkpoints after each move (move_into)
+        intake.autocheckpoint(CHECKPOINT_PAGES if checkpoints else 0)  # small and often (above)
         return intake
 
     def close(self) -> None:

@@ -16,16 +16,19 @@ woken by the kernel the moment the turn is free (SQLite's own busy wait polls wi
 of up to 100 ms), and a writer that dies never keeps the turn (the kernel drops its lock).
 
 Its WAL is checkpointed small and often, by the group-commit writers themselves: a commit
-that finds CHECKPOINT_PAGES pages in the WAL copies them into the file (two fsyncs of a
-few MB, a few ms) and the next one starts the WAL over. Letting it grow to the store's
-64 MB backstop (store/wal.py) made every ~2 s of a 5,000/s load one commit that copied
-and fsynced 64 MB while it held the turn, 50 to 300 ms during which every webhook of
-every intake process waited: the p99 of bench_webhooks.py's rounds (16 connections,
-worker draining) went from 69 to 172 ms (backstop) to 27 to 51 ms (500 pages) in runs
-side by side. A checkpoint from another connection beside them was worse (its fsyncs
-compete with the commits and the WAL never starts over, store/wal.py). The worker's
-mover never checkpoints inside its commit (it runs at a lower CPU priority, and would
-hold the turn meanwhile); it checkpoints after it, outside the turn (`move_into`).
+that finds CHECKPOINT_PAGES pages (8 MB) in the WAL copies them into the file and the
+next one starts the WAL over. Letting it grow to the store's 64 MB backstop
+(store/wal.py) made every ~3 s of a 4,500/s load one commit that fsynced and copied
+64 MB while it held the turn, 50 to 300 ms during which every webhook of every intake
+process waited. bench_webhooks.py's rounds (16 connections, worker draining), configs
+alternating in one run, three runs on a shared 2-core machine (load average 11 to 14):
+median p99 100, 95, 114 ms and 4,481, 4,848, 4,649 POST/s at the backstop; 61, 67, 81 ms
+and 3,996, 3,989, 3,851 POST/s at 2,000 pages. Smaller costs more throughput for little
+more (1,000 pages: 66 ms, 3,563/s; 500: 55 ms, 3,393/s, each a checkpoint's fsyncs with
+the turn held); a checkpointing thread beside the writers did not help (its fsyncs
+compete with the commits, and the WAL never starts over while they commit, store/wal.py).
+The worker's mover never checkpoints inside its commit (it runs at a lower CPU priority
+and would hold the turn meanwhile); it checkpoints after the move, outside the turn.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ CREATE TABLE IF NOT EXISTS inbox (
 """
 _COLUMNS = "source, stream, external_id, content_hash, raw, origin, received_at, status"
 MOVE_ROWS = 2000  # rows the worker moves per step: a step (and so a drain) stays short
-CHECKPOINT_PAGES = 500  # WAL pages (4 KB) past which a webhook commit checkpoints (above)
+CHECKPOINT_PAGES = 2000  # WAL pages (4 KB) past which a webhook commit checkpoints (above)
 
 
 def intake_path(store_path: str | Path) -> Path:

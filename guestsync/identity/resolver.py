@@ -151,6 +151,26 @@ def held_out(decision: Decision, scorer: Scorer) -> list[str]:
     return list(dict.fromkeys([*held, *decision.rejoin]))
 
 
+def differs_within(names: set[str], scorer: Scorer) -> bool:
+    """Two of these name forms clearly differ (a bridged typo counts too): a guest holding
+    them is one grouping of its records among others, and which one the records reached
+    depends on their order, so the guest is decided again (`cluster`) as a whole."""
+    ordered = sorted(n for n in names if n)
+    return any(scorer.names_differ(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
+
+
+def merging(
+    records: Sequence[tuple[str, Features]], others: Sequence[tuple[str, Features]], scorer: Scorer
+) -> list[str]:
+    """The guests of `others` (guest id, features) holding a record that scores a merge
+    with one of `records`, in the order they come: the guests of one neighbourhood."""
+    out: dict[str, None] = {}
+    for gid, f in others:
+        if gid not in out and any(scorer.outcome(scorer.score(f, h)) == MERGE for _, h in records):
+            out[gid] = None
+    return list(out)
+
+
 def cluster(records: Sequence[tuple[str, Features]], scorer: Scorer) -> list[list[str]]:
     """Group records (ref text, features) as `decide` would if they arrived one by one in
     order of their refs: a function of the set, not of the order they really came in.

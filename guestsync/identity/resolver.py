@@ -56,7 +56,9 @@ class Decision:
         return max(pending, key=lambda j: j.score.total) if pending else None
 
 
-def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scorer) -> Decision:
+def decide(
+    record: Features, candidates: Sequence[CandidateRecord], scorer: Scorer, *, rejoin: bool = True
+) -> Decision:
     """Judge every candidate guest; `candidates` come grouped by guest, oldest guest first.
 
     A guest scores its best record. Two guard rails keep families apart:
@@ -109,16 +111,18 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
             j.outcome = REVIEW
         matched = [j for j in matched if j.outcome == MERGE]
     merge_with = [j.guest_id for j in matched]
-    rejoin = _rejoin(candidates, set(merge_with), scorer)
+    if not rejoin:  # `cluster` reads only whom the record merges with
+        return Decision(judgements, merge_with)
+    again = _rejoin(candidates, set(merge_with), scorer)
     if merge_with:  # a guarded household beside the guest joined: decide them together
-        rejoin += [g for g in guarded if g not in merge_with and g not in rejoin]
+        again += [g for g in guarded if g not in merge_with and g not in again]
         # a name in the guest joined that differs from this record's (no household shared,
         # or the guard would have acted): had it come last, the guests' names would have
         # had to fit one another, so the guest is decided again with this record in it
-        rejoin += [
-            g for g in merge_with if g not in rejoin and _differs_inside(mine, names.get(g), scorer)
+        again += [
+            g for g in merge_with if g not in again and _differs_inside(mine, names.get(g), scorer)
         ]
-    return Decision(judgements, merge_with, rejoin)
+    return Decision(judgements, merge_with, again)
 
 
 def _rejoin(candidates: Sequence[CandidateRecord], joined: set[str], scorer: Scorer) -> list[str]:
@@ -179,7 +183,7 @@ def cluster(records: Sequence[tuple[str, Features]], scorer: Scorer) -> list[lis
     groups: list[list[tuple[str, Features]]] = []
     for ref, f in sorted(records, key=lambda r: r[0]):
         candidates = [CandidateRecord(str(i), r, g_f) for i, g in enumerate(groups) for r, g_f in g]
-        into = [int(g) for g in decide(f, candidates, scorer).merge_with]
+        into = [int(g) for g in decide(f, candidates, scorer, rejoin=False).merge_with]
         if not into:
             groups.append([(ref, f)])
             continue

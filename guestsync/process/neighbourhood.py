@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import identity
 from ..identity import IdentityConfig, Scorer
-from ..identity.keys import Features, Key
+from ..identity.keys import Features, Key, lookup_keys
 from ..identity.prepare import Prepared
 from ..store import Store
 from ..store.identity import Ref
@@ -34,22 +34,26 @@ class Neighbourhood:
         self.scorer = scorer
         self.fields = tuple(config.fields)
         self.blocking = set(config.blocking)
-        # probe keys by feature dict: only over a window, whose dicts live as long as it
-        self.probes: dict[int, tuple[Features, list[Key]]] | None = None
+        # by id of lookup_keys' tuple (kept, so the id names it): those of blocking rules
+        self._probes: dict[int, tuple[tuple[Key, ...], tuple[Key, ...]]] = {}
 
     def features(self, f: Any) -> Features:
         """A link's features (a link stored before features holds its record: folded)."""
         return f if isinstance(f, dict) else identity.features(f, self.fields)
 
-    def probe(self, f: Features) -> list[Key]:
+    def probe(self, f: Features) -> tuple[Key, ...]:
         """The keys a linked record looks its candidates up by (as when it came in)."""
-        memo = self.probes
-        if memo is not None and (found := memo.get(id(f))) is not None:
-            return found[1]
-        keys = [k for k in identity.probe_keys(f, identity.keys_for(f)) if k[0] in self.blocking]
-        if memo is not None:
-            memo[id(f)] = (f, keys)
-        return keys
+        keys = lookup_keys(f)
+        found = self._probes.get(id(keys))
+        if found is None or found[0] is not keys:  # (a tuple the memo let go of)
+            if len(self._probes) >= 1 << 16:
+                self._probes.clear()
+            found = self._probes[id(keys)] = (keys, tuple(k for k in keys if k[0] in self.blocking))
+        return found[1]
+
+    def probes(self, records: Sequence[tuple[str, Features]]) -> set[Key]:
+        """The keys these records look up by, together."""
+        return set().union(*{id(p): p for p in (self.probe(f) for _, f in records)}.values())
 
     def sharing(
         self, store: Store | WindowStore, keys: set[Key], skip: set[str]
@@ -72,7 +76,7 @@ class Neighbourhood:
         the guest it joined (`mine`: its other records) find: a mistyped email beside a
         name another record of the guest shares. Had the record come first, they would
         have found it."""
-        keys = {k for _, f in mine for k in self.probe(f)} - set(prepared.probe)
+        keys = self.probes(mine).difference(prepared.probe)
         if not keys:
             return []
         others = self.sharing(store, keys, skip | {g for g, _ in mine})
@@ -84,7 +88,7 @@ class Neighbourhood:
         links = [(g, self.features(f)) for g, _, f in store.candidate_links(guests)]
         frontier, probed = links, set[Key]()
         while frontier and len(links) < RECORDS:
-            keys = {k for _, f in frontier for k in self.probe(f)} - probed
+            keys = self.probes(frontier) - probed
             probed |= keys
             found = self.sharing(store, keys, gone | set(guests))
             add = [

@@ -79,7 +79,6 @@ class Resolver:
         """Resolve this window's records (the bulk lane) from here on."""
         self.store = window
         self._decisions = {}
-        self.near.probes = {}
 
     def features(self, guest: Guest) -> dict[str, Any]:
         return identity.features(guest, self.fields)

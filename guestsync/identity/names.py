@@ -65,6 +65,7 @@ def pinyin(text: str) -> tuple[str, ...]:
     return tuple(s.lower() for s in lazy_pinyin(text, errors="ignore") if s.strip())
 
 
+@lru_cache(maxsize=1 << 16)
 def simplified(text: str) -> str:
     """Traditional Chinese folded to simplified (陳 -> 陈); other text unchanged."""
     if not _CJK.search(text):
@@ -79,6 +80,7 @@ def _s2t():  # type: ignore[no-untyped-def]
     return opencc.OpenCC("s2t")
 
 
+@lru_cache(maxsize=1 << 16)
 def traditional(text: str) -> str:
     """Simplified Chinese written in traditional characters (欧阳 -> 歐陽); other text
     unchanged. Character by character (s2t, not the Taiwan phrase table): names are not
@@ -88,6 +90,7 @@ def traditional(text: str) -> str:
     return _s2t().convert(text)
 
 
+@lru_cache(maxsize=1 << 16)
 def script(text: str) -> str | None:
     """ "traditional" or "simplified" when the text has characters that exist in only one
     of the scripts, else None (林淑芬 reads the same in both; Latin text has none)."""

@@ -57,13 +57,13 @@ class Neighbourhood:
 
     def sharing(
         self, store: Store | WindowStore, keys: set[Key], skip: set[str]
-    ) -> list[tuple[str, Features]]:
-        """(guest, features) of the records of the guests not in `skip` sharing a key."""
+    ) -> list[tuple[str, Ref, Features]]:
+        """The links of the guests not in `skip` sharing a key, their features folded."""
         found, _ = store.guests_sharing_keys(
             sorted(keys), cap=self.config.max_candidates_per_key, caps=self.config.key_caps()
         )
         new = [g for g in found if g not in skip]
-        return [(g, self.features(f)) for g, _, f in store.candidate_links(new)] if new else []
+        return [(g, r, self.features(f)) for g, r, f in store.candidate_links(new)] if new else []
 
     def through(
         self,
@@ -79,23 +79,28 @@ class Neighbourhood:
         keys = self.probes(mine).difference(prepared.probe)
         if not keys:
             return []
-        others = self.sharing(store, keys, skip | {g for g, _ in mine})
+        others = [(g, f) for g, _, f in self.sharing(store, keys, skip | {g for g, _ in mine})]
         return identity.merging([("", prepared.features)], others, self.scorer)
 
     def around(self, store: Store | WindowStore, guests: list[str], gone: set[str]) -> list[str]:
-        """`guests` and every guest (not `gone`, not kept apart from one of them) holding
-        a record that scores a merge with one of theirs, to a fixed point or RECORDS."""
+        """`guests` and every guest holding a record that scores a merge with one of
+        theirs, to a fixed point or RECORDS. Not a guest `gone`, kept apart from one of
+        them or shaped by a person (a pinned link): those stay as they are."""
         links = [(g, self.features(f)) for g, _, f in store.candidate_links(guests)]
         frontier, probed = links, set[Key]()
         while frontier and len(links) < RECORDS:
             keys = self.probes(frontier) - probed
             probed |= keys
-            found = self.sharing(store, keys, gone | set(guests))
+            near = self.sharing(store, keys, gone | set(guests))
+            found = [(g, f) for g, _, f in near]
             add = [
                 g
                 for g in identity.merging(links, found, self.scorer)
                 if not any(store.kept_apart(g, h) for h in guests)
             ]
+            if add:
+                states = store.link_states(r for g, r, _ in near if g in add)
+                add = [g for g in add if not any(p for h, p in states.values() if h == g)]
             guests = [*guests, *add]
             frontier = [x for x in found if x[0] in add]
             links += frontier

@@ -25,7 +25,7 @@ from ..identity.scoring import form
 from ..models import Guest, SourceRecord
 from ..store import Store
 from ..store.identity import Ref
-from .neighbourhood import Neighbourhood
+from .neighbourhood import RECORDS, Neighbourhood
 from .window import WindowStore
 
 
@@ -125,7 +125,8 @@ class Resolver:
             mine = [(g, self.near.features(f)) for g, r, f in links if g in matches and r != ref]
             held += self.near.through(store, mine, prepared, {*gids, *self.merged_away})
             names = {form(f, "name") for _, f in mine} | {form(prepared.features, "name")}
-            if not held and identity.differs_within(names, self.scorer):
+            # (a guest too big to compare every pair of its records is left as it is)
+            if not held and len(mine) < RECORDS and identity.differs_within(names, self.scorer):
                 held.append(home)
         if held:
             res.guest_id = self._regroup(ref, [home, *held])

@@ -7,7 +7,16 @@ of its linked source records; `em.estimate` learns m/u weights from compared pai
 """
 
 from .keys import features, keys_for, probe_keys
-from .resolver import CandidateRecord, Decision, Judgement, cluster, decide, held_out
+from .resolver import (
+    CandidateRecord,
+    Decision,
+    Judgement,
+    cluster,
+    decide,
+    differs_within,
+    held_out,
+    merging,
+)
 from .scoring import DISTINCT, MERGE, REVIEW, Score, Scorer
 from .settings import IdentityConfig
 from .survivorship import Linked, golden
@@ -25,9 +34,11 @@ __all__ = [
     "Scorer",
     "cluster",
     "decide",
+    "differs_within",
     "features",
     "golden",
     "held_out",
     "keys_for",
+    "merging",
     "probe_keys",
 ]

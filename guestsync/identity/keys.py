@@ -182,8 +182,49 @@ def partial_name_keys(f: Features) -> list[Key]:
     return keys
 
 
+# Keys by the fields they are made of: a guest's records are read (and their keys made)
+# again each time one of its records comes in, and most records recur unchanged.
+_MEMO: dict[tuple[Any, ...], tuple[list[Key], tuple[Key, ...]]] = {}
+_MEMO_MAX = 1 << 16
+
+
+def _signature(f: Features) -> tuple[Any, ...]:
+    """The fields `keys_for` and `probe_keys` read."""
+    return (
+        f.get("email"),
+        f.get("phone"),
+        f.get("name"),
+        f.get("name_form"),
+        f.get("birthday"),
+        f.get("address"),
+        tuple(f.get("loyalty_ids") or ()),
+    )
+
+
+def _keys(f: Features) -> tuple[list[Key], tuple[Key, ...]]:
+    sig = _signature(f)
+    found = _MEMO.get(sig)
+    if found is None:
+        keys = _keys_for(f)
+        found = (keys, tuple(dict.fromkeys(probe_keys(f, keys))))
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        _MEMO[sig] = found
+    return found
+
+
 def keys_for(f: Features) -> list[Key]:
     """Blocking keys of one record's features."""
+    return list(_keys(f)[0])
+
+
+def lookup_keys(f: Features) -> tuple[Key, ...]:
+    """`probe_keys` of a record's features and their `keys_for`, each once: one tuple
+    for every record of the same keys (remembered), so callers can tell them apart by id."""
+    return _keys(f)[1]
+
+
+def _keys_for(f: Features) -> list[Key]:
     keys: list[Key] = []
     email = f.get("email")
     if email:

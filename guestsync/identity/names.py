@@ -65,6 +65,7 @@ def pinyin(text: str) -> tuple[str, ...]:
     return tuple(s.lower() for s in lazy_pinyin(text, errors="ignore") if s.strip())
 
 
+@lru_cache(maxsize=1 << 16)
 def simplified(text: str) -> str:
     """Traditional Chinese folded to simplified (陳 -> 陈); other text unchanged."""
     if not _CJK.search(text):
@@ -79,6 +80,7 @@ def _s2t():  # type: ignore[no-untyped-def]
     return opencc.OpenCC("s2t")
 
 
+@lru_cache(maxsize=1 << 16)
 def traditional(text: str) -> str:
     """Simplified Chinese written in traditional characters (欧阳 -> 歐陽); other text
     unchanged. Character by character (s2t, not the Taiwan phrase table): names are not

@@ -56,7 +56,9 @@ class Decision:
         return max(pending, key=lambda j: j.score.total) if pending else None
 
 
-def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scorer) -> Decision:
+def decide(
+    record: Features, candidates: Sequence[CandidateRecord], scorer: Scorer, *, rejoin: bool = True
+) -> Decision:
     """Judge every candidate guest; `candidates` come grouped by guest, oldest guest first.
 
     A guest scores its best record. Two guard rails keep families apart:
@@ -109,16 +111,18 @@ def decide(record: Features, candidates: Sequence[CandidateRecord], scorer: Scor
             j.outcome = REVIEW
         matched = [j for j in matched if j.outcome == MERGE]
     merge_with = [j.guest_id for j in matched]
-    rejoin = _rejoin(candidates, set(merge_with), scorer)
+    if not rejoin:  # `cluster` reads only whom the record merges with
+        return Decision(judgements, merge_with)
+    again = _rejoin(candidates, set(merge_with), scorer)
     if merge_with:  # a guarded household beside the guest joined: decide them together
-        rejoin += [g for g in guarded if g not in merge_with and g not in rejoin]
+        again += [g for g in guarded if g not in merge_with and g not in again]
         # a name in the guest joined that differs from this record's (no household shared,
         # or the guard would have acted): had it come last, the guests' names would have
         # had to fit one another, so the guest is decided again with this record in it
-        rejoin += [
-            g for g in merge_with if g not in rejoin and _differs_inside(mine, names.get(g), scorer)
+        again += [
+            g for g in merge_with if g not in again and _differs_inside(mine, names.get(g), scorer)
         ]
-    return Decision(judgements, merge_with, rejoin)
+    return Decision(judgements, merge_with, again)
 
 
 def _rejoin(candidates: Sequence[CandidateRecord], joined: set[str], scorer: Scorer) -> list[str]:
@@ -151,6 +155,26 @@ def held_out(decision: Decision, scorer: Scorer) -> list[str]:
     return list(dict.fromkeys([*held, *decision.rejoin]))
 
 
+def differs_within(names: set[str], scorer: Scorer) -> bool:
+    """Two of these name forms clearly differ (a bridged typo counts too): a guest holding
+    them is one grouping of its records among others, and which one the records reached
+    depends on their order, so the guest is decided again (`cluster`) as a whole."""
+    ordered = sorted(n for n in names if n)
+    return any(scorer.names_differ(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
+
+
+def merging(
+    records: Sequence[tuple[str, Features]], others: Sequence[tuple[str, Features]], scorer: Scorer
+) -> list[str]:
+    """The guests of `others` (guest id, features) holding a record that scores a merge
+    with one of `records`, in the order they come: the guests of one neighbourhood."""
+    out: dict[str, None] = {}
+    for gid, f in others:
+        if gid not in out and any(scorer.outcome(scorer.score(f, h)) == MERGE for _, h in records):
+            out[gid] = None
+    return list(out)
+
+
 def cluster(records: Sequence[tuple[str, Features]], scorer: Scorer) -> list[list[str]]:
     """Group records (ref text, features) as `decide` would if they arrived one by one in
     order of their refs: a function of the set, not of the order they really came in.
@@ -159,7 +183,7 @@ def cluster(records: Sequence[tuple[str, Features]], scorer: Scorer) -> list[lis
     groups: list[list[tuple[str, Features]]] = []
     for ref, f in sorted(records, key=lambda r: r[0]):
         candidates = [CandidateRecord(str(i), r, g_f) for i, g in enumerate(groups) for r, g_f in g]
-        into = [int(g) for g in decide(f, candidates, scorer).merge_with]
+        into = [int(g) for g in decide(f, candidates, scorer, rejoin=False).merge_with]
         if not into:
             groups.append([(ref, f)])
             continue

@@ -22,9 +22,11 @@ from ..errors import GuestsyncError
 from ..identity import CandidateRecord, IdentityConfig, Linked, Scorer
 from ..identity.keys import Key
 from ..identity.prepare import Prepared, prepare
+from ..identity.scoring import form
 from ..models import Guest, SourceRecord
 from ..store import Store
 from ..store.identity import Ref
+from .neighbourhood import RECORDS, Neighbourhood
 from .window import WindowStore
 
 
@@ -72,6 +74,7 @@ class Resolver:
         # stay alive, so their ids name them), see _decide and over().
         self._decisions: dict[tuple[Any, ...], tuple[identity.Decision, list[Any]]] | None
         self._decisions = None
+        self.near = Neighbourhood(self.config, self.scorer)
 
     def over(self, window: WindowStore) -> None:
         """Resolve this window's records (the bulk lane) from here on."""
@@ -103,7 +106,8 @@ class Resolver:
             block, cap=self.config.max_candidates_per_key, caps=self.config.key_caps()
         )
         self.stats.skipped_keys += len(skipped)
-        decision, log = self._decide(ref, prepared, store.candidate_links(gids))
+        links = store.candidate_links(gids)
+        decision, log = self._decide(ref, prepared, links)
         matches = decision.merge_with
         home = state[0] if state is not None else (matches[0] if matches else None)
         created = home is None
@@ -117,7 +121,15 @@ class Resolver:
             if other != home and not store.kept_apart(home, other):
                 self._merge(home, other, reason="auto", pin=False)
                 res.merged.append(other)
-        if held := identity.held_out(decision, self.scorer):
+        held = identity.held_out(decision, self.scorer)
+        if matches:  # the guest joined: is it still one grouping whatever the order?
+            mine = [(g, self.near.features(f)) for g, r, f in links if g in matches and r != ref]
+            held += self.near.through(store, mine, prepared, {*gids, *self.merged_away})
+            names = {form(f, "name") for _, f in mine} | {form(prepared.features, "name")}
+            # (a guest too big to compare every pair of its records is left as it is)
+            if not held and len(mine) < RECORDS and identity.differs_within(names, self.scorer):
+                held.append(home)
+        if held:
             res.guest_id = self._regroup(ref, [home, *held])
         review = decision.review
         if review is not None and not store.kept_apart(home, review.guest_id):
@@ -229,9 +241,11 @@ class Resolver:
         self.stats.merges += 1
 
     def _regroup(self, ref: Ref, guests: list[str]) -> str:
-        """A guard rule kept guests apart from the one this record joined: decide those
-        guests' records again, together and in the order of their refs (identity.cluster),
-        so that which sibling a record sits with does not depend on which came first. A
+        """A guard rule kept guests apart from the one this record joined, or the guest
+        holds names that differ: decide those guests' records again, with every guest of
+        their neighbourhood (Neighbourhood.around: records joined by merge-scoring pairs),
+        together and in the order of their refs (identity.cluster), so that which guest a
+        record sits with does not depend on which came first. A
         guest whose records all go elsewhere is merged (recorded, undoable); records split
         off a guest start a new one. Guests a person shaped (pinned links, kept apart) are
         left as they are. Returns the guest `ref` ends up in. A single guest is decided again
@@ -242,6 +256,7 @@ class Resolver:
             store.kept_apart(a, b) for i, a in enumerate(guests) for b in guests[i + 1 :]
         ):
             return guests[0]
+        guests = self.near.around(store, guests, self.merged_away)
         links = store.candidate_links(guests)
         owner = {ref_text(r): (g, r) for g, r, _ in links}
         if any(pinned for _, pinned in store.link_states(r for _, r, _ in links).values()):

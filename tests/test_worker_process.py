@@ -44,7 +44,7 @@ def wait_for(check, timeout: float = 60.0) -> None:
 def test_the_worker_process_delivers_reports_restarts_and_drains(make_config):
     fake = FakeHubSpot(token="test-token", faults=FaultPlan())
     with ServerThread(fake.app) as crm:
-        text = webhook_config(crm.url, extra="server: {worker_interval: 0.05}\n")
+        text = webhook_config(crm.url, extra="server: {worker_interval: 0.05, stop_grace: 20}\n")
         service = Service(load_config(make_config(text)), port=0, worker_process=True).start()
         try:
             assert post(service.url, 1) == 202

@@ -90,6 +90,12 @@ class ServerConfig(Options):
     worker_interval: float = Field(
         default=1.0, gt=0, description="Seconds the worker waits when the queues are empty."
     )
+    stop_grace: float = Field(
+        default=3.0,
+        gt=0,
+        description="Seconds the worker process has at stop to end its step before it is "
+        "ended (its window is rolled back and done again at the next start).",
+    )
 
 
 class Config(Options):

@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
-WORKER_GRACE = 3.0  # seconds the worker has at SIGTERM to end its step, then it is ended
 # waitress warns on every queued request under load; the queue is expected and bounded
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
@@ -226,7 +225,8 @@ class Service:
             self.scheduler.shutdown(wait=True)  # a running job ends its current step
         # a window cut short is rolled back and done again after the restart
         process = isinstance(self.worker, WorkerProcess)
-        self.worker.stop(timeout=min(timeout, WORKER_GRACE) if process else timeout)
+        grace = min(timeout, self.config.server.stop_grace) if process else timeout
+        self.worker.stop(timeout=grace)
         if self.intake is not None:
             self.intake.wait()
         try:

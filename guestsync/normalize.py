@@ -18,7 +18,7 @@ _PLAIN_PHONE = re.compile(r"\+?[0-9][0-9 \-]*")
 _PHONE_SEPARATORS = str.maketrans("", "", " -")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def phone_e164(raw: str, region: str) -> str:
     """A phone number in E.164 (+886912345678), or ValueError saying why not.
 
@@ -45,7 +45,7 @@ def _plain_e164(digits: str, region: str) -> str | None:
     key = (digits, region)
     if key in _PLAIN:
         return _PLAIN[key]
-    if len(_PLAIN) >= 1 << 17:
+    if len(_PLAIN) >= 1 << 15:
         _PLAIN.clear()
     try:
         e164: str | None = _e164(digits, region)
@@ -71,7 +71,7 @@ def _e164(text: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def email_address(raw: str) -> str:
     """A normalized email (trimmed, domain lower-cased, local part lower-cased).
 
@@ -89,7 +89,7 @@ def email_address(raw: str) -> str:
     return _email(text)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _ascii_email(text: str) -> str | None:
     """An ASCII address, already lower-cased, normalized; None if not valid (the caller
     explains why from the address as written)."""

@@ -35,7 +35,7 @@ def features_json(f: Features) -> str:
 # Folded records by (compared fields, the guest as the record describes it): a guest's
 # repeat bookings carry the same guest, and folding (OpenCC, pypinyin) is the costly part.
 _FOLDED: dict[tuple[tuple[str, ...], str], Prepared] = {}
-_FOLDED_MAX = 16384  # about 3 KB each: ~50 MB when full (65536 made the import's worker 400 MB)
+_FOLDED_MAX = 8192  # about 3 KB each: ~25 MB when full (65536 made the import's worker 400 MB)
 
 
 def prepare(record: SourceRecord, fields: tuple[str, ...]) -> Prepared:

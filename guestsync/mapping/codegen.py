@@ -115,7 +115,7 @@ class FieldCode:
 
 # Results a memo may hand to several records: none of them can be changed in place.
 IMMUTABLE = frozenset({str, int, float, bool, Decimal, date, datetime})
-MEMO_SIZE = 65536  # distinct raw values kept per field; the memo starts over past it
+MEMO_SIZE = 16384  # distinct raw values kept per field; the memo starts over past it
 
 
 def _list_key(v: list[Any]) -> tuple[str, ...] | None:

@@ -109,12 +109,34 @@ def _walk(keys: list[str]) -> Getter:
     return get
 
 
+def _select_list(node: Mapping[str, Any]) -> Getter | None:
+    """`[Date, Time]` (a list of plain field paths, such as two columns joined into one
+    date-time) as dict lookups, else None. JMESPath's answer: None for a null record,
+    else one value per path (None where a path finds nothing)."""
+    if node.get("type") != "multi_select_list":
+        return None
+    paths = [_field_keys(child) for child in node["children"]]
+    if not paths or any(p is None for p in paths):
+        return None
+    getters = [_walk(p) for p in paths if p is not None]
+
+    def get(raw: Any) -> Any:
+        if raw is None:
+            return None
+        return [g(raw) for g in getters]
+
+    return get
+
+
 def _jmespath(expr: str, doc: YamlDoc, loc: tuple) -> tuple[Getter, tuple[str, ...] | None]:
     try:
         parsed = jmespath.compile(expr)
         keys = _field_keys(parsed.parsed)
         if keys is not None:
             return _walk(keys), tuple(keys)
+        columns = _select_list(parsed.parsed)
+        if columns is not None:
+            return columns, None
         # One interpreter for the field, instead of a new one per search() call.
         interpreter, ast = TreeInterpreter(jmespath.Options()), parsed.parsed
         return (lambda raw: interpreter.visit(ast, raw)), None

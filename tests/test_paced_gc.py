@@ -1,0 +1,30 @@
+"""The garbage collector is paced while a backlog is processed, and put back after (#20)."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from guestsync.process.mapping_pool import PACED_GC, paced_gc
+
+
+def test_paced_gc_freezes_then_restores_the_collector():
+    before = gc.get_threshold()
+    with paced_gc():
+        assert gc.get_threshold() == PACED_GC
+        assert gc.get_freeze_count() > 0  # what existed is no longer walked
+        cycle: list[object] = []
+        cycle.append(cycle)  # a cycle made meanwhile is still collectable
+        del cycle
+        assert gc.collect() >= 1
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+def test_paced_gc_restores_after_an_error():
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), paced_gc():
+        raise RuntimeError("boom")
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

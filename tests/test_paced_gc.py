@@ -6,12 +6,12 @@ import gc
 
 import pytest
 
-from guestsync.process.mapping_pool import PACED_GC, paced_gc
+from guestsync.process.gc_pacing import PACED_GC, paced
 
 
 def test_paced_gc_freezes_then_restores_the_collector():
     before = gc.get_threshold()
-    with paced_gc():
+    with paced():
         assert gc.get_threshold() == PACED_GC
         assert gc.get_freeze_count() > 0  # what existed is no longer walked
         cycle: list[object] = []
@@ -24,7 +24,7 @@ def test_paced_gc_freezes_then_restores_the_collector():
 
 def test_paced_gc_restores_after_an_error():
     before = gc.get_threshold()
-    with pytest.raises(RuntimeError), paced_gc():
+    with pytest.raises(RuntimeError), paced():
         raise RuntimeError("boom")
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0

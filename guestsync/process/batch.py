@@ -7,14 +7,13 @@ the reason (inside its own savepoint) and the batch goes on.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import socket
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from typing import Any
@@ -30,6 +29,7 @@ from ..models import SourceRecord
 from ..restaurant import hooks
 from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
+from . import gc_pacing
 from .keyed import keyed_batch
 from .ordering import is_current
 from .outbox import queue_for_targets
@@ -182,9 +182,9 @@ def process_batch(
         mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
         before = replace(stats, errors=[*stats.errors], warnings=[*stats.warnings])
         try:
-            with _no_full_collections():
+            with gc_pacing.no_full_collections():
                 _process(store, rows, targets, stats, identity, mapped, settings, defer, bulk=True)
-            _freeze_long_lived()
+            gc_pacing.freeze_long_lived()
             return
         except _WindowFailed:
             for f in fields(stats):
@@ -192,37 +192,6 @@ def process_batch(
     _process(
         store, rows, targets, stats, identity, mapped, settings, defer, mapping_for=mapping_for
     )
-
-
-_frozen = False
-
-
-@contextmanager
-def _no_full_collections() -> Iterator[None]:
-    """No full collection of the cyclic garbage collector while a window is resolved:
-    each one scans every object alive (the window's records, features and decisions, some
-    200k), and they came every few thousand rows. The younger generations still run; the
-    next full collection comes after the window, when its objects are gone."""
-    gen0, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(gen0, gen1, 1 << 30)
-    try:
-        yield
-    finally:
-        gc.set_threshold(gen0, gen1, gen2)
-
-
-def _freeze_long_lived() -> None:
-    """Once per process, after its first bulk window: what is alive then lives as long
-    as the process (the name dictionaries of pypinyin and OpenCC, some 250k objects, and
-    the fold and key caches), so it is taken out of the cyclic collector's sight
-    (gc.freeze). Its full collections scanned them again and again: 15% of a bulk
-    import's CPU. Reference counting still frees them; only a cycle among them, made
-    garbage later, would stay (the collection before the freeze leaves none behind)."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.collect()
-        gc.freeze()
 
 
 def _process(

@@ -10,7 +10,6 @@ threads and holds an open SQLite connection) and compiles the same mapping files
 from __future__ import annotations
 
 import contextlib
-import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -30,6 +29,7 @@ from ..normalize import email_address, phone_e164
 from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
 from ..store.checkpointer import Checkpointer
+from . import gc_pacing
 from .batch import MAPPING_ERRORS, ProcessStats, Progress, map_row, process_pending, rejection
 
 PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it saves
@@ -47,32 +47,6 @@ _MAPPINGS: dict[tuple[str, str], CompiledMapping] = {}
 _FIELDS: list[tuple[str, ...]] = []  # the identity fields records are folded with
 
 
-# The cyclic garbage collector while a backlog is processed: a full collection walks every
-# object of the heap (caches of folded names, phones, candidates: hundreds of thousands),
-# and with the default threshold one ran every few hundred rows: 23% of the CPU of a
-# 20k-row import (benchmarks/bench_import_phases.py, measured with gc.callbacks), for
-# garbage that is almost all freed by reference counting anyway (records, windows and
-# models hold no cycles). What exists when processing starts is frozen (never walked,
-# still freed when unreferenced) and full collections run 10x less often: 0.5 s of GC
-# instead of 2.3 s at 20k rows, and the same guests. batch.py keeps full collections out
-# of each bulk window and freezes once after the first; this paces them between windows
-# and in the mapping worker (on top of batch.py's: 0.37 -> 0.12 s of full collections at
-# 20k rows).
-PACED_GC = (700, 10, 100)
-
-
-@contextlib.contextmanager
-def paced_gc() -> Iterator[None]:
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*PACED_GC)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
-
-
 def _init_child(
     parent: tuple[int, bool],
     files: dict[tuple[str, str], str],
@@ -82,8 +56,7 @@ def _init_child(
     """The worker dies with its parent (a killed import must not leave it running)."""
     die_with_parent(parent[0], from_main_thread=parent[1])
     _init(files, ctx, fields)
-    gc.freeze()  # the worker's whole life is mapping: see paced_gc
-    gc.set_threshold(*PACED_GC)
+    gc_pacing.pace_for_life()
 
 
 def _init(files: dict[tuple[str, str], str], ctx: Context, fields: tuple[str, ...] = ()) -> None:
@@ -203,7 +176,7 @@ def process_inbox(
     `progress(done, total)` after each batch counts rows, then the guests they touched as
     they are settled (the total grows when settling starts). `bulk`: the lane
     (process_batch; default: by batch size)."""
-    with paced_gc():
+    with gc_pacing.paced():
         return _process_inbox(
             store,
             mapping_for,

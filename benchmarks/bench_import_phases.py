@@ -24,8 +24,8 @@ from typing import Any
 from bench_csv_import import make_csv, open_hub
 
 import guestsync.intake.files as files
-import guestsync.process.fastpath as fastpath
 import guestsync.process.batch as batch
+import guestsync.process.fastpath as fastpath
 import guestsync.process.resolve as resolve
 import guestsync.process.window as window
 import guestsync.restaurant.hooks as hooks

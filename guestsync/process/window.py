@@ -11,7 +11,9 @@ store (a merge, a refresh), so that the store is never behind what it is asked. 
 window's bookings (hooks.record) are buffered and written the same way.
 
 Both lanes run the same `Resolver` and so decide the same way; `tests/test_bulk_lane.py`
-holds them to the same guests.
+holds them to the same guests. A record new to the store whose probe keys meet no guest
+(`meets_nobody`) skips the Resolver: process/fastpath.py makes its guest with the same
+writes and match-log row.
 """
 
 from __future__ import annotations

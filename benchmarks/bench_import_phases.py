@@ -25,6 +25,7 @@ from bench_csv_import import make_csv, open_hub
 
 import guestsync.intake.files as files
 import guestsync.process.batch as batch
+import guestsync.process.fastpath as fastpath
 import guestsync.process.resolve as resolve
 import guestsync.process.window as window
 import guestsync.restaurant.hooks as hooks
@@ -89,6 +90,7 @@ PHASES = [
     (batch, "prepare", "fold (features, keys)"),
     (window.WindowStore, "__init__", "candidates (set-based read)"),
     (batch, "resolve_guest", "resolve (score, decide, link)"),
+    (fastpath, "new_alone", "resolve: fast path (new guest, or no)"),
     (hooks, "record", "bookings (buffered in the bulk lane)"),
     (window.WindowStore, "flush", "link/key/booking writes"),
     (resolve.Resolver, "refresh_many", "settle: golden records"),
@@ -104,6 +106,15 @@ def main() -> None:
     for owner, name, label in PHASES:
         wrap(owner, name, label)
     wrap_commits()
+    real_alone = fastpath.new_alone
+    fast = [0]
+
+    def counted(*args: Any) -> str | None:
+        gid = real_alone(*args)
+        fast[0] += gid is not None
+        return gid
+
+    fastpath.new_alone = counted  # type: ignore[assignment]
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "bookings.csv"
         make_csv(csv_path, n)
@@ -119,6 +130,7 @@ def main() -> None:
         hub.close()
     lane = "per-record" if per_record else "bulk"
     print(f"{lane} lane, {n:,} rows: wall {wall:.1f}s, CPU {cpu:.2f}s, {guests:,} guests")
+    print(f"  fast path (met nobody: new guest): {fast[0]:,} rows, {fast[0] / n:.0%}")
     rest = cpu - sum(SPENT.values())
     for label, spent in [*sorted(SPENT.items(), key=lambda kv: -kv[1]), ("other", rest)]:
         print(f"  {label:<38} {spent:6.2f}s {spent / n * 1e6:6.0f} us/row {spent / cpu:5.0%}")

@@ -29,7 +29,7 @@ from ..models import SourceRecord
 from ..restaurant import hooks
 from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
-from . import gc_pacing
+from . import fastpath, gc_pacing
 from .keyed import keyed_batch
 from .ordering import is_current
 from .outbox import queue_for_targets
@@ -281,9 +281,16 @@ def _process(
                             stats.processed += 1
                             continue
                     prepared = preps[i] if preps is not None else prepared_of(mapped, i)
-                    guest_id, created, previous = resolve_guest(
-                        store, record, seen, resolver, prepared
-                    )
+                    # a record meeting nobody: a new guest, as the Resolver would make it
+                    alone = None
+                    if window is not None and prepared is not None:
+                        alone = fastpath.new_alone(resolver, window, ref, prepared, seen)
+                    if alone is not None:
+                        guest_id, created, previous = alone, True, None
+                    else:
+                        guest_id, created, previous = resolve_guest(
+                            store, record, seen, resolver, prepared
+                        )
                     hooks.record(
                         window or store, record, guest_id, seen, relink=ref not in no_consent
                     )

@@ -11,7 +11,9 @@ store (a merge, a refresh), so that the store is never behind what it is asked. 
 window's bookings (hooks.record) are buffered and written the same way.
 
 Both lanes run the same `Resolver` and so decide the same way; `tests/test_bulk_lane.py`
-holds them to the same guests.
+holds them to the same guests. A record new to the store whose probe keys meet no guest
+(`meets_nobody`) skips the Resolver: process/fastpath.py makes its guest with the same
+writes and match-log row.
 """
 
 from __future__ import annotations
@@ -106,18 +108,10 @@ class WindowStore:
         """As the store answers it (`cut_at_caps`): the guests of the keys within their
         cap, sorted, and the keys over it."""
         caps = caps or {}
-        # a record's probe keys, hashed with their caps once per distinct set of keys in
-        # the window (a guest's repeat bookings probe the same keys)
-        mine = cap == self._cap and caps == self._caps
-        probe = self._probes.get(tk := tuple(keys)) if mine else None
-        if probe is None:
-            probe = [
-                (k, self._hashed(k), limit)
-                for k in dict.fromkeys(keys)
-                if (limit := caps.get(k[0], cap)) > 0
-            ]
-            if mine:
-                self._probes[tk] = probe
+        if cap == self._cap and caps == self._caps:
+            probe = self._probe(keys)
+        else:
+            probe = self._cut(keys, cap, caps)
         gids: set[str] = set()
         over: list[tuple[str, str]] = []
         for k, h, limit in probe:
@@ -132,6 +126,34 @@ class WindowStore:
             else:
                 gids.update(gs)
         return sorted(gids), over
+
+    def meets_nobody(self, keys: Sequence[tuple[str, str]]) -> bool:
+        """Whether these probe keys, at the window's caps, meet no guest: none stored and
+        none linked earlier in the window (`guests_sharing_keys` would answer no guest and
+        no key over its cap). False when a key is not known to the window."""
+        guests = self._guests
+        for _, h, _ in self._probe(keys):
+            gs = guests.get(h)
+            if gs is None or gs:
+                return False
+        return True
+
+    def _probe(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Key, int, int]]:
+        """A record's probe keys at the window's caps: (key, hash, cap), once per distinct
+        set of keys in the window (a guest's repeat bookings probe the same keys)."""
+        probe = self._probes.get(tk := tuple(keys))
+        if probe is None:
+            probe = self._probes[tk] = self._cut(keys, self._cap, self._caps)
+        return probe
+
+    def _cut(
+        self, keys: Sequence[tuple[str, str]], cap: int, caps: Mapping[str, int]
+    ) -> list[tuple[Key, int, int]]:
+        return [
+            (k, self._hashed(k), limit)
+            for k in dict.fromkeys(keys)
+            if (limit := caps.get(k[0], cap)) > 0
+        ]
 
     def candidate_links(self, guest_ids: Sequence[str]) -> list[tuple[str, Ref, Any]]:
         if not guest_ids:

@@ -83,9 +83,10 @@ class WindowOps(StoreBase):
                     out[(source, stream, x)] = (gid, bool(pinned))
         return out
 
-    def links_of(self, guest_ids: Sequence[str]) -> list[LinkRow]:
+    def links_of(self, guest_ids: Sequence[str], *, features: bool = True) -> list[LinkRow]:
         """All source records linked to these guests, grouped by guest in the given order
-        (each guest's by reference)."""
+        (each guest's by reference). `features=False`: their features are not parsed (None;
+        golden records need only the records)."""
         rows: list[Any] = []
         for i in range(0, len(guest_ids), _CHUNK):
             part = list(guest_ids[i : i + _CHUNK])
@@ -105,7 +106,7 @@ class WindowOps(StoreBase):
                 r[3],
                 datetime.fromisoformat(r[4]),
                 parsed.get(r[5]) or parsed.setdefault(r[5], Guest.model_validate_json(r[5])),
-                json.loads(r[6]) if r[6] else None,
+                json.loads(r[6]) if r[6] and features else None,
                 bool(r[7]),
             )
             for r in rows

@@ -10,6 +10,11 @@ Usage: bench_csv_import.py [--ingest-only] [--bulk-only] [N ...]   (default 2000
 `--ingest-only` stops after stage 1 (rows into the inbox): the streaming-memory check for
 very large files when the whole pipeline would take too long on a loaded machine.
 `--bulk-only` leaves out the per-record lane (at 1M it alone takes most of an hour).
+`--one-process` adds the bulk lane without the mapping worker (`bulk-1proc`: all in one
+process, in the worker's window size): what the worker costs and saves.
+Each lane's CPU is also printed by part: ingest, process (the main process, all its
+threads), the checkpointer thread's share of that, the mapping worker, and the rest
+(interpreter start-up, imports, config).
 The file has ~3 rows per guest with phone/email spellings varied, Chinese names, and is
 written in UTF-8 with a BOM, as Excel exports it.
 """
@@ -84,19 +89,62 @@ def open_hub(workdir: Path) -> Any:
 
 
 def child_pipeline(
-    csv_path: Path, workdir: Path, *, process: bool = True, bulk: bool | None = None
+    csv_path: Path,
+    workdir: Path,
+    *,
+    process: bool = True,
+    bulk: bool | None = None,
+    worker: bool = True,
 ) -> dict:
     from guestsync.actions.import_csv import import_files
+    from guestsync.process.mapping_pool import BATCH
 
     hub = open_hub(workdir)
     hub.bulk = bulk
+    if not worker:  # all in this process, in the worker's window size
+        hub.parallel_min_rows = 10**12
+        hub.process_batch_size = BATCH
+    split = cpu_split(hub)
     t0 = time.perf_counter()
     report = import_files(hub, "site", [str(csv_path)], process=process)
     elapsed = time.perf_counter() - t0
     assert report.ingest.rows > 0 and (not process or report.process.processed > 0), report
     out = {"seconds": elapsed, "rows": report.ingest.rows, "guests": hub.store.count_guests()}
     hub.close()
-    return out
+    return out | {"split": split}
+
+
+def cpu_split(hub: Any) -> dict[str, float]:
+    """CPU seconds of the child process by part, filled in as it runs: `ingest` (CSV
+    into the inbox) and `process` (map, resolve, settle: the main process's share, all
+    its threads), the checkpointer thread's own share of `process`, and `worker` (the
+    mapping worker process, once it has exited)."""
+    from guestsync.store.checkpointer import Checkpointer
+
+    split: dict[str, float] = {"ingest": 0.0, "process": 0.0, "checkpointer": 0.0}
+
+    def timed(name: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                split[name] += time.process_time() - started
+
+        return call
+
+    hub.import_csv = timed("ingest", hub.import_csv)
+    hub.process = timed("process", hub.process)
+    real_run = Checkpointer.run
+
+    def run(self: Any) -> None:
+        try:
+            real_run(self)
+        finally:
+            split["checkpointer"] += time.thread_time()
+
+    Checkpointer.run = run  # type: ignore[method-assign]
+    return split
 
 
 def tree_rss_mb(root: int) -> float:
@@ -153,16 +201,27 @@ def main() -> None:
         if kind == "bare":
             out = bare_insert(csv_path, workdir / "bare.db")
         else:
-            lanes = {"bulk": True, "per-record": False}
-            out = child_pipeline(csv_path, workdir, process=kind in lanes, bulk=lanes.get(kind))
+            lanes = {"bulk": True, "bulk-1proc": True, "per-record": False}
+            out = child_pipeline(
+                csv_path,
+                workdir,
+                process=kind in lanes,
+                bulk=lanes.get(kind),
+                worker=kind != "bulk-1proc",
+            )
         me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
         out["cpu"] = sum(u.ru_utime + u.ru_stime for u in (me, kids))
+        if "split" in out:  # the rest of the main process: start-up, imports, config
+            out["split"]["worker"] = kids.ru_utime + kids.ru_stime
+            own = me.ru_utime + me.ru_stime
+            out["split"]["other"] = own - out["split"]["ingest"] - out["split"]["process"]
         peak = kids if kind == "bare" else me
         out["peak_rss_mb"] = max(peak.ru_maxrss, kids.ru_maxrss) / 1024
         print(json.dumps(out))
         return
     args = sys.argv[1:]
     ingest_only, bulk_only = "--ingest-only" in args, "--bulk-only" in args
+    one_proc = ["bulk-1proc"] if "--one-process" in args else []
     sizes = [int(a) for a in args if not a.startswith("--")] or [200_000]
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -170,6 +229,7 @@ def main() -> None:
             make_csv(csv_path, n)
             mb = csv_path.stat().st_size / 1e6
             kinds = ["ingest"] if ingest_only else ["bulk"] if bulk_only else ["bulk", "per-record"]
+            kinds += [] if ingest_only else one_proc
             runs = {k: run_child(k, csv_path, Path(tmp) / k) for k in ["bare", *kinds]}
         print(f"rows: {n:,} ({mb:.1f} MB)")
         bare = runs["bare"]
@@ -180,6 +240,14 @@ def main() -> None:
                 f"  CPU {r['cpu']:7.1f}s {r['cpu'] / n * 1e6:6.0f} us/row"
                 f"  peak RSS (process tree) {r['tree_rss_mb']:5.0f} MB{guests}"
             )
+            if "split" in r:
+                print(
+                    "    CPU by part:"
+                    + "".join(
+                        f"  {part} {s:.2f}s ({s / n * 1e6:.0f} us/row)"
+                        for part, s in r["split"].items()
+                    )
+                )
         for kind in kinds:
             r = runs[kind]
             print(

@@ -32,7 +32,15 @@ from ..store.checkpointer import Checkpointer
 from . import gc_pacing
 from .batch import MAPPING_ERRORS, ProcessStats, Progress, map_row, process_pending, rejection
 
-PARALLEL_MIN_ROWS = 20_000  # below this, starting a worker costs more than it saves
+# Below this, the worker costs more than it saves (#20, bench_csv_import.py --one-process,
+# bulk lane, whole-tree CPU): at 20k rows 10.6 CPU-s with it, 7.9 without; at 200k, 130
+# vs 109, and 766 vs 420 MB of peak RSS. It never lowers CPU: its mapping (~80 us/row) is
+# done as in-process, plus its start-up (~0.8 CPU-s: a spawned interpreter imports the
+# package and warms OpenCC, pypinyin and the phone metadata) and the records' pickling and
+# unpickling (~40 us/row); the main process, which unpickles them and runs the checkpoint
+# thread, spent only 8% less at 200k. Its one gain is wall time when a second core sits
+# idle, which a shared 2-core machine does not have (wall was worse both sizes).
+PARALLEL_MIN_ROWS = 1_000_000
 # A CSV file of this many bytes per PARALLEL_MIN_ROWS may hold that many rows: the worker
 # is started before it is read (Hub.start_mapping), so its start-up overlaps the reading.
 MIN_ROW_BYTES = 40

@@ -21,6 +21,17 @@ catches up, in bulk, with what is left.
   backlog, which waits in the intake file) and exits. If the parent dies (even kill -9),
   the child's pipe ends and it exits at once, as one process would have: every stage is
   durable in the store, so the next start resumes where it stopped.
+
+Tried for issue 26 (webhook p99 while the worker drains) and not kept: the child's I/O
+priority (ioprio_set, class idle or best-effort 7; vda uses mq-deadline here) left the
+worker's drain stalled for minutes in a first side-by-side run while p99 did not drop
+(one round each: 51.7 and 48.8 ms against 14.2 and 24.0 ms without); that run shared one
+fake CRM between the variants, which also slowed the second one's deliveries, so it is
+a hint, not a figure. The worker waiting after a busy step while webhooks arrive (at
+least 200/s, at most 3 s, then a step anyway): 3 alternating rounds of 5 s, 16
+connections, each variant its own serve and CRM: median p99 17.5 ms (13.7, 17.5, 20.0)
+against 19.1 ms (15.7, 19.1, 21.1) without, POST/s 5,201 against 5,087, and the backlog
+drained 5 to 7 s later after each round: within the noise, so not worth the later drain.
 """
 
 from __future__ import annotations

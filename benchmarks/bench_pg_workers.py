@@ -90,18 +90,25 @@ def worker(url: str, start: Any, out: Any) -> None:
     out.put((stats.processed, server, cpu, restarts))
 
 
-def drain(url: str, workers: int) -> dict[str, float]:
+def run_together(target: Any, arg: str, workers: int) -> tuple[float, list[Any]]:
+    """`workers` spawned processes of `target(arg, start, out)`, released at once by the
+    barrier `start`: the wall time until each has put its result on `out`, and the results."""
     ctx = mp.get_context("spawn")
     start, out = ctx.Barrier(workers + 1), ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(url, start, out)) for _ in range(workers)]
+    procs = [ctx.Process(target=target, args=(arg, start, out)) for _ in range(workers)]
     for p in procs:
         p.start()
     start.wait()
     t0 = time.perf_counter()
-    results = [out.get(timeout=1800) for _ in procs]
+    results = [out.get(timeout=3600) for _ in procs]
     wall = time.perf_counter() - t0
     for p in procs:
         p.join()
+    return wall, results
+
+
+def drain(url: str, workers: int) -> dict[str, float]:
+    wall, results = run_together(worker, url, workers)
     store = open_store(url)
     guests = store.count_guests()
     store.close()

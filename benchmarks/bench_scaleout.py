@@ -22,7 +22,6 @@ Usage: bench_scaleout.py [ROUNDS] [DURATION] [DRAIN_ROWS]   (default 3, 5 s, 400
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import resource
 import statistics
@@ -36,6 +35,7 @@ from typing import Any
 
 import psycopg
 from bench_pg_import import backend_cpu, server_url
+from bench_pg_workers import run_together
 from bench_webhooks import (
     CONFIG,
     CONNECTIONS,
@@ -183,17 +183,7 @@ def drain(tmp: Path, store: str, workers: int, rows: int) -> dict[str, float]:
     cfg = tmp / f"drain-{workers}-{uuid.uuid4().hex[:6]}.yaml"
     cfg.write_text(config_text(store), "utf-8")
     fill(store, rows, 10**8)
-    ctx = mp.get_context("spawn")
-    start, out = ctx.Barrier(workers + 1), ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(str(cfg), start, out)) for _ in range(workers)]
-    for p in procs:
-        p.start()
-    start.wait()
-    t0 = time.perf_counter()
-    results = [out.get(timeout=3600) for _ in procs]
-    wall = time.perf_counter() - t0
-    for p in procs:
-        p.join()
+    wall, results = run_together(worker, str(cfg), workers)
     s = open_store(store)
     counts = s.inbox_counts()
     s.close()

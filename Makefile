@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint browser postgres bench demo-clean clean
+.PHONY: demo test lint browser postgres wrk bench demo-clean clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "guestsync needs Python 3.11 or newer on PATH"; exit 1; }
@@ -42,7 +42,14 @@ browser:
 postgres: $(STAMP)
 	@PY=$(PY) sh tests/start_postgres.sh
 
-bench: $(STAMP)
+# bench_webhooks drives both apps with wrk (Debian's package); without it the benchmark
+# falls back to a Python load generator, which takes more of the cores, and says so.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; \
+	} || echo "could not install wrk: bench_webhooks will use its Python load generator"
+
+bench: $(STAMP) wrk
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean:

@@ -87,3 +87,35 @@ def test_the_endpoint_answers_500_when_the_store_fails(make_config):
         "/webhooks/zap", data=body, headers=hmac_headers(body), content_type="application/json"
     )
     assert resp.status_code == 500  # the sender keeps the event and retries
+
+
+class FlakyStore(FakeStore):
+    """Fails its first transaction only."""
+
+    def add_webhook_events(self, events):
+        if not self.batches:
+            self.batches.append([])
+            raise OSError("disk I/O error")
+        return super().add_webhook_events(events)
+
+
+def test_the_lead_passes_on_after_a_failed_transaction():
+    store = FlakyStore(1)
+    first = run(store, ["e0"])
+    assert isinstance(first[0], OSError)
+    # the request that failed still handed the lead on: later submits commit
+    assert run(store, [f"e{i}" for i in range(1, 9)]) == [True] * 8
+
+
+def test_many_concurrent_submits_each_get_their_own_answer():
+    class Slow(FakeStore):
+        def add_webhook_events(self, events):
+            time.sleep(0.002)  # requests queue behind each transaction
+            return super().add_webhook_events(events)
+
+    store = Slow(0)
+    ids = [f"e{i % 150}" for i in range(300)]
+    results = run(store, ids)
+    assert sum(len(b) for b in store.batches) == 300
+    assert len(store.batches) < 300  # transactions were shared
+    assert results.count(True) == 150 and results.count(False) == 150

@@ -15,11 +15,11 @@ The worker process of `serve` is spawned, not forked, so it does not inherit thi
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
 import sys
+import time
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -41,27 +41,42 @@ _handler: logging.Handler | None = None
 
 class JsonLines(logging.Formatter):
     """One JSON object per line: ts (UTC, ISO 8601), level, logger, msg, the record's
-    `extra=` fields (the access log's method, path, status, ms), and exc for a traceback."""
+    `extra=` fields (the access log's method, path, status, ms), and exc for a traceback.
+
+    Written for a line per request (serve's access log): the timestamp's date and time
+    are formatted once per second, and the encoder is built once."""
+
+    _second = -1
+    _stamp = ""
 
     def format(self, record: logging.LogRecord) -> str:
+        created = record.created
+        second = int(created)
+        if second != self._second:
+            self._second, self._stamp = (
+                second,
+                time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)),
+            )
         line: dict[str, Any] = {
-            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "ts": f"{self._stamp}.{int(record.msecs):03d}+00:00",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                line[key] = value if isinstance(value, int | float | bool | None) else str(value)
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and key[:1] != "_":
+                line[key] = value if isinstance(value, _PLAIN) else str(value)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             line["exc"] = record.exc_text
         if record.stack_info:
             line["stack"] = record.stack_info
-        return json.dumps(line, ensure_ascii=False)
+        return _ENCODE(line)
+
+
+_PLAIN = (int, float, bool, type(None))  # written as they are; anything else as its str()
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class _MaskWhileOn(privacy.MaskPii):

@@ -91,6 +91,9 @@ class WindowStore:
         self._new: set[str] = set()  # guests this window created
         self._links_out: dict[Ref, tuple[Ref, str, str, str, datetime]] = {}
         self._keys_out: set[tuple[int, str]] = set()
+        # of those, the guests given a key the window has not read (by its hash): the
+        # store holds them once the window flushes
+        self._unread: dict[int, list[str]] = {}
         self._bookings: list[tuple[str, str, str, Reservation, datetime | None]] = []
         self._guests_out: list[tuple[Guest, datetime]] = []  # created by the window
         self._probes: dict[tuple[Key, ...], list[tuple[Key, int, int]]] = {}
@@ -116,16 +119,24 @@ class WindowStore:
         over: list[tuple[str, str]] = []
         for k, h, limit in probe:
             gs = self._guests.get(h)
-            if gs is None:  # not a key of this window's probes: ask the store
-                self.flush()
-                gs = self._guests[h] = self._store.guests_of_keys({h: limit + 1})[h]
-                if len(gs) > limit:
-                    self._full.add(h)
+            if gs is None:  # not a key of this window's probes
+                gs = self._read_key(h, limit)
             if len(gs) > limit:
                 over.append(k)
             else:
                 gids.update(gs)
         return sorted(gids), over
+
+    def _read_key(self, h: int, limit: int) -> list[str]:
+        """The guests of a key the window has not read: the store's (up to `limit` + 1)
+        and those the window gave it since it last flushed. No flush needed: the window
+        buffers no other change to `guest_keys` (a drop flushes first)."""
+        gs = self._store.guests_of_keys({h: limit + 1})[h]
+        gs += [g for g in self._unread.pop(h, ()) if g not in gs]
+        self._guests[h] = gs
+        if len(gs) > limit:
+            self._full.add(h)
+        return gs
 
     def meets_nobody(self, keys: Sequence[tuple[str, str]]) -> bool:
         """Whether these probe keys, at the window's caps, meet no guest: none stored and
@@ -196,6 +207,9 @@ class WindowStore:
             gs = self._guests.get(h)
             if gs is None:
                 self._keys_out.add((h, guest_id))
+                unread = self._unread.setdefault(h, [])
+                if guest_id not in unread:
+                    unread.append(guest_id)
             elif guest_id not in gs:  # a few guests per key
                 gs.append(guest_id)
                 self._keys_out.add((h, guest_id))
@@ -238,6 +252,7 @@ class WindowStore:
         if self._keys_out:
             self._store.add_key_hashes(self._keys_out)
             self._keys_out.clear()
+            self._unread.clear()
 
     # -- what the buffered writes cannot change: straight to the store ------------------
 

@@ -21,7 +21,7 @@ def _store(tmp_path) -> Store:  # type: ignore[no-untyped-def]
 
 def test_a_key_not_read_meets_the_stores_guests_and_the_windows(tmp_path):
     store = _store(tmp_path)
-    window = WindowStore(store, [("phone", "+886912345678")], [], cap=5, caps={})
+    window = WindowStore(store, [[("phone", "+886912345678")]], [], cap=5, caps={})
     window.add_guest_keys("g2", [EMAIL])  # buffered: the window never read this key
     assert store.guests_sharing_keys([EMAIL], cap=5) == (["g1"], [])
     assert window.guests_sharing_keys([EMAIL], cap=5) == (["g1", "g2"], [])

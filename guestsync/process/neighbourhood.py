@@ -52,8 +52,10 @@ class Neighbourhood:
         return found[1]
 
     def probes(self, records: Sequence[tuple[str, Features]]) -> set[Key]:
-        """The keys these records look up by, together."""
-        return set().union(*{id(p): p for p in (self.probe(f) for _, f in records)}.values())
+        """The keys these records look up by, together. (A guest's repeat records often
+        share one features dict: the bulk lane's window parses each distinct JSON once.)"""
+        distinct = {id(f): f for _, f in records}.values()
+        return set().union(*{id(p): p for p in map(self.probe, distinct)}.values())
 
     def sharing(
         self, store: Store | WindowStore, keys: set[Key], skip: set[str]

@@ -58,7 +58,7 @@ class WindowStore:
     def __init__(
         self,
         store: Store,
-        probes: Iterable[Key],
+        probes: Iterable[Sequence[Key]],
         refs: Iterable[Ref],
         *,
         cap: int,
@@ -73,11 +73,15 @@ class WindowStore:
         # looked up when the window is read, again when its record is resolved, and
         # stored when it is linked (the cross-window cache may have started over since)
         self._hash: dict[Key, int] = {}
+        # each record's probe keys at the window's caps, by the keys: (key, hash, cap),
+        # made once per distinct set of keys (a guest's repeat bookings probe the same
+        # keys) as the window is read, and looked up again as each record is resolved
+        self._probes: dict[tuple[Key, ...], list[tuple[Key, int, int]]] = {}
         wanted: dict[int, int] = {}
-        for k in set(probes):
-            limit = self._caps.get(k[0], cap)
-            if limit > 0:
-                wanted[self._hashed(k)] = limit + 1
+        for keys in probes:
+            if (tk := tuple(keys)) not in self._probes:
+                cut = self._probes[tk] = self._cut(tk, cap, self._caps)
+                wanted.update((h, limit + 1) for _, h, limit in cut)
         # key hash -> its guests, as far as the store's own query would count them; a key
         # whose count reached its limit is "full" (the store may hold more than we read)
         self._guests: dict[int, list[str]] = store.guests_of_keys(wanted)
@@ -96,7 +100,6 @@ class WindowStore:
         self._unread: dict[int, list[str]] = {}
         self._bookings: list[tuple[str, str, str, Reservation, datetime | None]] = []
         self._guests_out: list[tuple[Guest, datetime]] = []  # created by the window
-        self._probes: dict[tuple[Key, ...], list[tuple[Key, int, int]]] = {}
         self._stored: dict[tuple[Key, ...], list[int]] = {}
 
     # -- reads answered from memory ----------------------------------------------------
@@ -150,8 +153,7 @@ class WindowStore:
         return True
 
     def _probe(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Key, int, int]]:
-        """A record's probe keys at the window's caps: (key, hash, cap), once per distinct
-        set of keys in the window (a guest's repeat bookings probe the same keys)."""
+        """Probe keys at the window's caps: (key, hash, cap), remembered."""
         probe = self._probes.get(tk := tuple(keys))
         if probe is None:
             probe = self._probes[tk] = self._cut(keys, self._cap, self._caps)

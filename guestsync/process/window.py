@@ -65,7 +65,7 @@ class WindowStore:
         caps: Mapping[str, int],
     ) -> None:
         self._store = store
-        self._cap, self._caps = cap, dict(caps)
+        self._cap, self._caps = cap, caps  # (not changed: the caller's, compared by identity)
         # features by their JSON: repeat records share one dict (and `decide` sees a
         # repeat as the same candidate record: process/resolve.py), parsed once
         self._features: dict[str, Any] = {}
@@ -114,7 +114,7 @@ class WindowStore:
         """As the store answers it (`cut_at_caps`): the guests of the keys within their
         cap, sorted, and the keys over it."""
         caps = caps or {}
-        if cap == self._cap and caps == self._caps:
+        if cap == self._cap and (caps is self._caps or caps == self._caps):
             probe = self._probe(keys)
         else:
             probe = self._cut(keys, cap, caps)

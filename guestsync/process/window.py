@@ -3,7 +3,9 @@ query per record.
 
 Before the window's records are resolved, everything the resolver will ask the store is
 read set-based (`store/window.py`): the guests sharing each of the window's probe keys,
-those guests' links and ages, and the window's own links. The resolver then runs exactly
+those guests' links and ages, and the window's own links (a key no record of the window
+probes, such as another key of a guest a record joins, is read when first asked: one
+indexed look-up, with the guests the window gave it). The resolver then runs exactly
 as in the per-record lane, on this object instead of the store: its reads are answered
 from memory, kept current as records are linked; its links and keys are buffered and
 written with executemany when the window ends, or before any other operation reaches the

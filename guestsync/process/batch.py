@@ -237,10 +237,10 @@ def _process(
             ]
             window = WindowStore(
                 store,
-                (k for p in preps if p for k in p.probe if k[0] in resolver.blocking),
+                ([k for k in p.probe if k[0] in resolver.blocking] for p in preps if p),
                 refs,
-                cap=resolver.config.max_candidates_per_key,
-                caps=resolver.config.key_caps(),
+                cap=resolver.cap,
+                caps=resolver.caps,
             )
             resolver.over(window)
         for i, row in enumerate(rows):

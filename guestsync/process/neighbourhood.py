@@ -34,6 +34,7 @@ class Neighbourhood:
         self.scorer = scorer
         self.fields = tuple(config.fields)
         self.blocking = set(config.blocking)
+        self.cap, self.caps = config.max_candidates_per_key, config.key_caps()
         # by id of lookup_keys' tuple (kept, so the id names it): those of blocking rules
         self._probes: dict[int, tuple[tuple[Key, ...], tuple[Key, ...]]] = {}
 
@@ -52,16 +53,16 @@ class Neighbourhood:
         return found[1]
 
     def probes(self, records: Sequence[tuple[str, Features]]) -> set[Key]:
-        """The keys these records look up by, together."""
-        return set().union(*{id(p): p for p in (self.probe(f) for _, f in records)}.values())
+        """The keys these records look up by, together. (A guest's repeat records often
+        share one features dict: the bulk lane's window parses each distinct JSON once.)"""
+        distinct = {id(f): f for _, f in records}.values()
+        return set().union(*{id(p): p for p in map(self.probe, distinct)}.values())
 
     def sharing(
         self, store: Store | WindowStore, keys: set[Key], skip: set[str]
     ) -> list[tuple[str, Ref, Features]]:
         """The links of the guests not in `skip` sharing a key, their features folded."""
-        found, _ = store.guests_sharing_keys(
-            sorted(keys), cap=self.config.max_candidates_per_key, caps=self.config.key_caps()
-        )
+        found, _ = store.guests_sharing_keys(sorted(keys), cap=self.cap, caps=self.caps)
         new = [g for g in found if g not in skip]
         return [(g, r, self.features(f)) for g, r, f in store.candidate_links(new)] if new else []
 

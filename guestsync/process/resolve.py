@@ -29,6 +29,10 @@ from ..store.identity import Ref
 from .neighbourhood import RECORDS, Neighbourhood
 from .window import WindowStore
 
+# The match log's `fields` as json.dumps(..., ensure_ascii=False) writes them, without
+# making an encoder for each judgement.
+_fields_json = json.JSONEncoder(ensure_ascii=False).encode
+
 
 class IdentityError(GuestsyncError):
     """A merge/unmerge/review request that cannot be done as asked (unknown id, ...)."""
@@ -75,6 +79,7 @@ class Resolver:
         self._decisions: dict[tuple[Any, ...], tuple[identity.Decision, list[Any]]] | None
         self._decisions = None
         self.near = Neighbourhood(self.config, self.scorer)
+        self.cap, self.caps = self.near.cap, self.near.caps  # one dict: the window's own
 
     def over(self, window: WindowStore) -> None:
         """Resolve this window's records (the bulk lane) from here on."""
@@ -102,9 +107,7 @@ class Resolver:
             self._resync_keys(state[0], before)
             return res
         block = [k for k in prepared.probe if k[0] in self.blocking]
-        gids, skipped = store.guests_sharing_keys(
-            block, cap=self.config.max_candidates_per_key, caps=self.config.key_caps()
-        )
+        gids, skipped = store.guests_sharing_keys(block, cap=self.cap, caps=self.caps)
         self.stats.skipped_keys += len(skipped)
         links = store.candidate_links(gids)
         decision, log = self._decide(ref, prepared, links)
@@ -187,7 +190,7 @@ class Resolver:
                 "candidate": j.guest_id,
                 "candidate_ref": j.ref,
                 "score": round(j.score.total, 3),
-                "fields": json.dumps(j.score.as_json(), ensure_ascii=False),  # as stored
+                "fields": _fields_json(j.score.as_json()),  # as stored
                 "outcome": j.outcome,
             }
             for j in decision.judgements

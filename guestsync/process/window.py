@@ -3,7 +3,9 @@ query per record.
 
 Before the window's records are resolved, everything the resolver will ask the store is
 read set-based (`store/window.py`): the guests sharing each of the window's probe keys,
-those guests' links and ages, and the window's own links. The resolver then runs exactly
+those guests' links and ages, and the window's own links (a key no record of the window
+probes, such as another key of a guest a record joins, is read when first asked: one
+indexed look-up, with the guests the window gave it). The resolver then runs exactly
 as in the per-record lane, on this object instead of the store: its reads are answered
 from memory, kept current as records are linked; its links and keys are buffered and
 written with executemany when the window ends, or before any other operation reaches the
@@ -58,14 +60,14 @@ class WindowStore:
     def __init__(
         self,
         store: Store,
-        probes: Iterable[Key],
+        probes: Iterable[Sequence[Key]],
         refs: Iterable[Ref],
         *,
         cap: int,
         caps: Mapping[str, int],
     ) -> None:
         self._store = store
-        self._cap, self._caps = cap, dict(caps)
+        self._cap, self._caps = cap, caps  # (not changed: the caller's, compared by identity)
         # features by their JSON: repeat records share one dict (and `decide` sees a
         # repeat as the same candidate record: process/resolve.py), parsed once
         self._features: dict[str, Any] = {}
@@ -73,11 +75,15 @@ class WindowStore:
         # looked up when the window is read, again when its record is resolved, and
         # stored when it is linked (the cross-window cache may have started over since)
         self._hash: dict[Key, int] = {}
+        # each record's probe keys at the window's caps, by the keys: (key, hash, cap),
+        # made once per distinct set of keys (a guest's repeat bookings probe the same
+        # keys) as the window is read, and looked up again as each record is resolved
+        self._probes: dict[tuple[Key, ...], list[tuple[Key, int, int]]] = {}
         wanted: dict[int, int] = {}
-        for k in set(probes):
-            limit = self._caps.get(k[0], cap)
-            if limit > 0:
-                wanted[self._hashed(k)] = limit + 1
+        for keys in probes:
+            if (tk := tuple(keys)) not in self._probes:
+                cut = self._probes[tk] = self._cut(tk, cap, self._caps)
+                wanted.update((h, limit + 1) for _, h, limit in cut)
         # key hash -> its guests, as far as the store's own query would count them; a key
         # whose count reached its limit is "full" (the store may hold more than we read)
         self._guests: dict[int, list[str]] = store.guests_of_keys(wanted)
@@ -91,9 +97,11 @@ class WindowStore:
         self._new: set[str] = set()  # guests this window created
         self._links_out: dict[Ref, tuple[Ref, str, str, str, datetime]] = {}
         self._keys_out: set[tuple[int, str]] = set()
+        # of those, the guests given a key the window has not read (by its hash): the
+        # store holds them once the window flushes
+        self._unread: dict[int, list[str]] = {}
         self._bookings: list[tuple[str, str, str, Reservation, datetime | None]] = []
         self._guests_out: list[tuple[Guest, datetime]] = []  # created by the window
-        self._probes: dict[tuple[Key, ...], list[tuple[Key, int, int]]] = {}
         self._stored: dict[tuple[Key, ...], list[int]] = {}
 
     # -- reads answered from memory ----------------------------------------------------
@@ -108,7 +116,7 @@ class WindowStore:
         """As the store answers it (`cut_at_caps`): the guests of the keys within their
         cap, sorted, and the keys over it."""
         caps = caps or {}
-        if cap == self._cap and caps == self._caps:
+        if cap == self._cap and (caps is self._caps or caps == self._caps):
             probe = self._probe(keys)
         else:
             probe = self._cut(keys, cap, caps)
@@ -116,16 +124,24 @@ class WindowStore:
         over: list[tuple[str, str]] = []
         for k, h, limit in probe:
             gs = self._guests.get(h)
-            if gs is None:  # not a key of this window's probes: ask the store
-                self.flush()
-                gs = self._guests[h] = self._store.guests_of_keys({h: limit + 1})[h]
-                if len(gs) > limit:
-                    self._full.add(h)
+            if gs is None:  # not a key of this window's probes
+                gs = self._read_key(h, limit)
             if len(gs) > limit:
                 over.append(k)
             else:
                 gids.update(gs)
         return sorted(gids), over
+
+    def _read_key(self, h: int, limit: int) -> list[str]:
+        """The guests of a key the window has not read: the store's (up to `limit` + 1)
+        and those the window gave it since it last flushed. No flush needed: the window
+        buffers no other change to `guest_keys` (a drop flushes first)."""
+        gs = self._store.guests_of_keys({h: limit + 1})[h]
+        gs += [g for g in self._unread.pop(h, ()) if g not in gs]
+        self._guests[h] = gs
+        if len(gs) > limit:
+            self._full.add(h)
+        return gs
 
     def meets_nobody(self, keys: Sequence[tuple[str, str]]) -> bool:
         """Whether these probe keys, at the window's caps, meet no guest: none stored and
@@ -139,8 +155,7 @@ class WindowStore:
         return True
 
     def _probe(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Key, int, int]]:
-        """A record's probe keys at the window's caps: (key, hash, cap), once per distinct
-        set of keys in the window (a guest's repeat bookings probe the same keys)."""
+        """Probe keys at the window's caps: (key, hash, cap), remembered."""
         probe = self._probes.get(tk := tuple(keys))
         if probe is None:
             probe = self._probes[tk] = self._cut(keys, self._cap, self._caps)
@@ -196,6 +211,9 @@ class WindowStore:
             gs = self._guests.get(h)
             if gs is None:
                 self._keys_out.add((h, guest_id))
+                unread = self._unread.setdefault(h, [])
+                if guest_id not in unread:
+                    unread.append(guest_id)
             elif guest_id not in gs:  # a few guests per key
                 gs.append(guest_id)
                 self._keys_out.add((h, guest_id))
@@ -238,6 +256,7 @@ class WindowStore:
         if self._keys_out:
             self._store.add_key_hashes(self._keys_out)
             self._keys_out.clear()
+            self._unread.clear()
 
     # -- what the buffered writes cannot change: straight to the store ------------------
 

@@ -25,6 +25,12 @@ _CHUNK = 500  # ids per IN (...) list: well under SQLite's 32,766 variables
 class WindowOps(StoreBase):
     def guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:
         """{key hash: guests having it} for each hash, at most `limits[hash]` guests each."""
+        if len(limits) == 1:  # one key (a key a window had not read): one indexed look-up
+            [(h, limit)] = limits.items()
+            rows = self.conn.execute(
+                "SELECT guest_id FROM guest_keys WHERE key = ? LIMIT ?", (h, limit)
+            ).fetchall()
+            return {h: [r[0] for r in rows]}
         self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS window_keys (key BIGINT, lim BIGINT)")
         self.conn.execute("DELETE FROM window_keys")
         self.conn.executemany("INSERT INTO window_keys VALUES (?, ?)", sorted(limits.items()))

@@ -12,6 +12,8 @@ from functools import lru_cache
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from .contact_fast import fast_e164, fast_email
+
 # Digits, spaces and dashes only (an optional leading +): phonenumbers reads such a number
 # the same whatever its spaces and dashes, so they are dropped from the cache key.
 _PLAIN_PHONE = re.compile(r"\+?[0-9][0-9 \-]*")
@@ -60,6 +62,12 @@ def _plain_e164(digits: str, region: str) -> str | None:
 def _e164(text: str, region: str) -> str:
     if text.startswith("00"):
         text = "+" + text[2:]
+    fast = fast_e164(text, region)
+    return fast if fast is not None else _parsed_e164(text, region)
+
+
+def _parsed_e164(text: str, region: str) -> str:
+    """phonenumbers' answer (and its reason for refusing the number)."""
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
@@ -94,7 +102,7 @@ def _ascii_email(text: str) -> str | None:
     """An ASCII address, already lower-cased, normalized; None if not valid (the caller
     explains why from the address as written)."""
     try:
-        return _email(text)
+        return fast_email(text) or _email(text)
     except ValueError:
         return None
 

@@ -9,8 +9,7 @@ import pytest
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
 
-from guestsync.contact_fast import fast_e164, fast_email
-from guestsync.normalize import _parsed_e164, email_address, phone_e164
+from guestsync.normalize import _parsed_e164, email_address, fast_e164, fast_email, phone_e164
 
 # Regions with a national prefix, without one, with a carrier-code prefix (CN), a
 # transform rule (AR, JP), a calling code shared with other regions (US, GB, RU).

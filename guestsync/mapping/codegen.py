@@ -36,6 +36,15 @@ def _block(i: int, spec: FieldCode, ns: dict[str, Any], indent: str) -> list[str
         for j, key in enumerate(spec.keys):
             ns[f"K{i}_{j}"] = key
             lines.append(f"    v = v.get(K{i}_{j})")
+    elif columns := getattr(spec.get, "columns", None):
+        # a list of columns (`[Date, Time]`), looked up here in a record that is an object
+        ns[f"G{i}"] = spec.get
+        for j, key in enumerate(columns):
+            ns[f"C{i}_{j}"] = key
+        lookups = ", ".join(f"raw.get(C{i}_{j})" for j in range(len(columns)))
+        lines += [
+            f"    v = [{lookups}] if raw.__class__ is dict else G{i}(raw)",
+        ]
     else:
         ns[f"G{i}"] = spec.get
         lines.append(f"    v = G{i}(raw)")
@@ -120,7 +129,10 @@ MEMO_SIZE = 16384  # distinct raw values kept per field; the memo starts over pa
 
 def _list_key(v: list[Any]) -> tuple[str, ...] | None:
     """A list of texts as a memo key (None: not only texts)."""
-    return tuple(v) if all(x.__class__ is str for x in v) else None
+    for x in v:
+        if x.__class__ is not str:
+            return None
+    return tuple(v)
 
 
 def _namespace() -> dict[str, Any]:

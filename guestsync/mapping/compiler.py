@@ -61,6 +61,7 @@ class CompiledMapping:
         )
         self._id = next((f for f in fields if f.name == "id"), None)
         self._model = ENTITY_MODELS.get(spec.entity)
+        self._part = spec.entity.value  # the field of SourceRecord the entity's part is in
         # Columns a CSV header is checked against; alternatives (`column: [a, b]`) are left
         # out, since any one of them may be absent.
         self.columns = {s.column for s in spec.fields.values() if isinstance(s.column, str)}
@@ -107,19 +108,29 @@ class CompiledMapping:
                 if isinstance(consent, bool):  # a yes/no: a statement by this source, now
                     at = _aware(updated_at) if isinstance(updated_at, str) else updated_at
                     guest[key] = Consent(granted=consent, at=at, source=source)
-            return SourceRecord(
-                source=source,
-                stream=stream,
-                external_id=external_id,
-                entity=self.entity,
-                updated_at=updated_at,
+            record = {
+                "source": source,
+                "stream": stream,
+                "external_id": external_id,
+                "entity": self.entity,
+                "updated_at": updated_at,
                 # validated as a bool (true/false, yes/no, 1/0), never truthiness: "no" is
                 # not a removal
-                deleted=False if meta.get("deleted") is None else meta["deleted"],
-                guest=Guest(**guest),
-                warnings=warnings,
-                **({self.entity.value: self._model(**entity)} if self._model else {}),
-            )
+                "deleted": False if meta.get("deleted") is None else meta["deleted"],
+                "guest": guest,
+                "warnings": warnings,
+            }
+            if self._model is not None:
+                record[self._part] = entity
+            try:  # the record and its parts validated in one call (#20) ...
+                return _RECORD(record)
+            except ValidationError:
+                pass
+            # ... and part by part where one is refused, for the reasons as ever
+            record["guest"] = Guest(**guest)
+            if self._model is not None:
+                record[self._part] = self._model(**entity)
+            return SourceRecord(**record)
         except ValidationError as exc:
             if meta.get("deleted") is True:
                 return self._removal(meta, source, stream, external_id)
@@ -155,6 +166,7 @@ class CompiledMapping:
         return "; ".join(reasons)
 
 
+_RECORD = SourceRecord.model_validate
 _UPDATED_AT = SourceRecord.model_fields["updated_at"].annotation
 assert _UPDATED_AT is not None  # a declared field always has its annotation
 _AWARE: TypeAdapter[Any] = TypeAdapter(_UPDATED_AT)

@@ -125,6 +125,9 @@ def _select_list(node: Mapping[str, Any]) -> Getter | None:
             return None
         return [g(raw) for g in getters]
 
+    if all(p is not None and len(p) == 1 for p in paths):
+        # one key each (columns, as `[Date, Time]`): codegen inlines the lookups
+        get.columns = tuple(p[0] for p in paths if p is not None)  # type: ignore[attr-defined]
     return get
 
 

@@ -6,7 +6,8 @@ import gc
 
 import pytest
 
-from guestsync.process.gc_pacing import PACED_GC, paced
+from guestsync.process import gc_pacing
+from guestsync.process.gc_pacing import PACED_GC, freeze_long_lived, paced
 
 
 def test_paced_gc_freezes_then_restores_the_collector():
@@ -28,3 +29,26 @@ def test_paced_gc_restores_after_an_error():
         raise RuntimeError("boom")
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_long_lived_objects_are_frozen_outside_a_paced_backlog_only(monkeypatch):
+    monkeypatch.setattr(gc_pacing, "_frozen", False)
+    full = gc.get_stats()[2]["collections"]
+    with paced():
+        freeze_long_lived()  # paced() froze the backlog's start and unfreezes it all after
+        assert gc.get_stats()[2]["collections"] == full
+    assert gc.get_freeze_count() == 0
+    try:
+        freeze_long_lived()  # serve's worker: once, after its first window
+        assert gc.get_stats()[2]["collections"] == full + 1
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_a_bulk_window_runs_the_youngest_generation_only():
+    before = gc.get_threshold()
+    with gc_pacing.no_full_collections():
+        young, middle, full = gc.get_threshold()
+        assert young == before[0] and min(middle, full) >= 1 << 30
+    assert gc.get_threshold() == before

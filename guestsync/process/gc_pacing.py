@@ -12,12 +12,17 @@ same guests):
 - `paced()` around a whole backlog (`process_inbox`) and for the mapping worker's life:
   what exists when it starts is frozen (never walked, still freed when unreferenced) and
   full collections come 10x less often;
-- `no_full_collections()` around each bulk window: the younger generations still run, the
-  next full collection comes after the window, when its objects are gone;
+- `no_full_collections()` around each bulk window: only the youngest generation still
+  runs (it frees a cycle among the newest objects); what outlives it, the window's
+  records, features and decisions, is walked by the next older collection after the
+  window, when most of it is gone (the middle generation collected inside the window too
+  walked it all every ten young collections: 0.17 -> 0.09 CPU-s at 20k rows);
 - `freeze_long_lived()` once per process after its first bulk window, for callers that
   process windows outside `paced()` (serve's worker): what is alive then lives as long as
   the process. Only a cycle among those objects, made garbage later, would stay; the
-  collection before the freeze leaves none behind.
+  collection before the freeze leaves none behind. Inside `paced()` it does nothing: the
+  backlog's start is frozen already, and `paced()` unfreezes all as it ends (its full
+  collection cost 3-6 us a row of a 20k-row import, for nothing).
 """
 
 from __future__ import annotations
@@ -29,16 +34,20 @@ from contextlib import contextmanager
 PACED_GC = (700, 10, 100)
 
 _frozen = False
+_paced = 0  # how many `paced()` are open
 
 
 @contextmanager
 def paced() -> Iterator[None]:
+    global _paced
     before = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(*PACED_GC)
+    _paced += 1
     try:
         yield
     finally:
+        _paced -= 1
         gc.set_threshold(*before)
         gc.unfreeze()
 
@@ -52,7 +61,7 @@ def pace_for_life() -> None:
 @contextmanager
 def no_full_collections() -> Iterator[None]:
     gen0, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(gen0, gen1, 1 << 30)
+    gc.set_threshold(gen0, 1 << 30, 1 << 30)
     try:
         yield
     finally:
@@ -61,7 +70,7 @@ def no_full_collections() -> Iterator[None]:
 
 def freeze_long_lived() -> None:
     global _frozen
-    if not _frozen:
+    if not _frozen and not _paced:
         _frozen = True
         gc.collect()
         gc.freeze()

@@ -146,11 +146,15 @@ class InboxOps(StoreBase):
         return out
 
     def mark_inbox_done(self, ids: Sequence[int]) -> None:
+        """500 rows per statement: half the CPU of one UPDATE per row (#20)."""
         now_ts = ts()
-        self.conn.executemany(
-            "UPDATE inbox SET status = 'done', error = NULL, processed_at = ? WHERE id = ?",
-            [(now_ts, i) for i in ids],
-        )
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            self.conn.execute(
+                "UPDATE inbox SET status = 'done', error = NULL, processed_at = ?"
+                f" WHERE id IN ({','.join('?' * len(part))})",
+                (now_ts, *part),
+            )
 
     def mark_inbox_error(self, inbox_id: int, reason: str) -> None:
         self.conn.execute(

@@ -243,13 +243,14 @@ def _process(
                 caps=resolver.caps,
             )
             resolver.over(window)
+        same = nullcontext()  # the bulk lane's rows share the window's transaction
         for i, row in enumerate(rows):
             logged = len(log)
             if bulk and isinstance(record := mapped[i], str):  # type: ignore[index]
                 _reject(store, row, record, stats)  # nothing of it was written: no savepoint
                 continue
             try:
-                with nullcontext() if bulk else store.atomic():
+                with same if bulk else store.atomic():
                     if mapped is not None:
                         record = mapped[i]
                         if isinstance(record, str):
@@ -259,9 +260,10 @@ def _process(
                         record = map_row(
                             mapping_for, row.source, row.stream, row.external_id, row.raw
                         )
-                    stats.warnings.extend(
-                        f"{row.source} {row.origin}: {w}" for w in record.warnings
-                    )
+                    if record.warnings:
+                        stats.warnings.extend(
+                            f"{row.source} {row.origin}: {w}" for w in record.warnings
+                        )
                     if not is_current(store, record):
                         stats.stale += 1
                         done.append(row.id)

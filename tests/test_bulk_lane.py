@@ -186,3 +186,54 @@ def test_a_bulk_window_leaves_the_garbage_collector_as_it_found_it(tmp_path):
     before = gc.get_threshold()
     _, stats = _run(tmp_path / "bulk.db", _records(8, people=60), bulk=True)
     assert stats[0] > 0 and gc.get_threshold() == before and gc.isenabled()
+
+
+def _versioned(seed: int) -> list[SourceRecord]:
+    """Records with versions (updated_at), some delivered again: older after newer (stale),
+    newer after older, the same again; in the same window and windows apart."""
+    base = _records(seed, people=120)
+    at = lambda day: datetime(2026, 11, day, 12, tzinfo=UTC)  # noqa: E731
+    records = [r.model_copy(update={"updated_at": at(10)}) for r in base]
+    again = []
+    for i, r in enumerate(records[::7]):
+        phone = "+886911000" + f"{i:03d}"
+        changed = r.model_copy(update={"guest": r.guest.model_copy(update={"phone": phone})})
+        again.append(changed.model_copy(update={"updated_at": at(5 if i % 3 else 20)}))
+        if i % 4 == 0:
+            again.append(r)  # the same state once more: current, not stale
+    return records + again
+
+
+def _run_versioned(path: Path, records: list[SourceRecord], *, bulk: bool) -> tuple:
+    store = Store.open(path)
+    store.claim_version(*_ref_of(records[3]), "2026-11-30T00:00:00.000000+00:00")  # seen newer
+    to_inbox(store, records)
+    stats = process_pending(
+        store,
+        lambda s, st: RecordMapping(),  # type: ignore[arg-type,return-value]
+        {},
+        batch_size=300,
+        settings=settings(),
+        bulk=bulk,
+    )
+    versions = store.conn.execute(
+        "SELECT source, stream, external_id, version FROM record_versions ORDER BY 1, 2, 3"
+    ).fetchall()
+    out = _outcome(store), versions, (stats.processed, stats.stale, stats.guests_created)
+    store.close()
+    return out
+
+
+def _ref_of(r: SourceRecord) -> tuple[str, str, str]:
+    return (r.source, r.stream, r.external_id)
+
+
+def test_both_lanes_skip_the_same_stale_records_and_remember_the_same_versions(tmp_path):
+    records = _versioned(5)
+    per_record = _run_versioned(tmp_path / "one.db", records, bulk=False)
+    bulk = _run_versioned(tmp_path / "bulk.db", records, bulk=True)
+    assert bulk == per_record
+    assert per_record[2][1] > 10  # stale records were met (older states after newer ones)
+    assert len(per_record[1]) == len({_ref_of(r) for r in records})
+    newest = dict(((s, st, x), v) for s, st, x, v in per_record[1])
+    assert newest[_ref_of(records[3])] == "2026-11-30T00:00:00.000000+00:00"

@@ -31,7 +31,7 @@ from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
 from . import fastpath, gc_pacing
 from .keyed import keyed_batch
-from .ordering import is_current
+from .ordering import WindowVersions, is_current
 from .outbox import queue_for_targets
 from .removals import note_removal
 from .resolve import Resolver
@@ -226,7 +226,7 @@ def _process(
         refs.update(_ref(m) for m in mapped or () if not isinstance(m, str))
         resolver.unlinked, no_consent = store.refs_absent(refs)
         log = resolver.log_buffer = []  # the match log, written once for the batch
-        window = preps = None
+        window = preps = versions = None
         if bulk:
             assert mapped is not None
             preps = [
@@ -243,6 +243,7 @@ def _process(
                 caps=resolver.caps,
             )
             resolver.over(window)
+            versions = WindowVersions(store, refs)
         same = nullcontext()  # the bulk lane's rows share the window's transaction
         for i, row in enumerate(rows):
             logged = len(log)
@@ -264,7 +265,7 @@ def _process(
                         stats.warnings.extend(
                             f"{row.source} {row.origin}: {w}" for w in record.warnings
                         )
-                    if not is_current(store, record):
+                    if not (versions.is_current(record) if versions else is_current(store, record)):
                         stats.stale += 1
                         done.append(row.id)
                         continue
@@ -312,6 +313,8 @@ def _process(
             stats.guests_matched += not created
         if window is not None:
             window.flush()
+        if versions is not None:
+            versions.flush()
         store.log_matches(log)
         resolver.log_buffer = None
         if defer:

@@ -4,13 +4,14 @@ record versions (an older update never overwrites a newer one)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..models import InboxEntry
 from .base import StoreBase, ts, utcnow
+from .identity import Ref
 from .inbox import InboxRow
 
 FETCH = "fetch"  # inbox status of an id-only webhook row: the worker fetches it first
@@ -175,3 +176,32 @@ class WebhookOps(StoreBase):
             (source, stream, external_id, version, ts()),
         )
         return True
+
+    def record_versions(self, refs: Iterable[Ref]) -> dict[Ref, str]:
+        """{(source, stream, external id): newest version seen} of those of these records
+        that have one: what `claim_version` compares with, read for a window at once."""
+        by_stream: dict[tuple[str, str], list[str]] = {}
+        for source, stream, external_id in set(refs):
+            by_stream.setdefault((source, stream), []).append(external_id)
+        out: dict[Ref, str] = {}
+        for (source, stream), xs in by_stream.items():
+            for part in _chunks(xs, _ROWS_PER_STATEMENT - 2):
+                for x, version in self.conn.execute(
+                    "SELECT external_id, version FROM record_versions WHERE source = ? AND"
+                    f" stream = ? AND external_id IN ({','.join('?' * len(part))})",
+                    (source, stream, *part),
+                ):
+                    out[(source, stream, x)] = version
+        return out
+
+    def save_record_versions(self, versions: Mapping[Ref, str]) -> None:
+        """What `claim_version` remembers, for many records; a newer version stored
+        meanwhile (another worker) is kept."""
+        now_ts = ts()
+        self.conn.executemany(
+            "INSERT INTO record_versions (source, stream, external_id, version, seen_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, stream, external_id) DO UPDATE"
+            " SET version = excluded.version, seen_at = excluded.seen_at"
+            " WHERE record_versions.version <= excluded.version",
+            sorted((*ref, version, now_ts) for ref, version in versions.items()),
+        )

@@ -237,3 +237,33 @@ def test_both_lanes_skip_the_same_stale_records_and_remember_the_same_versions(t
     assert len(per_record[1]) == len({_ref_of(r) for r in records})
     newest = dict(((s, st, x), v) for s, st, x, v in per_record[1])
     assert newest[_ref_of(records[3])] == "2026-11-30T00:00:00.000000+00:00"
+
+
+def test_a_window_sent_down_the_per_record_lane_reports_each_rejected_row_once(
+    tmp_path, monkeypatch
+):
+    records = _records(4, people=120)
+    unmappable, failing = records[20].external_id, records[57].external_id
+
+    class Mapping(RecordMapping):
+        def apply(self, raw: Any, **kw: Any) -> SourceRecord:
+            if kw["external_id"] == unmappable:
+                raise ValueError("no such venue")
+            return super().apply(raw, **kw)
+
+    real = hooks.record
+
+    def record(store: Any, rec: SourceRecord, *a: Any, **k: Any) -> None:
+        if rec.external_id == failing:
+            raise ValueError("cannot store this booking")  # after its link was made
+        real(store, rec, *a, **k)
+
+    monkeypatch.setattr(hooks, "record", record)
+    store = Store.open(tmp_path / "s.db")
+    to_inbox(store, records)
+    stats = process_pending(store, lambda s, st: Mapping(), {}, batch_size=300, bulk=True)  # type: ignore[arg-type,return-value]
+    assert stats.rejected == 2 and len(stats.errors) == 2
+    assert [e.split(": ", 1)[1] for e in stats.errors] == [
+        "no such venue",
+        "cannot store this booking",
+    ]

@@ -180,7 +180,9 @@ def process_batch(
         return keyed_batch(store, rows, mapped, stats, identity, bulk=bulk, run=run)
     if bulk if bulk is not None else len(rows) >= BULK_ROWS:
         mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
-        before = replace(stats, errors=[*stats.errors], warnings=[*stats.warnings])
+        # the lists only grow: their lengths restore them (no copy per window of a run's
+        # warnings, which may be one per row)
+        before, errors, warnings = replace(stats), len(stats.errors), len(stats.warnings)
         try:
             with gc_pacing.no_full_collections():
                 _process(store, rows, targets, stats, identity, mapped, settings, defer, bulk=True)
@@ -189,6 +191,7 @@ def process_batch(
         except _WindowFailed:
             for f in fields(stats):
                 setattr(stats, f.name, getattr(before, f.name))
+            del stats.errors[errors:], stats.warnings[warnings:]
     _process(
         store, rows, targets, stats, identity, mapped, settings, defer, mapping_for=mapping_for
     )

@@ -49,6 +49,8 @@ def _empty(v: Any) -> bool:
 
 def _pick(rule: str, values: list[tuple[Linked, Any]], priority: dict[str, int]) -> Any:
     """`values` are in time order (oldest first)."""
+    if len(values) == 1:  # one record states it: every rule keeps it
+        return values[0][1]
     if rule == "first_non_empty":
         return values[0][1]
     if rule == "most_frequent":

@@ -268,7 +268,7 @@ def refresh(
     for gid, guest in sorted(guests.items()):
         agg = compute(guest, acts[gid], today=today, tz=tz, crm=crm)
         again = recheck_on(agg, guest, today=today, crm=crm)
-        rows.append((gid, agg.model_dump(mode="json"), agg.segment, again))
+        rows.append((gid, agg.model_dump_json(), agg.segment, again))
         out[gid] = agg
     store.save_aggregates_many(rows, stamp=stamp)
     return out

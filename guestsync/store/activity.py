@@ -242,15 +242,17 @@ class ActivityOps(StoreBase):
         *,
         stamp: str = "",
     ) -> None:
-        self.save_aggregates_many([(guest_id, data, segment, recheck_on)], stamp=stamp)
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        self.save_aggregates_many([(guest_id, text, segment, recheck_on)], stamp=stamp)
 
     def save_aggregates_many(
         self,
-        rows: Iterable[tuple[str, dict[str, Any], str, date | None]],
+        rows: Iterable[tuple[str, str, str, date | None]],
         *,
         stamp: str = "",
     ) -> None:
-        """`save_aggregates` for many guests: (guest id, data, segment, recheck on)."""
+        """`save_aggregates` for many guests: (guest id, data as JSON text, segment,
+        recheck on)."""
         now = ts()
         self.conn.executemany(
             "INSERT INTO guest_aggregates (guest_id, data, segment, computed_at, recheck_on,"
@@ -265,7 +267,7 @@ class ActivityOps(StoreBase):
             [
                 (
                     gid,
-                    json.dumps(data, ensure_ascii=False, sort_keys=True),
+                    data,
                     segment,
                     now,
                     recheck_on.isoformat() if recheck_on else None,

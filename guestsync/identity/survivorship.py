@@ -43,10 +43,6 @@ _SKIP = frozenset({"id", "marketing_consent"})
 _NAMES = ("full_name", "given_name", "family_name")
 
 
-def _empty(v: Any) -> bool:
-    return v is None or v == "" or v == []
-
-
 def _pick(rule: str, values: list[tuple[Linked, Any]], priority: dict[str, int]) -> Any:
     """`values` are in time order (oldest first)."""
     if len(values) == 1:  # one record states it: every rule keeps it
@@ -141,7 +137,7 @@ def golden(
     seen: dict[str, list[tuple[Linked, Any]]] = {}
     for r in ordered:  # one pass over each record's set fields, oldest first
         for field, v in r.guest.__dict__.items():
-            if field in _SKIP or _empty(v):
+            if v is None or v == "" or v == [] or field in _SKIP:  # empty
                 continue
             seen.setdefault(field, []).append((r, v))
     values: dict[str, Any] = {}

@@ -88,10 +88,11 @@ class WindowOps(StoreBase):
         (each guest's by reference). `features=False`: their features are not parsed (None;
         golden records need only the records)."""
         rows: list[Any] = []
+        feats = "features" if features else "NULL"  # long text: not read when not wanted
         for i in range(0, len(guest_ids), _CHUNK):
             part = list(guest_ids[i : i + _CHUNK])
             rows += self.conn.execute(
-                "SELECT source, stream, external_id, guest_id, seen_at, record, features,"
+                f"SELECT source, stream, external_id, guest_id, seen_at, record, {feats},"
                 f" pinned FROM guest_links WHERE guest_id IN ({','.join('?' * len(part))})",
                 part,
             ).fetchall()

@@ -72,9 +72,11 @@ def _one_script(
 ) -> None:
     """Write the surviving name fields in one script (see the module docstring)."""
     if rule == "most_frequent":
-        counts = Counter(
-            sc for f in _NAMES for _, v in seen.get(f, []) if (sc := script(v)) is not None
-        )
+        counts: dict[str, int] = {}  # a plain dict: a Counter costs more than the count
+        for f in _NAMES:
+            for _, v in seen.get(f, ()):
+                if (sc := script(v)) is not None:
+                    counts[sc] = counts.get(sc, 0) + 1
         if not counts:
             return
         full = script(values.get("full_name") or "")

@@ -301,7 +301,8 @@ def view(agg: Aggregates | None, crm: CrmConfig) -> dict[str, Any]:
     if agg is None:
         return {}
     cur = crm.currency if crm.currency in agg.spend else next(iter(agg.spend), None)
-    v: dict[str, Any] = agg.model_dump(exclude={"spend", "average_spend"})
+    # its fields as they are (no nested model: model_dump would only copy them)
+    v = {k: x for k, x in agg.__dict__.items() if k not in ("spend", "average_spend")}
     v["total_spend"] = agg.spend.get(cur) if cur else None
     v["average_spend"] = agg.average_spend.get(cur) if cur else None
     v["spend_currency"] = cur

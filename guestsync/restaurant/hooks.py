@@ -165,6 +165,9 @@ def consent_state(
     return consent.effective(consent.Statement(*row) for row in rows)
 
 
+_CONSENTS = frozenset({"marketing_consent", "email_consent", "sms_consent"})
+
+
 def guest_view(
     store: RestaurantStore,
     guest_id: str,
@@ -177,9 +180,9 @@ def guest_view(
     guest = guest or store.get_guest(guest_id)
     if guest is None:
         return {}
-    v: dict[str, Any] = guest.model_dump(
-        exclude={"marketing_consent", "email_consent", "sms_consent"}
-    )
+    # its fields as they are (model_dump would copy each): the consents, its only nested
+    # models, are not values; the view is read, never changed
+    v = {k: x for k, x in guest.__dict__.items() if k not in _CONSENTS}
     agg = settings.fresh.get(guest_id) or aggregates.load(store, guest_id)
     v |= aggregates.view(agg, settings.crm)
     loy = settings.fresh_loyalty.get(guest_id) or membership.load(store, guest_id)

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from ..config.crm import CrmConfig
 from ..config.loyalty import WINDOW_DAYS
-from ..models import Guest, OrderChannel, ReservationStatus
+from ..models import Guest, OrderChannel, ReservationStatus, built
 from ..store.activity import GuestActivity
 from ..store.protocols import RestaurantStore
 from . import consent
@@ -83,19 +83,6 @@ class Aggregates(BaseModel):
 _START = {
     k: f.default if f.default_factory is None else None for k, f in Aggregates.model_fields.items()
 }
-_FIELDS = frozenset(_START)
-
-
-def _built(values: dict[str, Any]) -> Aggregates:
-    """An Aggregates of `values`, every field given and valid: what `model_construct`
-    makes, without its per-field defaults and aliases (a tenth of the time, per guest)."""
-    assert values.keys() == _FIELDS, "every field, and no other"
-    agg = Aggregates.__new__(Aggregates)
-    object.__setattr__(agg, "__dict__", values)
-    object.__setattr__(agg, "__pydantic_fields_set__", set(values))
-    object.__setattr__(agg, "__pydantic_extra__", None)
-    object.__setattr__(agg, "__pydantic_private__", None)
-    return agg
 
 
 def next_occurrence(day: date, today: date) -> date:
@@ -240,7 +227,7 @@ def compute(
         today=today,
         t=crm.segments,
     )
-    return _built(vars(a))
+    return built(Aggregates, vars(a))
 
 
 def recheck_on(a: Aggregates, guest: Guest | None, *, today: date, crm: CrmConfig) -> date | None:

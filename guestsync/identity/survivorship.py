@@ -20,18 +20,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..models import GUEST_FIELDS, Consent, Guest
 from .names import script, simplified, traditional
 from .settings import Survivorship
 
 
-@dataclass(frozen=True)
-class Linked:
-    """One source record of a guest, as survivorship sees it."""
+class Linked(NamedTuple):
+    """One source record of a guest, as survivorship sees it (a tuple: made for every
+    link of every guest settled, four times cheaper than a frozen dataclass)."""
 
     source: str
     seen: datetime

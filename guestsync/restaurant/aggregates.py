@@ -40,6 +40,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 # Local start hour of each slot; a visit belongs to the last slot that started before it.
 TIME_SLOTS = ((0, "late_night"), (6, "breakfast"), (11, "lunch"), (15, "afternoon"),
               (17, "dinner"), (22, "late_night"))  # fmt: skip
+_SLOTS = tuple(dict.fromkeys(s for _, s in TIME_SLOTS))  # each slot once, in the day's order
 _VISITED = {ReservationStatus.completed, ReservationStatus.seated}
 _DUE = _VISITED | {ReservationStatus.no_show}
 CENT = Decimal("0.01")
@@ -157,7 +158,7 @@ def compute(
     window_start = today - timedelta(days=WINDOW_DAYS - 1)
     in_window: list[date] = []  # days of the window's visits and bills
     totals: dict[str, Decimal] = {}
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}
     items: dict[str, Decimal] = {}
     spelling: dict[str, str] = {}
     for o in act.orders:
@@ -165,7 +166,7 @@ def compute(
         if o.total is not None:
             cur = (o.currency or crm.currency).upper()
             totals[cur] = totals.get(cur, Decimal(0)) + o.total
-            counts[cur] += 1
+            counts[cur] = counts.get(cur, 0) + 1
         for it in o.items:
             k = " ".join(it.name.split()).casefold()
             if not k:
@@ -202,8 +203,7 @@ def compute(
         a.first_visit, a.last_visit = days[0], days[-1]
         activity_days += days
         a.preferred_weekday = _mode([WEEKDAYS[t.weekday()] for t in visits.values()], WEEKDAYS)
-        slots = tuple(dict.fromkeys(s for _, s in TIME_SLOTS))
-        a.preferred_time_slot = _mode([_slot(t) for t in visits.values()], slots)
+        a.preferred_time_slot = _mode([_slot(t) for t in visits.values()], _SLOTS)
     if activity_days:
         a.first_activity, a.last_activity = min(activity_days), max(activity_days)
 

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from guestsync.process.gc_pacing import PACED_GC, paced
+from guestsync.process.gc_pacing import PACED_GC, SETTLE_GEN0, paced, settling
 
 
 def test_paced_gc_freezes_then_restores_the_collector():
@@ -28,3 +28,11 @@ def test_paced_gc_restores_after_an_error():
         raise RuntimeError("boom")
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_settling_collects_the_young_less_often_then_restores():
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), settling():
+        assert gc.get_threshold() == (max(before[0], SETTLE_GEN0), *before[1:])
+        raise RuntimeError("boom")
+    assert gc.get_threshold() == before

@@ -7,7 +7,13 @@ import gc
 import pytest
 
 from guestsync.process import gc_pacing
-from guestsync.process.gc_pacing import PACED_GC, freeze_long_lived, paced
+from guestsync.process.gc_pacing import (
+    PACED_GC,
+    SETTLE_GEN0,
+    freeze_long_lived,
+    paced,
+    settling,
+)
 
 
 def test_paced_gc_freezes_then_restores_the_collector():
@@ -51,4 +57,12 @@ def test_a_bulk_window_runs_the_youngest_generation_only():
     with gc_pacing.no_full_collections():
         young, middle, full = gc.get_threshold()
         assert young == before[0] and min(middle, full) >= 1 << 30
+    assert gc.get_threshold() == before
+
+
+def test_settling_collects_the_young_less_often_then_restores():
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), settling():
+        assert gc.get_threshold() == (max(before[0], SETTLE_GEN0), *before[1:])
+        raise RuntimeError("boom")
     assert gc.get_threshold() == before

@@ -20,18 +20,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..models import GUEST_FIELDS, Consent, Guest
 from .names import script, simplified, traditional
 from .settings import Survivorship
 
 
-@dataclass(frozen=True)
-class Linked:
-    """One source record of a guest, as survivorship sees it."""
+class Linked(NamedTuple):
+    """One source record of a guest, as survivorship sees it (a tuple: made for every
+    link of every guest settled, four times cheaper than a frozen dataclass)."""
 
     source: str
     seen: datetime
@@ -43,12 +42,10 @@ _SKIP = frozenset({"id", "marketing_consent"})
 _NAMES = ("full_name", "given_name", "family_name")
 
 
-def _empty(v: Any) -> bool:
-    return v is None or v == "" or v == []
-
-
 def _pick(rule: str, values: list[tuple[Linked, Any]], priority: dict[str, int]) -> Any:
     """`values` are in time order (oldest first)."""
+    if len(values) == 1:  # one record states it: every rule keeps it
+        return values[0][1]
     if rule == "first_non_empty":
         return values[0][1]
     if rule == "most_frequent":
@@ -74,9 +71,11 @@ def _one_script(
 ) -> None:
     """Write the surviving name fields in one script (see the module docstring)."""
     if rule == "most_frequent":
-        counts = Counter(
-            sc for f in _NAMES for _, v in seen.get(f, []) if (sc := script(v)) is not None
-        )
+        counts: dict[str, int] = {}  # a plain dict: a Counter costs more than the count
+        for f in _NAMES:
+            for _, v in seen.get(f, ()):
+                if (sc := script(v)) is not None:
+                    counts[sc] = counts.get(sc, 0) + 1
         if not counts:
             return
         full = script(values.get("full_name") or "")
@@ -139,7 +138,7 @@ def golden(
     seen: dict[str, list[tuple[Linked, Any]]] = {}
     for r in ordered:  # one pass over each record's set fields, oldest first
         for field, v in r.guest.__dict__.items():
-            if field in _SKIP or _empty(v):
+            if v is None or v == "" or v == [] or field in _SKIP:  # empty
                 continue
             seen.setdefault(field, []).append((r, v))
     values: dict[str, Any] = {}

@@ -98,10 +98,11 @@ def settle(
     """Bring touched guests up to date: golden record, aggregates, segment and consent,
     then their CRM payloads. A guest merged away keeps nothing and is not queued. Returns
     how many payloads it queued."""
-    goldens = resolver.refresh_many(resolver.live(guest_ids))
-    settings = hooks.settings_for(store, settings)
-    hooks.after_batch(store, set(goldens), settings, goldens)
-    return queue_for_targets(store, set(goldens), targets, settings, goldens)
+    with gc_pacing.settling():
+        goldens = resolver.refresh_many(resolver.live(guest_ids))
+        settings = hooks.settings_for(store, settings)
+        hooks.after_batch(store, set(goldens), settings, goldens)
+        return queue_for_targets(store, set(goldens), targets, settings, goldens)
 
 
 def settle_dirty(

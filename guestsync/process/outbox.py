@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..connectors.base import Target
-from ..hashing import json_hash
+from ..hashing import canonical_json, text_hash
 from ..models import Guest
 from ..restaurant import hooks
 from ..restaurant.hooks import ActivitySettings
@@ -30,14 +30,16 @@ def queue_for_targets(
     """`goldens`: the guests' golden records, when the caller has just saved them."""
     settings = hooks.settings_for(store, settings)
     live = store.live_guests(sorted(guest_ids)) if goldens is None else goldens
-    payloads: dict[str, list[tuple[str, dict[str, Any], str]]] = {name: [] for name in targets}
+    payloads: dict[str, list[tuple[str, dict[str, Any] | str, str]]] = {n: [] for n in targets}
+    said = store.consent_statements_many(sorted(live))  # set-based, not a query per guest
     for gid, guest in sorted(live.items()):
-        view = hooks.guest_view(store, gid, settings, guest)
+        view = hooks.guest_view(store, gid, settings, guest, said[gid])
         for name, target in targets.items():
             # The target's contact, plus aggregates, segment and consent (crm_properties.py)
             ttype = getattr(getattr(target, "options", None), "type", None)
             payload = hooks.enrich(store, name, ttype, gid, target.project(guest), settings, view)
-            payloads[name].append((gid, payload, json_hash(payload)))
+            text = canonical_json(payload)  # hashed, and queued as it is
+            payloads[name].append((gid, text, text_hash(text)))
     settings.fresh = {}  # this batch's aggregates are projected; later reads go to the store
     settings.fresh_loyalty = {}
     # hashes compared with the outbox's and the CRM's, set-based (store/outbox.py)

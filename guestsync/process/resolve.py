@@ -336,8 +336,8 @@ class Resolver:
         store = self.store
         ids = sorted(store.live_ids(sorted(set(guest_ids))))
         linked: dict[str, list[Linked]] = {g: [] for g in ids}
-        for x in store.links_of(ids, features=False):
-            linked[x.guest_id].append(Linked(x.ref[0], x.seen_at, x.record, ref_text(x.ref)))
+        for gid, ref, seen, record in store.link_records(ids):
+            linked[gid].append(Linked(ref[0], seen, record, ref_text(ref)))
         goldens = {g: identity.golden(g, linked[g], self.config.survivorship) for g in ids}
         store.save_guests(goldens.values())
         return goldens

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from ..config.crm import CrmConfig
 from ..config.loyalty import WINDOW_DAYS
-from ..models import Guest, OrderChannel, ReservationStatus
+from ..models import Guest, OrderChannel, ReservationStatus, built
 from ..store.activity import GuestActivity
 from ..store.protocols import RestaurantStore
 from . import consent
@@ -40,6 +40,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 # Local start hour of each slot; a visit belongs to the last slot that started before it.
 TIME_SLOTS = ((0, "late_night"), (6, "breakfast"), (11, "lunch"), (15, "afternoon"),
               (17, "dinner"), (22, "late_night"))  # fmt: skip
+_SLOTS = tuple(dict.fromkeys(s for _, s in TIME_SLOTS))  # each slot once, in the day's order
 _VISITED = {ReservationStatus.completed, ReservationStatus.seated}
 _DUE = _VISITED | {ReservationStatus.no_show}
 CENT = Decimal("0.01")
@@ -79,7 +80,10 @@ class Aggregates(BaseModel):
     window_exit: date | None = None  # the first day a visit or bill leaves the window
 
 
-_SCALARS = {k: f.default for k, f in Aggregates.model_fields.items() if f.default_factory is None}
+# Every field in the model's order, the dicts and lists (made per guest) left as None
+_START = {
+    k: f.default if f.default_factory is None else None for k, f in Aggregates.model_fields.items()
+}
 
 
 def next_occurrence(day: date, today: date) -> date:
@@ -125,7 +129,8 @@ def compute(
     guest: Guest | None, act: GuestActivity, *, today: date, tz: ZoneInfo, crm: CrmConfig
 ) -> Aggregates:
     # Plain attributes while counting (pydantic attribute access is slow); one model at the end.
-    a = SimpleNamespace(**_SCALARS, spend={}, average_spend={}, favourite_items=[])
+    a = SimpleNamespace(**_START)
+    a.spend, a.average_spend, a.favourite_items = {}, {}, []
     visits: dict[tuple[str, date], datetime] = {}  # (venue, local day) -> earliest local time
     covers: dict[tuple[str, date], int] = {}
     by_ext: dict[str, tuple[str, date]] = {}
@@ -153,7 +158,7 @@ def compute(
     window_start = today - timedelta(days=WINDOW_DAYS - 1)
     in_window: list[date] = []  # days of the window's visits and bills
     totals: dict[str, Decimal] = {}
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}
     items: dict[str, Decimal] = {}
     spelling: dict[str, str] = {}
     for o in act.orders:
@@ -161,7 +166,7 @@ def compute(
         if o.total is not None:
             cur = (o.currency or crm.currency).upper()
             totals[cur] = totals.get(cur, Decimal(0)) + o.total
-            counts[cur] += 1
+            counts[cur] = counts.get(cur, 0) + 1
         for it in o.items:
             k = " ".join(it.name.split()).casefold()
             if not k:
@@ -198,8 +203,7 @@ def compute(
         a.first_visit, a.last_visit = days[0], days[-1]
         activity_days += days
         a.preferred_weekday = _mode([WEEKDAYS[t.weekday()] for t in visits.values()], WEEKDAYS)
-        slots = tuple(dict.fromkeys(s for _, s in TIME_SLOTS))
-        a.preferred_time_slot = _mode([_slot(t) for t in visits.values()], slots)
+        a.preferred_time_slot = _mode([_slot(t) for t in visits.values()], _SLOTS)
     if activity_days:
         a.first_activity, a.last_activity = min(activity_days), max(activity_days)
 
@@ -223,7 +227,7 @@ def compute(
         today=today,
         t=crm.segments,
     )
-    return Aggregates.model_construct(**vars(a))
+    return built(Aggregates, vars(a))
 
 
 def recheck_on(a: Aggregates, guest: Guest | None, *, today: date, crm: CrmConfig) -> date | None:
@@ -268,7 +272,7 @@ def refresh(
     for gid, guest in sorted(guests.items()):
         agg = compute(guest, acts[gid], today=today, tz=tz, crm=crm)
         again = recheck_on(agg, guest, today=today, crm=crm)
-        rows.append((gid, agg.model_dump(mode="json"), agg.segment, again))
+        rows.append((gid, agg.model_dump_json(), agg.segment, again))
         out[gid] = agg
     store.save_aggregates_many(rows, stamp=stamp)
     return out
@@ -284,7 +288,8 @@ def view(agg: Aggregates | None, crm: CrmConfig) -> dict[str, Any]:
     if agg is None:
         return {}
     cur = crm.currency if crm.currency in agg.spend else next(iter(agg.spend), None)
-    v: dict[str, Any] = agg.model_dump(exclude={"spend", "average_spend"})
+    # its fields as they are (no nested model: model_dump would only copy them)
+    v = {k: x for k, x in agg.__dict__.items() if k not in ("spend", "average_spend")}
     v["total_spend"] = agg.spend.get(cur) if cur else None
     v["average_spend"] = agg.average_spend.get(cur) if cur else None
     v["spend_currency"] = cur

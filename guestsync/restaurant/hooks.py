@@ -155,26 +155,39 @@ def after_batch(
     )
 
 
-def consent_state(store: RestaurantStore, guest_id: str) -> dict[str, consent.Statement]:
-    return consent.effective(consent.Statement(*row) for row in store.consent_statements(guest_id))
+Said = list[tuple[str, bool, datetime, str]]  # a guest's consent statements, as stored
+
+
+def consent_state(
+    store: RestaurantStore, guest_id: str, said: Said | None = None
+) -> dict[str, consent.Statement]:
+    rows = store.consent_statements(guest_id) if said is None else said
+    return consent.effective(consent.Statement(*row) for row in rows)
+
+
+_CONSENTS = frozenset({"marketing_consent", "email_consent", "sms_consent"})
 
 
 def guest_view(
-    store: RestaurantStore, guest_id: str, settings: ActivitySettings, guest: Guest | None = None
+    store: RestaurantStore,
+    guest_id: str,
+    settings: ActivitySettings,
+    guest: Guest | None = None,
+    said: Said | None = None,
 ) -> dict[str, Any]:
     """Every value a CRM property can be mapped from, for one guest (`guest`: its golden
-    record, if the caller has it already)."""
+    record, `said`: its consent statements, if the caller has them already)."""
     guest = guest or store.get_guest(guest_id)
     if guest is None:
         return {}
-    v: dict[str, Any] = guest.model_dump(
-        exclude={"marketing_consent", "email_consent", "sms_consent"}
-    )
+    # its fields as they are (model_dump would copy each): the consents, its only nested
+    # models, are not values; the view is read, never changed
+    v = {k: x for k, x in guest.__dict__.items() if k not in _CONSENTS}
     agg = settings.fresh.get(guest_id) or aggregates.load(store, guest_id)
     v |= aggregates.view(agg, settings.crm)
     loy = settings.fresh_loyalty.get(guest_id) or membership.load(store, guest_id)
     v |= loyalty.view(loy, settings.crm)
-    v |= consent.view(consent_state(store, guest_id))
+    v |= consent.view(consent_state(store, guest_id, said))
     return v
 
 

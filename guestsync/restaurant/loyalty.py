@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from ..config.crm import CrmConfig
 from ..config.loyalty import WINDOW_DAYS, TiersConfig
-from ..models import Guest, PointsKind
+from ..models import Guest, PointsKind, built
 from ..store.loyalty import LoyaltyActivity, MovementRow
 from .aggregates import Aggregates
 
@@ -65,6 +66,12 @@ class Loyalty(BaseModel):
     last_redemption: datetime | None = None
     discrepancies: list[Discrepancy] = Field(default_factory=list)
     window_exit: date | None = None  # the first day a movement or coupon changes a figure
+
+
+# Every field in the model's order, the lists and dicts (made per guest) left as None
+_START = {
+    k: f.default if f.default_factory is None else None for k, f in Loyalty.model_fields.items()
+}
 
 
 def _account_balance(
@@ -135,7 +142,10 @@ def compute(
 ) -> Loyalty:
     today = now.astimezone(tz).date()
     start = today - timedelta(days=WINDOW_DAYS - 1)
-    out = Loyalty()
+    # Plain attributes while counting (a model's are slow to set); one model at the end.
+    out = SimpleNamespace(**_START)
+    out.programmes, out.discrepancies = [], []
+    out.balances, out.earned_12m, out.redeemed_12m = {}, {}, {}
     accounts: dict[tuple[str, str], list[MovementRow]] = defaultdict(list)
     statements: dict[tuple[str, str], list[tuple[datetime, Decimal]]] = defaultdict(list)
     exits: list[date] = []
@@ -208,7 +218,7 @@ def compute(
         out.tier, out.tier_basis = out.rule_tier, "rule"
     future = [d for d in exits if d > today]
     out.window_exit = min(future) if future else None
-    return out
+    return built(Loyalty, vars(out))
 
 
 def direction(t: TiersConfig, before: str | None, after: str | None) -> str:

@@ -52,7 +52,7 @@ def refresh(
     before = store.loyalty_tiers(ids)
     today = now.astimezone(tz).date()
     out: dict[str, Loyalty] = {}
-    rows: list[tuple[str, dict[str, Any], str | None, str | None, bool]] = []
+    rows: list[tuple[str, str, str | None, str | None, bool]] = []
     events: list[tuple[str, str, str | None, str | None, str, str]] = []
     rechecks: list[tuple[str, str]] = []
     for gid in ids:
@@ -68,7 +68,7 @@ def refresh(
         rows.append(
             (
                 gid,
-                loy.model_dump(mode="json"),
+                loy.model_dump_json(),
                 loy.tier,
                 loy.tier_since.isoformat() if loy.tier_since else None,
                 loy.member,

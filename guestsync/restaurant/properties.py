@@ -163,6 +163,9 @@ def properties(
 
 
 def _put(out: dict[str, Any], dotted: str, value: Any) -> None:
+    if "." not in dotted:  # most properties: no nesting to walk
+        out[dotted] = value
+        return
     head, _, rest = dotted.partition(".")
     if not rest:
         out[head] = value

@@ -65,6 +65,11 @@ class GuestActivity:
     feedback: list[FeedbackRow] = field(default_factory=list)
 
 
+# Stored value -> member: a dict look-up, not the enum's call (a row of every guest settled)
+_STATUS = {s.value: s for s in ReservationStatus}
+_CHANNEL = {c.value: c for c in OrderChannel}
+
+
 def _dec(v: str | None) -> Decimal | None:
     return Decimal(v) if v not in (None, "") else None
 
@@ -184,7 +189,7 @@ class ActivityOps(StoreBase):
             if (r[1], r[2]) not in gone:
                 out[r[0]].reservations.append(
                     ReservationRow(
-                        r[1], r[2], r[3], dt(r[4]) if r[4] else None, r[5], ReservationStatus(r[6])
+                        r[1], r[2], r[3], dt(r[4]) if r[4] else None, r[5], _STATUS[r[6]]
                     )
                 )
         items: dict[tuple[str, str], list[ItemRow]] = {}
@@ -208,7 +213,7 @@ class ActivityOps(StoreBase):
                         r[2],
                         r[3],
                         dt(r[4]) if r[4] else None,
-                        OrderChannel(r[5]),
+                        _CHANNEL[r[5]],
                         _dec(r[6]),
                         r[7],
                         items.get((r[1], r[2]), []),
@@ -242,15 +247,17 @@ class ActivityOps(StoreBase):
         *,
         stamp: str = "",
     ) -> None:
-        self.save_aggregates_many([(guest_id, data, segment, recheck_on)], stamp=stamp)
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        self.save_aggregates_many([(guest_id, text, segment, recheck_on)], stamp=stamp)
 
     def save_aggregates_many(
         self,
-        rows: Iterable[tuple[str, dict[str, Any], str, date | None]],
+        rows: Iterable[tuple[str, str, str, date | None]],
         *,
         stamp: str = "",
     ) -> None:
-        """`save_aggregates` for many guests: (guest id, data, segment, recheck on)."""
+        """`save_aggregates` for many guests: (guest id, data as JSON text, segment,
+        recheck on)."""
         now = ts()
         self.conn.executemany(
             "INSERT INTO guest_aggregates (guest_id, data, segment, computed_at, recheck_on,"
@@ -265,7 +272,7 @@ class ActivityOps(StoreBase):
             [
                 (
                     gid,
-                    json.dumps(data, ensure_ascii=False, sort_keys=True),
+                    data,
                     segment,
                     now,
                     recheck_on.isoformat() if recheck_on else None,

@@ -249,9 +249,9 @@ class LoyaltyOps(StoreBase):
         return out
 
     def save_loyalty_aggregates(
-        self, rows: Sequence[tuple[str, dict[str, Any], str | None, str | None, bool]], stamp: str
+        self, rows: Sequence[tuple[str, str, str | None, str | None, bool]], stamp: str
     ) -> None:
-        """(guest, data, tier, tier since, member) per guest."""
+        """(guest, data as JSON text, tier, tier since, member) per guest."""
         now = ts()
         self.conn.executemany(
             "INSERT INTO loyalty_aggregates (guest_id, data, tier, tier_since,"
@@ -260,10 +260,7 @@ class LoyaltyOps(StoreBase):
             " tier = excluded.tier, tier_since = excluded.tier_since,"
             " member = excluded.member, stamp = excluded.stamp,"
             " computed_at = excluded.computed_at",
-            [
-                (g, json.dumps(d, ensure_ascii=False, sort_keys=True), t, s, int(m), stamp, now)
-                for g, d, t, s, m in rows
-            ],
+            [(g, d, t, s, int(m), stamp, now) for g, d, t, s, m in rows],
         )
 
     def get_loyalty_aggregates(self, guest_id: str) -> dict[str, Any] | None:

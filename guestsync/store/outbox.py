@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..hashing import canonical_json
 from ..models import OutboxItem
 from .base import StoreBase, ts
 
@@ -32,11 +33,14 @@ class OutboxOps(StoreBase):
         """
         return self.enqueue_many(target, [(guest_id, payload, payload_hash)]) == 1
 
-    def enqueue_many(self, target: str, items: Sequence[tuple[str, dict[str, Any], str]]) -> int:
+    def enqueue_many(
+        self, target: str, items: Sequence[tuple[str, dict[str, Any] | str, str]]
+    ) -> int:
         """`enqueue` for many guests of one target: (guest id, payload, payload hash), one
-        per guest. Their delivered and queued hashes are read in a query per 500 guests,
-        compared here, and the rows to queue written with executemany. Returns how many
-        are newly pending."""
+        per guest; a payload given as text is its canonical JSON (hashing.py), already
+        spelled for the hash. Their delivered and queued hashes are read in a query per
+        500 guests, compared here, and the rows to queue written with executemany.
+        Returns how many are newly pending."""
         delivered: dict[str, str | None] = {}
         current: dict[str, tuple[str, str]] = {}
         ids = [gid for gid, _, _ in items]
@@ -69,7 +73,7 @@ class OutboxOps(StoreBase):
                 # Back to what the CRM already has: nothing to send after all.
                 done.append((now_ts, target, gid))
                 continue
-            body = json.dumps(payload, ensure_ascii=False, sort_keys=True)
+            body = payload if isinstance(payload, str) else canonical_json(payload)
             queue.append((target, gid, body, payload_hash, now_ts, now_ts, now_ts))
         self.conn.executemany(
             "UPDATE outbox SET status = 'done', updated_at = ? WHERE target = ? AND guest_id = ?",

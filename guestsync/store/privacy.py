@@ -43,13 +43,24 @@ class PrivacyOps(StoreBase):
         )
 
     def consent_statements(self, guest_id: str) -> list[tuple[str, bool, datetime, str]]:
-        rows = self.conn.execute(
-            "SELECT channel, granted, at, coalesce(said_by, source) FROM consent_events"
-            " WHERE guest_id = ?"
-            " ORDER BY at, channel",
-            (guest_id,),
-        ).fetchall()
-        return [(r[0], bool(r[1]), datetime.fromisoformat(r[2]), r[3]) for r in rows]
+        return self.consent_statements_many([guest_id])[guest_id]
+
+    def consent_statements_many(
+        self, guest_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, bool, datetime, str]]]:
+        """`consent_statements` of many guests, in a query per 500 guests."""
+        out: dict[str, list[tuple[str, bool, datetime, str]]] = {g: [] for g in guest_ids}
+        ids = list(out)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            for r in self.conn.execute(
+                "SELECT guest_id, channel, granted, at, coalesce(said_by, source)"
+                f" FROM consent_events WHERE guest_id IN ({','.join('?' * len(part))})"
+                " ORDER BY guest_id, at, channel",
+                part,
+            ):
+                out[r[0]].append((r[1], bool(r[2]), datetime.fromisoformat(r[3]), r[4]))
+        return out
 
     def relink_consent(self, source: str, stream: str, external_id: str, guest_id: str) -> None:
         self.conn.execute(

@@ -164,7 +164,7 @@ class LoyaltyStore(Protocol):
     ) -> None: ...
 
     def save_loyalty_aggregates(
-        self, rows: Sequence[tuple[str, dict[str, Any], str | None, str | None, bool]], stamp: str
+        self, rows: Sequence[tuple[str, str, str | None, str | None, bool]], stamp: str
     ) -> None: ...
 
     def tier_events(self, guest_id: str) -> list[dict[str, Any]]: ...
@@ -175,6 +175,10 @@ class RestaurantStore(LoyaltyStore, Protocol):
     answers, their aggregates and consent, and the suppressions of forgotten guests."""
 
     def consent_statements(self, guest_id: str) -> list[tuple[str, bool, datetime, str]]: ...
+
+    def consent_statements_many(
+        self, guest_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, bool, datetime, str]]]: ...
 
     def get_aggregates(self, guest_id: str) -> dict[str, Any] | None: ...
 
@@ -202,7 +206,7 @@ class RestaurantStore(LoyaltyStore, Protocol):
 
     def save_aggregates_many(
         self,
-        rows: Iterable[tuple[str, dict[str, Any], str, date | None]],
+        rows: Iterable[tuple[str, str, str, date | None]],
         *,
         stamp: str = "",
     ) -> None: ...

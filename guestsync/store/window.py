@@ -22,6 +22,13 @@ from .identity import LinkRow, Ref
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's 32,766 variables
 
 
+def _records() -> Callable[[str], Guest]:
+    """Parses a link's record. A guest's repeat bookings often describe it alike: each
+    distinct record is parsed once, and shared (a link's record is read, never changed)."""
+    parsed: dict[str, Guest] = {}
+    return lambda text: parsed.get(text) or parsed.setdefault(text, Guest.model_validate_json(text))
+
+
 class WindowOps(StoreBase):
     def guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:
         """{key hash: guests having it} for each hash, at most `limits[hash]` guests each."""
@@ -89,34 +96,44 @@ class WindowOps(StoreBase):
                     out[(source, stream, x)] = (gid, bool(pinned))
         return out
 
-    def links_of(self, guest_ids: Sequence[str], *, features: bool = True) -> list[LinkRow]:
+    def links_of(self, guest_ids: Sequence[str]) -> list[LinkRow]:
         """All source records linked to these guests, grouped by guest in the given order
-        (each guest's by reference). `features=False`: their features are not parsed (None;
-        golden records need only the records)."""
-        rows: list[Any] = []
-        for i in range(0, len(guest_ids), _CHUNK):
-            part = list(guest_ids[i : i + _CHUNK])
-            rows += self.conn.execute(
-                "SELECT source, stream, external_id, guest_id, seen_at, record, features,"
-                f" pinned FROM guest_links WHERE guest_id IN ({','.join('?' * len(part))})",
-                part,
-            ).fetchall()
+        (each guest's by reference)."""
+        cols = "source, stream, external_id, guest_id, seen_at, record, features, pinned"
+        rows = self._links(cols, guest_ids)
         order = {g: i for i, g in enumerate(guest_ids)}
         rows.sort(key=lambda r: (order[r[3]], r[0], r[1], r[2]))
-        # A guest's repeat bookings often describe it alike: each distinct record is
-        # parsed once, and shared (a LinkRow's record is read, never changed).
-        parsed: dict[str, Guest] = {}
+        record = _records()
         return [
             LinkRow(
                 (r[0], r[1], r[2]),
                 r[3],
                 datetime.fromisoformat(r[4]),
-                parsed.get(r[5]) or parsed.setdefault(r[5], Guest.model_validate_json(r[5])),
-                json.loads(r[6]) if r[6] and features else None,
+                record(r[5]),
+                json.loads(r[6]) if r[6] else None,
                 bool(r[7]),
             )
             for r in rows
         ]
+
+    def link_records(self, guest_ids: Sequence[str]) -> list[tuple[str, Ref, datetime, Guest]]:
+        """(guest, reference, seen at, record) of every source record linked to these
+        guests, in no set order: what their golden records are computed from (their
+        features, long text, not read; no LinkRow made)."""
+        rows = self._links("source, stream, external_id, guest_id, seen_at, record", guest_ids)
+        record = _records()
+        dt = datetime.fromisoformat
+        return [(r[3], (r[0], r[1], r[2]), dt(r[4]), record(r[5])) for r in rows]
+
+    def _links(self, cols: str, guest_ids: Sequence[str]) -> list[Any]:
+        rows: list[Any] = []
+        for i in range(0, len(guest_ids), _CHUNK):
+            part = list(guest_ids[i : i + _CHUNK])
+            rows += self.conn.execute(
+                f"SELECT {cols} FROM guest_links WHERE guest_id IN ({','.join('?' * len(part))})",
+                part,
+            ).fetchall()
+        return rows
 
     def link_of(self, ref: Ref) -> LinkRow | None:
         rows = self.conn.execute(

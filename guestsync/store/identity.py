@@ -308,18 +308,13 @@ class IdentityOps(StoreBase):
         )
 
     def close_reviews_within(self, guest_ids: Sequence[str]) -> int:
-        """Open review items whose two guests are both among `guest_ids` (one person
-        now): closed as `merged`, since there is nothing left to decide."""
-        marks = _placeholders(len(guest_ids))
-        # The pairs first, by their own index: with `status = 'open'` beside them SQLite
-        # chose the status index, a scan of every open item per merge (tens of thousands
-        # at a million records).
-        cur = self.conn.execute(
-            "UPDATE review_queue SET status = 'merged', decided_at = ? WHERE id IN"
-            f" (SELECT id FROM review_queue WHERE guest_id IN ({marks})"
-            f" AND candidate IN ({marks})) AND status = 'open'",
-            [ts(), *guest_ids, *guest_ids],
-        )
+        """Open review items whose two guests are both among `guest_ids` (one person now):
+        closed as `merged`. Found by the pair index (with `status` beside it SQLite chose
+        to read every open item, per merge)."""
+        ids = _placeholders(len(guest_ids))
+        pairs = f"SELECT id FROM review_queue WHERE guest_id IN ({ids}) AND candidate IN ({ids})"
+        sql = f"UPDATE review_queue SET status = 'merged', decided_at = ? WHERE id IN ({pairs})"
+        cur = self.conn.execute(sql + " AND status = 'open'", [ts(), *guest_ids, *guest_ids])
         return cur.rowcount
 
     def count_reviews(self, status: str = "open") -> int:

@@ -69,10 +69,8 @@ def _outcome(store: Store) -> dict[str, Any]:
     }
 
 
-def _run(path: Path, records: list[SourceRecord], *, bulk: bool) -> tuple[dict, Any]:
-    store = Store.open(path)
-    to_inbox(store, records)
-    stats = process_pending(
+def _process_all(store: Store, *, bulk: bool) -> Any:
+    return process_pending(
         store,
         lambda s, st: RecordMapping(),  # type: ignore[arg-type,return-value]
         {},
@@ -80,6 +78,12 @@ def _run(path: Path, records: list[SourceRecord], *, bulk: bool) -> tuple[dict, 
         settings=settings(),
         bulk=bulk,
     )
+
+
+def _run(path: Path, records: list[SourceRecord], *, bulk: bool) -> tuple[dict, Any]:
+    store = Store.open(path)
+    to_inbox(store, records)
+    stats = _process_all(store, bulk=bulk)
     out = _outcome(store)
     store.close()
     return out, (stats.processed, stats.rejected, stats.guests_created, stats.guests_matched)
@@ -208,14 +212,7 @@ def _run_versioned(path: Path, records: list[SourceRecord], *, bulk: bool) -> tu
     store = Store.open(path)
     store.claim_version(*_ref_of(records[3]), "2026-11-30T00:00:00.000000+00:00")  # seen newer
     to_inbox(store, records)
-    stats = process_pending(
-        store,
-        lambda s, st: RecordMapping(),  # type: ignore[arg-type,return-value]
-        {},
-        batch_size=300,
-        settings=settings(),
-        bulk=bulk,
-    )
+    stats = _process_all(store, bulk=bulk)
     versions = store.conn.execute(
         "SELECT source, stream, external_id, version FROM record_versions ORDER BY 1, 2, 3"
     ).fetchall()

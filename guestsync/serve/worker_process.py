@@ -32,6 +32,10 @@ least 200/s, at most 3 s, then a step anyway): 3 alternating rounds of 5 s, 16
 connections, each variant its own serve and CRM: median p99 17.5 ms (13.7, 17.5, 20.0)
 against 19.1 ms (15.7, 19.1, 21.1) without, POST/s 5,201 against 5,087, and the backlog
 drained 5 to 7 s later after each round: within the noise, so not worth the later drain.
+The worker at idle CPU priority (SCHED_IDLE) instead of WORKER_NICE, with the leader group
+commit: one bench_webhooks run each, 3 rounds of 5 s, on a quiet machine: 1.49x the plain
+app (rounds 1.49, 1.56, 1.24) against 1.38x (1.38, 1.49, 1.23), p99 17.4 against 16.6 ms:
+within the noise, and a SCHED_IDLE worker beside a busy neighbour would all but stop.
 """
 
 from __future__ import annotations

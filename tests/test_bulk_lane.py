@@ -99,17 +99,21 @@ def test_both_lanes_give_the_same_guests(tmp_path, seed):
     assert len(per_record[0]["bookings"]) > 50
 
 
-def test_a_row_failing_mid_window_sends_the_window_down_the_per_record_lane(tmp_path, monkeypatch):
-    records = _records(4, people=120)
-    bad = records[57].external_id
+def _fail_booking_of(external_id: str, monkeypatch: Any) -> None:
+    """Storing this record's booking fails, after its link was made (mid-window)."""
     real = hooks.record
 
     def record(store: Any, rec: SourceRecord, *a: Any, **k: Any) -> None:
-        if rec.external_id == bad:
-            raise ValueError("cannot store this booking")  # after its link was made
+        if rec.external_id == external_id:
+            raise ValueError("cannot store this booking")
         real(store, rec, *a, **k)
 
     monkeypatch.setattr(hooks, "record", record)
+
+
+def test_a_row_failing_mid_window_sends_the_window_down_the_per_record_lane(tmp_path, monkeypatch):
+    records = _records(4, people=120)
+    _fail_booking_of(records[57].external_id, monkeypatch)
     per_record = _run(tmp_path / "one.db", records, bulk=False)
     bulk = _run(tmp_path / "bulk.db", records, bulk=True)
     assert bulk == per_record and per_record[1][1] == 1  # the one row, rejected both ways
@@ -248,14 +252,7 @@ def test_a_window_sent_down_the_per_record_lane_reports_each_rejected_row_once(
                 raise ValueError("no such venue")
             return super().apply(raw, **kw)
 
-    real = hooks.record
-
-    def record(store: Any, rec: SourceRecord, *a: Any, **k: Any) -> None:
-        if rec.external_id == failing:
-            raise ValueError("cannot store this booking")  # after its link was made
-        real(store, rec, *a, **k)
-
-    monkeypatch.setattr(hooks, "record", record)
+    _fail_booking_of(failing, monkeypatch)
     store = Store.open(tmp_path / "s.db")
     to_inbox(store, records)
     stats = process_pending(store, lambda s, st: Mapping(), {}, batch_size=300, bulk=True)  # type: ignore[arg-type,return-value]

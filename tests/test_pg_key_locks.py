@@ -67,6 +67,28 @@ def _window(store: Store, owner: str, stats: ProcessStats, *, bulk: bool) -> Non
     )
 
 
+def _window_paused_before_commit(
+    store: Store, stats: ProcessStats, *, bulk: bool
+) -> tuple[threading.Thread, threading.Event]:
+    """A's window in a thread, held at its last write before COMMIT (its locks held) until
+    the returned event is set."""
+    at_commit, go_on = threading.Event(), threading.Event()
+    mark_dirty = store.mark_dirty
+
+    def paused(guest_ids: Any) -> None:
+        mark_dirty(guest_ids)
+        at_commit.set()
+        assert go_on.wait(30)
+
+    store.mark_dirty = paused  # type: ignore[method-assign]
+    thread = threading.Thread(
+        target=_window, args=(store, "host:1:a", stats), kwargs={"bulk": bulk}
+    )
+    thread.start()
+    assert at_commit.wait(30)
+    return thread, go_on
+
+
 @pytest.mark.parametrize("bulk", [False, True], ids=["per-record", "bulk-window"])
 def test_one_person_on_two_workers_at_once_is_one_guest(pg_url: str, bulk: bool) -> None:
     # the same person from two platforms: no ref in common, the same email
@@ -82,19 +104,8 @@ def test_one_person_on_two_workers_at_once_is_one_guest(pg_url: str, bulk: bool)
         ],
     )
     a, b = open_store(pg_url), open_store(pg_url)
-    at_commit, go_on = threading.Event(), threading.Event()
-    mark_dirty = a.mark_dirty
-
-    def paused(guest_ids: Any) -> None:  # the last write of A's window before COMMIT
-        mark_dirty(guest_ids)
-        at_commit.set()
-        assert go_on.wait(30)
-
-    a.mark_dirty = paused  # type: ignore[method-assign]
     sa, sb = ProcessStats(), ProcessStats()
-    ta = threading.Thread(target=_window, args=(a, "host:1:a", sa), kwargs={"bulk": bulk})
-    ta.start()
-    assert at_commit.wait(30)
+    ta, go_on = _window_paused_before_commit(a, sa, bulk=bulk)
     tb = threading.Thread(target=_window, args=(b, "host:2:b", sb), kwargs={"bulk": bulk})
     tb.start()
     time.sleep(1.0)
@@ -122,19 +133,8 @@ def test_windows_without_a_key_in_common_overlap(pg_url: str) -> None:
         ],
     )
     a, b = open_store(pg_url), open_store(pg_url)
-    at_commit, go_on = threading.Event(), threading.Event()
-    mark_dirty = a.mark_dirty
-
-    def paused(guest_ids: Any) -> None:
-        mark_dirty(guest_ids)
-        at_commit.set()
-        assert go_on.wait(30)
-
-    a.mark_dirty = paused  # type: ignore[method-assign]
     sa, sb = ProcessStats(), ProcessStats()
-    ta = threading.Thread(target=_window, args=(a, "host:1:a", sa), kwargs={"bulk": False})
-    ta.start()
-    assert at_commit.wait(30)
+    ta, go_on = _window_paused_before_commit(a, sa, bulk=False)
     try:
         _window(b, "host:2:b", sb, bulk=False)  # returns while A still holds its window open
     finally:

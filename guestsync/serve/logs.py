@@ -46,19 +46,15 @@ class JsonLines(logging.Formatter):
     Written for a line per request (serve's access log): the timestamp's date and time
     are formatted once per second, and the encoder is built once."""
 
-    _second = -1
-    _stamp = ""
+    _stamp: tuple[int, str] = (-1, "")  # (a second, its date and time): one attribute,
+    # so that a formatter shared by threads never pairs one second with another's text
 
     def format(self, record: logging.LogRecord) -> str:
-        created = record.created
-        second = int(created)
-        if second != self._second:
-            self._second, self._stamp = (
-                second,
-                time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)),
-            )
+        second, stamp = int(record.created), self._stamp
+        if second != stamp[0]:
+            stamp = self._stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
         line: dict[str, Any] = {
-            "ts": f"{self._stamp}.{int(record.msecs):03d}+00:00",
+            "ts": f"{stamp[1]}.{int(record.msecs):03d}+00:00",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),

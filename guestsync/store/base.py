@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -20,6 +20,21 @@ from .schema import load_all
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+T = TypeVar("T")
+IN_LIST = 500  # values per IN (...) list: well under SQLite's 32,766 variables
+
+
+def chunks(items: Sequence[T], size: int = IN_LIST) -> Iterator[list[T]]:
+    """`items` in lists of at most `size`: for IN (...) lists and executemany batches."""
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def marks(n: int) -> str:
+    """`n` bound parameters, as an IN (...) list or a VALUES row takes them: ?,?,?"""
+    return ",".join("?" * n)
 
 
 def ts(dt: datetime | None = None) -> str:
@@ -140,6 +155,23 @@ class StoreBase(KeyLockOps):
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
         return row[0] if row else None
+
+    def _rows_of_records(
+        self, table: str, cols: str, refs: Iterable[tuple[str, str, str]]
+    ) -> Iterator[tuple[Any, ...]]:
+        """((source, stream, external id), *cols) of the rows of `table` about these source
+        records: a query per stream and IN_LIST ids, for a window's records at once."""
+        by_stream: dict[tuple[str, str], list[str]] = {}
+        for source, stream, external_id in set(refs):
+            by_stream.setdefault((source, stream), []).append(external_id)
+        for (source, stream), xs in by_stream.items():
+            for part in chunks(xs):
+                for r in self.conn.execute(
+                    f"SELECT external_id, {cols} FROM {table} WHERE source = ? AND stream = ?"
+                    f" AND external_id IN ({marks(len(part))})",
+                    (source, stream, *part),
+                ):
+                    yield ((source, stream, r[0]), *r[1:])
 
     def _insert_id(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run an `INSERT ... RETURNING id`; the new row's id (the portable `lastrowid`).

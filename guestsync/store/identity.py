@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from ..models import Guest
-from .base import StoreBase, ts
+from .base import StoreBase, marks, ts
 from .keyhash import key_hash
 from .loyalty import LOYALTY_TABLES
 
@@ -62,10 +62,6 @@ def _merge_row(r: Sequence[Any]) -> MergeRow:
     return MergeRow(r[0], r[1], r[2], r[3], r[4], [tuple(x) for x in json.loads(r[5])], r[6])
 
 
-def _placeholders(n: int) -> str:
-    return ",".join("?" * n)
-
-
 def cut_at_caps(
     found: Mapping[tuple[str, str], Collection[str]], cap: int, caps: Mapping[str, int]
 ) -> tuple[list[str], list[tuple[str, str]]]:
@@ -113,7 +109,7 @@ class IdentityOps(StoreBase):
         rows = self.conn.execute(
             "SELECT guest_id, source, stream, external_id, features,"
             " CASE WHEN features IS NULL THEN record END FROM guest_links"
-            f" WHERE guest_id IN ({_placeholders(len(guest_ids))})",
+            f" WHERE guest_id IN ({marks(len(guest_ids))})",
             list(guest_ids),
         ).fetchall()
         # Oldest guest first. The guests' rows are read only when there are several to
@@ -123,7 +119,7 @@ class IdentityOps(StoreBase):
         if len(found) > 1:
             created = dict(
                 self.conn.execute(
-                    f"SELECT id, created_at FROM guests WHERE id IN ({_placeholders(len(found))})",
+                    f"SELECT id, created_at FROM guests WHERE id IN ({marks(len(found))})",
                     list(found),
                 ).fetchall()
             )
@@ -311,7 +307,7 @@ class IdentityOps(StoreBase):
         """Open review items whose two guests are both among `guest_ids` (one person now):
         closed as `merged`. Found by the pair index (with `status` beside it SQLite chose
         to read every open item, per merge)."""
-        ids = _placeholders(len(guest_ids))
+        ids = marks(len(guest_ids))
         pairs = f"SELECT id FROM review_queue WHERE guest_id IN ({ids}) AND candidate IN ({ids})"
         sql = f"UPDATE review_queue SET status = 'merged', decided_at = ? WHERE id IN ({pairs})"
         cur = self.conn.execute(sql + " AND status = 'open'", [ts(), *guest_ids, *guest_ids])

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..models import InboxEntry
-from .base import StoreBase, ts, utcnow
+from .base import StoreBase, chunks, marks, ts, utcnow
 from .claimants import dead_here, process_of
 from .nodes import SILENT_AFTER
 
@@ -133,12 +133,11 @@ class InboxOps(StoreBase):
         rows waits, then finds them done (READ COMMITTED re-reads a locked row's status)."""
         lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
         out: set[int] = set()
-        for i in range(0, len(ids), 500):
-            part = list(ids[i : i + 500])
+        for part in chunks(ids):
             out.update(
                 r[0]
                 for r in self.conn.execute(
-                    f"SELECT id FROM inbox WHERE id IN ({','.join('?' * len(part))})"
+                    f"SELECT id FROM inbox WHERE id IN ({marks(len(part))})"
                     f" AND status = 'pending' ORDER BY id{lock}",
                     part,
                 )
@@ -146,13 +145,12 @@ class InboxOps(StoreBase):
         return out
 
     def mark_inbox_done(self, ids: Sequence[int]) -> None:
-        """500 rows per statement: half the CPU of one UPDATE per row (#20)."""
+        """500 rows per statement: half the CPU of one UPDATE per row."""
         now_ts = ts()
-        for i in range(0, len(ids), 500):
-            part = list(ids[i : i + 500])
+        for part in chunks(ids):
             self.conn.execute(
                 "UPDATE inbox SET status = 'done', error = NULL, processed_at = ?"
-                f" WHERE id IN ({','.join('?' * len(part))})",
+                f" WHERE id IN ({marks(len(part))})",
                 (now_ts, *part),
             )
 

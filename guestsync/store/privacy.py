@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from .base import StoreBase, ts
+from .base import StoreBase, chunks, marks, ts
 from .loyalty import LOYALTY_TABLES
 
 # What forget keeps: the suppression hashes, the log of requests, the store's own meta.
@@ -50,12 +50,10 @@ class PrivacyOps(StoreBase):
     ) -> dict[str, list[tuple[str, bool, datetime, str]]]:
         """`consent_statements` of many guests, in a query per 500 guests."""
         out: dict[str, list[tuple[str, bool, datetime, str]]] = {g: [] for g in guest_ids}
-        ids = list(out)
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
+        for part in chunks(list(out)):
             for r in self.conn.execute(
                 "SELECT guest_id, channel, granted, at, coalesce(said_by, source)"
-                f" FROM consent_events WHERE guest_id IN ({','.join('?' * len(part))})"
+                f" FROM consent_events WHERE guest_id IN ({marks(len(part))})"
                 " ORDER BY guest_id, at, channel",
                 part,
             ):

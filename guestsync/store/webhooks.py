@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..models import InboxEntry
-from .base import StoreBase, ts, utcnow
+from .base import StoreBase, chunks, ts, utcnow
 from .identity import Ref
 from .inbox import InboxRow
 
@@ -21,10 +21,6 @@ _ROWS_PER_STATEMENT = 900  # bound parameters per statement (SQLite's old limit 
 def _inbox_row(e: InboxEntry, fetch: bool, now_ts: str) -> tuple:
     status = FETCH if fetch else "pending"
     return (e.source, e.stream, e.external_id, e.content_hash, e.raw, e.origin, now_ts, status)
-
-
-def _chunks(items: list, size: int) -> list[list]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,7 @@ class WebhookOps(StoreBase):
                 fresh.append(new)
                 if new:
                     rows += [_inbox_row(e, fetch, now_ts) for e, fetch in entries]
-            for chunk in _chunks(rows, _ROWS_PER_STATEMENT // 8):
+            for chunk in chunks(rows, _ROWS_PER_STATEMENT // 8):
                 self.conn.execute(
                     "INSERT INTO inbox (source, stream, external_id, content_hash,"
                     " raw, origin, received_at, status) VALUES "
@@ -89,7 +85,7 @@ class WebhookOps(StoreBase):
         """Insert the event ids; those that were not known yet."""
         new_ids: set[tuple[str, str]] = set()
         values = [(s, e, now_ts, len(rows)) for s, e, rows in events]
-        for chunk in _chunks(values, _ROWS_PER_STATEMENT // 4):
+        for chunk in chunks(values, _ROWS_PER_STATEMENT // 4):
             cur = self.conn.execute(
                 "INSERT INTO webhook_events (source, event_id, received_at, rows)"
                 " VALUES "
@@ -180,19 +176,7 @@ class WebhookOps(StoreBase):
     def record_versions(self, refs: Iterable[Ref]) -> dict[Ref, str]:
         """{(source, stream, external id): newest version seen} of those of these records
         that have one: what `claim_version` compares with, read for a window at once."""
-        by_stream: dict[tuple[str, str], list[str]] = {}
-        for source, stream, external_id in set(refs):
-            by_stream.setdefault((source, stream), []).append(external_id)
-        out: dict[Ref, str] = {}
-        for (source, stream), xs in by_stream.items():
-            for part in _chunks(xs, _ROWS_PER_STATEMENT - 2):
-                for x, version in self.conn.execute(
-                    "SELECT external_id, version FROM record_versions WHERE source = ? AND"
-                    f" stream = ? AND external_id IN ({','.join('?' * len(part))})",
-                    (source, stream, *part),
-                ):
-                    out[(source, stream, x)] = version
-        return out
+        return dict(self._rows_of_records("record_versions", "version", refs))
 
     def save_record_versions(self, versions: Mapping[Ref, str]) -> None:
         """What `claim_version` remembers, for many records; a newer version stored

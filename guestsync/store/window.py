@@ -16,10 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from ..models import Guest
-from .base import StoreBase, ts
+from .base import StoreBase, chunks, marks, ts
 from .identity import LinkRow, Ref
-
-_CHUNK = 500  # ids per IN (...) list: well under SQLite's 32,766 variables
 
 
 def _records() -> Callable[[str], Guest]:
@@ -62,39 +60,26 @@ class WindowOps(StoreBase):
         ids = sorted(set(guest_ids))
         links: dict[str, list[tuple[Ref, Any]]] = {g: [] for g in ids}
         ages: dict[str, str | None] = {}
-        for i in range(0, len(ids), _CHUNK):
-            part = ids[i : i + _CHUNK]
-            marks = ",".join("?" * len(part))
+        for part in chunks(ids):
+            ins = marks(len(part))
             for gid, s, st, x, f, rec in self.conn.execute(
                 "SELECT guest_id, source, stream, external_id, features,"
                 " CASE WHEN features IS NULL THEN record END FROM guest_links"
-                f" WHERE guest_id IN ({marks})",
+                f" WHERE guest_id IN ({ins})",
                 part,
             ):
                 links[gid].append(((s, st, x), parse(f) if f else Guest.model_validate_json(rec)))
             ages.update(
                 self.conn.execute(
-                    f"SELECT id, created_at FROM guests WHERE id IN ({marks})", part
+                    f"SELECT id, created_at FROM guests WHERE id IN ({ins})", part
                 ).fetchall()
             )
         return links, ages
 
     def link_states(self, refs: Iterable[Ref]) -> dict[Ref, tuple[str, bool]]:
         """{ref: (guest id, pinned)} of those of these source records that are linked."""
-        by_stream: dict[tuple[str, str], list[str]] = {}
-        for source, stream, external_id in set(refs):
-            by_stream.setdefault((source, stream), []).append(external_id)
-        out: dict[Ref, tuple[str, bool]] = {}
-        for (source, stream), xs in by_stream.items():
-            for i in range(0, len(xs), _CHUNK):
-                part = xs[i : i + _CHUNK]
-                for x, gid, pinned in self.conn.execute(
-                    "SELECT external_id, guest_id, pinned FROM guest_links WHERE source = ?"
-                    f" AND stream = ? AND external_id IN ({','.join('?' * len(part))})",
-                    (source, stream, *part),
-                ):
-                    out[(source, stream, x)] = (gid, bool(pinned))
-        return out
+        rows = self._rows_of_records("guest_links", "guest_id, pinned", refs)
+        return {ref: (gid, bool(pinned)) for ref, gid, pinned in rows}
 
     def links_of(self, guest_ids: Sequence[str]) -> list[LinkRow]:
         """All source records linked to these guests, grouped by guest in the given order
@@ -127,11 +112,9 @@ class WindowOps(StoreBase):
 
     def _links(self, cols: str, guest_ids: Sequence[str]) -> list[Any]:
         rows: list[Any] = []
-        for i in range(0, len(guest_ids), _CHUNK):
-            part = list(guest_ids[i : i + _CHUNK])
+        for part in chunks(guest_ids):
             rows += self.conn.execute(
-                f"SELECT {cols} FROM guest_links WHERE guest_id IN ({','.join('?' * len(part))})",
-                part,
+                f"SELECT {cols} FROM guest_links WHERE guest_id IN ({marks(len(part))})", part
             ).fetchall()
         return rows
 
@@ -147,12 +130,11 @@ class WindowOps(StoreBase):
     def live_ids(self, guest_ids: Sequence[str]) -> set[str]:
         """Those of these guests that exist and are not merged away."""
         out: set[str] = set()
-        for i in range(0, len(guest_ids), _CHUNK):
-            part = list(guest_ids[i : i + _CHUNK])
+        for part in chunks(guest_ids):
             out.update(
                 r[0]
                 for r in self.conn.execute(
-                    f"SELECT id FROM guests WHERE id IN ({','.join('?' * len(part))})"
+                    f"SELECT id FROM guests WHERE id IN ({marks(len(part))})"
                     " AND merged_into IS NULL",
                     part,
                 )

@@ -2,7 +2,7 @@
 lane) or a batch of guests to settle needs, in a few queries for all of them instead of a
 few per record or per guest.
 
-The window's probe keys go into a temporary table joined once with `guest_keys` (each key
+The window's probe keys are read from `guest_keys` in IN lists, in key order (each key
 cut at its cap + 1 guests, as `guests_sharing_keys` cuts it); the candidate guests' links
 and ages are read in chunks by guest; the window's own links are read by reference; and
 what the window links is written back with executemany.
@@ -29,25 +29,23 @@ def _records() -> Callable[[str], Guest]:
 
 class WindowOps(StoreBase):
     def guests_of_keys(self, limits: Mapping[int, int]) -> dict[int, list[str]]:
-        """{key hash: guests having it} for each hash, at most `limits[hash]` guests each."""
+        """{key hash: guests having it} for each hash, at most `limits[hash]` guests each
+        (which ones, of a key having more, is not set: such a key is over its cap)."""
         if len(limits) == 1:  # one key (a key a window had not read): one indexed look-up
             [(h, limit)] = limits.items()
             rows = self.conn.execute(
                 "SELECT guest_id FROM guest_keys WHERE key = ? LIMIT ?", (h, limit)
             ).fetchall()
             return {h: [r[0] for r in rows]}
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS window_keys (key BIGINT, lim BIGINT)")
-        self.conn.execute("DELETE FROM window_keys")
-        self.conn.executemany("INSERT INTO window_keys VALUES (?, ?)", sorted(limits.items()))
-        rows = self.conn.execute(
-            "SELECT key, guest_id FROM (SELECT w.key, k.guest_id, w.lim, row_number()"
-            " OVER (PARTITION BY w.key) AS n FROM window_keys w JOIN guest_keys k"
-            " ON k.key = w.key) AS cut WHERE n <= lim"
-        ).fetchall()
-        self.conn.execute("DELETE FROM window_keys")
+        # IN lists in key order, cut here: at 30k keys a window, half the CPU of a join
+        # with a temporary table cut by row_number() (which sorted all the rows it read)
         out: dict[int, list[str]] = {h: [] for h in limits}
-        for h, gid in rows:
-            out[h].append(gid)
+        for part in chunks(sorted(limits)):
+            for h, gid in self.conn.execute(
+                f"SELECT key, guest_id FROM guest_keys WHERE key IN ({marks(len(part))})", part
+            ):
+                if len(gs := out[h]) < limits[h]:
+                    gs.append(gid)
         return out
 
     def links_and_ages(

@@ -148,6 +148,7 @@ def main() -> None:
         hub.bulk = not per_record
         hub.parallel_min_rows = 10**12  # in this process: each phase's CPU is ours
         hub.process_batch_size = 500 if per_record else 5000  # the worker's window size
+        hub.import_window = hub.process_batch_size
         wall, cpu = time.perf_counter(), time.process_time()
         STACK.append(0.0)
         import_files(hub, "site", [str(csv_path)])

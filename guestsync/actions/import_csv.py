@@ -137,7 +137,9 @@ def _import(
 
         hub.import_csv(source, [path], ingest, force=force, progress=tick)
     if process:
-        report.process = hub.process(progress=process_progress)
+        # the bulk lane in windows of `import_window` rows; the per-record lane as set
+        window = None if hub.bulk is False else hub.import_window
+        report.process = hub.process(progress=process_progress, batch_size=window)
     report.rejects_files, report.archived = hub.finish_imports(
         ingest, archive=archive, rejects=rejects
     )

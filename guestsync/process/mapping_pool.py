@@ -40,6 +40,11 @@ from .batch import MAPPING_ERRORS, ProcessStats, Progress, map_row, process_pend
 # unpickling (~40 us/row); the main process, which unpickles them and runs the checkpoint
 # thread, spent only 8% less at 200k. Its one gain is wall time when a second core sits
 # idle, which a shared 2-core machine does not have (wall was worse both sizes).
+# Measured again at 100k rows with the worker forced on (3000-row windows, #20): the
+# main process waited on mapped windows 2.5 s in all (the worker keeps ahead), yet spent
+# as much CPU as with no worker (45.0 vs 45.3 s): unpickling a window's records and
+# folded features costs it what mapping and folding them did. The worker only pays off
+# once what it sends is cheaper to take in than to compute.
 PARALLEL_MIN_ROWS = 1_000_000
 # A CSV file of this many bytes per PARALLEL_MIN_ROWS may hold that many rows: the worker
 # is started before it is read (Hub.start_mapping), so its start-up overlaps the reading.

@@ -35,7 +35,10 @@ from ..store.keyhash import key_hash
 LinkList = list[tuple[Ref, Any]]  # (ref, features) of one guest's records
 
 # Key hashes across windows: a guest's keys come back with each of its bookings, in later
-# windows too. Bounded: it starts over past _HASHES_MAX keys (about 15 MB).
+# windows too. Bounded: it starts over past _HASHES_MAX keys (about 15 MB). Unbounded,
+# a 50k-row import hashed 150k keys instead of 390k, for 3.8% less CPU (#20); but a
+# guest's bookings are spread over the file, so the reuse is across the whole import,
+# and at 1M rows it would hold some 3M keys (~700 MB).
 _HASHES: dict[Key, int] = {}
 _HASHES_MAX = 50_000
 # past key_hash's own small cache, which a window's thousands of new keys only churn

@@ -43,6 +43,22 @@ def test_rules_are_checked_and_capped_from_config():
     assert c.key_caps()["surname_year"] == 3
 
 
+def test_the_rules_that_grow_with_the_store_have_caps_of_their_own():
+    """`dob` and `surname_year` keys are shared by more guests as the store grows (#20):
+    capped low by default; a config's own caps go over the defaults, not instead of them."""
+    default = IdentityConfig()
+    assert default.key_caps()["dob"] == 3 and default.key_caps()["surname_year"] == 2
+    assert "phone" not in default.key_caps()  # the others: max_candidates_per_key
+    mine = IdentityConfig(blocking_caps={"phone": 4, "dob": 10})
+    assert mine.key_caps()["surname_year"] == 2 and mine.key_caps()["dob"] == 10
+    born = date(1971, 3, 9)
+    same_day = [features(Guest(full_name=f"Guest {n}", birthday=born)) for n in "ABCDE"]
+    dob = {r.rule: r for r in report(same_day, default).rules}["dob"]
+    assert dob.capped == 1 and dob.pairs == 0  # the fifth would meet 4 guests: over 3
+    wide = {r.rule: r for r in report(same_day, mine).rules}["dob"]
+    assert wide.capped == 0 and wide.pairs == 10
+
+
 def test_a_rule_alone_finds_a_guest_the_others_miss():
     """No email, phone or shared birthday: only `surname_year` brings them together."""
     only = IdentityConfig(blocking=["surname_year"])

@@ -23,11 +23,14 @@ over ("guest711.10y@ahoo.com.tw"), which changes both its local part and its dom
 
 `dob` (the birthday, day and month unordered) finds records that carry neither email nor
 phone and whose names were mistyped ("Lura Walker" / "Laura Walkr", same birthday);
-`max_candidates_per_key` caps it as any key, and a birthday is shared by few guests.
+a birth date is shared by more guests as the store grows (some 40 at a million records),
+so its cap is low (`blocking_caps` defaults, settings.RULE_CAPS): it finds them in a small
+store, or when few guests share the date.
 
 Three keys tolerate a mistyped or re-ordered name by keeping only part of it:
 - `surname_year`: a possible family name with the birth year (a Latin name's first and
-  last word, as the order is unknown; a CJK name's family name in pinyin);
+  last word, as the order is unknown; a CJK name's family name in pinyin); a common family
+  name shares it with more guests as the store grows, so its cap is low (as `dob`'s);
 - `given_postcode`: the first three letters of a possible given name with the postcode
   that opens the address (台灣 addresses start with it: "106台北市...");
 - `phonetic_phone`: the initials of the romanized name's syllables, sorted (so "Nina He",

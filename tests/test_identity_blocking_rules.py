@@ -156,3 +156,39 @@ def test_migration_0028_gives_older_links_their_email_flat_key(tmp_path):
         assert ("email_flat", "guest711.10yahoo.com.tw") in keys_for(slipped)
     finally:
         store.close()
+
+
+def test_migration_0040_gives_older_links_their_dob_initials_key(tmp_path):
+    """A store that grew past `dob`'s cap: the birthday with the name's initials still
+    finds the older guest of a mistyped name with no email or phone."""
+    from sqlite_utils import Database
+
+    from guestsync.identity.prepare import features_json
+    from guestsync.store.schema import load_all
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    load_all().apply(db, stop_before="0040_dob_initials_keys")
+    old = Store(db)
+    laura = Guest(full_name="Laura Walker", birthday=date(1971, 3, 9))
+    f = features(laura)
+    old.save_guest(Guest(id="g-old"))
+    old.save_link(
+        ("site", "s", "a"),
+        guest_id="g-old",
+        record_json=laura.model_dump_json(exclude_none=True),
+        features_json=features_json(f),
+        seen_at=T0,
+    )
+    old.add_guest_keys("g-old", [k for k in keys_for(f) if k[0] != "dob_initials"])
+    db.conn.commit()
+    db.close()
+    store = Store.open(path)  # applies 0040
+    try:
+        stored = {k for (k,) in store.conn.execute("SELECT key FROM guest_keys")}
+        assert key_hash("dob_initials", "1971:3:9|lw") in stored
+        for typo in ("Walker, Lura", "Laura Walkr"):  # day and month swapped too
+            g = Guest(full_name=typo, birthday=date(1971, 9, 3))
+            assert ("dob_initials", "1971:3:9|lw") in keys_for(features(g))
+    finally:
+        store.close()

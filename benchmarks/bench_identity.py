@@ -25,10 +25,13 @@ Usage: bench_identity.py [SIZE ...]   (default: 10000 30000; the issue asks for 
 stderr. BENCH_BLOCKING=email,phone,... compares blocking key kinds; BENCH_CACHE=KIB sets
 SQLite's page cache (PRAGMA cache_size; 2000 was the default before guestsync set 32768),
 BENCH_MMAP=MB its mmap_size (not set by guestsync: mapped pages count in the RSS).
+Each batch runs without full collections, as process_batch runs it (gc_pacing);
+BENCH_GC=default leaves CPython's thresholds (about 15% of the CPU went to full collections).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import resource
@@ -37,11 +40,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from guestsync.identity import IdentityConfig, features
+from guestsync.process import gc_pacing
 from guestsync.process.resolve import Resolver
 from guestsync.store import Store
 from guestsync.testing.synthetic import dataset, quality_by_category, to_record
@@ -55,6 +60,42 @@ def _config() -> IdentityConfig:
     """Defaults, or BENCH_BLOCKING=email,phone,... to compare blocking key kinds."""
     kinds = os.environ.get("BENCH_BLOCKING")
     return IdentityConfig(blocking=kinds.split(",")) if kinds else IdentityConfig()
+
+
+_DEFAULT_GC = os.environ.get("BENCH_GC") == "default"
+
+
+def _gc_as_the_lane() -> AbstractContextManager[None]:
+    """The collector as process_batch runs it around a batch (gc_pacing: no full
+    collection inside it), or BENCH_GC=default to measure CPython's own pacing."""
+    return nullcontext() if _DEFAULT_GC else gc_pacing.no_full_collections()
+
+
+def _gc_as_the_stage() -> AbstractContextManager[None]:
+    """The collector as process_inbox runs it around a backlog (gc_pacing.paced)."""
+    return nullcontext() if _DEFAULT_GC else gc_pacing.paced()
+
+
+class _FullCollections:
+    """CPU seconds of the full collections while open, inside the clock or outside it
+    (between batches, where the lane's pacing leaves them)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._start = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                self._start = time.process_time()
+            else:
+                self.seconds += time.process_time() - self._start
+
+    def __enter__(self) -> None:
+        gc.callbacks.append(self._callback)
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
 
 
 def one(size: int, interleave: int = 0) -> dict[str, Any]:
@@ -77,7 +118,8 @@ def one(size: int, interleave: int = 0) -> dict[str, Any]:
     base_samples: list[tuple[float, float]] = []  # baseline CPU us/rec (all, last 10%)
     if interleave:
         base_samples.append(_baseline(interleave))
-    with tempfile.TemporaryDirectory() as tmp:
+    full_gc = _FullCollections()
+    with tempfile.TemporaryDirectory() as tmp, _gc_as_the_stage(), full_gc:
         store = Store.open(Path(tmp) / "bench.db")
         if os.environ.get("BENCH_CACHE"):
             store.conn.execute(f"PRAGMA cache_size = -{os.environ['BENCH_CACHE']}")
@@ -89,7 +131,7 @@ def one(size: int, interleave: int = 0) -> dict[str, Any]:
             t0, c0 = time.perf_counter(), time.process_time()
             s0 = resource.getrusage(resource.RUSAGE_SELF).ru_stime
             resolver = Resolver(store, config)
-            with store.atomic():
+            with _gc_as_the_lane(), store.atomic():
                 for i, rec in enumerate(batch, start=b):
                     resolver.resolve(rec, T0 + timedelta(seconds=i))
                 for gid in resolver.live(set()):
@@ -132,6 +174,7 @@ def one(size: int, interleave: int = 0) -> dict[str, Any]:
         "deciles": deciles,
         "base_samples": base_samples,
         "f1_by_category": {c: round(q["f1"], 4) for c, q in by_category.items()},
+        "full_gc_s": full_gc.seconds,
     }
 
 
@@ -178,7 +221,7 @@ def _run(size: int, interleave: int = 0) -> dict[str, Any]:
         f"db {r['db_mb']:.0f} MB | "
         f"{r['comparisons'] / r['records']:.1f} comparisons/rec, "
         f"{r['skipped_keys']:.0f} over-frequent keys skipped, {r['merges']:.0f} merges, "
-        f"{r['reviews']:.0f} reviews",
+        f"{r['reviews']:.0f} reviews | full GC {r['full_gc_s']:.1f} CPU s (timed or not)",
         flush=True,
     )
     print(

@@ -71,6 +71,7 @@ EXCEPTIONS = {  # rebuilt keys with the code
     ("store.schema.m0024_birthday_keys", "identity"),
     ("store.schema.m0025_partial_name_keys", "identity"),
     ("store.schema.m0028_email_flat_keys", "identity"),
+    ("store.schema.m0040_dob_initials_keys", "identity"),
 }
 
 

@@ -189,11 +189,22 @@ def test_repeat_bookings_and_crowded_keys_give_the_same_guests(tmp_path, seed):
     assert per_record[1][0] == len(records)  # every record processed, none rejected
 
 
-def test_a_bulk_window_leaves_the_garbage_collector_as_it_found_it(tmp_path):
-    """Full collections pause while a window is resolved (process/batch.py), and only then."""
+@pytest.mark.parametrize("bulk", [True, False])
+def test_a_batch_leaves_the_garbage_collector_as_it_found_it(tmp_path, monkeypatch, bulk):
+    """Full collections pause while a window or a per-record batch is resolved
+    (process/batch.py), and only then."""
     before = gc.get_threshold()
-    _, stats = _run(tmp_path / "bulk.db", _records(8, people=60), bulk=True)
+    paused: list[tuple[int, int, int]] = []
+    real = hooks.record
+
+    def record(*a: Any, **k: Any) -> None:
+        paused.append(gc.get_threshold())
+        real(*a, **k)
+
+    monkeypatch.setattr(hooks, "record", record)
+    _, stats = _run(tmp_path / "lane.db", _records(8, people=60), bulk=bulk)
     assert stats[0] > 0 and gc.get_threshold() == before and gc.isenabled()
+    assert paused and all(t[0] == before[0] and t[2] >= 1 << 30 for t in paused)
 
 
 def _versioned(seed: int) -> list[SourceRecord]:

@@ -43,6 +43,22 @@ def test_rules_are_checked_and_capped_from_config():
     assert c.key_caps()["surname_year"] == 3
 
 
+def test_the_rules_that_grow_with_the_store_have_caps_of_their_own():
+    """`dob` and `surname_year` keys are shared by more guests as the store grows (#20):
+    capped low by default; a config's own caps go over the defaults, not instead of them."""
+    default = IdentityConfig()
+    assert default.key_caps()["dob"] == 3 and default.key_caps()["surname_year"] == 2
+    assert "phone" not in default.key_caps()  # the others: max_candidates_per_key
+    mine = IdentityConfig(blocking_caps={"phone": 4, "dob": 10})
+    assert mine.key_caps()["surname_year"] == 2 and mine.key_caps()["dob"] == 10
+    born = date(1971, 3, 9)
+    same_day = [features(Guest(full_name=f"Guest {n}", birthday=born)) for n in "ABCDE"]
+    dob = {r.rule: r for r in report(same_day, default).rules}["dob"]
+    assert dob.capped == 1 and dob.pairs == 0  # the fifth would meet 4 guests: over 3
+    wide = {r.rule: r for r in report(same_day, mine).rules}["dob"]
+    assert wide.capped == 0 and wide.pairs == 10
+
+
 def test_a_rule_alone_finds_a_guest_the_others_miss():
     """No email, phone or shared birthday: only `surname_year` brings them together."""
     only = IdentityConfig(blocking=["surname_year"])
@@ -138,5 +154,41 @@ def test_migration_0028_gives_older_links_their_email_flat_key(tmp_path):
         # the slipped "@" of a new record finds the old guest by that key
         slipped = features(Guest(full_name="Amy Lin", email="guest711.10y@ahoo.com.tw"))
         assert ("email_flat", "guest711.10yahoo.com.tw") in keys_for(slipped)
+    finally:
+        store.close()
+
+
+def test_migration_0040_gives_older_links_their_dob_initials_key(tmp_path):
+    """A store that grew past `dob`'s cap: the birthday with the name's initials still
+    finds the older guest of a mistyped name with no email or phone."""
+    from sqlite_utils import Database
+
+    from guestsync.identity.prepare import features_json
+    from guestsync.store.schema import load_all
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    load_all().apply(db, stop_before="0040_dob_initials_keys")
+    old = Store(db)
+    laura = Guest(full_name="Laura Walker", birthday=date(1971, 3, 9))
+    f = features(laura)
+    old.save_guest(Guest(id="g-old"))
+    old.save_link(
+        ("site", "s", "a"),
+        guest_id="g-old",
+        record_json=laura.model_dump_json(exclude_none=True),
+        features_json=features_json(f),
+        seen_at=T0,
+    )
+    old.add_guest_keys("g-old", [k for k in keys_for(f) if k[0] != "dob_initials"])
+    db.conn.commit()
+    db.close()
+    store = Store.open(path)  # applies 0040
+    try:
+        stored = {k for (k,) in store.conn.execute("SELECT key FROM guest_keys")}
+        assert key_hash("dob_initials", "1971:3:9|lw") in stored
+        for typo in ("Walker, Lura", "Laura Walkr"):  # day and month swapped too
+            g = Guest(full_name=typo, birthday=date(1971, 9, 3))
+            assert ("dob_initials", "1971:3:9|lw") in keys_for(features(g))
     finally:
         store.close()

@@ -23,11 +23,16 @@ over ("guest711.10y@ahoo.com.tw"), which changes both its local part and its dom
 
 `dob` (the birthday, day and month unordered) finds records that carry neither email nor
 phone and whose names were mistyped ("Lura Walker" / "Laura Walkr", same birthday);
-`max_candidates_per_key` caps it as any key, and a birthday is shared by few guests.
+`dob_initials` does the same with the name's initials (`initials`: a typo seldom hits the
+first letter of a word), so it stays telling in a large store, where `dob` is capped:
+a birth date is shared by more guests as the store grows (some 40 at a million records),
+so its cap is low (`blocking_caps` defaults, settings.RULE_CAPS): it finds them in a small
+store, or when few guests share the date.
 
 Three keys tolerate a mistyped or re-ordered name by keeping only part of it:
 - `surname_year`: a possible family name with the birth year (a Latin name's first and
-  last word, as the order is unknown; a CJK name's family name in pinyin);
+  last word, as the order is unknown; a CJK name's family name in pinyin); a common family
+  name shares it with more guests as the store grows, so its cap is low (as `dob`'s);
 - `given_postcode`: the first three letters of a possible given name with the postcode
   that opens the address (台灣 addresses start with it: "106台北市...");
 - `phonetic_phone`: the initials of the romanized name's syllables, sorted (so "Nina He",
@@ -60,6 +65,7 @@ KEY_KINDS = (
     "name_phone",
     "name_has",
     "dob",
+    "dob_initials",
     "address",
     "loyalty",
     "surname_year",
@@ -68,7 +74,7 @@ KEY_KINDS = (
 )
 # Kinds added after stores existed: m0014 and later migrations add them for old links.
 PARTIAL_NAME_KINDS = ("surname_year", "given_postcode", "phonetic_phone")
-LATER_KINDS = ("email_flat",)  # m0028
+LATER_KINDS = ("email_flat", "dob_initials")  # m0028, m0040
 
 
 def guest_name(g: Guest) -> str:
@@ -177,9 +183,14 @@ def partial_name_keys(f: Features) -> list[Key]:
         )
     name = f.get("name")
     if name and f.get("phone"):
-        initials = "".join(sorted(t[0] for t in name.split()))
-        keys.append(("phonetic_phone", f"{initials}|{f['phone'][-4:]}"))
+        keys.append(("phonetic_phone", f"{initials(name)}|{f['phone'][-4:]}"))
     return keys
+
+
+def initials(name: str) -> str:
+    """The first letters of a folded name's words, sorted: a mistyped or re-ordered name
+    keeps them ("Laura Walker", "Walker, Lura", "Laura Walkr")."""
+    return "".join(sorted(t[0] for t in name.split()))
 
 
 # Keys by the fields they are made of: a guest's records are read (and their keys made)
@@ -248,7 +259,10 @@ def _keys_for(f: Features) -> list[Key]:
             keys.extend(("name_phone", f"{name}|{half}") for half in halves(f["phone"][-8:]))
         keys.append(("name_has", f"{name}|{_has(f)}"))
     if f.get("birthday"):  # a typo'd name with no contact point still meets its birthday
-        keys.append(("dob", _day_pair(f["birthday"])))
+        day = _day_pair(f["birthday"])
+        keys.append(("dob", day))
+        if name:  # the same, among the few guests of that date with the same initials
+            keys.append(("dob_initials", f"{day}|{initials(name)}"))
     if f.get("address"):
         keys.append(("address", f["address"]))
     keys.extend(("loyalty", x) for x in f.get("loyalty_ids", ()))

@@ -180,6 +180,12 @@ class Thresholds(BaseModel):
         return self
 
 
+# Default caps of the rules whose keys grow with the store (issue 20: at 25 guests a key,
+# `surname_year` and `dob` brought 1.2 and 0.3 strangers' records per record at 100k
+# records, 4.7 and 1.3 at 400k, and next to no match the other rules miss:
+# benchmarks/bench_identity.py, `guestsync guests blocking`).
+RULE_CAPS: dict[str, int] = {"surname_year": 2, "dob": 3}
+
 _DEFAULT_FIELD_RULES: dict[str, Rule] = {"full_name": "most_frequent", "birthday": "most_frequent"}
 
 
@@ -236,9 +242,15 @@ class IdentityConfig(BaseModel):
         "more as the data grows, since common names are shared by more and more guests.",
     )
     blocking_caps: dict[str, int] = Field(
-        default_factory=dict,
+        default_factory=lambda: dict(RULE_CAPS),
         description="A rule's own cap on the guests sharing one of its keys (else "
-        "`max_candidates_per_key`), e.g. {surname_year: 10}.",
+        "`max_candidates_per_key`), e.g. {surname_year: 10}; merged over the defaults "
+        f"{RULE_CAPS}. Those two rules' keys are made of few values (a birth date; a "
+        "family name with a birth year), so the guests sharing one grow with the store: "
+        "every record would be compared with more and more strangers, and the cost per "
+        "record would grow with the data. A key shared by more guests than its cap is "
+        "skipped (it singles no one out); their other keys still find the guest, and "
+        "`guestsync guests blocking` counts what each rule finds.",
     )
     survivorship: Survivorship = Field(default_factory=Survivorship)
     guard: Guard = Field(default_factory=Guard)
@@ -258,7 +270,7 @@ class IdentityConfig(BaseModel):
         unknown = [r for r in caps if r not in KEY_KINDS]
         if unknown or any(v < 1 for v in caps.values()):
             raise ValueError(f"blocking_caps: rules from {', '.join(KEY_KINDS)}, caps >= 1")
-        return caps
+        return {**RULE_CAPS, **caps}
 
     def key_caps(self) -> dict[str, int]:
         """Blocking key kinds with their own cap (else `max_candidates_per_key`)."""

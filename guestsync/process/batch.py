@@ -193,9 +193,10 @@ def process_batch(
             for f in fields(stats):
                 setattr(stats, f.name, getattr(before, f.name))
             del stats.errors[errors:], stats.warnings[warnings:]
-    _process(
-        store, rows, targets, stats, identity, mapped, settings, defer, mapping_for=mapping_for
-    )
+    with gc_pacing.no_full_collections():  # as a bulk window (gc_pacing: one batch's objects)
+        _process(
+            store, rows, targets, stats, identity, mapped, settings, defer, mapping_for=mapping_for
+        )
 
 
 def _process(

@@ -12,11 +12,14 @@ same guests):
 - `paced()` around a whole backlog (`process_inbox`) and for the mapping worker's life:
   what exists when it starts is frozen (never walked, still freed when unreferenced) and
   full collections come 10x less often;
-- `no_full_collections()` around each bulk window: only the youngest generation still
-  runs (it frees a cycle among the newest objects); what outlives it, the window's
-  records, features and decisions, is walked by the next older collection after the
-  window, when most of it is gone (the middle generation collected inside the window too
-  walked it all every ten young collections: 0.17 -> 0.09 CPU-s at 20k rows);
+- `no_full_collections()` around each bulk window (and each per-record batch, whose
+  records, features and decisions live as long: full collections took some 15% of
+  bench_identity's CPU before, 0.4 of 99 CPU-s at 100k records with it and `paced()`):
+  only the youngest generation still runs (it frees a cycle among the newest objects);
+  what outlives it, the window's records, features and decisions, is walked by the next
+  older collection after the window, when most of it is gone (the middle generation
+  collected inside the window too walked it all every ten young collections: 0.17 ->
+  0.09 CPU-s at 20k rows);
 - `settling()` around each chunk of guests settled: its golden records, activities and
   aggregates live for the chunk, and at the default 700 allocations a young collection
   walked them again and again as they aged (5–8% of settle's CPU, gc.callbacks);

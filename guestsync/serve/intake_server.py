@@ -93,6 +93,11 @@ def _watch(service: int) -> None:
 
 
 SETTINGS_ENV = "GUESTSYNC_INTAKE_SETTINGS"
+RSGI_ENV = "GUESTSYNC_RSGI"  # EXPERIMENT (issue 26): 1 or inline: the RSGI app, serve/rsgi.py
+
+
+def _rsgi() -> bool:
+    return os.environ.get(RSGI_ENV) not in (None, "", "0")
 
 
 def make_app() -> Any:
@@ -101,7 +106,14 @@ def make_app() -> Any:
     settings = json.loads(os.environ[SETTINGS_ENV])
     if settings.get("log") is not None:
         logs.configure(*settings["log"])
-    return intake_app(settings["config"], settings.get("status"))
+    app = intake_app(settings["config"], settings.get("status"))
+    if _rsgi():
+        from .rsgi import RsgiApp
+
+        receiver = app.app.extensions["guestsync"]["receiver"]
+        inline = os.environ[RSGI_ENV] == "inline"
+        return RsgiApp(app, receiver, threads=settings["threads"], inline=inline)
+    return app
 
 
 # granian's own lines go through guestsync's handler (JSON on stderr, masked), not stdout
@@ -135,9 +147,9 @@ def run(settings: dict[str, Any]) -> None:
         f"{__name__}:make_app",
         address=settings["host"],
         port=settings["port"],
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI if _rsgi() else Interfaces.WSGI,
         workers=settings["workers"],
-        blocking_threads=settings["threads"],
+        blocking_threads=1 if _rsgi() else settings["threads"],
         factory=True,
         backlog=2048,
         respawn_failed_workers=True,
@@ -145,6 +157,7 @@ def run(settings: dict[str, Any]) -> None:
         log_level=LogLevels.warning,
         log_dictconfig=_GRANIAN_LOGS,
         log_access=False,  # AccessLog: one line per request on guestsync.access
+        **json.loads(os.environ.get("GUESTSYNC_GRANIAN_OPTS", "{}")),  # EXPERIMENT (issue 26)
     )
     server.on_startup(lambda: _watch(settings["service"]))
     server.serve()

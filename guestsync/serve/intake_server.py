@@ -55,6 +55,7 @@ from ..sync_engine import Hub
 from ..webhook_server import create_app
 from . import logs
 from .health import WorkerStatusFile
+from .rsgi import RsgiApp
 from .wsgi import AccessLog
 
 GRACE = 3  # seconds the requests in flight have to finish at SIGTERM
@@ -108,8 +109,6 @@ def make_app() -> Any:
         logs.configure(*settings["log"])
     app = intake_app(settings["config"], settings.get("status"))
     if _rsgi():
-        from .rsgi import RsgiApp
-
         receiver = app.app.extensions["guestsync"]["receiver"]
         inline = os.environ[RSGI_ENV] == "inline"
         return RsgiApp(app, receiver, threads=settings["threads"], inline=inline)

@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from granian.constants import Interfaces
+from granian.constants import Interfaces, Loops
 from granian.log import LogLevels
 from granian.server import Server
 
@@ -147,6 +147,7 @@ def run(settings: dict[str, Any]) -> None:
         address=settings["host"],
         port=settings["port"],
         interface=Interfaces.RSGI if _rsgi() else Interfaces.WSGI,
+        loop=Loops.uvloop if _rsgi() else Loops.auto,
         workers=settings["workers"],
         blocking_threads=1 if _rsgi() else settings["threads"],
         factory=True,

@@ -6,7 +6,9 @@ if it fails, every request in it fails (5xx, the sender retries).
 
 The transaction itself is GroupCommit.write (the lock, the store's call, the metrics):
 only how requests wait for it differs from the threads' group commit (group_commit.py).
-`inline=True` writes on the loop itself (no thread hand-off; the loop waits meanwhile).
+Not on the loop itself: the loop goes on reading, checking and answering requests while a
+transaction commits (issue 26, both on uvloop: 5,483 POST/s against 4,722 writing on
+the loop, about the same CPU per request; serve/rsgi.py).
 """
 
 from __future__ import annotations
@@ -26,9 +28,8 @@ class _Waiting(Rows):
 
 
 class LoopCommit:
-    def __init__(self, writer: GroupCommit, *, inline: bool = False) -> None:
+    def __init__(self, writer: GroupCommit) -> None:
         self.writer = writer
-        self.inline = inline
         self._batch: list[_Waiting] = []
         self._busy = False  # a write is scheduled or under way
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="guestsync-commit")
@@ -45,12 +46,8 @@ class LoopCommit:
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         batch, self._batch = self._batch, []
-        if self.inline:
-            self.writer.write(batch)
-            self._written(loop, batch)
-        else:
-            done = loop.run_in_executor(self._thread, self.writer.write, batch)
-            done.add_done_callback(lambda _: self._written(loop, batch))
+        done = loop.run_in_executor(self._thread, self.writer.write, batch)
+        done.add_done_callback(lambda _: self._written(loop, batch))
 
     def _written(self, loop: asyncio.AbstractEventLoop, batch: list[_Waiting]) -> None:
         for p in batch:

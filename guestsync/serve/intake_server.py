@@ -1,5 +1,6 @@
-"""The intake processes of `guestsync serve`: granian drives the same WSGI app
-(webhook_server.create_app) in `--workers` processes on one port.
+"""The intake processes of `guestsync serve`: granian drives serve's RSGI app
+(serve/rsgi.py: webhooks answered on its event loop, uvloop; every other route in the
+WSGI app, webhook_server.create_app) in `--workers` processes on one port.
 
 Why granian (not waitress in one process, nor gunicorn, nor a pre-fork of our own):
 - Both cores: each process has its own GIL; one CPython process answered webhooks from
@@ -17,8 +18,8 @@ Why granian (not waitress in one process, nor gunicorn, nor a pre-fork of our ow
   at most GRACE seconds).
 On Linux each process listens on the port with SO_REUSEPORT (the kernel spreads the
 connections); the service reserves the port first (`IntakeProcesses`), so `--port 0`
-works and is known before they start. POSIX and Windows alike run granian, but on
-Windows it has one process (its own limitation); the CLI runs serve in-process there.
+works and is known before they start. POSIX only (uvloop; granian runs one process on
+Windows): the CLI runs serve in-process there (waitress, the WSGI app's HotRoutes).
 
 Each process verifies and commits webhooks with its own group commit to the intake file
 (store/intake.py), whose turn the processes share through an flock; event ids are unique
@@ -32,7 +33,6 @@ Run by the service as `python -m guestsync.serve.intake_server SETTINGS_JSON`.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import socket
@@ -94,25 +94,17 @@ def _watch(service: int) -> None:
 
 
 SETTINGS_ENV = "GUESTSYNC_INTAKE_SETTINGS"
-RSGI_ENV = "GUESTSYNC_RSGI"  # EXPERIMENT (issue 26): 1 or inline: the RSGI app, serve/rsgi.py
 
 
-def _rsgi() -> bool:
-    return os.environ.get(RSGI_ENV) not in (None, "", "0")
-
-
-def make_app() -> Any:
+def make_app() -> RsgiApp:
     """granian's factory, called in each intake process (settings from the environment
-    the service gave)."""
+    the service gave): webhooks on the loop, every other route in the WSGI app."""
     settings = json.loads(os.environ[SETTINGS_ENV])
     if settings.get("log") is not None:
         logs.configure(*settings["log"])
     app = intake_app(settings["config"], settings.get("status"))
-    if _rsgi():
-        receiver = app.app.extensions["guestsync"]["receiver"]
-        inline = os.environ[RSGI_ENV] == "inline"
-        return RsgiApp(app, receiver, threads=settings["threads"], inline=inline)
-    return app
+    receiver = app.app.extensions["guestsync"]["receiver"]
+    return RsgiApp(app, receiver, threads=settings["threads"])
 
 
 # granian's own lines go through guestsync's handler (JSON on stderr, masked), not stdout
@@ -126,30 +118,17 @@ _GRANIAN_LOGS = {
 }
 
 
-class _ThreadsAsMeant(logging.Filter):
-    """granian warns at every start when a process has more WSGI threads than 2 per core
-    plus one. Ours mostly wait for their group commit, not for a core: with the leader
-    handing on the commit (intake/group_commit.py), 8 threads per process answered more
-    webhooks than 4 on 2 cores (bench A/B: ~7,200 vs ~6,750 POST/s). `server.threads` is
-    the user's to set; the warning would only alarm whoever reads the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Python threads" not in record.getMessage()
-
-
 def run(settings: dict[str, Any]) -> None:
     os.environ[SETTINGS_ENV] = json.dumps(settings)
     if settings.get("log") is not None:
         logs.configure(*settings["log"])
-    logging.getLogger("_granian").addFilter(_ThreadsAsMeant())
     server = Server(
         f"{__name__}:make_app",
         address=settings["host"],
         port=settings["port"],
-        interface=Interfaces.RSGI if _rsgi() else Interfaces.WSGI,
-        loop=Loops.uvloop if _rsgi() else Loops.auto,
+        interface=Interfaces.RSGI,
+        loop=Loops.uvloop,  # POSIX only, as these processes (the CLI: cli/serve.py)
         workers=settings["workers"],
-        blocking_threads=1 if _rsgi() else settings["threads"],
         factory=True,
         backlog=2048,
         respawn_failed_workers=True,
@@ -157,7 +136,6 @@ def run(settings: dict[str, Any]) -> None:
         log_level=LogLevels.warning,
         log_dictconfig=_GRANIAN_LOGS,
         log_access=False,  # AccessLog: one line per request on guestsync.access
-        **json.loads(os.environ.get("GUESTSYNC_GRANIAN_OPTS", "{}")),  # EXPERIMENT (issue 26)
     )
     server.on_startup(lambda: _watch(settings["service"]))
     server.serve()

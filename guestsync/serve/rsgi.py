@@ -1,33 +1,39 @@
-"""serve's intake app on granian's RSGI interface (EXPERIMENT, issue 26): POST
-/webhooks/<source> answered on granian's event loop, with the same Receiver (admit, read
-at most max_body + 1 bytes, check, settle) and the rows committed by LoopCommit
-(intake/loop_commit.py); every other request goes to the WSGI app (Flask behind HotRoutes
-and AccessLog), called in a thread of a pool by a small bridge.
+"""serve's intake app on granian's RSGI interface (intake_server.py): POST
+/webhooks/<source> answered on granian's event loop (uvloop), with the receiver's own
+steps (intake/webhooks.py: admit, read at most max_body + 1 bytes, check, settle, as the
+WSGI HotRoutes of the in-process serve) and the rows committed by LoopCommit in one
+thread beside the loop (intake/loop_commit.py); every other request goes to the WSGI app
+(Flask behind HotRoutes and AccessLog), called in a thread of a pool, its body streamed
+to it as it reads (so it accepts what the Flask app accepts, no more buffered).
 
 Why: under WSGI, granian hands each request from its runtime to one of its blocking
 threads and builds a WSGI environ for it; py-spy put ~44% of the GIL-held time of an
 intake process on that glue. Here a webhook never leaves the loop's thread, except for
 its batch's commit.
 
-Measured (benchmarks/ab_rsgi.py: serve --no-worker, wrk 16 connections, whole process
-tree's CPU per row committed; shared 2-core machine, load 7 to 10; medians of 5 s
-rounds, variants alternating in one run): WSGI 226.7 us/req, 3,944 POST/s (12 rounds);
-RSGI, commits on the loop, asyncio loop 216.7 us (0.96x), 4,540/s; with uvloop 199.0 us
-(0.88x), 4,722/s; RSGI, commits in one thread, uvloop 217.1 us (0.96x), 5,483/s (1.39x);
-same thread, asyncio loop (an earlier run) 1.24x the CPU. Not kept: under 15% less CPU
-per request. py-spy --gil: ~58% of the loop thread's GIL time is still granian's glue
-(`proto.response_bytes` 38%, `await proto()` 20%), the hand-off between its Python
-thread and its tokio threads, as under WSGI.
+Measured (issue 26), shared 2-core machine (load 7 to 12), wrk 16 connections:
+- bench_webhooks.py 3 5 --no-drain, runs alternating WSGI / RSGI / WSGI / RSGI, guestsync
+  / plain Flask + gunicorn (median of paired rounds): WSGI intake 1.23x and 1.18x (rounds
+  1.45, 1.23, 0.99; 1.12, 1.56, 1.18), this app 1.46x and 1.63x (rounds 2.16, 1.46, 1.42;
+  1.71, 1.63, 1.56). guestsync's durable POST/s 3,407 and 3,283 against 4,111 and 4,212;
+  its /healthz (bridged here) 13,835/s and 5,409/s in the first pair.
+- benchmarks/ab_rsgi.py (an EXPERIMENT, since removed; serve --no-worker, CPU of the
+  process tree per row committed): WSGI 226.7 us/req, 3,944 POST/s; here, commits on the
+  loop, asyncio 216.7 us, 4,540/s; uvloop 199.0 us, 4,722/s; commits in one thread,
+  uvloop (kept) 217.1 us, 5,483/s; asyncio 1.24x the CPU. The gain is in throughput,
+  not CPU per request: py-spy --gil still puts ~58% of the loop thread's GIL time on
+  granian's glue (`proto.response_bytes` 38%, `await proto()` 20%).
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import IO, Any
 
 from werkzeug.sansio.utils import get_current_url
 
@@ -35,7 +41,7 @@ from ..intake.loop_commit import LoopCommit
 from ..intake.webhooks import Answer, Receiver
 from .wsgi import WSGIApp, json_body, log_access, webhook_source
 
-BRIDGED_BODY = 1 << 20  # bytes a request to the WSGI app may send (console forms, admin)
+log = logging.getLogger("guestsync.webhooks")
 
 
 class _Headers:
@@ -79,16 +85,48 @@ def _length(value: str | None) -> int | None:
         return None
 
 
+class _Body(io.RawIOBase):
+    """wsgi.input of a bridged request: its body read from granian chunk by chunk, on the
+    loop, as the WSGI app (in a thread of the pool) asks for it."""
+
+    def __init__(self, proto: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._chunks = proto.__aiter__()
+        self._loop = loop
+        self._left = memoryview(b"")
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left and not self._ended:
+            chunk = asyncio.run_coroutine_threadsafe(self._next(), self._loop).result()
+            self._left = memoryview(chunk)
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+    async def _next(self) -> bytes:
+        try:
+            return bytes(await self._chunks.__anext__())
+        except StopAsyncIteration:
+            self._ended = True
+            return b""
+
+
 class RsgiApp:
-    def __init__(self, wsgi: WSGIApp, receiver: Receiver, *, threads: int, inline: bool) -> None:
+    def __init__(self, wsgi: WSGIApp, receiver: Receiver, *, threads: int) -> None:
         self.wsgi = wsgi
         self.receiver = receiver
-        self.commit = LoopCommit(receiver.writer, inline=inline)
+        self.commit = LoopCommit(receiver.writer)
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="guestsync-wsgi")
 
     def __rsgi_del__(self, loop: Any) -> None:
-        self.pool.shutdown(wait=True)
+        """At exit (granian drained the requests in flight): the batch being written
+        commits; a bridged request still waiting for its body is not answered."""
         self.commit.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
@@ -101,6 +139,7 @@ class RsgiApp:
         try:
             answer = await self.webhook(source, scope, proto)
         except Exception:  # the inbox write failed: 500, the sender retries later
+            log.exception("webhook for %s not stored", source)
             answer = Answer(500, {"error": "not stored, retry later"})
         data = json_body(answer.body)
         proto.response_bytes(
@@ -127,13 +166,8 @@ class RsgiApp:
 
     async def bridge(self, scope: Any, proto: Any) -> None:
         """The request through the WSGI app, in a thread of the pool."""
-        length = _length(scope.headers.get("content-length"))
-        body = await _read(proto, BRIDGED_BODY + 1, length)
-        if len(body) > BRIDGED_BODY:
-            data = json_body({"error": f"body above {BRIDGED_BODY} bytes"})
-            proto.response_bytes(413, [("content-type", "application/json")], data)
-            return
         loop = asyncio.get_running_loop()
+        body = io.BufferedReader(_Body(proto, loop))
         status, headers, data = await loop.run_in_executor(
             self.pool, _call_wsgi, self.wsgi, _environ(scope, body)
         )
@@ -145,7 +179,7 @@ def _url(scope: Any) -> str:
     return get_current_url(scope.scheme, host, None, scope.path, scope.query_string.encode())
 
 
-def _environ(scope: Any, body: bytes) -> dict[str, Any]:
+def _environ(scope: Any, body: IO[bytes]) -> dict[str, Any]:
     host, _, port = (scope.server or ":").rpartition(":")
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope.method,
@@ -158,7 +192,7 @@ def _environ(scope: Any, body: bytes) -> dict[str, Any]:
         "REMOTE_ADDR": scope.client.rsplit(":", 1)[0],
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.scheme,
-        "wsgi.input": io.BytesIO(body),
+        "wsgi.input": body,
         "wsgi.input_terminated": True,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,

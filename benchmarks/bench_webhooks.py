@@ -29,6 +29,7 @@ refresh, fetch).
 
 Load generator: wrk (Debian: apt-get install -y wrk); without it, a Python load
 generator (threads, keep-alive), noted in the output: it takes more of the cores.
+--drain-only: the drain alone; --no-drain: the rounds alone.
 Usage: bench_webhooks.py [ROUNDS] [DURATION] [--drain-only | --no-drain]
 """
 

@@ -2,7 +2,10 @@
 before Flask: a webhook is a signature check and an inbox write, and Flask's request
 context, routing and response objects cost as much again as that work (measured with
 benchmarks/bench_webhooks.py). Every other request, and any other method on these
-paths (HEAD /healthz, GET /webhooks/x: 405), goes to the Flask app unchanged.
+paths (HEAD /healthz, GET /webhooks/x: 405), goes to the Flask app unchanged. These
+answer webhooks where serve runs in-process (waitress: Windows, embedding, the tests);
+`guestsync serve`'s intake processes answer them on granian's loop (serve/rsgi.py) and
+reach this app for the other routes. Both ask the same Receiver (admit, check, settle).
 
 What the handlers see is what the Flask routes saw: the same header mapping (werkzeug's
 EnvironHeaders), the same body stream and content length (werkzeug.wsgi), the same URL;

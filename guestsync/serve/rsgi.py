@@ -16,7 +16,9 @@ Measured (issue 26), shared 2-core machine (load 7 to 12), wrk 16 connections:
   / plain Flask + gunicorn (median of paired rounds): WSGI intake 1.23x and 1.18x (rounds
   1.45, 1.23, 0.99; 1.12, 1.56, 1.18), this app 1.46x and 1.63x (rounds 2.16, 1.46, 1.42;
   1.71, 1.63, 1.56). guestsync's durable POST/s 3,407 and 3,283 against 4,111 and 4,212;
-  its /healthz (bridged here) 13,835/s and 5,409/s in the first pair.
+  its /healthz (bridged here) 13,835/s and 5,409/s in the first pair. Two more runs of
+  this app as kept (load 4 to 6): 1.69x and 1.53x (4,612 and 4,740 POST/s; /healthz
+  8,481/s and 8,599/s).
 - benchmarks/ab_rsgi.py (an EXPERIMENT, since removed; serve --no-worker, CPU of the
   process tree per row committed): WSGI 226.7 us/req, 3,944 POST/s; here, commits on the
   loop, asyncio 216.7 us, 4,540/s; uvloop 199.0 us, 4,722/s; commits in one thread,

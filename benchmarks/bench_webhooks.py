@@ -29,7 +29,8 @@ refresh, fetch).
 
 Load generator: wrk (Debian: apt-get install -y wrk); without it, a Python load
 generator (threads, keep-alive), noted in the output: it takes more of the cores.
-Usage: bench_webhooks.py [ROUNDS] [DURATION] [--drain-only]
+--drain-only: the drain alone; --no-drain: the rounds alone.
+Usage: bench_webhooks.py [ROUNDS] [DURATION] [--drain-only | --no-drain]
 """
 
 from __future__ import annotations
@@ -506,8 +507,9 @@ def main() -> None:
                 gs.stop()
             report(ref, gs, rounds, seconds, health)
             print(f"guestsync rows still waiting when the reference's turns began: {left}")
-        (tmp / "drain").mkdir()
-        drain_rate(tmp / "drain", seconds, crm.url)
+        if "--no-drain" not in sys.argv:
+            (tmp / "drain").mkdir()
+            drain_rate(tmp / "drain", seconds, crm.url)
     crm.stop()
 
 

@@ -79,7 +79,15 @@ class ServerConfig(Options):
 
     host: str = Field(default="127.0.0.1", description="Bind address (0.0.0.0 to expose).")
     port: int = Field(default=8080, ge=0, le=65535)
-    threads: int = Field(default=8, ge=1, le=64, description="HTTP worker threads.")
+    threads: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description=(
+            "HTTP worker threads (serve's intake processes: per process, for every route"
+            " but the webhooks, which its event loop answers)."
+        ),
+    )
     admin_token: SecretStr | None = Field(
         default=None, description="Bearer token for /admin/*; write it as ${GUESTSYNC_ADMIN}."
     )

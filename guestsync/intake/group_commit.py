@@ -19,23 +19,32 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Sequence
 
 from ..metrics import Metrics
 from ..store.protocols import WebhookWriter
 
 
-class _Pending:
-    """One request's rows; `ready` is a plain lock held until the request is answered or
-    made leader (cheaper than an Event: no Condition, one C-level wait that releases the
-    GIL)."""
+class Rows:
+    """One request's rows, and what their transaction made of them (`write`)."""
 
-    __slots__ = ("done", "entries", "error", "event_id", "new", "ready", "source")
+    __slots__ = ("done", "entries", "error", "event_id", "new", "source")
 
     def __init__(self, source: str, event_id: str, entries: list) -> None:
         self.source, self.event_id, self.entries = source, event_id, entries
         self.new = False
         self.done = False  # False when woken: this request leads the next transaction
         self.error: BaseException | None = None
+
+
+class _Pending(Rows):
+    """`ready` is a plain lock held until the request is answered or made leader (cheaper
+    than an Event: no Condition, one C-level wait that releases the GIL)."""
+
+    __slots__ = ("ready",)
+
+    def __init__(self, source: str, event_id: str, entries: list) -> None:
+        super().__init__(source, event_id, entries)
         self.ready = threading.Lock()
         self.ready.acquire()
 
@@ -73,7 +82,7 @@ class GroupCommit:
             batch = list(self._queue)
             self._queue.clear()
         try:
-            self._write(batch)
+            self.write(batch)
         finally:
             with self._mutex:
                 if self._queue:
@@ -83,7 +92,8 @@ class GroupCommit:
             for p in batch[1:]:  # batch[0] is the leader's own request
                 p.ready.release()
 
-    def _write(self, batch: list[_Pending]) -> None:
+    def write(self, batch: Sequence[Rows]) -> None:
+        """One transaction for `batch`: each item's `new`, or every item's `error`."""
         for p in batch:
             p.done = True
         try:

@@ -36,6 +36,15 @@ class Answer:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A verified, parsed webhook: the rows its one transaction commits."""
+
+    source: str
+    event_id: str
+    entries: list[tuple[InboxEntry, bool]]
+
+
 @dataclass
 class Endpoint:
     name: str
@@ -131,6 +140,21 @@ class Receiver:
         headers: Headers,
         url: str | Callable[[], str],
     ) -> Answer:
+        """One request, answered after its rows committed (the WSGI routes). The steps
+        are public for serve's RSGI app (serve/rsgi.py), which reads the body and awaits
+        the commit itself: `admit`, read at most `max_body + 1` bytes, `check`, commit,
+        `settle`."""
+        ep = self.admit(source, content_length)
+        if isinstance(ep, Answer):
+            return ep
+        checked = self.check(ep, stream.read(ep.max_body + 1), content_type, headers, url)
+        if isinstance(checked, Answer):
+            return checked
+        return self.settle(checked, self.writer.submit(source, checked.event_id, checked.entries))
+
+    def admit(self, source: str, content_length: int | None) -> Endpoint | Answer:
+        """Before the body is read: 404 unknown source, 413 by Content-Length; else the
+        source's endpoint (the request counted as received)."""
         ep = self.endpoints.get(source)
         if ep is None:
             # One label for every unknown name: a scanner must not grow the metrics.
@@ -139,7 +163,19 @@ class Receiver:
         counters[0].inc()
         if content_length is not None and content_length > ep.max_body:
             return self._reject(source, "too_large", 413, f"body above {ep.max_body} bytes")
-        body = stream.read(ep.max_body + 1)
+        return ep
+
+    def check(
+        self,
+        ep: Endpoint,
+        body: bytes,
+        content_type: str | None,
+        headers: Headers,
+        url: str | Callable[[], str],
+    ) -> Checked | Answer:
+        """`body`: at most `ep.max_body + 1` bytes of it. 413, 415, 401, 400 (quarantined),
+        or the rows to commit."""
+        source = ep.name
         if len(body) > ep.max_body:
             return self._reject(source, "too_large", 413, f"body above {ep.max_body} bytes")
         if not is_json(content_type):
@@ -174,9 +210,16 @@ class Receiver:
                 )
             self.metrics.rejected.labels(source, "unparseable").inc()
             return Answer(400, {"error": f"unparseable body, kept as quarantine #{qid}: {reason}"})
-        new = self.writer.submit(source, event_id, entries)
+        return Checked(source, event_id, entries)
+
+    def settle(self, checked: Checked, new: bool) -> Answer:
+        """The answer once the rows' transaction committed: `new`, the event id unseen."""
+        counters = self._counters[checked.source]
         if not new:
             counters[2].inc()
-            return Answer(200, {"status": "duplicate", "event_id": event_id})
+            return Answer(200, {"status": "duplicate", "event_id": checked.event_id})
         counters[1].inc()
-        return Answer(202, {"status": "accepted", "event_id": event_id, "records": len(entries)})
+        return Answer(
+            202,
+            {"status": "accepted", "event_id": checked.event_id, "records": len(checked.entries)},
+        )

@@ -1,5 +1,6 @@
-"""The intake processes of `guestsync serve`: granian drives the same WSGI app
-(webhook_server.create_app) in `--workers` processes on one port.
+"""The intake processes of `guestsync serve`: granian drives serve's RSGI app
+(serve/rsgi.py: webhooks answered on its event loop, uvloop; every other route in the
+WSGI app, webhook_server.create_app) in `--workers` processes on one port.
 
 Why granian (not waitress in one process, nor gunicorn, nor a pre-fork of our own):
 - Both cores: each process has its own GIL; one CPython process answered webhooks from
@@ -17,8 +18,8 @@ Why granian (not waitress in one process, nor gunicorn, nor a pre-fork of our ow
   at most GRACE seconds).
 On Linux each process listens on the port with SO_REUSEPORT (the kernel spreads the
 connections); the service reserves the port first (`IntakeProcesses`), so `--port 0`
-works and is known before they start. POSIX and Windows alike run granian, but on
-Windows it has one process (its own limitation); the CLI runs serve in-process there.
+works and is known before they start. POSIX only (uvloop; granian runs one process on
+Windows): the CLI runs serve in-process there (waitress, the WSGI app's HotRoutes).
 
 Each process verifies and commits webhooks with its own group commit to the intake file
 (store/intake.py), whose turn the processes share through an flock; event ids are unique
@@ -32,7 +33,6 @@ Run by the service as `python -m guestsync.serve.intake_server SETTINGS_JSON`.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import socket
@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from granian.constants import Interfaces
+from granian.constants import Interfaces, Loops
 from granian.log import LogLevels
 from granian.server import Server
 
@@ -55,6 +55,7 @@ from ..sync_engine import Hub
 from ..webhook_server import create_app
 from . import logs
 from .health import WorkerStatusFile
+from .rsgi import RsgiApp
 from .wsgi import AccessLog
 
 GRACE = 3  # seconds the requests in flight have to finish at SIGTERM
@@ -95,13 +96,15 @@ def _watch(service: int) -> None:
 SETTINGS_ENV = "GUESTSYNC_INTAKE_SETTINGS"
 
 
-def make_app() -> Any:
+def make_app() -> RsgiApp:
     """granian's factory, called in each intake process (settings from the environment
-    the service gave)."""
+    the service gave): webhooks on the loop, every other route in the WSGI app."""
     settings = json.loads(os.environ[SETTINGS_ENV])
     if settings.get("log") is not None:
         logs.configure(*settings["log"])
-    return intake_app(settings["config"], settings.get("status"))
+    app = intake_app(settings["config"], settings.get("status"))
+    receiver = app.app.extensions["guestsync"]["receiver"]
+    return RsgiApp(app, receiver, threads=settings["threads"])
 
 
 # granian's own lines go through guestsync's handler (JSON on stderr, masked), not stdout
@@ -115,29 +118,17 @@ _GRANIAN_LOGS = {
 }
 
 
-class _ThreadsAsMeant(logging.Filter):
-    """granian warns at every start when a process has more WSGI threads than 2 per core
-    plus one. Ours mostly wait for their group commit, not for a core: with the leader
-    handing on the commit (intake/group_commit.py), 8 threads per process answered more
-    webhooks than 4 on 2 cores (bench A/B: ~7,200 vs ~6,750 POST/s). `server.threads` is
-    the user's to set; the warning would only alarm whoever reads the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Python threads" not in record.getMessage()
-
-
 def run(settings: dict[str, Any]) -> None:
     os.environ[SETTINGS_ENV] = json.dumps(settings)
     if settings.get("log") is not None:
         logs.configure(*settings["log"])
-    logging.getLogger("_granian").addFilter(_ThreadsAsMeant())
     server = Server(
         f"{__name__}:make_app",
         address=settings["host"],
         port=settings["port"],
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI,
+        loop=Loops.uvloop,  # POSIX only, as these processes (the CLI: cli/serve.py)
         workers=settings["workers"],
-        blocking_threads=settings["threads"],
         factory=True,
         backlog=2048,
         respawn_failed_workers=True,

@@ -2,7 +2,10 @@
 before Flask: a webhook is a signature check and an inbox write, and Flask's request
 context, routing and response objects cost as much again as that work (measured with
 benchmarks/bench_webhooks.py). Every other request, and any other method on these
-paths (HEAD /healthz, GET /webhooks/x: 405), goes to the Flask app unchanged.
+paths (HEAD /healthz, GET /webhooks/x: 405), goes to the Flask app unchanged. These
+answer webhooks where serve runs in-process (waitress: Windows, embedding, the tests);
+`guestsync serve`'s intake processes answer them on granian's loop (serve/rsgi.py) and
+reach this app for the other routes. Both ask the same Receiver (admit, check, settle).
 
 What the handlers see is what the Flask routes saw: the same header mapping (werkzeug's
 EnvironHeaders), the same body stream and content length (werkzeug.wsgi), the same URL;
@@ -49,6 +52,13 @@ def _answer(start_response: Callable[..., Any], status: int, obj: Any) -> list[b
     return [data]
 
 
+def webhook_source(method: str | None, path: str) -> str | None:
+    """The <source> of POST /webhooks/<source>, else None (also for an empty one)."""
+    if method == "POST" and path.startswith(_PREFIX) and "/" not in path[len(_PREFIX) :]:
+        return path[len(_PREFIX) :] or None
+    return None
+
+
 class HotRoutes:
     """WSGI middleware: the webhook and health routes, else `app`."""
 
@@ -60,11 +70,11 @@ class HotRoutes:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD")
-        if method == "POST" and path.startswith(_PREFIX) and "/" not in path[len(_PREFIX) :]:
-            source = path[len(_PREFIX) :].encode("latin-1").decode("utf-8", "replace")
-            if source:
-                return self.webhook(source, environ, start_response)
-        elif method == "GET" and path == "/healthz":
+        source = webhook_source(method, path)
+        if source:
+            source = source.encode("latin-1").decode("utf-8", "replace")
+            return self.webhook(source, environ, start_response)
+        if method == "GET" and path == "/healthz":
             body, status = self.health.report()
             return _answer(start_response, status, body)
         return self.app(environ, start_response)
@@ -125,22 +135,29 @@ class AccessLog:
     def _log(self, environ: dict[str, Any], status: str, started: float) -> None:
         path = environ.get("PATH_INFO", "") or "/"
         path = path.encode("latin-1", "replace").decode("utf-8", "replace")
-        source = path[len(_PREFIX) :] if path.startswith(_PREFIX) else None
         code = int(status.split(" ", 1)[0]) if status[:3].isdigit() else 0
-        ms = round((self.clock() - started) * 1000, 1)
-        method = environ.get("REQUEST_METHOD", "")
-        access.info(
-            "%s %s %s %.1f ms",
-            method,
-            path,
-            code,
-            ms,
-            extra={
-                "method": method,
-                "path": path,
-                "status": code,
-                "ms": ms,
-                "source": source,
-                "client": environ.get("REMOTE_ADDR"),
-            },
-        )
+        ms = (self.clock() - started) * 1000
+        log_access(environ.get("REQUEST_METHOD", ""), path, code, ms, environ.get("REMOTE_ADDR"))
+
+
+def log_access(method: str, path: str, code: int, ms: float, client: str | None) -> None:
+    """The access line of one request (AccessLog's; serve's RSGI app's, serve/rsgi.py)."""
+    if not access.isEnabledFor(logging.INFO):
+        return
+    source = path[len(_PREFIX) :] if path.startswith(_PREFIX) else None
+    ms = round(ms, 1)
+    access.info(
+        "%s %s %s %.1f ms",
+        method,
+        path,
+        code,
+        ms,
+        extra={
+            "method": method,
+            "path": path,
+            "status": code,
+            "ms": ms,
+            "source": source,
+            "client": client,
+        },
+    )

@@ -5,13 +5,13 @@ resolve, outbox), in the bulk lane and in the per-record lane, vs `sqlite-utils 
 Each side runs in its own child process. CPU is the child's and its mapping worker's
 (the machine is shared: CPU moves less than wall). Peak RSS is that of the whole process
 tree (the child and its mapping worker, summed), sampled from /proc every 50 ms.
-Usage: bench_csv_import.py [--ingest-only] [--bulk-only] [N ...]   (default 200000; e.g.
-`20000` while developing, `1000000` for the issue's 1M figure)
+Usage: bench_csv_import.py [--ingest-only] [--bulk-only] [--mapping-worker] [N ...]
+(default 200000; e.g. `20000` while developing, `1000000` for the issue's 1M figure)
 `--ingest-only` stops after stage 1 (rows into the inbox): the streaming-memory check for
 very large files when the whole pipeline would take too long on a loaded machine.
 `--bulk-only` leaves out the per-record lane (at 1M it alone takes most of an hour).
-`--one-process` adds the bulk lane without the mapping worker (`bulk-1proc`: all in one
-process, in the worker's window size): what the worker costs and saves.
+`--mapping-worker` adds the bulk lane with the mapping worker on (`bulk-worker`; it is off
+by default, process/mapping_pool.py): what the worker costs and saves.
 Each lane's CPU is also printed by part: ingest, process (the main process, all its
 threads), the checkpointer thread's share of that, the mapping worker, and the rest
 (interpreter start-up, imports, config).
@@ -94,16 +94,14 @@ def child_pipeline(
     *,
     process: bool = True,
     bulk: bool | None = None,
-    worker: bool = True,
+    worker: bool = False,
 ) -> dict:
     from guestsync.actions.import_csv import import_files
-    from guestsync.process.mapping_pool import BATCH
 
     hub = open_hub(workdir)
     hub.bulk = bulk
-    if not worker:  # all in this process, in the worker's window size
-        hub.parallel_min_rows = 10**12
-        hub.process_batch_size = BATCH
+    if worker:  # the mapping worker on whatever the backlog (off by default)
+        hub.parallel_min_rows = 0
     split = cpu_split(hub)
     t0 = time.perf_counter()
     report = import_files(hub, "site", [str(csv_path)], process=process)
@@ -201,13 +199,13 @@ def main() -> None:
         if kind == "bare":
             out = bare_insert(csv_path, workdir / "bare.db")
         else:
-            lanes = {"bulk": True, "bulk-1proc": True, "per-record": False}
+            lanes = {"bulk": True, "bulk-worker": True, "per-record": False}
             out = child_pipeline(
                 csv_path,
                 workdir,
                 process=kind in lanes,
                 bulk=lanes.get(kind),
-                worker=kind != "bulk-1proc",
+                worker=kind == "bulk-worker",
             )
         me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
         out["cpu"] = sum(u.ru_utime + u.ru_stime for u in (me, kids))
@@ -221,7 +219,7 @@ def main() -> None:
         return
     args = sys.argv[1:]
     ingest_only, bulk_only = "--ingest-only" in args, "--bulk-only" in args
-    one_proc = ["bulk-1proc"] if "--one-process" in args else []
+    with_worker = ["bulk-worker"] if "--mapping-worker" in args else []
     sizes = [int(a) for a in args if not a.startswith("--")] or [200_000]
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -229,7 +227,7 @@ def main() -> None:
             make_csv(csv_path, n)
             mb = csv_path.stat().st_size / 1e6
             kinds = ["ingest"] if ingest_only else ["bulk"] if bulk_only else ["bulk", "per-record"]
-            kinds += [] if ingest_only else one_proc
+            kinds += [] if ingest_only else with_worker
             runs = {k: run_child(k, csv_path, Path(tmp) / k) for k in ["bare", *kinds]}
         print(f"rows: {n:,} ({mb:.1f} MB)")
         bare = runs["bare"]

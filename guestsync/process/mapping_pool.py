@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -45,7 +46,14 @@ from .batch import MAPPING_ERRORS, ProcessStats, Progress, map_row, process_pend
 # as much CPU as with no worker (45.0 vs 45.3 s): unpickling a window's records and
 # folded features costs it what mapping and folding them did. The worker only pays off
 # once what it sends is cheaper to take in than to compute.
-PARALLEL_MIN_ROWS = 1_000_000
+# And at 1M rows (bench_csv_import.py, same file, same 316,707 guests, 3000-row windows):
+# with it 868 CPU us/row for the tree (main process 722, worker 128) and 785 MB of peak
+# RSS, over the 600; without it 720 us/row (main process 699) and 431 MB (two runs
+# on a loaded machine, the second with the cheaper candidate read, ~5%). So it is
+# off by default (a `parallel_min_rows` no backlog reaches): `Hub.parallel_min_rows` turns
+# it on, and bench_csv_import.py --mapping-worker measures it, for the day what it sends
+# is compact columns rather than pickled records.
+PARALLEL_MIN_ROWS = sys.maxsize
 # A CSV file of this many bytes per PARALLEL_MIN_ROWS may hold that many rows: the worker
 # is started before it is read (Hub.start_mapping), so its start-up overlaps the reading.
 MIN_ROW_BYTES = 40

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import string
+from datetime import date
 
 import pytest
 
@@ -14,7 +15,7 @@ from guestsync.models import Guest
 from guestsync.store import Store
 from guestsync.store.keyhash import key_hash
 
-from .test_identity_resolution import T0, clusters, rec, resolve_all
+from .test_identity_resolution import T0, clusters, rec, resolve_all, store_before
 
 
 @pytest.mark.parametrize("split", [halves, two_thirds])
@@ -168,31 +169,8 @@ def test_a_name_shared_by_several_possible_guests_is_not_reviewed(store):
 def test_migration_0024_gives_older_guests_their_birthday_key(tmp_path):
     """A Western guest with no email or phone, linked before `dob` keys: a later record
     with a mistyped name and the same birthday must still find it."""
-    from datetime import date
-
-    from sqlite_utils import Database
-
-    from guestsync.identity.prepare import features_json
-    from guestsync.store.schema import load_all
-
-    path = tmp_path / "old.db"
-    db = Database(path)
-    load_all().apply(db, stop_before="0024_birthday_keys")
-    old = Store(db)
     laura = Guest(full_name="Laura Walker", birthday=date(1971, 3, 9))
-    f = features(laura)
-    old.save_guest(Guest(id="g-old"))
-    old.save_link(
-        ("site", "s", "a"),
-        guest_id="g-old",
-        record_json=laura.model_dump_json(exclude_none=True),
-        features_json=features_json(f),
-        seen_at=T0,
-    )
-    old.add_guest_keys("g-old", [k for k in keys_for(f) if k[0] != "dob"])
-    db.conn.commit()
-    db.close()
-    store = Store.open(path)  # applies 0024
+    store = store_before(tmp_path, "0024_birthday_keys", laura, "dob")
     try:
         stored = {k for (k,) in store.conn.execute("SELECT key FROM guest_keys")}
         assert key_hash("dob", "1971:3:9") in stored

@@ -11,12 +11,12 @@ from pydantic import ValidationError
 
 from guestsync.identity import IdentityConfig, features, keys_for
 from guestsync.identity.blocking import report
-from guestsync.identity.keys import partial_name_keys
+from guestsync.identity.keys import PARTIAL_NAME_KINDS, partial_name_keys
 from guestsync.models import Guest
 from guestsync.store import Store
 from guestsync.store.keyhash import key_hash
 
-from .test_identity_resolution import T0, clusters, rec, resolve_all
+from .test_identity_resolution import clusters, rec, resolve_all, store_before
 
 
 def _kinds(g: Guest, kind: str) -> set[str]:
@@ -93,30 +93,8 @@ def test_the_report_counts_pairs_per_rule_and_records_alone():
 
 
 def test_migration_0025_gives_older_links_their_partial_name_keys(tmp_path):
-    from sqlite_utils import Database
-
-    from guestsync.identity.prepare import features_json
-    from guestsync.store.schema import load_all
-
-    path = tmp_path / "old.db"
-    db = Database(path)
-    load_all().apply(db, stop_before="0025_partial_name_keys")
-    old = Store(db)
     laura = Guest(full_name="Laura Walker", birthday=date(1971, 3, 9))
-    f = features(laura)
-    old.save_guest(Guest(id="g-old"))
-    old.save_link(
-        ("site", "s", "a"),
-        guest_id="g-old",
-        record_json=laura.model_dump_json(exclude_none=True),
-        features_json=features_json(f),
-        seen_at=T0,
-    )
-    partial = set(partial_name_keys(f))
-    old.add_guest_keys("g-old", [k for k in keys_for(f) if k not in partial])
-    db.conn.commit()
-    db.close()
-    store = Store.open(path)  # applies 0025
+    store = store_before(tmp_path, "0025_partial_name_keys", laura, *PARTIAL_NAME_KINDS)
     try:
         stored = {k for (k,) in store.conn.execute("SELECT key FROM guest_keys")}
         assert key_hash("surname_year", "walker|1971") in stored
@@ -125,29 +103,8 @@ def test_migration_0025_gives_older_links_their_partial_name_keys(tmp_path):
 
 
 def test_migration_0028_gives_older_links_their_email_flat_key(tmp_path):
-    from sqlite_utils import Database
-
-    from guestsync.identity.prepare import features_json
-    from guestsync.store.schema import load_all
-
-    path = tmp_path / "old.db"
-    db = Database(path)
-    load_all().apply(db, stop_before="0028_email_flat_keys")
-    old = Store(db)
     amy = Guest(full_name="Amy Lin", email="guest711.10@yahoo.com.tw")
-    f = features(amy)
-    old.save_guest(Guest(id="g-old"))
-    old.save_link(
-        ("site", "s", "a"),
-        guest_id="g-old",
-        record_json=amy.model_dump_json(exclude_none=True),
-        features_json=features_json(f),
-        seen_at=T0,
-    )
-    old.add_guest_keys("g-old", [k for k in keys_for(f) if k[0] != "email_flat"])
-    db.conn.commit()
-    db.close()
-    store = Store.open(path)  # applies 0028
+    store = store_before(tmp_path, "0028_email_flat_keys", amy, "email_flat")
     try:
         stored = {k for (k,) in store.conn.execute("SELECT key FROM guest_keys")}
         assert key_hash("email_flat", "guest711.10yahoo.com.tw") in stored
@@ -161,29 +118,8 @@ def test_migration_0028_gives_older_links_their_email_flat_key(tmp_path):
 def test_migration_0040_gives_older_links_their_dob_initials_key(tmp_path):
     """A store that grew past `dob`'s cap: the birthday with the name's initials still
     finds the older guest of a mistyped name with no email or phone."""
-    from sqlite_utils import Database
-
-    from guestsync.identity.prepare import features_json
-    from guestsync.store.schema import load_all
-
-    path = tmp_path / "old.db"
-    db = Database(path)
-    load_all().apply(db, stop_before="0040_dob_initials_keys")
-    old = Store(db)
     laura = Guest(full_name="Laura Walker", birthday=date(1971, 3, 9))
-    f = features(laura)
-    old.save_guest(Guest(id="g-old"))
-    old.save_link(
-        ("site", "s", "a"),
-        guest_id="g-old",
-        record_json=laura.model_dump_json(exclude_none=True),
-        features_json=features_json(f),
-        seen_at=T0,
-    )
-    old.add_guest_keys("g-old", [k for k in keys_for(f) if k[0] != "dob_initials"])
-    db.conn.commit()
-    db.close()
-    store = Store.open(path)  # applies 0040
+    store = store_before(tmp_path, "0040_dob_initials_keys", laura, "dob_initials")
     try:
         stored = {k for (k,) in store.conn.execute("SELECT key FROM guest_keys")}
         assert key_hash("dob_initials", "1971:3:9|lw") in stored

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlite_utils import Database
 
-from guestsync.identity import IdentityConfig, Scorer, features
+from guestsync.identity import IdentityConfig, Scorer, features, keys_for
+from guestsync.identity.prepare import features_json
 from guestsync.models import Consent, Entity, Guest, SourceRecord
 from guestsync.normalize import phone_e164
 from guestsync.process.resolve import Resolver
 from guestsync.store import Store
+from guestsync.store.schema import load_all
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -37,6 +40,28 @@ def clusters(store: Store) -> set[frozenset[str]]:
         for link in store.links_of([g.id]):
             out.setdefault(g.id, set()).add(link.ref[2])
     return {frozenset(v) for v in out.values()}
+
+
+def store_before(tmp_path, migration: str, guest: Guest, *missing: str) -> Store:
+    """A store migrated up to (not including) `migration`, with `guest` linked as g-old
+    but without its keys of the kinds `missing`, then opened (which applies the rest)."""
+    path = tmp_path / "old.db"
+    db = Database(path)
+    load_all().apply(db, stop_before=migration)
+    old = Store(db)
+    f = features(guest)
+    old.save_guest(Guest(id="g-old"))
+    old.save_link(
+        ("site", "s", "a"),
+        guest_id="g-old",
+        record_json=guest.model_dump_json(exclude_none=True),
+        features_json=features_json(f),
+        seen_at=T0,
+    )
+    old.add_guest_keys("g-old", [k for k in keys_for(f) if k[0] not in missing])
+    db.conn.commit()
+    db.close()
+    return Store.open(path)
 
 
 @pytest.fixture

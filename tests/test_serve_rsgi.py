@@ -205,3 +205,30 @@ def test_sigterm_with_requests_in_flight_acknowledges_only_what_was_committed(co
     stored = {e for (e,) in intake_rows(config, "SELECT event_id FROM webhook_events")}
     assert len(accepted) >= 400
     assert set(accepted) <= stored
+
+
+def test_a_commit_that_raises_fails_its_requests_instead_of_leaving_them_waiting():
+    import asyncio
+
+    from guestsync.intake.loop_commit import LoopCommit
+
+    class Broken:
+        def write(self, batch):
+            raise RuntimeError("disk gone")
+
+    async def two_requests():
+        commit = LoopCommit(Broken())  # type: ignore[arg-type]
+        try:
+            return await asyncio.wait_for(
+                asyncio.gather(
+                    commit.submit("s", "e1", []),
+                    commit.submit("s", "e2", []),
+                    return_exceptions=True,
+                ),
+                timeout=10,
+            )
+        finally:
+            commit.close()
+
+    results = asyncio.run(two_requests())
+    assert [type(r) for r in results] == [RuntimeError, RuntimeError]

@@ -47,13 +47,19 @@ class LoopCommit:
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         batch, self._batch = self._batch, []
         done = loop.run_in_executor(self._thread, self.writer.write, batch)
-        done.add_done_callback(lambda _: self._written(loop, batch))
+        done.add_done_callback(lambda d: self._written(loop, batch, _raised(d)))
 
-    def _written(self, loop: asyncio.AbstractEventLoop, batch: list[_Waiting]) -> None:
+    def _written(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Waiting], crash: BaseException | None
+    ) -> None:
+        """`crash`: `write` itself raised (it records a failed transaction as each item's
+        error): every request of the batch fails rather than waits forever."""
         for p in batch:
             if p.future.done():  # the request was cancelled (client gone)
                 continue
-            if p.error is not None:
+            if crash is not None:
+                p.future.set_exception(crash)
+            elif p.error is not None:
                 p.future.set_exception(p.error)
             else:
                 p.future.set_result(p.new)
@@ -64,3 +70,7 @@ class LoopCommit:
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)
+
+
+def _raised(done: asyncio.Future) -> BaseException | None:
+    return asyncio.CancelledError() if done.cancelled() else done.exception()

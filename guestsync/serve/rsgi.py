@@ -155,10 +155,11 @@ class RsgiApp:
     async def webhook(self, source: str, scope: Any, proto: Any) -> Answer:
         r = self.receiver
         raw = scope.headers
-        ep = r.admit(source, _length(raw.get("content-length")))
+        length = _length(raw.get("content-length"))
+        ep = r.admit(source, length)
         if isinstance(ep, Answer):
             return ep
-        body = await _read(proto, ep.max_body + 1, _length(raw.get("content-length")))
+        body = await _read(proto, ep.max_body + 1, length)
         headers = _Headers(raw)
         checked = r.check(ep, body, raw.get("content-type"), headers, lambda: _url(scope))
         if isinstance(checked, Answer):
@@ -213,15 +214,16 @@ def _environ(scope: Any, body: IO[bytes]) -> dict[str, Any]:
 
 def _call_wsgi(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, list, bytes]:
     answered: list[Any] = []
+    written: list[bytes] = []  # by the legacy write() callable, ahead of the iterable's
 
     def start_response(status: str, headers: list, exc_info: Any = None) -> Any:
         answered[:] = [int(status.split(" ", 1)[0]), headers]
-        return lambda data: None
+        return written.append
 
     chunks = app(environ, start_response)
     try:
-        data = b"".join(chunks)
+        written.extend(chunks)
     finally:
         if hasattr(chunks, "close"):
             chunks.close()
-    return answered[0], answered[1], data
+    return answered[0], answered[1], b"".join(written)

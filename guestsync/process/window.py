@@ -38,7 +38,8 @@ LinkList = list[tuple[Ref, Any]]  # (ref, features) of one guest's records
 # windows too. Bounded: it starts over past _HASHES_MAX keys (about 15 MB). Unbounded,
 # a 50k-row import hashed 150k keys instead of 390k, for 3.8% less CPU (#20); but a
 # guest's bookings are spread over the file, so the reuse is across the whole import,
-# and at 1M rows it would hold some 3M keys (~700 MB).
+# and at 1M rows it would hold some 3M keys (~700 MB). At 200k rows, 250k keys would
+# still miss 1.43M of 1.88M look-ups (50k: 1.80M): not worth its 50 MB.
 _HASHES: dict[Key, int] = {}
 _HASHES_MAX = 50_000
 # past key_hash's own small cache, which a window's thousands of new keys only churn
@@ -47,13 +48,12 @@ _key_hash = key_hash.__wrapped__
 
 def hashed(key: Key) -> int:
     """`key_hash` of a blocking key, remembered across windows."""
-    try:
-        return _HASHES[key]
-    except KeyError:
+    h = _HASHES.get(key)  # (not try/except: most keys miss, and a raise costs 0.4 us)
+    if h is None:
         if len(_HASHES) >= _HASHES_MAX:
             _HASHES.clear()
         h = _HASHES[key] = _key_hash(*key)
-        return h
+    return h
 
 
 class WindowStore:
@@ -125,26 +125,30 @@ class WindowStore:
             probe = self._cut(keys, cap, caps)
         gids: set[str] = set()
         over: list[tuple[str, str]] = []
+        guests = self._guests
+        unread = {h: limit for _, h, limit in probe if h not in guests}
+        if unread:  # not keys of this window's probes: read together
+            self._read_keys(unread)
         for k, h, limit in probe:
-            gs = self._guests.get(h)
-            if gs is None:  # not a key of this window's probes
-                gs = self._read_key(h, limit)
+            gs = guests[h]
             if len(gs) > limit:
                 over.append(k)
             else:
                 gids.update(gs)
         return sorted(gids), over
 
-    def _read_key(self, h: int, limit: int) -> list[str]:
-        """The guests of a key the window has not read: the store's (up to `limit` + 1)
-        and those the window gave it since it last flushed. No flush needed: the window
-        buffers no other change to `guest_keys` (a drop flushes first)."""
-        gs = self._store.guests_of_keys({h: limit + 1})[h]
-        gs += [g for g in self._unread.pop(h, ()) if g not in gs]
-        self._guests[h] = gs
-        if len(gs) > limit:
-            self._full.add(h)
-        return gs
+    def _read_keys(self, limits: Mapping[int, int]) -> None:
+        """The guests of keys the window has not read (by hash, with their caps): the
+        store's (up to cap + 1, in one query: `Neighbourhood.through` asks a few keys
+        at once, once for most records at 50k rows, #20) and those the window gave them
+        since it last flushed. No flush needed: the window buffers no other change to
+        `guest_keys` (a drop flushes first)."""
+        found = self._store.guests_of_keys({h: limit + 1 for h, limit in limits.items()})
+        for h, gs in found.items():
+            gs += [g for g in self._unread.pop(h, ()) if g not in gs]
+            self._guests[h] = gs
+            if len(gs) > limits[h]:
+                self._full.add(h)
 
     def meets_nobody(self, keys: Sequence[tuple[str, str]]) -> bool:
         """Whether these probe keys, at the window's caps, meet no guest: none stored and
@@ -312,20 +316,18 @@ class WindowStore:
     # -- the links in memory ---------------------------------------------------------
 
     def _hashed(self, key: Key) -> int:
-        try:
-            return self._hash[key]
-        except KeyError:
+        h = self._hash.get(key)
+        if h is None:
             h = self._hash[key] = hashed(key)
-            return h
+        return h
 
     def features(self, features_json: str) -> Any:
         """The features stored as this JSON: one dict per distinct JSON in the window
         (never changed in place: a guest's links share them)."""
-        try:
-            return self._features[features_json]
-        except KeyError:
+        f = self._features.get(features_json)
+        if f is None:
             f = self._features[features_json] = json.loads(features_json)
-            return f
+        return f
 
     def _take(self, guest_id: str, links: LinkList) -> None:
         self._links[guest_id] = list(links)

@@ -34,6 +34,11 @@ _group_h32 = lru_cache(maxsize=1024)(_h32)  # one name, several keys
 @lru_cache(maxsize=4096)
 def key_hash(kind: str, value: str) -> int:
     """The signed 64-bit integer (SQLite INTEGER) standing for blocking key (kind, value)."""
-    group = value.split("|", 1)[0].split("@", 1)[0]
-    n = _group_h32(group) << 32 | _h32(f"{kind}\x1f{value}")
-    return n - (1 << 64) if n >= 1 << 63 else n
+    group = value.partition("|")[0].partition("@")[0]
+    # _h32 inlined: a bulk import hashes ~9 keys a row (1.44 -> 1.20 us a key)
+    whole = blake2b(f"{kind}\x1f{value}".encode(), digest_size=4).digest()
+    n = _group_h32(group) << 32 | int.from_bytes(whole, "big")
+    return n - _TWO_64 if n >= _TWO_63 else n
+
+
+_TWO_63, _TWO_64 = 1 << 63, 1 << 64

@@ -74,18 +74,17 @@ class Resolver:
         # (no look-up needed), and where the match log goes until the batch writes it.
         self.unlinked: set[Ref] = set()
         self.log_buffer: list[dict[str, Any]] | None = None
-        # Decisions by (features, candidates), and the candidates: only over a window
-        # (its feature dicts stay alive, so their ids name them), see _decide and over().
+        # Decisions by (features, candidates): only over a window (its feature dicts
+        # stay alive, so their ids name them), see _decide and over().
         self._decisions: dict[tuple[Any, ...], tuple[identity.Decision, list[Any]]] | None
         self._decisions = None
-        self._candidates: dict[tuple[str, int, Ref], CandidateRecord] = {}
         self.near = Neighbourhood(self.config, self.scorer)
         self.cap, self.caps = self.near.cap, self.near.caps  # one dict: the window's own
 
     def over(self, window: WindowStore) -> None:
         """Resolve this window's records (the bulk lane) from here on."""
         self.store = window
-        self._decisions, self._candidates = {}, {}
+        self._decisions = {}
 
     def features(self, guest: Guest) -> dict[str, Any]:
         return identity.features(guest, self.fields)
@@ -166,25 +165,23 @@ class Resolver:
         the decision, in the bulk lane, whose feature dicts live as long as the window."""
         candidates: list[CandidateRecord] = []
         seen: set[tuple[str, int]] = set()
-        memo, made = self._decisions, self._candidates
+        memo = self._decisions
         for gid, r, f2 in links:
             if r == ref:
                 continue
             self.stats.comparisons += 1
             if not isinstance(f2, dict):  # a link stored before features: folded now
                 f2, memo = self.features(f2), None  # (a new dict: its id names nothing)
-            if (mark := (gid, id(f2))) not in seen:
-                seen.add(mark)
-                if memo is None:
-                    candidates.append(CandidateRecord(gid, ref_text(r), f2))
-                    continue
-                # over a window, one per (guest, ref, features): its id names all three
-                if (c := made.get(named := (*mark, r))) is None:
-                    c = made[named] = CandidateRecord(gid, ref_text(r), f2)
-                candidates.append(c)
+            feats = f2
+            if (gid, id(feats)) not in seen:
+                seen.add((gid, id(feats)))
+                candidates.append(CandidateRecord(gid, ref_text(r), feats))
         key: tuple[Any, ...] = ()
         if memo is not None:
-            key = (prepared.features_json, *map(id, candidates))
+            key = (
+                prepared.features_json,
+                *((c.guest_id, c.ref, id(c.features)) for c in candidates),
+            )
             if (found := memo.get(key)) is not None:
                 return found
         decision = identity.decide(prepared.features, candidates, self.scorer)

@@ -37,3 +37,19 @@ def test_a_key_not_read_counts_the_windows_guests_against_its_cap(tmp_path):
     window.add_guest_keys("g2", [EMAIL])  # a repeat booking's keys: counted once
     assert window.guests_sharing_keys([EMAIL], cap=1) == ([], [EMAIL])
     assert window.guests_sharing_keys([EMAIL], cap=2) == (["g1", "g2"], [])
+
+
+def test_keys_not_read_asked_together_are_read_in_one_query(tmp_path, monkeypatch):
+    store = _store(tmp_path)
+    phone, name = ("phone", "+886912345678"), ("name", "陳美玲")
+    store.add_guest_keys("g2", [phone])
+    window = WindowStore(store, [], [], cap=5, caps={})
+    window.add_guest_keys("g1", [name])  # buffered: the store does not have it yet
+    reads: list[dict[int, int]] = []
+    real = store.guests_of_keys
+    counted = lambda limits: reads.append(limits) or real(limits)  # noqa: E731
+    monkeypatch.setattr(store, "guests_of_keys", counted)
+    assert window.guests_sharing_keys([EMAIL, phone, name], cap=5) == (["g1", "g2"], [])
+    assert len(reads) == 1 and len(reads[0]) == 3
+    assert window.guests_sharing_keys([EMAIL, phone], cap=5) == (["g1", "g2"], [])
+    assert len(reads) == 1  # read once, then answered from memory

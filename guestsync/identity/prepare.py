@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .. import identity
 from ..models import SourceRecord
-from .keys import Features, Key
+from .keys import Features, Key, stored_and_probe_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +28,13 @@ class Prepared:
     features_json: str
 
 
+# json.dumps with options makes a JSONEncoder per call: one made once encodes the same
+# text ~0.6 us sooner (2.1 against 2.7 us a record, #20)
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def features_json(f: Features) -> str:
-    return json.dumps(f, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODE(f)
 
 
 # Folded records by (compared fields, the guest as the record describes it): a guest's
@@ -44,8 +49,8 @@ def prepare(record: SourceRecord, fields: tuple[str, ...]) -> Prepared:
     if found is not None:
         return found
     f = identity.features(record.guest, fields)
-    keys = identity.keys_for(f)
-    out = Prepared(fields, f, keys, identity.probe_keys(f, keys), record_json, features_json(f))
+    keys, probe = stored_and_probe_keys(f)  # shared with other records of the same keys
+    out = Prepared(fields, f, keys, probe, record_json, features_json(f))
     if len(_FOLDED) >= _FOLDED_MAX:
         _FOLDED.clear()
     _FOLDED[(fields, record_json)] = out

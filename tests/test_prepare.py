@@ -58,3 +58,16 @@ def test_prepared_keys_are_keys_for_and_probe_keys_whatever_the_fields_present()
         assert p.features == f
         assert p.keys == keys_for(f)
         assert p.probe == probe_keys(f, keys_for(f)) == _probe_as_written(f, keys_for(f))
+
+
+def test_features_json_is_json_dumps_compact_and_unescaped():
+    import json
+
+    from guestsync.identity.prepare import features_json
+
+    for f in [
+        {},
+        {"name": 'a "b" \\ \n\t', "name_form": "黄|小明|", "loyalty_ids": ["a:1", "b:2"]},
+        {"n": 1.5, "i": 3, "t": True, "none": None, "odd": "\u2028\x00é"},
+    ]:
+        assert features_json(f) == json.dumps(f, ensure_ascii=False, separators=(",", ":"))

@@ -39,17 +39,19 @@ def test_prepared_keys_are_keys_for_and_probe_keys_whatever_the_fields_present()
     from itertools import product
 
     from guestsync.identity import features, keys_for, probe_keys
+    from guestsync.identity.keys import lookup_keys, partial_name_keys
 
-    fields = ("name", "email", "phone", "birthday")
-    for i, (name, email, phone, born) in enumerate(
+    fields = ("name", "email", "phone", "birthday", "address")
+    for i, (name, email, phone, born, address) in enumerate(
         product(
-            ["陳小明", None],
+            ["陳小明", "Amy Lin", None],
             ["amy.lin88@example.com", None],
             ["+886912345678", None],
             ["1990-05-12", None],
+            ["106台北市大安區復興南路一段1號", None],
         )
     ):
-        guest = Guest(full_name=name, email=email, phone=phone, birthday=born)
+        guest = Guest(full_name=name, email=email, phone=phone, birthday=born, address=address)
         rec = SourceRecord(
             source="s", stream="b", external_id=str(i), entity=Entity.guest, guest=guest
         )
@@ -58,6 +60,12 @@ def test_prepared_keys_are_keys_for_and_probe_keys_whatever_the_fields_present()
         assert p.features == f
         assert p.keys == keys_for(f)
         assert p.probe == probe_keys(f, keys_for(f)) == _probe_as_written(f, keys_for(f))
+        # the name's ends are worked out only for the keys that use them
+        partial = {kind for kind, _ in partial_name_keys(f)}
+        assert ("surname_year" in partial) == bool(name and born)
+        assert ("given_postcode" in partial) == bool(name and address)
+        # one lookup tuple per memo entry (neighbourhood.py tells them apart by id)
+        assert lookup_keys(f) is lookup_keys(dict(f)) == tuple(dict.fromkeys(p.probe))
 
 
 def test_features_json_is_json_dumps_compact_and_unescaped():

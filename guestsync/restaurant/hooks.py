@@ -191,6 +191,16 @@ def guest_view(
     return v
 
 
+Plan = tuple[str | None, dict[str, str]]  # a target's type and its property map
+
+
+def property_plan(target_name: str, target_type: str | None, settings: ActivitySettings) -> Plan:
+    """The target's type (as configured, else `target_type`) and its CRM property ->
+    value name map: the same for every guest, so made once per batch of payloads."""
+    ttype = settings.target_types.get(target_name, target_type)
+    return ttype, crm_properties.property_map(target_name, ttype, settings.crm.properties)
+
+
 def enrich(
     store: RestaurantStore,
     target_name: str,
@@ -199,11 +209,12 @@ def enrich(
     payload: dict[str, Any],
     settings: ActivitySettings,
     view: dict[str, Any] | None = None,
+    plan: Plan | None = None,
 ) -> dict[str, Any]:
     """`payload` (the target's `project(guest)`) with the mapped computed properties;
-    `target_type` picks the defaults when the config names no properties for the target."""
-    ttype = settings.target_types.get(target_name, target_type)
-    props = crm_properties.property_map(target_name, ttype, settings.crm.properties)
+    `target_type` picks the defaults when the config names no properties for the target.
+    `plan`: `property_plan` of the target, if the caller has it."""
+    ttype, props = plan or property_plan(target_name, target_type, settings)
     if not props:
         return payload
     if view is None:

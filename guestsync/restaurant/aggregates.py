@@ -299,8 +299,10 @@ def view(agg: Aggregates | None, crm: CrmConfig) -> dict[str, Any]:
     if agg is None:
         return {}
     cur = crm.currency if crm.currency in agg.spend else next(iter(agg.spend), None)
-    # its fields as they are (no nested model: model_dump would only copy them)
-    v = {k: x for k, x in agg.__dict__.items() if k not in ("spend", "average_spend")}
+    # its fields as they are (no nested model: model_dump would only copy them); the spend
+    # dicts are not values: `spend` goes, `average_spend` is replaced below
+    v = dict(agg.__dict__)
+    del v["spend"]
     v["total_spend"] = agg.spend.get(cur) if cur else None
     v["average_spend"] = agg.average_spend.get(cur) if cur else None
     v["spend_currency"] = cur

@@ -166,6 +166,7 @@ def consent_state(
 
 
 _CONSENTS = frozenset({"marketing_consent", "email_consent", "sms_consent"})
+_NO_CONSENT = consent.view({})  # a guest with no consent statement: read, never changed
 
 
 def guest_view(
@@ -182,12 +183,15 @@ def guest_view(
         return {}
     # its fields as they are (model_dump would copy each): the consents, its only nested
     # models, are not values; the view is read, never changed
-    v = {k: x for k, x in guest.__dict__.items() if k not in _CONSENTS}
+    v = dict(guest.__dict__)
+    for k in _CONSENTS:
+        v.pop(k, None)
     agg = settings.fresh.get(guest_id) or aggregates.load(store, guest_id)
     v |= aggregates.view(agg, settings.crm)
     loy = settings.fresh_loyalty.get(guest_id) or membership.load(store, guest_id)
     v |= loyalty.view(loy, settings.crm)
-    v |= consent.view(consent_state(store, guest_id, said))
+    # no statement (most guests): every consent value unknown, the same view for all
+    v |= _NO_CONSENT if said == [] else consent.view(consent_state(store, guest_id, said))
     return v
 
 

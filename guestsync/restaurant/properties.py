@@ -181,10 +181,8 @@ def _put(out: dict[str, Any], dotted: str, value: Any) -> None:
 
 def merge(payload: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     """`payload` with `extra` laid over it (nested dicts merged, not replaced)."""
-    out = dict(payload)
-    for k, v in extra.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge(out[k], v)
-        else:
-            out[k] = v
+    out = {**payload, **extra}
+    for k in payload.keys() & extra.keys():  # only a key both have may nest (most: none)
+        if isinstance(v := extra[k], dict) and isinstance(payload[k], dict):
+            out[k] = merge(payload[k], v)
     return out

@@ -18,9 +18,9 @@ record's own spelling in the chosen one when a record has it, else converted.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from ..models import GUEST_FIELDS, Consent, Guest
@@ -49,7 +49,10 @@ def _pick(rule: str, values: list[tuple[Linked, Any]], priority: dict[str, int])
     if rule == "first_non_empty":
         return values[0][1]
     if rule == "most_frequent":
-        counts = Counter(_hashable(v) for _, v in values)
+        counts: dict[Any, int] = {}  # a plain dict: a Counter costs more than the count
+        for _, v in values:
+            k = _hashable(v)
+            counts[k] = counts.get(k, 0) + 1
         best = max(counts.values())
         for _, v in reversed(values):  # most recent among the most frequent
             if counts[_hashable(v)] == best:
@@ -126,6 +129,9 @@ def consent(records: Sequence[Linked]) -> Consent | None:
     return max(stated, key=lambda x: (x[0], x[1]))[2]
 
 
+_BY_TIME = attrgetter("seen", "ref")  # oldest first; the ref breaks ties (no lambda per record)
+
+
 def golden(
     guest_id: str,
     records: Sequence[Linked | tuple[datetime, Guest]],
@@ -133,12 +139,13 @@ def golden(
 ) -> Guest:
     rules = rules or Survivorship()
     linked = [r if isinstance(r, Linked) else Linked("", r[0], r[1]) for r in records]
-    ordered = sorted(linked, key=lambda r: (r.seen, r.ref))
+    ordered = sorted(linked, key=_BY_TIME)
     priority = {s: i for i, s in enumerate(rules.source_priority)}
     seen: dict[str, list[tuple[Linked, Any]]] = {}
     for r in ordered:  # one pass over each record's set fields, oldest first
         for field, v in r.guest.__dict__.items():
-            if v is None or v == "" or v == [] or field in _SKIP:  # empty
+            # empty: None, "" or [] (both falsy: a value that is set is compared no further)
+            if v is None or (not v and (v == "" or v == [])) or field in _SKIP:
                 continue
             seen.setdefault(field, []).append((r, v))
     values: dict[str, Any] = {}

@@ -120,16 +120,17 @@ def settle_dirty(
     (rows_done + guests settled, rows_done + guests to settle)."""
     queued = settled = 0
     total = store.count_dirty()
-    while True:
-        with store.atomic():  # read in the transaction: another writer may note more
-            if not (noted := store.dirty_guests(limit=chunk)):
-                break
-            resolver = Resolver(store, identity)
-            queued += settle(store, set(noted), targets, resolver, settings)
-            store.clear_dirty(noted)
-        settled += len(noted)
-        if progress:
-            progress(rows_done + settled, rows_done + max(total, settled))
+    with gc_pacing.settling():  # between chunks too (each ran a young collection there)
+        while True:
+            with store.atomic():  # read in the transaction: another writer may note more
+                if not (noted := store.dirty_guests(limit=chunk)):
+                    break
+                resolver = Resolver(store, identity)
+                queued += settle(store, set(noted), targets, resolver, settings)
+                store.clear_dirty(noted)
+            settled += len(noted)
+            if progress:
+                progress(rows_done + settled, rows_done + max(total, settled))
     return queued
 
 

@@ -32,12 +32,20 @@ def queue_for_targets(
     live = store.live_guests(sorted(guest_ids)) if goldens is None else goldens
     payloads: dict[str, list[tuple[str, dict[str, Any] | str, str]]] = {n: [] for n in targets}
     said = store.consent_statements_many(sorted(live))  # set-based, not a query per guest
+    plans = {
+        name: hooks.property_plan(
+            name, getattr(getattr(target, "options", None), "type", None), settings
+        )
+        for name, target in targets.items()
+    }
     for gid, guest in sorted(live.items()):
         view = hooks.guest_view(store, gid, settings, guest, said[gid])
         for name, target in targets.items():
             # The target's contact, plus aggregates, segment and consent (crm_properties.py)
-            ttype = getattr(getattr(target, "options", None), "type", None)
-            payload = hooks.enrich(store, name, ttype, gid, target.project(guest), settings, view)
+            plan = plans[name]
+            payload = hooks.enrich(
+                store, name, plan[0], gid, target.project(guest), settings, view, plan
+            )
             text = canonical_json(payload)  # hashed, and queued as it is
             payloads[name].append((gid, text, text_hash(text)))
     settings.fresh = {}  # this batch's aggregates are projected; later reads go to the store

@@ -43,6 +43,8 @@ TIME_SLOTS = ((0, "late_night"), (6, "breakfast"), (11, "lunch"), (15, "afternoo
 _SLOTS = tuple(dict.fromkeys(s for _, s in TIME_SLOTS))  # each slot once, in the day's order
 _VISITED = {ReservationStatus.completed, ReservationStatus.seated}
 _DUE = _VISITED | {ReservationStatus.no_show}
+_NO_SHOW, _CANCELLED = ReservationStatus.no_show, ReservationStatus.cancelled  # read once
+_WINDOW = timedelta(days=WINDOW_DAYS - 1)  # today - _WINDOW: the 12-month window's start
 CENT = Decimal("0.01")
 RATE = Decimal("0.0001")
 
@@ -140,22 +142,31 @@ def compute(
         visits[key] = min(visits.get(key, when), when)
         covers[key] = max(covers.get(key, 0), party or 0)
 
+    # A reservation's local day matters for a visit, or for a bill naming it (by_ext):
+    # with no orders, a booking not visited needs no time zone conversion (the status of
+    # every row of a booking export with upcoming bookings: ~15% of compute, 50k rows).
+    keyed = bool(act.orders)
+    due = 0
     for r in act.reservations:
         a.reservation_count += 1
-        a.no_show_count += r.status is ReservationStatus.no_show
-        a.cancellation_count += r.status is ReservationStatus.cancelled
+        status = r.status
+        a.no_show_count += status is _NO_SHOW
+        a.cancellation_count += status is _CANCELLED
+        due += status in _DUE
         if r.start_at is None:
+            continue
+        visited = status in _VISITED
+        if not (visited or keyed):
             continue
         local = r.start_at.astimezone(tz)
         key = (r.venue or "", local.date())
         by_ext[r.external_id] = key
-        if r.status in _VISITED:
+        if visited:
             visit(key, local, r.party_size)
-    due = sum(1 for r in act.reservations if r.status in _DUE)
     a.no_show_rate = _rate(a.no_show_count, due)
     a.cancellation_rate = _rate(a.cancellation_count, a.reservation_count)
 
-    window_start = today - timedelta(days=WINDOW_DAYS - 1)
+    window_start = today - _WINDOW
     in_window: list[date] = []  # days of the window's visits and bills
     totals: dict[str, Decimal] = {}
     counts: dict[str, int] = {}
@@ -288,8 +299,10 @@ def view(agg: Aggregates | None, crm: CrmConfig) -> dict[str, Any]:
     if agg is None:
         return {}
     cur = crm.currency if crm.currency in agg.spend else next(iter(agg.spend), None)
-    # its fields as they are (no nested model: model_dump would only copy them)
-    v = {k: x for k, x in agg.__dict__.items() if k not in ("spend", "average_spend")}
+    # its fields as they are (no nested model: model_dump would only copy them); the spend
+    # dicts are not values: `spend` goes, `average_spend` is replaced below
+    v = dict(agg.__dict__)
+    del v["spend"]
     v["total_spend"] = agg.spend.get(cur) if cur else None
     v["average_spend"] = agg.average_spend.get(cur) if cur else None
     v["spend_currency"] = cur

@@ -53,13 +53,20 @@ def effective(events: Iterable[Statement]) -> dict[str, Statement]:
     return best
 
 
+# Each channel's view names, spelled once (the view is made for every guest queued).
+_NAMES = tuple(
+    (ch, f"{ch}_opt_in", f"{ch}_opt_out", f"{ch}_consent_at", f"{ch}_consent_source")
+    for ch in CHANNELS
+)
+
+
 def view(state: dict[str, Statement]) -> dict[str, object]:
     """Flat values for the CRM property mapping (`email_opt_in`, `sms_consent_at`, …)."""
     out: dict[str, object] = {}
-    for ch in CHANNELS:
+    for ch, opt_in, opt_out, at, source in _NAMES:
         s = state.get(ch)
-        out[f"{ch}_opt_in"] = s.granted if s else None
-        out[f"{ch}_opt_out"] = (not s.granted) if s else None
-        out[f"{ch}_consent_at"] = s.at if s else None
-        out[f"{ch}_consent_source"] = s.source if s else None
+        out[opt_in] = s.granted if s else None
+        out[opt_out] = (not s.granted) if s else None
+        out[at] = s.at if s else None
+        out[source] = s.source if s else None
     return out

@@ -166,6 +166,7 @@ def consent_state(
 
 
 _CONSENTS = frozenset({"marketing_consent", "email_consent", "sms_consent"})
+_NO_CONSENT = consent.view({})  # a guest with no consent statement: read, never changed
 
 
 def guest_view(
@@ -182,13 +183,26 @@ def guest_view(
         return {}
     # its fields as they are (model_dump would copy each): the consents, its only nested
     # models, are not values; the view is read, never changed
-    v = {k: x for k, x in guest.__dict__.items() if k not in _CONSENTS}
+    v = dict(guest.__dict__)
+    for k in _CONSENTS:
+        v.pop(k, None)
     agg = settings.fresh.get(guest_id) or aggregates.load(store, guest_id)
     v |= aggregates.view(agg, settings.crm)
     loy = settings.fresh_loyalty.get(guest_id) or membership.load(store, guest_id)
     v |= loyalty.view(loy, settings.crm)
-    v |= consent.view(consent_state(store, guest_id, said))
+    # no statement (most guests): every consent value unknown, the same view for all
+    v |= _NO_CONSENT if said == [] else consent.view(consent_state(store, guest_id, said))
     return v
+
+
+Plan = tuple[str | None, dict[str, str]]  # a target's type and its property map
+
+
+def property_plan(target_name: str, target_type: str | None, settings: ActivitySettings) -> Plan:
+    """The target's type (as configured, else `target_type`) and its CRM property ->
+    value name map: the same for every guest, so made once per batch of payloads."""
+    ttype = settings.target_types.get(target_name, target_type)
+    return ttype, crm_properties.property_map(target_name, ttype, settings.crm.properties)
 
 
 def enrich(
@@ -199,11 +213,12 @@ def enrich(
     payload: dict[str, Any],
     settings: ActivitySettings,
     view: dict[str, Any] | None = None,
+    plan: Plan | None = None,
 ) -> dict[str, Any]:
     """`payload` (the target's `project(guest)`) with the mapped computed properties;
-    `target_type` picks the defaults when the config names no properties for the target."""
-    ttype = settings.target_types.get(target_name, target_type)
-    props = crm_properties.property_map(target_name, ttype, settings.crm.properties)
+    `target_type` picks the defaults when the config names no properties for the target.
+    `plan`: `property_plan` of the target, if the caller has it."""
+    ttype, props = plan or property_plan(target_name, target_type, settings)
     if not props:
         return payload
     if view is None:

@@ -152,13 +152,17 @@ def properties(
     for prop, name in props.items():
         v = view.get(name)
         if v is None or v == "" or v == []:
-            if name in AGGREGATE_VALUES:
-                _put(out, prop, empty)
-            continue
-        v = _format(v, as_string=as_string)
+            if name not in AGGREGATE_VALUES:
+                continue
+            v = empty
+        elif type(v) is not str:  # a str is sent as it is (most values: no call)
+            v = _format(v, as_string=as_string)
         if limit and isinstance(v, str) and len(v) > limit:
             v = v[: limit - 1] + "…"
-        _put(out, prop, v)
+        if "." in prop:  # nested: custom_fields.gs_visits
+            _put(out, prop, v)
+        else:
+            out[prop] = v
     return out
 
 
@@ -177,10 +181,8 @@ def _put(out: dict[str, Any], dotted: str, value: Any) -> None:
 
 def merge(payload: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     """`payload` with `extra` laid over it (nested dicts merged, not replaced)."""
-    out = dict(payload)
-    for k, v in extra.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge(out[k], v)
-        else:
-            out[k] = v
+    out = {**payload, **extra}
+    for k in payload.keys() & extra.keys():  # only a key both have may nest (most: none)
+        if isinstance(v := extra[k], dict) and isinstance(payload[k], dict):
+            out[k] = merge(payload[k], v)
     return out

@@ -69,6 +69,9 @@ class LoyaltyActivity:
     coupons: list[CouponRow] = field(default_factory=list)
 
 
+_TABLES = ("points_movements", "point_balances", "memberships", "coupons")
+
+
 def _t(dt: datetime | None) -> str | None:
     return ts(dt) if dt is not None else None
 
@@ -195,6 +198,9 @@ class LoyaltyOps(StoreBase):
         """Each guest's movements, balances, memberships and coupons, less those that came
         with a record its source removed; a few queries per 500 guests."""
         out = {g: LoyaltyActivity() for g in guest_ids}
+        # no loyalty row in the store (a booking export's import): no query per 500 guests
+        if not self._filled(_TABLES):
+            return out
         for i in range(0, len(guest_ids), 500):
             self._loyalty(list(guest_ids[i : i + 500]), out)
         return out

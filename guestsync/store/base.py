@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +40,24 @@ def marks(n: int) -> str:
 def ts(dt: datetime | None = None) -> str:
     """A timestamp as stored: ISO 8601 in UTC, microseconds, so strings sort as times."""
     return (dt or utcnow()).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def stamps() -> Callable[[datetime | None], str]:
+    """`ts` for the rows of one statement: each distinct time formatted once (a window's
+    links share the few times its rows were received), and one "now" for all the rows
+    given no time. A time with fold=1 is formatted each time: it compares equal to the
+    same wall time with fold=0, another instant."""
+    memo: dict[datetime | None, str] = {}
+
+    def stamp(dt: datetime | None) -> str:
+        if dt is not None and dt.fold:
+            return ts(dt)
+        s = memo.get(dt)
+        if s is None:
+            s = memo[dt] = ts(dt)
+        return s
+
+    return stamp
 
 
 def connect(path: str | Path) -> Database:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from ..models import Guest, Reservation
-from .base import StoreBase, ts
+from .base import StoreBase, stamps, ts
 from .keyhash import key_hash
 
 
@@ -174,7 +174,9 @@ class GuestOps(StoreBase):
         self, rows: Iterable[tuple[str, str, str, Reservation, datetime | None]]
     ) -> None:
         """`upsert_reservation` for many: (source, external id, guest id, reservation,
-        updated at), written in this order (a later row of the same booking wins)."""
+        updated at), written in this order (a later row of the same booking wins). Rows
+        with no time of update are stamped with one "now", as save_guests does."""
+        stamp = stamps()
         self.conn.executemany(
             "INSERT INTO reservations (source, external_id, guest_id, venue, start_at,"
             " party_size, status, channel, requests, updated_at)"
@@ -194,7 +196,7 @@ class GuestOps(StoreBase):
                     r.status.value,
                     r.channel,
                     r.requests,
-                    ts(updated_at),
+                    stamp(updated_at),
                 )
                 for source, external_id, guest_id, r, updated_at in rows
             ],

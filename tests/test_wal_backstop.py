@@ -49,7 +49,9 @@ def test_the_wal_stays_bounded_beside_a_checkpoint_thread(tmp_path):
         checkpointer.stop()
     assert checkpointer.runs > 0
     # The writer's checkpoint is skipped while the thread's runs: the WAL may pass the
-    # backstop by a few transactions (without it: about 12,000 pages).
-    assert _wal_pages(path) < 2000
+    # backstop by a few transactions, more on a loaded machine, where the thread's runs
+    # take longer (once past 2000 pages beside four other busy processes on two cores);
+    # without the backstop it holds everything written, about 12,000 pages.
+    assert _wal_pages(path) < 4000
     assert store.conn.execute("SELECT count(*) FROM scratch").fetchone()[0] == 10000
     store.close()

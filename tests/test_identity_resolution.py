@@ -48,20 +48,25 @@ def store_before(tmp_path, migration: str, guest: Guest, *missing: str) -> Store
     path = tmp_path / "old.db"
     db = Database(path)
     load_all().apply(db, stop_before=migration)
-    old = Store(db)
+    link_old(Store(db), guest, *missing)
+    db.conn.commit()
+    db.close()
+    return Store.open(path)
+
+
+def link_old(store: Store, guest: Guest, *missing: str) -> None:
+    """`guest` linked as g-old (site:s:a) with its keys but those of the kinds `missing`,
+    as a store written before a migration that adds them."""
     f = features(guest)
-    old.save_guest(Guest(id="g-old"))
-    old.save_link(
+    store.save_guest(Guest(id="g-old"))
+    store.save_link(
         ("site", "s", "a"),
         guest_id="g-old",
         record_json=guest.model_dump_json(exclude_none=True),
         features_json=features_json(f),
         seen_at=T0,
     )
-    old.add_guest_keys("g-old", [k for k in keys_for(f) if k[0] not in missing])
-    db.conn.commit()
-    db.close()
-    return Store.open(path)
+    store.add_guest_keys("g-old", [k for k in keys_for(f) if k[0] not in missing])
 
 
 @pytest.fixture

@@ -4,23 +4,26 @@ migrations a database did not have yet, after their schema, in the same transact
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from guestsync.identity import features, keys_for
-from guestsync.identity.prepare import features_json
 from guestsync.models import Guest
 from guestsync.store import open_store
 from guestsync.store.keyhash import key_hash
 from guestsync.store.pg_schema import applied, migrate
-from guestsync.store.schema import BACKFILLS
+from guestsync.store.schema import BACKFILLS, load_all
 
-T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+from .test_identity_resolution import link_old
 
 
 def test_the_key_backfills_are_registered_for_postgresql():
-    assert {"0024_birthday_keys", "0025_partial_name_keys", "0028_email_flat_keys"} <= set(
-        BACKFILLS
-    )
+    load_all()  # as pg_schema does: a migration registers its backfill when imported
+    assert {
+        "0024_birthday_keys",
+        "0025_partial_name_keys",
+        "0028_email_flat_keys",
+        "0040_dob_initials_keys",
+    } <= set(BACKFILLS)
 
 
 def test_a_database_without_a_backfill_migration_gets_its_data_step(pg_url):
@@ -28,16 +31,8 @@ def test_a_database_without_a_backfill_migration_gets_its_data_step(pg_url):
     the `dob` and `email_flat` keys, as a SQLite store does when it opens."""
     store = open_store(pg_url)
     laura = Guest(full_name="Laura Walker", birthday=date(1971, 3, 9), email="laura@walker.tw")
+    link_old(store, laura, "dob", "email_flat")
     f = features(laura)
-    store.save_guest(Guest(id="g-old"))
-    store.save_link(
-        ("site", "s", "a"),
-        guest_id="g-old",
-        record_json=laura.model_dump_json(exclude_none=True),
-        features_json=features_json(f),
-        seen_at=T0,
-    )
-    store.add_guest_keys("g-old", [k for k in keys_for(f) if k[0] not in ("dob", "email_flat")])
     store.conn.execute(
         "DELETE FROM _guestsync_migrations WHERE name IN (?, ?)",
         ("0024_birthday_keys", "0028_email_flat_keys"),

@@ -149,10 +149,9 @@ def main() -> None:
         csv_path = Path(tmp) / "bookings.csv"
         make_csv(csv_path, n)
         hub = open_hub(Path(tmp))
+        # the import as it runs by default: in this process (no mapping worker: each
+        # phase's CPU is ours), in its windows (bulk: `import_window`; else 500 a batch)
         hub.bulk = not per_record
-        hub.parallel_min_rows = 10**12  # in this process: each phase's CPU is ours
-        hub.process_batch_size = 500 if per_record else 5000  # the worker's window size
-        hub.import_window = hub.process_batch_size
         wall, cpu = time.perf_counter(), time.process_time()
         STACK.append(0.0)
         import_files(hub, "site", [str(csv_path)])

@@ -15,6 +15,7 @@ and son on one phone stay apart.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -62,6 +63,29 @@ class Score:
         if self.reason:
             out["_guard"] = {"reason": self.reason}
         return out
+
+    def as_json_text(self) -> str:
+        """`json.dumps(self.as_json(), ensure_ascii=False)`, as the match log stores each
+        judgement, from one encoded fragment per distinct (field, FieldScore): most pairs
+        agree or differ alike on most fields, so a window encodes a few hundred fragments
+        instead of a dict per field per judgement (~1.5% of a bulk import's CPU, #20)."""
+        parts = []
+        for k, v in self.fields.items():
+            frag = _FRAGMENTS.get((k, v))
+            if frag is None:
+                if len(_FRAGMENTS) >= _FRAGMENTS_MAX:
+                    _FRAGMENTS.clear()
+                frag = _FRAGMENTS[(k, v)] = _encode({k: Score(0.0, {k: v}).as_json()[k]})[1:-1]
+            parts.append(frag)
+        if self.reason:
+            parts.append(_encode({"_guard": {"reason": self.reason}})[1:-1])
+        return "{" + ", ".join(parts) + "}"
+
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+# (field, FieldScore) -> '"field": {...}', its part of the match log's JSON text
+_FRAGMENTS: dict[tuple[str, FieldScore], str] = {}
+_FRAGMENTS_MAX = 1 << 16
 
 
 def form(f: Features, name: str) -> Any:

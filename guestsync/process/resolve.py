@@ -11,7 +11,6 @@ can put them back, and delivery can merge the two CRM contacts (SupportsMerge).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,10 +27,6 @@ from ..store import Store
 from ..store.identity import Ref
 from .neighbourhood import RECORDS, Neighbourhood
 from .window import WindowStore
-
-# The match log's `fields` as json.dumps(..., ensure_ascii=False) writes them, without
-# making an encoder for each judgement.
-_fields_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class IdentityError(GuestsyncError):
@@ -190,7 +185,7 @@ class Resolver:
                 "candidate": j.guest_id,
                 "candidate_ref": j.ref,
                 "score": round(j.score.total, 3),
-                "fields": _fields_json(j.score.as_json()),  # as stored
+                "fields": j.score.as_json_text(),  # as stored
                 "outcome": j.outcome,
             }
             for j in decision.judgements

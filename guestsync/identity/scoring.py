@@ -19,7 +19,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import tf
 from .compare import COMPARISONS
@@ -31,8 +31,10 @@ _NAME_AGREES = frozenset({"exact", "romanized"})
 _NEAR = frozenset({"exact", "romanized", "close"})
 
 
-@dataclass(frozen=True)
-class FieldScore:
+class FieldScore(NamedTuple):
+    """(A named tuple, not a frozen dataclass: made for every field of every pair
+    scored, and a frozen dataclass's __init__ costs four times as much, #20.)"""
+
     level: str
     similarity: float
     weight: float  # what the field adds to the score (tf included, 0 when the guard drops it)

@@ -223,7 +223,7 @@ class IdentityOps(StoreBase):
                     r.get("candidate"),
                     r.get("candidate_ref"),
                     r.get("score"),
-                    f if isinstance(f := r.get("fields") or {}, str) else dumps(f),
+                    f if isinstance(f := r.get("fields"), str) else dumps(f) if f else "{}",
                     r["outcome"],
                 )
                 for r in rows

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .keys import Features
 from .namecmp import latin_given
@@ -22,8 +23,7 @@ _RANK = {MERGE: 2, REVIEW: 1, DISTINCT: 0}
 AMBIGUITY_MARGIN = 4.0
 
 
-@dataclass(frozen=True)
-class CandidateRecord:
+class CandidateRecord(NamedTuple):  # (made per candidate record per decision: cheap)
     guest_id: str
     ref: str  # "source:stream:external_id" of the linked record
     features: Features

@@ -17,8 +17,8 @@ the other drops it. On SQLite one writer processes the inbox: no claims, today's
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from ..models import InboxEntry
 from .base import StoreBase, chunks, marks, ts, utcnow
@@ -29,8 +29,10 @@ CLAIM_TTL = timedelta(minutes=5)  # a window is processed within seconds; see ab
 _ROW = "id, source, stream, external_id, raw, origin, received_at"
 
 
-@dataclass(frozen=True)
-class InboxRow:
+class InboxRow(NamedTuple):
+    """(A named tuple: one per inbox row a window claims; a frozen dataclass's
+    __init__ costs four times as much, #20.)"""
+
     id: int
     source: str
     stream: str

@@ -66,9 +66,9 @@ _DEFAULT_GC = os.environ.get("BENCH_GC") == "default"
 
 
 def _gc_as_the_lane() -> AbstractContextManager[None]:
-    """The collector as process_batch runs it around a batch (gc_pacing: no full
+    """The collector as process_batch runs it around a batch (gc_pacing: no
     collection inside it), or BENCH_GC=default to measure CPython's own pacing."""
-    return nullcontext() if _DEFAULT_GC else gc_pacing.no_full_collections()
+    return nullcontext() if _DEFAULT_GC else gc_pacing.no_collections()
 
 
 def _gc_as_the_stage() -> AbstractContextManager[None]:

@@ -181,20 +181,21 @@ def process_batch(
         run = lambda part, done, window: again(part, mapped=done, bulk=window)  # noqa: E731
         return keyed_batch(store, rows, mapped, stats, identity, bulk=bulk, run=run)
     if bulk if bulk is not None else len(rows) >= BULK_ROWS:
-        mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
         # the lists only grow: their lengths restore them (no copy per window of a run's
         # warnings, which may be one per row)
         before, errors, warnings = replace(stats), len(stats.errors), len(stats.warnings)
         try:
-            with gc_pacing.no_full_collections():
+            with gc_pacing.no_collections():  # the window's records live as long
+                mapped = mapped if mapped is not None else map_ahead(rows, mapping_for)
                 _process(store, rows, targets, stats, identity, mapped, settings, defer, bulk=True)
+                mapped = None  # freed now: not walked by the young collection due next
             gc_pacing.freeze_long_lived()
             return
         except _WindowFailed:
             for f in fields(stats):
                 setattr(stats, f.name, getattr(before, f.name))
             del stats.errors[errors:], stats.warnings[warnings:]
-    with gc_pacing.no_full_collections():  # as a bulk window (gc_pacing: one batch's objects)
+    with gc_pacing.no_collections():  # as a bulk window (gc_pacing: one batch's objects)
         _process(
             store, rows, targets, stats, identity, mapped, settings, defer, mapping_for=mapping_for
         )

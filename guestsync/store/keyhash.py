@@ -21,10 +21,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 from hashlib import blake2b
+from struct import Struct
+
+# A 4-byte blake2b copied from one made once: the same digest as
+# blake2b(data, digest_size=4), for 0.56 us instead of 0.89 (parsing digest_size each call)
+_BLAKE4 = blake2b(digest_size=4)
+_U32 = Struct(">I").unpack  # the digest as an integer (int.from_bytes costs 2x)
 
 
 def _h32(text: str) -> int:
-    return int.from_bytes(blake2b(text.encode(), digest_size=4).digest(), "big")
+    h = _BLAKE4.copy()
+    h.update(text.encode())
+    return _U32(h.digest())[0]
 
 
 _group_h32 = lru_cache(maxsize=1024)(_h32)  # one name, several keys
@@ -36,8 +44,9 @@ def key_hash(kind: str, value: str) -> int:
     """The signed 64-bit integer (SQLite INTEGER) standing for blocking key (kind, value)."""
     group = value.partition("|")[0].partition("@")[0]
     # _h32 inlined: a bulk import hashes ~9 keys a row (1.44 -> 1.20 us a key)
-    whole = blake2b(f"{kind}\x1f{value}".encode(), digest_size=4).digest()
-    n = _group_h32(group) << 32 | int.from_bytes(whole, "big")
+    whole = _BLAKE4.copy()
+    whole.update(f"{kind}\x1f{value}".encode())
+    n = _group_h32(group) << 32 | _U32(whole.digest())[0]
     return n - _TWO_64 if n >= _TWO_63 else n
 
 

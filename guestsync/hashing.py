@@ -10,16 +10,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
+from collections.abc import Callable
 from typing import Any
 
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
-)  # built once: json.dumps(...) builds an encoder per call
+
+def compact_encoder(*, sort_keys: bool = False, default: Any = None) -> Callable[[Any], str]:
+    """json.dumps(value, ensure_ascii=False, separators=(",", ":"), ...) of plain JSON
+    data (no cycles: nothing checks for them), without what `JSONEncoder.encode` makes
+    per call: the C encoder and a circular-reference check. 1.3 us a record's features
+    against 2.2 with one JSONEncoder and 3.4 with json.dumps (#20)."""
+    enc = json.JSONEncoder(
+        ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys, default=default
+    )
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (another Python): the same text, slower
+        return enc.encode
+    chunks = make(
+        None, enc.default, json.encoder.encode_basestring, None, ":", ",", sort_keys, False, True
+    )
+    return lambda value: "".join(chunks(value, 0))
 
 
-def canonical_json(value: Any) -> str:
-    """`value` as canonical JSON text: equal values, equal text, whatever their key order."""
-    return _CANONICAL.encode(value)
+# `value` as canonical JSON text: equal values, equal text, whatever their key order
+canonical_json = compact_encoder(sort_keys=True, default=str)
 
 
 def text_hash(text: str) -> str:

@@ -37,3 +37,36 @@ def test_a_content_id_is_short_prefixed_and_stable():
     rid = content_id({"name": "Amy", "at": "2026-01-01"})
     assert rid == content_id({"at": "2026-01-01", "name": "Amy"})
     assert rid.startswith("sha256:") and len(rid) == len("sha256:") + 32
+
+
+def test_the_compact_encoders_write_what_json_dumps_writes():
+    """canonical_json and the features' encoder call the C encoder directly
+    (hashing.compact_encoder): the same text as json.dumps, over random nested values."""
+    import random
+
+    from guestsync.hashing import compact_encoder
+
+    rng = random.Random(1)
+    leaves = [1, 2.5, -0.1, 1e20, None, True, 'x"y', "陳小明\n", "é\t", date(2026, 1, 2)]
+    leaves += [Decimal("1.10"), float("nan"), 10**30]
+
+    def value(depth: int = 0) -> object:
+        r = rng.random()
+        if depth < 3 and r < 0.25:
+            return {
+                rng.choice("ba陳zé") + str(i): value(depth + 1) for i in range(rng.randrange(4))
+            }
+        if depth < 3 and r < 0.35:
+            return [value(depth + 1) for _ in range(rng.randrange(3))]
+        return rng.choice(leaves)
+
+    plain = compact_encoder()
+    for _ in range(5000):
+        v = value()
+        kw: dict = {"ensure_ascii": False, "separators": (",", ":")}
+        assert canonical_json(v) == json.dumps(v, sort_keys=True, default=str, **kw)
+        try:
+            expected = json.dumps(v, **kw)
+        except TypeError:  # a date or Decimal: only canonical_json says those (as text)
+            continue
+        assert plain(v) == expected

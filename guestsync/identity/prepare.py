@@ -9,12 +9,11 @@ with its own compared fields, and folds the record itself otherwise.
 
 from __future__ import annotations
 
-import json
-import json.encoder
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .. import identity
+from ..hashing import compact_encoder
 from ..models import SourceRecord
 from .keys import Features, Key, stored_and_probe_keys
 
@@ -29,22 +28,7 @@ class Prepared:
     features_json: str
 
 
-def _encoder() -> Callable[[Features], str]:
-    """json.dumps(f, ensure_ascii=False, separators=(",", ":")), without what it makes
-    per call: a JSONEncoder, and in its encode() the C encoder and a circular-reference
-    check (features are plain values). 1.3 us a record, against 2.2 with one JSONEncoder
-    and 3.4 with json.dumps (#20)."""
-    enc = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator (another Python): the same text, slower
-        return enc.encode
-    chunks = make(
-        None, enc.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
-    )
-    return lambda f: "".join(chunks(f, 0))
-
-
-features_json = _encoder()
+features_json = compact_encoder()  # a record's features as guest_links stores them
 
 
 # Folded records by (compared fields, the guest as the record describes it): a guest's

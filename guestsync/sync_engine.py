@@ -25,8 +25,8 @@ from .intake.pull import PullStats, make_source, pull
 from .mapping import CompiledMapping, load_mapping
 from .mapping.context import Context
 from .process import outbox
-from .process.batch import ProcessStats
-from .process.mapping_pool import BATCH, PARALLEL_MIN_ROWS, MappingPool, process_inbox
+from .process.batch import IMPORT_CACHE_MIB, IMPORT_WINDOW, ProcessStats
+from .process.mapping_pool import PARALLEL_MIN_ROWS, MappingPool, process_inbox
 from .restaurant import hooks
 from .restaurant.hooks import ActivitySettings
 from .restaurant.privacy import install_log_masking
@@ -79,9 +79,9 @@ class Hub:
         self.context = ctx
         self.parallel_min_rows = PARALLEL_MIN_ROWS  # map in a 2nd process above this
         self.process_batch_size = 500  # inbox rows per transaction (serve's worker: fewer)
-        # a CSV import's rows per window in the bulk lane (import_csv.py): as the mapping
-        # worker's (#20: at 50k rows, 5000-row windows took ~10% less CPU than 500-row ones)
-        self.import_window = BATCH
+        # a CSV import's rows per window in the bulk lane, and the page cache meanwhile
+        # (import_csv.py; process/batch.py says why)
+        self.import_window, self.import_cache_mib = IMPORT_WINDOW, IMPORT_CACHE_MIB
         self.refresh_chunk = 1000  # guests per transaction of the daily refresh (serve: fewer)
         self.map_ahead = False  # map a batch before its transaction (serve's worker)
         self.bulk: bool | None = None  # the lane: bulk, per record, or by batch size

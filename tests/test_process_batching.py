@@ -188,3 +188,27 @@ def test_checkpoints_go_aside_while_processing_and_the_setting_comes_back(tmp_pa
         assert store.autocheckpoint() == BACKSTOP_PAGES
     assert store.autocheckpoint() == 1000
     store.close()
+
+
+def test_an_import_processes_with_a_larger_page_cache_then_puts_it_back(tmp_path):
+    """A bulk import's windows dirty more pages than SQLite's default cache holds
+    (process/batch.py IMPORT_CACHE_MIB): the cache is larger while it processes, and
+    as it was afterwards; the per-record lane leaves it alone."""
+    write_config(tmp_path, SITE_CSV_CONFIG)
+    shutil.copy(SAMPLES / "booking_site.csv", tmp_path / "site.csv")
+    hub = Hub(load_config(tmp_path / "guestsync.yaml"))
+    cache = lambda: hub.store.conn.execute("PRAGMA cache_size").fetchone()[0]  # noqa: E731
+    before, seen = cache(), []
+    real = hub.process
+
+    def process(*a: Any, **k: Any) -> Any:
+        seen.append(cache())
+        return real(*a, **k)
+
+    hub.process = process  # type: ignore[method-assign]
+    import_files(hub, "site", [str(tmp_path / "site.csv")])
+    hub.bulk = False
+    import_files(hub, "site", [str(tmp_path / "site.csv")], force=True)
+    assert seen == [-hub.import_cache_mib * 1024, before] and cache() == before
+    assert -hub.import_cache_mib * 1024 < before < 0  # larger (KiB, negative)
+    hub.close()

@@ -7,6 +7,7 @@ is, so `status` and a monitoring query see a nightly import that failed or never
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,7 +140,8 @@ def _import(
     if process:
         # the bulk lane in windows of `import_window` rows; the per-record lane as set
         window = None if hub.bulk is False else hub.import_window
-        report.process = hub.process(progress=process_progress, batch_size=window)
+        with hub.store.page_cache(hub.import_cache_mib) if window else nullcontext():
+            report.process = hub.process(progress=process_progress, batch_size=window)
     report.rejects_files, report.archived = hub.finish_imports(
         ingest, archive=archive, rejects=rejects
     )

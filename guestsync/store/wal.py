@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .base import StoreBase
@@ -64,6 +66,22 @@ class WalOps(StoreBase):
             return 0, 0
         _, in_log, copied = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return in_log, copied
+
+    @contextmanager
+    def page_cache(self, mib: int) -> Iterator[None]:
+        """SQLite's page cache at `mib` MiB meanwhile, then as it was. A transaction that
+        dirties more pages than the cache holds writes some of them to the WAL before its
+        COMMIT (a spill), and again if they change once more: a bulk import's window does
+        (IMPORT_CACHE_MIB, process/batch.py)."""
+        if self.dialect != "sqlite":
+            yield
+            return
+        before = int(self._one("PRAGMA cache_size"))  # (negative: KiB; positive: pages)
+        self.conn.execute(f"PRAGMA cache_size = {-int(mib) * 1024}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {before}")
 
 
 class WriteTurn:

@@ -22,6 +22,8 @@ def test_text_is_json_dumps_of_as_json_over_generated_pairs() -> None:
     for a, b in itertools.combinations(feats, 2):
         s = scorer.score(a, b)
         guarded += bool(s.reason)
+        # floats only: the fragments are remembered by value, and 1 == 1.0
+        assert all(type(x) is float for f in s.fields.values() for x in f[1:])
         assert s.as_json_text() == json.dumps(s.as_json(), ensure_ascii=False)
     assert guarded  # the guard's reason is part of the text too
 

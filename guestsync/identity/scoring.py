@@ -70,7 +70,9 @@ class Score:
         """`json.dumps(self.as_json(), ensure_ascii=False)`, as the match log stores each
         judgement, from one encoded fragment per distinct (field, FieldScore): most pairs
         agree or differ alike on most fields, so a window encodes a few hundred fragments
-        instead of a dict per field per judgement (~1.5% of a bulk import's CPU, #20)."""
+        instead of a dict per field per judgement (~1.5% of a bulk import's CPU, #20).
+        (Keyed by value: 1 == 1.0 would share a fragment, so a FieldScore's figures are
+        floats, as the comparisons and weights give them.)"""
         parts = []
         for k, v in self.fields.items():
             frag = _FRAGMENTS.get((k, v))

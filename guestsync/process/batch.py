@@ -23,14 +23,14 @@ from pydantic import ValidationError
 from ..connectors.base import Target
 from ..errors import BadRecordError
 from ..identity import IdentityConfig
-from ..identity.prepare import Prepared, prepare, prepared_of
+from ..identity.prepare import MappedBatch, Prepared, prepare, prepared_of
 from ..mapping import CompiledMapping
 from ..models import SourceRecord
 from ..restaurant import hooks
 from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
 from . import fastpath, gc_pacing
-from .keyed import keyed_batch
+from .keyed import keyed_batch, subset
 from .ordering import WindowVersions, is_current
 from .outbox import queue_for_targets
 from .removals import note_removal
@@ -223,7 +223,7 @@ def _process(
         if len(pending) < len(rows):
             keep = [i for i, r in enumerate(rows) if r.id in pending]
             rows = [rows[i] for i in keep]
-            mapped = [mapped[i] for i in keep] if mapped is not None else None
+            mapped = subset(mapped, keep) if mapped is not None else None
         # No forgotten guest, no record to screen: the batch holds the write lock, so no
         # `forget` can add a suppression before it commits.
         screen = store.any_suppressions()
@@ -247,6 +247,7 @@ def _process(
                 refs,
                 cap=resolver.cap,
                 caps=resolver.caps,
+                hashes=mapped.hashes if isinstance(mapped, MappedBatch) else None,
             )
             resolver.over(window)
             versions = WindowVersions(store, refs)

@@ -31,7 +31,17 @@ from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
 from ..store.checkpointer import Checkpointer
 from . import gc_pacing
-from .batch import MAPPING_ERRORS, ProcessStats, Progress, map_row, process_pending, rejection
+from .batch import (
+    MAPPING_ERRORS,
+    MappingFor,
+    ProcessStats,
+    Progress,
+    map_row,
+    process_pending,
+    rejection,
+)
+from .handover import Handover, decode, encode
+from .window import hashed
 
 # Below this, the worker costs more than it saves (#20, bench_csv_import.py --one-process,
 # bulk lane, whole-tree CPU): at 20k rows 10.6 CPU-s with it, 7.9 without; at 200k, 130
@@ -102,15 +112,21 @@ def _lookup(source: str, stream: str) -> CompiledMapping:
     return found
 
 
-def map_rows(items: list[tuple[str, str, str, str]]) -> MappedBatch:
+def map_rows(
+    items: list[tuple[str, str, str, str]],
+    lookup: MappingFor = _lookup,
+    fields: tuple[str, ...] | None = None,
+) -> Handover:
     """Map (source, stream, external id, raw JSON) rows; a failure becomes its reason.
-    Each mapped record comes with its identity features and keys (prepare.py)."""
+    Each mapped record comes with its identity features and keys (prepare.py) and their
+    hashes, all as plain values (handover.py: `decode` makes them a MappedBatch)."""
     out: list[SourceRecord | str] = []
     prepared: list[Prepared | None] = []
-    fields = _FIELDS[0] if _FIELDS else ()
+    if fields is None:
+        fields = _FIELDS[0] if _FIELDS else ()
     for source, stream, external_id, raw in items:
         try:
-            record = map_row(_lookup, source, stream, external_id, raw)
+            record = map_row(lookup, source, stream, external_id, raw)
             prep = prepare(record, fields)
         except MAPPING_ERRORS as exc:
             out.append(rejection(exc))
@@ -118,7 +134,7 @@ def map_rows(items: list[tuple[str, str, str, str]]) -> MappedBatch:
             continue
         out.append(record)
         prepared.append(prep)
-    return MappedBatch(out, prepared)
+    return encode(fields, out, prepared, hashed)
 
 
 class MappingPool:
@@ -137,7 +153,8 @@ class MappingPool:
             initargs=(parent_args(), files, ctx, fields),
         )
 
-    def submit(self, rows: list[InboxRow]) -> Future[MappedBatch]:
+    def submit(self, rows: list[InboxRow]) -> Future[Handover]:
+        """Map `rows` in the worker; `handover.decode` of the result is the MappedBatch."""
         items = [(r.source, r.stream, r.external_id, r.raw) for r in rows]
         return self.executor.submit(map_rows, items)
 
@@ -154,6 +171,11 @@ class MappingPool:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _taken(future: Future[Handover]) -> Callable[[], MappedBatch]:
+    """How process_pending takes a window mapped in the worker: its records rebuilt."""
+    return lambda: decode(future.result())
 
 
 @contextlib.contextmanager
@@ -255,7 +277,7 @@ def _process_inbox(
             settings=settings,
             progress=progress,
             # batch k+1 is mapped in the worker process while batch k is resolved and written
-            premap=lambda rows: pool.submit(rows).result,
+            premap=lambda rows: _taken(pool.submit(rows)),
             ramp=RAMP,
             lookahead=LOOKAHEAD,  # the worker maps on while the main process resolves
             bulk=bulk,

@@ -20,6 +20,7 @@ from typing import Any
 from ..connectors.base import Target
 from ..errors import BadRecordError
 from ..identity import IdentityConfig
+from ..identity.keys import bound_memo
 from ..identity.keys import features as fold
 from ..identity.prepare import MappedBatch, Prepared, prepare
 from ..lifeline import die_with_parent, parent_args
@@ -74,6 +75,12 @@ BATCH = 3000
 LOOKAHEAD = 1
 RAMP = (250, 1000)  # the first batches: the first one mapped is waited for, the rest not
 
+# Blocking keys remembered in the worker (identity/keys.py; the main process keeps its
+# 65,536 for the candidates it meets): a guest's repeat bookings within prepare.py's
+# _FOLDED_MAX guests find theirs there already, and the full memo, ~140 MB at 1M rows,
+# was the worker's largest part.
+WORKER_MEMO = 8192
+
 _MAPPINGS: dict[tuple[str, str], CompiledMapping] = {}
 _FIELDS: list[tuple[str, ...]] = []  # the identity fields records are folded with
 
@@ -91,6 +98,7 @@ def _init_child(
 
 
 def _init(files: dict[tuple[str, str], str], ctx: Context, fields: tuple[str, ...] = ()) -> None:
+    bound_memo(WORKER_MEMO)
     _MAPPINGS.update({key: load_mapping(path, ctx) for key, path in files.items()})
     _FIELDS[:] = [fields]
     # What mapping and folding load on first use (phone metadata, OpenCC, pypinyin): now,

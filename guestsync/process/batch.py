@@ -385,7 +385,7 @@ def process_pending(
     Mapping inside the batch's transaction is the default. `ahead`: map each batch before
     its transaction opens (`guestsync serve`: the webhook writer waits for the write lock
     only while guests are resolved). `premap(rows)` starts mapping a batch and returns
-    how to get the result: called for batch k+1 before batch k is written (parallel.py
+    how to get the result: called for batch k+1 before batch k is written (mapping_pool.py
     maps in a worker process meanwhile); `lookahead` batches are started ahead. `ramp`:
     sizes of the first batches, smaller, so that the first wait for a mapped batch is
     short. `bulk`: as process_batch takes it (default: by the batch's size)."""

@@ -4,7 +4,10 @@ resolves guests and writes the previous batch.
 Mapping (parsing, phone/email normalization, dates, validation) is pure and about half
 of the process stage's CPU; identity resolution and the SQLite writes stay in the one
 process that owns the store. The worker is spawned (not forked: the parent may run
-threads and holds an open SQLite connection) and compiles the same mapping files.
+threads and holds an open SQLite connection) and compiles the same mapping files. It also
+folds each record (identity/prepare.py) and hashes its blocking keys, and hands a window
+back as plain columns (handover.py), which the main process takes in for a fraction of
+what mapping and folding cost it.
 """
 
 from __future__ import annotations
@@ -80,6 +83,11 @@ RAMP = (250, 1000)  # the first batches: the first one mapped is waited for, the
 # _FOLDED_MAX guests find theirs there already, and the full memo, ~140 MB at 1M rows,
 # was the worker's largest part.
 WORKER_MEMO = 8192
+# And in the main process meanwhile, which looks up keys only for the linked records it
+# meets (process/neighbourhood.py): at 1M rows it held as much as the whole in-process
+# import (437 MB: the memo's 65,536 entries, filled with candidates' keys), which with
+# the worker's ~200 MB was over the issue's 600 MB for the process tree.
+MAIN_MEMO = 16384
 
 _MAPPINGS: dict[tuple[str, str], CompiledMapping] = {}
 _FIELDS: list[tuple[str, ...]] = []  # the identity fields records are folded with
@@ -187,6 +195,15 @@ def _taken(future: Future[Handover]) -> Callable[[], MappedBatch]:
 
 
 @contextlib.contextmanager
+def _memo_bound(entries: int) -> Iterator[None]:
+    before = bound_memo(entries)
+    try:
+        yield
+    finally:
+        bound_memo(before)
+
+
+@contextlib.contextmanager
 def checkpoints_aside(store: Store) -> Iterator[None]:
     """Meanwhile, WAL checkpoints from a thread of their own (store/wal.py), not inside
     the main thread's commits (but for its backstop): their copying and fsyncs (SQLite
@@ -275,7 +292,7 @@ def _process_inbox(
         )
     fields = tuple((identity or IdentityConfig()).fields)
     own = contextlib.nullcontext(pool) if pool else MappingPool(files, ctx, fields=fields)
-    with own as pool, checkpoints_aside(store):
+    with own as pool, checkpoints_aside(store), _memo_bound(MAIN_MEMO):
         return process_pending(
             store,
             mapping_for,

@@ -241,3 +241,18 @@ def test_the_benchmark_file_comes_back_the_same(tmp_path):
     assert len(a) == 3001 and isinstance(b[-1], str)
     assert sum(p is not None for p in b.prepared) == 3000
     assert len({id(p) for p in b.prepared if p}) < 3000  # repeat bookings share one
+
+
+def test_the_keys_memo_keeps_to_the_bound_the_worker_sets():
+    """The worker and, meanwhile, the main process remember fewer guests' keys
+    (mapping_pool.WORKER_MEMO, MAIN_MEMO): the process tree's memory at 1M rows."""
+    from guestsync.identity import keys
+
+    before = keys.bound_memo(4)
+    try:
+        for i in range(10):
+            keys.stored_and_probe_keys({"name": f"chen {i}", "phone": f"+88690000{i:04d}"})
+            assert len(keys._MEMO) <= 4
+    finally:
+        assert keys.bound_memo(before) == 4
+    assert before == keys._MEMO_MAX

@@ -78,15 +78,16 @@ BATCH = 3000
 LOOKAHEAD = 1
 RAMP = (250, 1000)  # the first batches: the first one mapped is waited for, the rest not
 
-# Blocking keys remembered in the worker (identity/keys.py; the main process keeps its
-# 65,536 for the candidates it meets): a guest's repeat bookings within prepare.py's
-# _FOLDED_MAX guests find theirs there already, and the full memo, ~140 MB at 1M rows,
-# was the worker's largest part.
+# Blocking keys remembered in the worker (identity/keys.py's memo, 65,536 by default,
+# ~2.1 KB each: ~140 MB when full): a guest's repeat bookings within prepare.py's
+# _FOLDED_MAX guests find theirs there already. At 50k rows the worker's peak RSS went
+# from 225 to 197 MB with it.
 WORKER_MEMO = 8192
 # And in the main process meanwhile, which looks up keys only for the linked records it
 # meets (process/neighbourhood.py): at 1M rows it held as much as the whole in-process
-# import (437 MB: the memo's 65,536 entries, filled with candidates' keys), which with
-# the worker's ~200 MB was over the issue's 600 MB for the process tree.
+# import (458 MB 14 minutes in, its memo filled with candidates' keys), which with the
+# worker's ~200 MB was 661 MB for the tree, over the issue's 600. A guest's bookings are
+# spread over the file, so at 1M rows the memo seldom finds them anyway.
 MAIN_MEMO = 16384
 
 _MAPPINGS: dict[tuple[str, str], CompiledMapping] = {}

@@ -378,6 +378,7 @@ def process_pending(
     ramp: Sequence[int] = (),
     lookahead: int = 1,
     bulk: bool | None = None,
+    mapped_all: Callable[[], None] | None = None,
 ) -> ProcessStats:
     """Process every pending row, `batch_size` rows per transaction, then settle the guests
     they touched. `progress(done, total)` counts rows, then guests to settle.
@@ -388,7 +389,9 @@ def process_pending(
     how to get the result: called for batch k+1 before batch k is written (mapping_pool.py
     maps in a worker process meanwhile); `lookahead` batches are started ahead. `ramp`:
     sizes of the first batches, smaller, so that the first wait for a mapped batch is
-    short. `bulk`: as process_batch takes it (default: by the batch's size)."""
+    short. `bulk`: as process_batch takes it (default: by the batch's size).
+    `mapped_all()` once every row is processed, before the guests are settled (the
+    mapping worker exits then: mapping_pool.py)."""
     if premap is None and ahead:
         premap = lambda rows: lambda: map_ahead(rows, mapping_for)  # noqa: E731
     stats = ProcessStats()
@@ -429,6 +432,8 @@ def process_pending(
                 progress(done, max(pending, done))
     finally:  # windows claimed ahead and left unprocessed (an error) are free at once
         store.release_inbox_claims(owner)
+    if mapped_all is not None:
+        mapped_all()
     # guests settled per transaction: 1000 by default; serve's worker, writing a few rows
     # per transaction so as not to hold the write lock, settles a few guests per one too
     chunk = min(1000, 2 * batch_size)

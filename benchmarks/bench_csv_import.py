@@ -11,8 +11,9 @@ Usage: bench_csv_import.py [--ingest-only] [--bulk-only] [--mapping-worker] [--w
 `--ingest-only` stops after stage 1 (rows into the inbox): the streaming-memory check for
 very large files when the whole pipeline would take too long on a loaded machine.
 `--bulk-only` leaves out the per-record lane (at 1M it alone takes most of an hour).
-`--mapping-worker` adds the bulk lane with the mapping worker on (`bulk-worker`; it is off
-by default, process/mapping_pool.py): what the worker costs and saves. `--worker-only`
+`--mapping-worker` adds the bulk lane with the mapping worker on (`bulk-worker`; `bulk` is
+the lane without it, whatever the size; by default it is on from 20,000 rows,
+process/mapping_pool.py): what the worker costs and saves. `--worker-only`
 runs that lane alone (beside the bare insert): its peak RSS at 1M without the ~15 minutes
 of the lane without it.
 Each lane's CPU is also printed by part: ingest, process (the main process, all its
@@ -103,8 +104,9 @@ def child_pipeline(
 
     hub = open_hub(workdir)
     hub.bulk = bulk
-    if worker:  # the mapping worker on whatever the backlog (off by default)
-        hub.parallel_min_rows = 0
+    # the mapping worker on whatever the backlog, or off whatever it is (by default: on
+    # from PARALLEL_MIN_ROWS rows)
+    hub.parallel_min_rows = 0 if worker else sys.maxsize
     split = cpu_split(hub)
     t0 = time.perf_counter()
     report = import_files(hub, "site", [str(csv_path)], process=process)

@@ -62,7 +62,7 @@ from .window import hashed
 #     406 -> 388); wall 112 -> 93 s (pickled: 94 -> 83; the machine's load moved more than
 #     either: the differences within a run, -74 and -16 us a row, -20 and -17 pickled);
 #     the tree's peak RSS 537 MB (pickled, memos unbounded: 773).
-# The worker's own CPU, 120-160 us a row (its start-up ~0.8 CPU-s; the hand-over's encoding
+# The worker's own CPU, 115-160 us a row (its start-up ~0.8 CPU-s; the hand-over's encoding
 # and the keys' hashing, 17 us a row more than the pickled hand-over's worker at 50k), is
 # on the other core: the tree spends more (50k: ~445 vs ~385 us a row), and where no core
 # is idle the wall gains less or nothing.

@@ -5,13 +5,17 @@ resolve, outbox), in the bulk lane and in the per-record lane, vs `sqlite-utils 
 Each side runs in its own child process. CPU is the child's and its mapping worker's
 (the machine is shared: CPU moves less than wall). Peak RSS is that of the whole process
 tree (the child and its mapping worker, summed), sampled from /proc every 50 ms.
-Usage: bench_csv_import.py [--ingest-only] [--bulk-only] [--mapping-worker] [N ...]
+Usage: bench_csv_import.py [--ingest-only] [--bulk-only] [--mapping-worker] [--worker-only]
+[N ...]
 (default 200000; e.g. `20000` while developing, `1000000` for the issue's 1M figure)
 `--ingest-only` stops after stage 1 (rows into the inbox): the streaming-memory check for
 very large files when the whole pipeline would take too long on a loaded machine.
 `--bulk-only` leaves out the per-record lane (at 1M it alone takes most of an hour).
-`--mapping-worker` adds the bulk lane with the mapping worker on (`bulk-worker`; it is off
-by default, process/mapping_pool.py): what the worker costs and saves.
+`--mapping-worker` adds the bulk lane with the mapping worker on (`bulk-worker`; `bulk` is
+the lane without it, whatever the size; by default it is on from 20,000 rows,
+process/mapping_pool.py): what the worker costs and saves. `--worker-only`
+runs that lane alone (beside the bare insert): its peak RSS at 1M without the ~15 minutes
+of the lane without it.
 Each lane's CPU is also printed by part: ingest, process (the main process, all its
 threads), the checkpointer thread's share of that, the mapping worker, and the rest
 (interpreter start-up, imports, config).
@@ -100,8 +104,9 @@ def child_pipeline(
 
     hub = open_hub(workdir)
     hub.bulk = bulk
-    if worker:  # the mapping worker on whatever the backlog (off by default)
-        hub.parallel_min_rows = 0
+    # the mapping worker on whatever the backlog, or off whatever it is (by default: on
+    # from PARALLEL_MIN_ROWS rows)
+    hub.parallel_min_rows = 0 if worker else sys.maxsize
     split = cpu_split(hub)
     t0 = time.perf_counter()
     report = import_files(hub, "site", [str(csv_path)], process=process)
@@ -219,7 +224,8 @@ def main() -> None:
         return
     args = sys.argv[1:]
     ingest_only, bulk_only = "--ingest-only" in args, "--bulk-only" in args
-    with_worker = ["bulk-worker"] if "--mapping-worker" in args else []
+    worker_only = "--worker-only" in args
+    with_worker = ["bulk-worker"] if "--mapping-worker" in args or worker_only else []
     sizes = [int(a) for a in args if not a.startswith("--")] or [200_000]
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -227,6 +233,7 @@ def main() -> None:
             make_csv(csv_path, n)
             mb = csv_path.stat().st_size / 1e6
             kinds = ["ingest"] if ingest_only else ["bulk"] if bulk_only else ["bulk", "per-record"]
+            kinds = [] if worker_only else kinds
             kinds += [] if ingest_only else with_worker
             runs = {k: run_child(k, csv_path, Path(tmp) / k) for k in ["bare", *kinds]}
         print(f"rows: {n:,} ({mb:.1f} MB)")

@@ -233,7 +233,7 @@ class Hub:
         self, progress: Callable[[int, int], None] | None = None, *, batch_size: int | None = None
     ) -> ProcessStats:
         """Map, resolve and queue every pending inbox row (in a mapping worker too from
-        `parallel_min_rows` pending rows: never by default, mapping_pool.py).
+        `parallel_min_rows` pending rows: 20,000 by default, mapping_pool.py).
         `batch_size`: rows per transaction, if not `process_batch_size`."""
         try:
             return self._process(progress, batch_size or self.process_batch_size)

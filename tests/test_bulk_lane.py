@@ -1,23 +1,30 @@
 """The bulk lane (a batch resolved as one window: process/window.py) and the per-record
-lane give the same guests, the same match log and the same review queue."""
+lane give the same guests, the same match log and the same review queue; so does the
+bulk lane fed by the mapping worker's hand-over (process/handover.py)."""
 
 from __future__ import annotations
 
 import gc
 import json
+import pickle
 import random
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from guestsync.identity import IdentityConfig
+from guestsync.identity.prepare import MappedBatch
 from guestsync.models import Entity, Guest, Reservation, SourceRecord
 from guestsync.process import batch
 from guestsync.process.batch import process_pending
+from guestsync.process.handover import decode
+from guestsync.process.mapping_pool import map_rows
 from guestsync.restaurant import hooks
-from guestsync.store import Store
+from guestsync.store import InboxRow, Store
 from guestsync.testing.synthetic import rows, to_record
 
 from .activity_fixtures import RecordMapping, settings, to_inbox
@@ -81,10 +88,32 @@ def _process_all(store: Store, *, bulk: bool) -> Any:
     )
 
 
-def _run(path: Path, records: list[SourceRecord], *, bulk: bool) -> tuple[dict, Any]:
+def _handed_over(rows: list[InboxRow]) -> Callable[[], MappedBatch]:
+    """Map and fold as the mapping worker does, and take it back as the main process
+    does (pickled: process/handover.py), without the worker process."""
+    items = [(r.source, r.stream, r.external_id, r.raw) for r in rows]
+    lookup: Any = lambda s, st: RecordMapping()  # noqa: E731
+    sent = pickle.dumps(map_rows(items, lookup, tuple(IdentityConfig().fields)))
+    return lambda: decode(pickle.loads(sent))
+
+
+def _run(
+    path: Path, records: list[SourceRecord], *, bulk: bool, worker: bool = False
+) -> tuple[dict, Any]:
     store = Store.open(path)
     to_inbox(store, records)
-    stats = _process_all(store, bulk=bulk)
+    if worker:
+        stats = process_pending(
+            store,
+            lambda s, st: RecordMapping(),  # type: ignore[arg-type,return-value]
+            {},
+            batch_size=300,
+            settings=settings(),
+            bulk=bulk,
+            premap=_handed_over,
+        )
+    else:
+        stats = _process_all(store, bulk=bulk)
     out = _outcome(store)
     store.close()
     return out, (stats.processed, stats.rejected, stats.guests_created, stats.guests_matched)
@@ -97,6 +126,7 @@ def test_both_lanes_give_the_same_guests(tmp_path, seed):
     bulk = _run(tmp_path / "bulk.db", records, bulk=True)
     assert bulk == per_record
     assert per_record[0]["merges"][0] or per_record[0]["outcomes"]["merge"]  # it was tested
+    assert _run(tmp_path / "worker.db", records, bulk=True, worker=True) == per_record
     assert len(per_record[0]["bookings"]) > 50
 
 
@@ -188,6 +218,7 @@ def test_repeat_bookings_and_crowded_keys_give_the_same_guests(tmp_path, seed):
     bulk = _run(tmp_path / "bulk.db", records, bulk=True)
     assert bulk == per_record
     assert per_record[1][0] == len(records)  # every record processed, none rejected
+    assert _run(tmp_path / "worker.db", records, bulk=True, worker=True) == per_record
 
 
 @pytest.mark.parametrize("bulk", [True, False])

@@ -2,9 +2,10 @@
 
 Folding a record (names through OpenCC and pypinyin, emails, phones), its blocking and
 probe keys, and the JSON its guest link stores depend on the record alone. The mapping
-worker (parallel.py) does them next to the mapping, on the second core, and hands them
-over with the mapped rows; the resolver (resolution.py) uses them when they were made
-with its own compared fields, and folds the record itself otherwise.
+worker (process/mapping_pool.py) does them next to the mapping, on the second core, and
+hands them over with the mapped rows (process/handover.py); the resolver
+(process/resolve.py) uses them when they were made with its own compared fields, and
+folds the record itself otherwise.
 """
 
 from __future__ import annotations
@@ -53,15 +54,22 @@ def prepare(record: SourceRecord, fields: tuple[str, ...]) -> Prepared:
 
 class MappedBatch(list[SourceRecord | str]):
     """Mapped rows (a rejected row is its reason), with each row's `Prepared` (None for
-    a rejected row): what process_batch takes as `mapped`, from the mapping worker."""
+    a rejected row): what process_batch takes as `mapped`, from the mapping worker (as
+    process/handover.py rebuilds it). `hashes`: blocking keys' hashes (store/keyhash.py)
+    the worker computed, which the bulk lane's window takes instead of hashing them."""
 
     prepared: list[Prepared | None]
+    hashes: dict[Key, int]
 
     def __init__(
-        self, items: Iterable[SourceRecord | str], prepared: Sequence[Prepared | None]
+        self,
+        items: Iterable[SourceRecord | str],
+        prepared: Sequence[Prepared | None],
+        hashes: dict[Key, int] | None = None,
     ) -> None:
         super().__init__(items)
         self.prepared = list(prepared)
+        self.hashes = hashes if hashes is not None else {}
 
 
 def prepared_of(mapped: object, i: int) -> Prepared | None:

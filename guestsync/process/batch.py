@@ -23,14 +23,14 @@ from pydantic import ValidationError
 from ..connectors.base import Target
 from ..errors import BadRecordError
 from ..identity import IdentityConfig
-from ..identity.prepare import Prepared, prepare, prepared_of
+from ..identity.prepare import MappedBatch, Prepared, prepare, prepared_of
 from ..mapping import CompiledMapping
 from ..models import SourceRecord
 from ..restaurant import hooks
 from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
 from . import fastpath, gc_pacing
-from .keyed import keyed_batch
+from .keyed import keyed_batch, subset
 from .ordering import WindowVersions, is_current
 from .outbox import queue_for_targets
 from .removals import note_removal
@@ -234,7 +234,7 @@ def _process(
         if len(pending) < len(rows):
             keep = [i for i, r in enumerate(rows) if r.id in pending]
             rows = [rows[i] for i in keep]
-            mapped = [mapped[i] for i in keep] if mapped is not None else None
+            mapped = subset(mapped, keep) if mapped is not None else None
         # No forgotten guest, no record to screen: the batch holds the write lock, so no
         # `forget` can add a suppression before it commits.
         screen = store.any_suppressions()
@@ -258,6 +258,7 @@ def _process(
                 refs,
                 cap=resolver.cap,
                 caps=resolver.caps,
+                hashes=mapped.hashes if isinstance(mapped, MappedBatch) else None,
             )
             resolver.over(window)
             versions = WindowVersions(store, refs)
@@ -388,6 +389,7 @@ def process_pending(
     ramp: Sequence[int] = (),
     lookahead: int = 1,
     bulk: bool | None = None,
+    mapped_all: Callable[[], None] | None = None,
 ) -> ProcessStats:
     """Process every pending row, `batch_size` rows per transaction, then settle the guests
     they touched. `progress(done, total)` counts rows, then guests to settle.
@@ -395,10 +397,12 @@ def process_pending(
     Mapping inside the batch's transaction is the default. `ahead`: map each batch before
     its transaction opens (`guestsync serve`: the webhook writer waits for the write lock
     only while guests are resolved). `premap(rows)` starts mapping a batch and returns
-    how to get the result: called for batch k+1 before batch k is written (parallel.py
+    how to get the result: called for batch k+1 before batch k is written (mapping_pool.py
     maps in a worker process meanwhile); `lookahead` batches are started ahead. `ramp`:
     sizes of the first batches, smaller, so that the first wait for a mapped batch is
-    short. `bulk`: as process_batch takes it (default: by the batch's size)."""
+    short. `bulk`: as process_batch takes it (default: by the batch's size).
+    `mapped_all()` once every row is processed, before the guests are settled (the
+    mapping worker exits then: mapping_pool.py)."""
     if premap is None and ahead:
         premap = lambda rows: lambda: map_ahead(rows, mapping_for)  # noqa: E731
     stats = ProcessStats()
@@ -439,6 +443,8 @@ def process_pending(
                 progress(done, max(pending, done))
     finally:  # windows claimed ahead and left unprocessed (an error) are free at once
         store.release_inbox_claims(owner)
+    if mapped_all is not None:
+        mapped_all()
     # guests settled per transaction: 1000 by default; serve's worker, writing a few rows
     # per transaction so as not to hold the write lock, settles a few guests per one too
     chunk = min(1000, 2 * batch_size)

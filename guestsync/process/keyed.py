@@ -55,10 +55,12 @@ def lock_groups(
     return out
 
 
-def _subset(mapped: Mapped, keep: list[int]) -> Mapped:
+def subset(mapped: Mapped, keep: list[int]) -> Mapped:
+    """The rows `keep` of `mapped`, with their `Prepared` and the hashes if it has them."""
     items = [mapped[i] for i in keep]
-    prepared = getattr(mapped, "prepared", None)
-    return MappedBatch(items, [prepared[i] for i in keep]) if prepared is not None else items
+    if isinstance(mapped, MappedBatch):
+        return MappedBatch(items, [mapped.prepared[i] for i in keep], mapped.hashes)
+    return items
 
 
 def keyed_batch(
@@ -85,7 +87,7 @@ def keyed_batch(
                 free = store.try_locks(groups)
                 left[:] = [i for i in range(len(rows)) if i not in set(free)]
                 if free:
-                    run([rows[i] for i in free], _subset(mapped, free), bulk)
+                    run([rows[i] for i in free], subset(mapped, free), bulk)
 
         store.keyed(attempt, known=set().union(*groups))
 
@@ -98,7 +100,7 @@ def keyed_batch(
     def second() -> None:
         _restore(stats, before)
         with store.atomic():
-            run(later, _subset(mapped, left), bulk)
+            run(later, subset(mapped, left), bulk)
 
     store.keyed(second, wait_for=set().union(*(groups[i] for i in left)))
 

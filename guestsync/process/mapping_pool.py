@@ -4,7 +4,10 @@ resolves guests and writes the previous batch.
 Mapping (parsing, phone/email normalization, dates, validation) is pure and about half
 of the process stage's CPU; identity resolution and the SQLite writes stay in the one
 process that owns the store. The worker is spawned (not forked: the parent may run
-threads and holds an open SQLite connection) and compiles the same mapping files.
+threads and holds an open SQLite connection) and compiles the same mapping files. It also
+folds each record (identity/prepare.py) and hashes its blocking keys, and hands a window
+back as plain columns (handover.py), which the main process takes in for a fraction of
+what mapping and folding cost it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 from ..connectors.base import Target
 from ..errors import BadRecordError
 from ..identity import IdentityConfig
+from ..identity.keys import bound_memo
 from ..identity.keys import features as fold
 from ..identity.prepare import MappedBatch, Prepared, prepare
 from ..lifeline import die_with_parent, parent_args
@@ -31,38 +34,68 @@ from ..restaurant.hooks import ActivitySettings
 from ..store import InboxRow, Store
 from ..store.checkpointer import Checkpointer
 from . import gc_pacing
-from .batch import MAPPING_ERRORS, ProcessStats, Progress, map_row, process_pending, rejection
+from .batch import (
+    MAPPING_ERRORS,
+    MappingFor,
+    ProcessStats,
+    Progress,
+    map_row,
+    process_pending,
+    rejection,
+)
+from .handover import Handover, decode, encode
+from .window import hashed
 
-# Below this, the worker costs more than it saves (#20, bench_csv_import.py --one-process,
-# bulk lane, whole-tree CPU): at 20k rows 10.6 CPU-s with it, 7.9 without; at 200k, 130
-# vs 109, and 766 vs 420 MB of peak RSS. It never lowers CPU: its mapping (~80 us/row) is
-# done as in-process, plus its start-up (~0.8 CPU-s: a spawned interpreter imports the
-# package and warms OpenCC, pypinyin and the phone metadata) and the records' pickling and
-# unpickling (~40 us/row); the main process, which unpickles them and runs the checkpoint
-# thread, spent only 8% less at 200k. Its one gain is wall time when a second core sits
-# idle, which a shared 2-core machine does not have (wall was worse both sizes).
-# Measured again at 100k rows with the worker forced on (3000-row windows, #20): the
-# main process waited on mapped windows 2.5 s in all (the worker keeps ahead), yet spent
-# as much CPU as with no worker (45.0 vs 45.3 s): unpickling a window's records and
-# folded features costs it what mapping and folding them did. The worker only pays off
-# once what it sends is cheaper to take in than to compute.
-# And at 1M rows (bench_csv_import.py, same file, same 316,707 guests, 3000-row windows):
-# with it 868 CPU us/row for the tree (main process 722, worker 128) and 785 MB of peak
-# RSS, over the issue's 600; without it 720 us/row (main process 699) and 431 MB (two runs
-# on a loaded machine, the second with the cheaper candidate read, ~5%). So it is
-# off by default (a `parallel_min_rows` no backlog reaches): `Hub.parallel_min_rows` turns
-# it on, and bench_csv_import.py --mapping-worker measures it, for the day what it sends
-# is compact columns rather than pickled records.
-PARALLEL_MIN_ROWS = sys.maxsize
+# From this many pending rows a worker maps and folds (#20). It hands each window back as
+# plain columns (handover.py), which the main process takes in for ~12 us a row (unpickled
+# and rebuilt, the keys' hashes included: 20k rows, GC off, min of 7; the pickled models
+# cost 13, and were unpickled besides in the executor's thread, under the collector)
+# instead of mapping and folding it (~42 us a row) and hashing its keys. The main
+# process's CPU (hub.process() after the ingest, with its threads; medians of alternating
+# runs on this shared 2-core machine, another engineer's benchmarks beside):
+#   20k rows: 392 -> 309 us a row with the worker (3 runs each); wall 18.0 -> 10.7 s
+#     (the quietest pair: 9.8 -> 9.5 s, so about where it starts to pay);
+#   50k rows: 383 -> 324 (2 runs; the pickled hand-over 388 -> 348); wall 38.4 -> 23.5 s
+#     on the quieter pair, on par (32.7 vs 36.8 s) when a 1M import shared the machine;
+#   200k rows (bench_csv_import.py --bulk-only --mapping-worker, its `process` part, 2
+#     runs each alternating with the pickled hand-over): 420 -> 375 us a row (pickled:
+#     406 -> 388); wall 112 -> 93 s (pickled: 94 -> 83; the machine's load moved more than
+#     either: the differences within a run, -74 and -16 us a row, -20 and -17 pickled);
+#     the tree's peak RSS 537 MB (pickled, memos unbounded: 773).
+# The worker's own CPU, 115-160 us a row (its start-up ~0.8 CPU-s; the hand-over's encoding
+# and the keys' hashing, 17 us a row more than the pickled hand-over's worker at 50k), is
+# on the other core: the tree spends more (50k: ~445 vs ~385 us a row), and where no core
+# is idle the wall gains less or nothing.
+# At 1M rows (bench_csv_import.py --worker-only): 558 MB of peak RSS for the tree, under
+# the issue's 600, with the memos bounded (WORKER_MEMO, MAIN_MEMO; without, 661 MB were
+# sampled before the end), the same 316,707 guests; the peak came as the main process
+# settled beside the idle worker, which now exits first. CPU, on a machine shared with
+# another 1M import: main process 649 us a row, worker 140 (with the pickled hand-over,
+# measured on another day: 722 and 128, 785 MB; without the worker 699 and 431 MB).
+# `Hub.parallel_min_rows` sets it (sys.maxsize: never; serve's worker maps in-process).
+PARALLEL_MIN_ROWS = 20_000
 # A CSV file of this many bytes per PARALLEL_MIN_ROWS may hold that many rows: the worker
 # is started before it is read (Hub.start_mapping), so its start-up overlaps the reading.
 MIN_ROW_BYTES = 40
 # Rows per window: the bulk lane's reads, writes and commits are per window, so larger
-# is cheaper per row; but each mapped window waiting in the main process holds ~15 KB a
-# row (records and folded features, unpickled), and the worker maps LOOKAHEAD ahead.
+# is cheaper per row; but each mapped window waiting in the main process holds its plain
+# values (~0.9 KB a row pickled, several times that unpickled, rebuilt as records when
+# taken), and the worker maps LOOKAHEAD ahead.
 BATCH = 3000
 LOOKAHEAD = 1
 RAMP = (250, 1000)  # the first batches: the first one mapped is waited for, the rest not
+
+# Blocking keys remembered in the worker (identity/keys.py's memo, 65,536 by default,
+# ~2.1 KB each: ~140 MB when full): a guest's repeat bookings within prepare.py's
+# _FOLDED_MAX guests find theirs there already. At 50k rows the worker's peak RSS went
+# from 225 to 197 MB with it.
+WORKER_MEMO = 8192
+# And in the main process meanwhile, which looks up keys only for the linked records it
+# meets (process/neighbourhood.py): at 1M rows it held as much as the whole in-process
+# import (458 MB 14 minutes in, its memo filled with candidates' keys), which with the
+# worker's ~200 MB was 661 MB for the tree, over the issue's 600. A guest's bookings are
+# spread over the file, so at 1M rows the memo seldom finds them anyway.
+MAIN_MEMO = 16384
 
 _MAPPINGS: dict[tuple[str, str], CompiledMapping] = {}
 _FIELDS: list[tuple[str, ...]] = []  # the identity fields records are folded with
@@ -81,6 +114,7 @@ def _init_child(
 
 
 def _init(files: dict[tuple[str, str], str], ctx: Context, fields: tuple[str, ...] = ()) -> None:
+    bound_memo(WORKER_MEMO)
     _MAPPINGS.update({key: load_mapping(path, ctx) for key, path in files.items()})
     _FIELDS[:] = [fields]
     # What mapping and folding load on first use (phone metadata, OpenCC, pypinyin): now,
@@ -102,15 +136,21 @@ def _lookup(source: str, stream: str) -> CompiledMapping:
     return found
 
 
-def map_rows(items: list[tuple[str, str, str, str]]) -> MappedBatch:
+def map_rows(
+    items: list[tuple[str, str, str, str]],
+    lookup: MappingFor = _lookup,
+    fields: tuple[str, ...] | None = None,
+) -> Handover:
     """Map (source, stream, external id, raw JSON) rows; a failure becomes its reason.
-    Each mapped record comes with its identity features and keys (prepare.py)."""
+    Each mapped record comes with its identity features and keys (prepare.py) and their
+    hashes, all as plain values (handover.py: `decode` makes them a MappedBatch)."""
     out: list[SourceRecord | str] = []
     prepared: list[Prepared | None] = []
-    fields = _FIELDS[0] if _FIELDS else ()
+    if fields is None:
+        fields = _FIELDS[0] if _FIELDS else ()
     for source, stream, external_id, raw in items:
         try:
-            record = map_row(_lookup, source, stream, external_id, raw)
+            record = map_row(lookup, source, stream, external_id, raw)
             prep = prepare(record, fields)
         except MAPPING_ERRORS as exc:
             out.append(rejection(exc))
@@ -118,7 +158,7 @@ def map_rows(items: list[tuple[str, str, str, str]]) -> MappedBatch:
             continue
         out.append(record)
         prepared.append(prep)
-    return MappedBatch(out, prepared)
+    return encode(fields, out, prepared, hashed)
 
 
 class MappingPool:
@@ -137,7 +177,8 @@ class MappingPool:
             initargs=(parent_args(), files, ctx, fields),
         )
 
-    def submit(self, rows: list[InboxRow]) -> Future[MappedBatch]:
+    def submit(self, rows: list[InboxRow]) -> Future[Handover]:
+        """Map `rows` in the worker; `handover.decode` of the result is the MappedBatch."""
         items = [(r.source, r.stream, r.external_id, r.raw) for r in rows]
         return self.executor.submit(map_rows, items)
 
@@ -154,6 +195,20 @@ class MappingPool:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _taken(future: Future[Handover]) -> Callable[[], MappedBatch]:
+    """How process_pending takes a window mapped in the worker: its records rebuilt."""
+    return lambda: decode(future.result())
+
+
+@contextlib.contextmanager
+def _memo_bound(entries: int) -> Iterator[None]:
+    before = bound_memo(entries)
+    try:
+        yield
+    finally:
+        bound_memo(before)
 
 
 @contextlib.contextmanager
@@ -245,7 +300,7 @@ def _process_inbox(
         )
     fields = tuple((identity or IdentityConfig()).fields)
     own = contextlib.nullcontext(pool) if pool else MappingPool(files, ctx, fields=fields)
-    with own as pool, checkpoints_aside(store):
+    with own as pool, checkpoints_aside(store), _memo_bound(MAIN_MEMO):
         return process_pending(
             store,
             mapping_for,
@@ -255,8 +310,12 @@ def _process_inbox(
             settings=settings,
             progress=progress,
             # batch k+1 is mapped in the worker process while batch k is resolved and written
-            premap=lambda rows: pool.submit(rows).result,
+            premap=lambda rows: _taken(pool.submit(rows)),
             ramp=RAMP,
             lookahead=LOOKAHEAD,  # the worker maps on while the main process resolves
             bulk=bulk,
+            # its ~190 MB freed before settling, which the main process does alone: at 1M
+            # rows the tree's peak, 558 MB, came as it settled with the worker idle (main
+            # process 354, worker 190, multiprocessing's resource tracker 13)
+            mapped_all=pool.close,
         )

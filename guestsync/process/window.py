@@ -68,6 +68,7 @@ class WindowStore:
         *,
         cap: int,
         caps: Mapping[str, int],
+        hashes: Mapping[Key, int] | None = None,
     ) -> None:
         self._store = store
         self._cap, self._caps = cap, caps  # (not changed: the caller's, compared by identity)
@@ -76,8 +77,9 @@ class WindowStore:
         self._features: dict[str, Any] = {}
         # the window's keys and their hashes, for as long as the window lives: a key is
         # looked up when the window is read, again when its record is resolved, and
-        # stored when it is linked (the cross-window cache may have started over since)
-        self._hash: dict[Key, int] = {}
+        # stored when it is linked (the cross-window cache may have started over since);
+        # `hashes`: those the mapping worker computed (process/handover.py)
+        self._hash: dict[Key, int] = dict(hashes) if hashes else {}
         # each record's probe keys at the window's caps, by the keys: (key, hash, cap),
         # made once per distinct set of keys (a guest's repeat bookings probe the same
         # keys) as the window is read, and looked up again as each record is resolved

@@ -5,7 +5,7 @@ that commit's call: with synchronous=NORMAL that is two fsyncs. On the webhook w
 connection that stalls every request queued behind it (measured: the p99 of a group
 commit went from ~7 ms to ~20 ms). So `guestsync serve` leaves that connection's
 checkpoints to a thread with a connection of its own (WAL: a checkpoint never blocks a
-writer), and so does a large import (parallel.py).
+writer), and so does a large import (process/mapping_pool.py).
 
 Such a writer still checkpoints once its WAL passes BACKSTOP_PAGES. A checkpoint beside
 a writer copies the frames committed when it began; if the writer commits again before

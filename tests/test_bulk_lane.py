@@ -77,7 +77,7 @@ def _outcome(store: Store) -> dict[str, Any]:
     }
 
 
-def _process_all(store: Store, *, bulk: bool) -> Any:
+def _process_all(store: Store, *, bulk: bool, worker: bool = False) -> Any:
     return process_pending(
         store,
         lambda s, st: RecordMapping(),  # type: ignore[arg-type,return-value]
@@ -85,6 +85,7 @@ def _process_all(store: Store, *, bulk: bool) -> Any:
         batch_size=300,
         settings=settings(),
         bulk=bulk,
+        premap=_handed_over if worker else None,
     )
 
 
@@ -102,18 +103,7 @@ def _run(
 ) -> tuple[dict, Any]:
     store = Store.open(path)
     to_inbox(store, records)
-    if worker:
-        stats = process_pending(
-            store,
-            lambda s, st: RecordMapping(),  # type: ignore[arg-type,return-value]
-            {},
-            batch_size=300,
-            settings=settings(),
-            bulk=bulk,
-            premap=_handed_over,
-        )
-    else:
-        stats = _process_all(store, bulk=bulk)
+    stats = _process_all(store, bulk=bulk, worker=worker)
     out = _outcome(store)
     store.close()
     return out, (stats.processed, stats.rejected, stats.guests_created, stats.guests_matched)

@@ -34,10 +34,11 @@ from guestsync.models import (
     ReservationStatus,
     SourceRecord,
 )
-from guestsync.process.batch import MAPPING_ERRORS, map_row, rejection
+from guestsync.process.batch import map_ahead
 from guestsync.process.handover import decode
 from guestsync.process.mapping_pool import map_rows
 from guestsync.process.window import hashed
+from guestsync.store import InboxRow
 
 from .activity_fixtures import RecordMapping
 
@@ -47,19 +48,11 @@ Item = tuple[str, str, str, str]
 
 
 def _in_process(items: list[Item], lookup: Callable[[str, str], Any]) -> MappedBatch:
-    out: list[SourceRecord | str] = []
-    preps = []
-    for source, stream, external_id, raw in items:
-        try:
-            record = map_row(lookup, source, stream, external_id, raw)
-            p = prepare(record, FIELDS)
-        except MAPPING_ERRORS as exc:
-            out.append(rejection(exc))
-            preps.append(None)
-            continue
-        out.append(record)
-        preps.append(p)
-    return MappedBatch(out, preps)
+    """As the bulk lane maps and folds a window itself (process_batch: map_ahead, then
+    prepare each mapped record)."""
+    now = datetime.now(UTC)
+    mapped = map_ahead([InboxRow(i, *item, "test", now) for i, item in enumerate(items)], lookup)
+    return MappedBatch(mapped, [None if isinstance(m, str) else prepare(m, FIELDS) for m in mapped])
 
 
 def _handed_over(items: list[Item], lookup: Callable[[str, str], Any]) -> MappedBatch:

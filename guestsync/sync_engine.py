@@ -25,8 +25,14 @@ from .intake.pull import PullStats, make_source, pull
 from .mapping import CompiledMapping, load_mapping
 from .mapping.context import Context
 from .process import outbox
-from .process.batch import IMPORT_CACHE_MIB, IMPORT_WINDOW, ProcessStats
-from .process.mapping_pool import PARALLEL_MIN_ROWS, MappingPool, process_inbox
+from .process.batch import ProcessStats
+from .process.mapping_pool import (
+    IMPORT_CACHE_MIB,
+    IMPORT_WINDOW,
+    PARALLEL_MIN_ROWS,
+    MappingPool,
+    process_inbox,
+)
 from .restaurant import hooks
 from .restaurant.hooks import ActivitySettings
 from .restaurant.privacy import install_log_masking
@@ -80,7 +86,7 @@ class Hub:
         self.parallel_min_rows = PARALLEL_MIN_ROWS  # map in a 2nd process above this
         self.process_batch_size = 500  # inbox rows per transaction (serve's worker: fewer)
         # a CSV import's rows per window in the bulk lane, and the page cache meanwhile
-        # (import_csv.py; process/batch.py says why)
+        # (import_csv.py; process/mapping_pool.py says why)
         self.import_window, self.import_cache_mib = IMPORT_WINDOW, IMPORT_CACHE_MIB
         self.refresh_chunk = 1000  # guests per transaction of the daily refresh (serve: fewer)
         self.map_ahead = False  # map a batch before its transaction (serve's worker)

@@ -74,6 +74,17 @@ from .window import hashed
 # measured on another day: 722 and 128, 785 MB; without the worker 699 and 431 MB).
 # `Hub.parallel_min_rows` sets it (sys.maxsize: never; serve's worker maps in-process).
 PARALLEL_MIN_ROWS = 20_000
+# A CSV import's windows in one process (import_csv.py), and SQLite's page cache while it
+# runs. Each window rewrites pages all over guest_keys, guest_links and reservations_guest
+# (random guests), and a window dirtying more pages than the cache holds spills them to
+# the WAL before its COMMIT. At 200k rows of bench_csv_import's file, two imports side by
+# side: 3000 rows and 32 MiB (the default) 426 CPU us/row, 38.4 KB written per row;
+# 3000 and 64 MiB 32.5 KB; 6000 and 64 MiB 407 us/row (-4.5%), 27.0 KB, system CPU
+# 7.4 -> 4.7 s; peak RSS 423 -> 495 MB (12000 rows and 160 MiB: 17.4 KB a row but 677 MB,
+# over the 600 at 1M rows). With the worker the windows are BATCH rows and the
+# cache the same: the tree peaked at 579 MB at 1M rows. #20
+IMPORT_WINDOW = 6000
+IMPORT_CACHE_MIB = 64
 # A CSV file of this many bytes per PARALLEL_MIN_ROWS may hold that many rows: the worker
 # is started before it is read (Hub.start_mapping), so its start-up overlaps the reading.
 MIN_ROW_BYTES = 40

@@ -72,7 +72,7 @@ class WalOps(StoreBase):
         """SQLite's page cache at `mib` MiB meanwhile, then as it was. A transaction that
         dirties more pages than the cache holds writes some of them to the WAL before its
         COMMIT (a spill), and again if they change once more: a bulk import's window does
-        (IMPORT_CACHE_MIB, process/batch.py)."""
+        (IMPORT_CACHE_MIB, process/mapping_pool.py)."""
         if self.dialect != "sqlite":
             yield
             return

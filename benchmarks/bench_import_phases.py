@@ -4,9 +4,9 @@ table wherever a throughput figure falls short.
 
 The import runs in this process (the mapping worker off, as it is below 20k rows: with it
 the mapping and folding move to the other core and their CPU is the worker's), on
-bench_csv_import's file, and each
-phase's functions are wrapped to add their CPU time (time.process_time) to the phase,
-less that of the phases they call. The bulk lane by default; `--per-record` the other.
+bench_csv_import's file, and each phase's functions are wrapped to add their CPU time
+(time.process_time) to the phase, less that of the phases they call. The bulk lane by
+default; `--per-record` the other.
 Usage: bench_import_phases.py [--per-record] [N]   (default 20000)
 
 "other" is what no phase wraps; in the bulk lane (py-spy, 50k rows, #20), besides this

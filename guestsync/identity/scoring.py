@@ -50,18 +50,7 @@ class Score:
     reason: str = ""  # why the guard acted (or let the pair be scored as usual)
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in self.fields.items():
-            item: dict[str, Any] = {
-                "level": v.level,
-                "sim": round(v.similarity, 3),
-                "w": round(v.weight, 2),
-            }
-            if v.tf:
-                item["tf"] = round(v.tf, 2)
-            if v.dropped:
-                item["dropped"] = round(v.dropped, 2)
-            out[k] = item
+        out: dict[str, Any] = {k: _field_json(v) for k, v in self.fields.items()}
         if self.reason:
             out["_guard"] = {"reason": self.reason}
         return out
@@ -79,11 +68,25 @@ class Score:
             if frag is None:
                 if len(_FRAGMENTS) >= _FRAGMENTS_MAX:
                     _FRAGMENTS.clear()
-                frag = _FRAGMENTS[(k, v)] = _encode({k: Score(0.0, {k: v}).as_json()[k]})[1:-1]
+                frag = _FRAGMENTS[(k, v)] = _encode({k: _field_json(v)})[1:-1]
             parts.append(frag)
         if self.reason:
             parts.append(_encode({"_guard": {"reason": self.reason}})[1:-1])
         return "{" + ", ".join(parts) + "}"
+
+
+def _field_json(v: FieldScore) -> dict[str, Any]:
+    """One field's part of the match log's `fields`, rounded as stored."""
+    item: dict[str, Any] = {
+        "level": v.level,
+        "sim": round(v.similarity, 3),
+        "w": round(v.weight, 2),
+    }
+    if v.tf:
+        item["tf"] = round(v.tf, 2)
+    if v.dropped:
+        item["dropped"] = round(v.dropped, 2)
+    return item
 
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode

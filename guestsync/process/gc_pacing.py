@@ -47,7 +47,7 @@ from contextlib import contextmanager
 
 PACED_GC = (700, 10, 100)
 SETTLE_GEN0 = 200_000  # net allocations between young collections while guests are settled
-WINDOW_GEN0 = 1 << 30  # no young collection inside a window (see above)
+_NEVER = 1 << 30  # a threshold no window's allocations reach
 
 _frozen = False
 _paced = 0  # how many `paced()` are open
@@ -77,7 +77,7 @@ def pace_for_life() -> None:
 @contextmanager
 def no_collections() -> Iterator[None]:
     gen0, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(max(gen0, WINDOW_GEN0), 1 << 30, 1 << 30)
+    gc.set_threshold(_NEVER, _NEVER, _NEVER)
     try:
         yield
     finally:

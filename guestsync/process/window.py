@@ -173,15 +173,11 @@ class WindowStore:
     def _cut(
         self, keys: Sequence[tuple[str, str]], cap: int, caps: Mapping[str, int]
     ) -> list[tuple[Key, int, int]]:
-        # (`_hashed` inlined: a window cuts ~9 keys a row, and most are new to it)
-        own, out = self._hash, []
-        for k in dict.fromkeys(keys):
-            if (limit := caps.get(k[0], cap)) > 0:
-                h = own.get(k)
-                if h is None:
-                    h = own[k] = hashed(k)
-                out.append((k, h, limit))
-        return out
+        return [
+            (k, self._hashed(k), limit)
+            for k in dict.fromkeys(keys)
+            if (limit := caps.get(k[0], cap)) > 0
+        ]
 
     def candidate_links(self, guest_ids: Sequence[str]) -> list[tuple[str, Ref, Any]]:
         if not guest_ids:

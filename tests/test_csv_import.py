@@ -86,3 +86,44 @@ def test_import_csv_exit_status(make_config, tmp_path, rows, code, capsys):
     assert info.value.code == code
     if code:
         assert "in.csv:" in capsys.readouterr().err
+
+
+def test_estimated_rows_counts_a_small_file_and_scales_a_large_one(tmp_path):
+    """What decides whether the mapping worker starts before an import reads its files."""
+    from guestsync.actions.import_csv import SAMPLE_BYTES, estimated_rows
+
+    header = "booking_id,name,phone,email,date\n"
+    row = "B{:06d},陳小明,0912345678,ming{:06d}@example.com,2026-01-02\n"
+    small = _write(tmp_path / "small.csv", header + "".join(row.format(i, i) for i in range(10)))
+    assert estimated_rows([small]) == 11  # counted: the header and ten rows
+    no_newline = _write(tmp_path / "last.csv", header + row.format(1, 1).rstrip("\n"))
+    assert estimated_rows([no_newline]) == 2
+    n = 30_000  # ~1.9 MB: far past the sample
+    large = _write(tmp_path / "large.csv", header + "".join(row.format(i, i) for i in range(n)))
+    assert large.stat().st_size > 10 * SAMPLE_BYTES
+    assert abs(estimated_rows([large]) - n) < n * 0.02
+    assert estimated_rows([small, large]) == estimated_rows([small]) + estimated_rows([large])
+    assert estimated_rows([tmp_path / "missing.csv"]) == 0  # the ingest says why
+
+
+def test_the_mapping_worker_starts_ahead_only_for_enough_rows(make_config, tmp_path, monkeypatch):
+    """A file of long rows below `parallel_min_rows` no longer starts a worker it will not
+    use (it did from 800 KB: 20,000 rows of 40 bytes)."""
+    from guestsync.actions import import_csv
+
+    hub = Hub(load_config(make_config(slice_config("http://127.0.0.1:9"))))
+    started: list[int] = []
+    monkeypatch.setattr(hub, "start_mapping", lambda: started.append(1))
+    monkeypatch.setattr(hub, "import_csv", lambda *a, **k: None)  # nothing read
+    monkeypatch.setattr(hub, "process", lambda **k: None)
+    monkeypatch.setattr(hub, "finish_imports", lambda *a, **k: ([], []))
+    row = "B{:06d},{}\n"
+    long_rows = _write(tmp_path / "long.csv", "".join(row.format(i, "x" * 90) for i in range(9000)))
+    assert long_rows.stat().st_size > 20_000 * 40  # what started it before
+    hub.parallel_min_rows = 20_000
+    import_csv.import_files(hub, "site", [str(long_rows)])
+    assert started == []
+    hub.parallel_min_rows = 8_000
+    import_csv.import_files(hub, "site", [str(long_rows)])
+    assert started == [1]
+    hub.close()

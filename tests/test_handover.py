@@ -249,3 +249,21 @@ def test_the_keys_memo_keeps_to_the_bound_the_worker_sets():
     finally:
         assert keys.bound_memo(before) == 4
     assert before == keys._MEMO_MAX
+
+
+def test_postgres_key_locks_come_from_the_handed_over_hashes():
+    """keyed.lock_groups (a window beside other workers on PostgreSQL) takes the worker's
+    hashes of the probe keys: the same locks as hashing them in the main process."""
+    from guestsync.process.keyed import lock_groups
+
+    records = _records()
+    items = _items(records)
+    lookup = lambda s, st: RecordMapping()  # noqa: E731
+    now = datetime.now(UTC)
+    rows = [InboxRow(i, *item, "test", now) for i, item in enumerate(items)]
+    a, b = _in_process(items, lookup), _handed_over(items, lookup)
+    assert lock_groups(rows, b, None) == lock_groups(rows, a, None)
+    assert len(lock_groups(rows, b, None)[0]) > 2  # its refs and its probe keys
+    key = next(k for k in b.prepared[0].probe if k[0] == "phone")
+    b.hashes[key] = 12345  # what the worker said is what is locked
+    assert 12345 in lock_groups(rows, b, None)[0]

@@ -42,6 +42,8 @@ def lock_groups(
     field_names = tuple(config.fields)
     blocking, caps = set(config.blocking), config.key_caps()
     cap = config.max_candidates_per_key
+    # the worker's hashes of the keys (process/handover.py), else hashed here
+    hashes = mapped.hashes if isinstance(mapped, MappedBatch) else {}
     out: list[set[int]] = []
     for i, (row, m) in enumerate(zip(rows, mapped, strict=True)):
         group = {lock_id("ref", row.source, row.stream, row.external_id)}
@@ -49,7 +51,9 @@ def lock_groups(
             group.add(lock_id("ref", m.source, m.stream, m.external_id))
             p: Prepared = prepared_of(mapped, i) or prepare(m, field_names)  # cached: once
             group.update(
-                key_hash(*k) for k in p.probe if k[0] in blocking and caps.get(k[0], cap) > 0
+                h if (h := hashes.get(k)) is not None else key_hash(*k)
+                for k in p.probe
+                if k[0] in blocking and caps.get(k[0], cap) > 0
             )
         out.append(group)
     return out

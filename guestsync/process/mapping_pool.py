@@ -73,6 +73,8 @@ from .window import hashed
 # another 1M import: main process 649 us a row, worker 140 (with the pickled hand-over,
 # measured on another day: 722 and 128, 785 MB; without the worker 699 and 431 MB).
 # `Hub.parallel_min_rows` sets it (sys.maxsize: never; serve's worker maps in-process).
+# A CSV import estimates its files' rows (import_csv.estimated_rows) and starts the worker
+# before reading them when they reach it, so that its start-up overlaps the reading.
 PARALLEL_MIN_ROWS = 20_000
 # A CSV import's windows in one process (import_csv.py), and SQLite's page cache while it
 # runs. Each window rewrites pages all over guest_keys, guest_links and reservations_guest
@@ -85,9 +87,6 @@ PARALLEL_MIN_ROWS = 20_000
 # cache the same: the tree peaked at 579 MB at 1M rows. #20
 IMPORT_WINDOW = 6000
 IMPORT_CACHE_MIB = 64
-# A CSV file of this many bytes per PARALLEL_MIN_ROWS may hold that many rows: the worker
-# is started before it is read (Hub.start_mapping), so its start-up overlaps the reading.
-MIN_ROW_BYTES = 40
 # Rows per window: the bulk lane's reads, writes and commits are per window, so larger
 # is cheaper per row; but each mapped window waiting in the main process holds its plain
 # values (~0.9 KB a row pickled, several times that unpickled, rebuilt as records when

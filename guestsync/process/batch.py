@@ -249,7 +249,6 @@ def _process(
                 cap=resolver.cap,
                 caps=resolver.caps,
                 hashes=mapped.hashes if isinstance(mapped, MappedBatch) else None,
-                features=((p.features_json, p.features) for p in preps if p),
             )
             resolver.over(window)
             versions = WindowVersions(store, refs)

@@ -69,17 +69,12 @@ class WindowStore:
         cap: int,
         caps: Mapping[str, int],
         hashes: Mapping[Key, int] | None = None,
-        features: Iterable[tuple[str, Any]] = (),
     ) -> None:
         self._store = store
         self._cap, self._caps = cap, caps  # (not changed: the caller's, compared by identity)
         # features by their JSON: repeat records share one dict (and `decide` sees a
-        # repeat as the same candidate record: process/resolve.py), parsed once; those of
-        # the window's own records (`features`: their folded dicts, which JSON gives back
-        # as they are: text and lists of text) are not parsed when they are linked
+        # repeat as the same candidate record: process/resolve.py), parsed once
         self._features: dict[str, Any] = {}
-        for text, folded in features:
-            self._features.setdefault(text, folded)
         # the window's keys and their hashes, for as long as the window lives: a key is
         # looked up when the window is read, again when its record is resolved, and
         # stored when it is linked (the cross-window cache may have started over since);

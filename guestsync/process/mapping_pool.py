@@ -90,7 +90,8 @@ IMPORT_CACHE_MIB = 64
 # Rows per window: the bulk lane's reads, writes and commits are per window, so larger
 # is cheaper per row; but each mapped window waiting in the main process holds its plain
 # values (~0.9 KB a row pickled, several times that unpickled, rebuilt as records when
-# taken), and the worker maps LOOKAHEAD ahead.
+# taken), and the worker maps LOOKAHEAD ahead. 6000 (#20, 200k rows, alternating runs):
+# the main process 375/364 -> 377/370 CPU us a row, its peak RSS +70 MB, the worker's +28.
 BATCH = 3000
 LOOKAHEAD = 1
 RAMP = (250, 1000)  # the first batches: the first one mapped is waited for, the rest not

@@ -192,7 +192,7 @@ def test_checkpoints_go_aside_while_processing_and_the_setting_comes_back(tmp_pa
 
 def test_an_import_processes_with_a_larger_page_cache_then_puts_it_back(tmp_path):
     """A bulk import's windows dirty more pages than SQLite's default cache holds
-    (process/batch.py IMPORT_CACHE_MIB): the cache is larger while it processes, and
+    (IMPORT_CACHE_MIB, process/mapping_pool.py): the cache is larger while it processes, and
     as it was afterwards; the per-record lane leaves it alone."""
     write_config(tmp_path, SITE_CSV_CONFIG)
     shutil.copy(SAMPLES / "booking_site.csv", tmp_path / "site.csv")

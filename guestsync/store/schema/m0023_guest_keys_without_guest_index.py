@@ -1,7 +1,7 @@
 """0023: `guest_keys` loses its index by guest id (and with it the foreign key to guests,
 which needed that index to check a deleted guest). A guest's keys are exactly the keys
 of its linked records' features, so whoever changes a guest's links knows which keys to
-add or drop (resolution.py) and finds them by (key, guest id), the table's own order.
+add or drop (process/resolve.py) and finds them by (key, guest id), the table's own order.
 The index was as large as the table (a key row is mostly its guest id) and took a random
 page per new key: at a million records, 362 of the 3,778 pages a batch of 500 records
 wrote, and half the table's share of SQLite's page cache.

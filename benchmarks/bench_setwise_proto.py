@@ -1,0 +1,631 @@
+"""A prototype of the design change #20's notes name: resolve a whole import set-based
+(blocking-key index, each pair of distinct records scored once, union-find over the
+pairs that score a merge, `identity.cluster` where names differ) instead of record by
+record. It measures what that resolution costs per row, and how far its guests agree
+with the bulk lane's on the same file. Not a lane: nothing is written, no golden record,
+booking or outbox row is made; it answers whether the design could reach the issue's CPU
+figure with the same guests.
+
+The bulk lane imports bench_csv_import's file in a child process (its whole import: CPU
+and guests, as bench_csv_import's `bulk`). A second child reads the records' features
+from that store's `guest_links` (one row per booking: what the mapping and folding made
+of it, a function of the row alone) and resolves them set-based, timing each phase with
+process_time. Then, untimed, it compares its grouping of the rows with the lane's
+(`guest_links.guest_id`): pairwise precision and recall (pairs of rows put together by
+one and by the other) and the guests found identical.
+
+What the prototype leaves out is what the lane does per row beyond resolution:
+ingest, mapping and folding, settling (golden records, aggregates, payloads) and the
+writes; the issue measured those set-based at ~100 us a row (ingest 12, map+fold 37,
+settle 17, executemany writes 32: 53 at 1M).
+
+Usage: bench_setwise_proto.py [N]   (default 200000)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from math import comb
+from pathlib import Path
+from typing import Any
+
+from bench_csv_import import make_csv, run_child
+
+from guestsync import identity
+from guestsync.identity import MERGE, IdentityConfig, Scorer
+from guestsync.identity.keys import Features, Key, keys_for, lookup_keys
+from guestsync.identity.scoring import form
+from guestsync.process.neighbourhood import RECORDS
+from guestsync.store.keyhash import key_hash
+
+
+class UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, a: int) -> int:
+        parent = self.parent
+        root = a
+        while parent[root] != root:
+            root = parent[root]
+        while parent[a] != root:
+            parent[a], a = root, parent[a]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+class Phases:
+    """CPU seconds by phase (time.process_time)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self._t = time.process_time()
+
+    def done(self, name: str) -> None:
+        now = time.process_time()
+        self.spent[name] = self.spent.get(name, 0.0) + now - self._t
+        self._t = now
+
+
+def read_rows(db: Path) -> list[tuple[str, str]]:
+    """(ref text, features JSON) of every linked record, in no set order."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT source || ':' || stream || ':' || external_id, features FROM guest_links"
+        ).fetchall()
+
+
+def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases) -> list[int]:
+    """A group number for each row: the set-based resolution this bench measures."""
+    scorer = Scorer(config)
+    blocking = set(config.blocking)
+    cap, caps = config.max_candidates_per_key, config.key_caps()
+
+    # distinct records: each features JSON parsed once; a record's first ref names it
+    # (`cluster` takes records in the order of their refs)
+    index: dict[str, int] = {}
+    of_row = [index.setdefault(f, len(index)) for _, f in rows]
+    first: list[str] = [""] * len(index)
+    for (ref, _), d in zip(rows, of_row, strict=True):
+        if not first[d] or ref < first[d]:
+            first[d] = ref
+    feats: list[Features] = [json.loads(f) for f in index]
+    del index
+    phases.done("distinct + parse")
+
+    # blocking: who holds each key (stored keys), and what each record looks up by
+    holders: defaultdict[Key, list[int]] = defaultdict(list)
+    probes: list[tuple[Key, ...]] = []
+    for d, f in enumerate(feats):
+        for k in keys_for(f):
+            holders[k].append(d)
+        probes.append(tuple(k for k in lookup_keys(f) if k[0] in blocking))
+    phases.done("keys")
+
+    uf = UnionFind(len(feats))
+    scored: set[tuple[int, int]] = set()
+    outcome, score = scorer.outcome, scorer.score
+
+    def link(usable: Callable[[Key, list[int]], bool]) -> int:
+        """Score each new pair of records meeting on a usable key; union those merging."""
+        pairs = 0
+        for a, keys in enumerate(probes):
+            for k in keys:
+                found = holders.get(k)
+                if not found or not usable(k, found):
+                    continue
+                fa = feats[a]
+                for b in found:
+                    if b == a:
+                        continue
+                    pair = (a, b) if a < b else (b, a)
+                    if pair in scored:
+                        continue
+                    scored.add(pair)
+                    pairs += 1
+                    if outcome(score(fa, feats[b])) == MERGE:
+                        uf.union(a, b)
+        return pairs
+
+    # a key is used while it holds no more guests than its cap: first the keys whose
+    # records alone are within it, then those whose groups so far are
+    def limit(k: Key) -> int:
+        return caps.get(k[0], cap)
+
+    pairs = link(lambda k, found: len(found) <= limit(k))
+    phases.done("score pairs (keys within cap by records)")
+    more = {
+        k
+        for k, found in holders.items()
+        if len(found) > limit(k) and len({uf.find(d) for d in found}) <= limit(k)
+    }
+    pairs += link(lambda k, found: k in more)
+    phases.done("score pairs (keys within cap by groups)")
+
+    # through a group: a record scores a merge with one that only the keys of another
+    # record of its group find (the lane's Neighbourhood.through), to a fixed point
+    def usable(k: Key) -> bool:
+        found = holders.get(k)
+        return bool(found) and (len(found) <= limit(k) or k in more)
+
+    changed = True
+    while changed:
+        changed = False
+        members: defaultdict[int, list[int]] = defaultdict(list)
+        for d in range(len(feats)):
+            members[uf.find(d)].append(d)
+        for ds in members.values():
+            if len(ds) == 1:
+                continue
+            mine = set(ds)
+            near = {b for d in ds for k in probes[d] if usable(k) for b in holders[k]} - mine
+            for a in ds:
+                for b in near:
+                    pair = (a, b) if a < b else (b, a)
+                    if pair in scored:
+                        continue
+                    scored.add(pair)
+                    pairs += 1
+                    if outcome(score(feats[a], feats[b])) == MERGE:
+                        uf.union(a, b)
+                        changed = True
+    phases.done("score pairs (through a group)")
+
+    # groups: components of merging pairs; where names differ within one, `cluster`
+    # decides it as the lane's regrouping does (in the order of the records' refs)
+    members: defaultdict[int, list[int]] = defaultdict(list)
+    for d in range(len(feats)):
+        members[uf.find(d)].append(d)
+    group = [0] * len(feats)
+    clustered = 0
+    n_groups = 0
+    for ds in members.values():
+        names = {form(feats[d], "name") for d in ds}
+        if len(ds) > 1 and len(ds) <= RECORDS and identity.differs_within(names, scorer):
+            clustered += 1
+            by_ref = {first[d]: d for d in ds}
+            for part in identity.cluster([(first[d], feats[d]) for d in ds], scorer):
+                for ref in part:
+                    group[by_ref[ref]] = n_groups
+                n_groups += 1
+        else:
+            for d in ds:
+                group[d] = n_groups
+            n_groups += 1
+    phases.done("components + cluster")
+    print(
+        f"  distinct records {len(feats):,}, keys {len(holders):,}, pairs scored {pairs:,},"
+        f" groups {n_groups:,} ({clustered:,} clustered)",
+        file=sys.stderr,
+    )
+    return [group[d] for d in of_row]
+
+
+def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path) -> array:
+    """`setwise` with bounded memory: the keys, the records' features and the pairs in a
+    scratch SQLite database (joined and grouped there), and in memory only the union-find
+    over distinct records and a bounded cache of parsed features. Returns the group of
+    each of `db`'s links, in (source, stream, external id) order."""
+    scorer = Scorer(config)
+    blocking = set(config.blocking)
+    cap, caps = config.max_candidates_per_key, config.key_caps()
+    tmp = sqlite3.connect(work / "setwise.db", isolation_level=None)
+    for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -65536"):
+        tmp.execute(f"PRAGMA {pragma}")
+    tmp.executescript(
+        "CREATE TABLE recs (d INTEGER PRIMARY KEY, f TEXT, first TEXT);"
+        "CREATE TABLE held (key INTEGER, d INTEGER, lim INTEGER);"
+        "CREATE TABLE probe (key INTEGER, d INTEGER);"
+    )
+    src = sqlite3.connect(db)
+    distinct: dict[int, int] = {}  # hash of the features' JSON -> record number
+    of_row = array("l")
+    held: list[tuple[int, int, int]] = []
+    probe: list[tuple[int, int]] = []
+    recs: list[tuple[int, str, str]] = []
+
+    def flush() -> None:
+        tmp.execute("BEGIN")
+        tmp.executemany("INSERT INTO recs VALUES (?, ?, ?)", recs)
+        tmp.executemany("INSERT INTO held VALUES (?, ?, ?)", held)
+        tmp.executemany("INSERT INTO probe VALUES (?, ?)", probe)
+        tmp.execute("COMMIT")
+        recs.clear(), held.clear(), probe.clear()
+
+    cur = src.execute(
+        "SELECT source || ':' || stream || ':' || external_id, features FROM guest_links"
+        " ORDER BY source, stream, external_id"
+    )
+    for ref, fj in cur:
+        h = hash(fj)
+        d = distinct.get(h)
+        if d is None:
+            d = distinct[h] = len(distinct)
+            f = json.loads(fj)
+            recs.append((d, fj, ref))
+            held.extend((key_hash(*k), d, caps.get(k[0], cap)) for k in keys_for(f))
+            probe.extend((key_hash(*k), d) for k in lookup_keys(f) if k[0] in blocking)
+            if len(recs) >= 20_000:
+                flush()
+        of_row.append(d)
+    flush()
+    src.close()
+    n = len(distinct)
+    del distinct
+    phases.done("distinct + keys (to scratch tables)")
+
+    tmp.executescript(
+        "CREATE INDEX held_key ON held (key, d);"
+        "CREATE TABLE cnt (key INTEGER PRIMARY KEY, n INTEGER, lim INTEGER);"
+        "INSERT INTO cnt SELECT key, count(*), max(lim) FROM held GROUP BY key;"
+        "CREATE INDEX probe_d ON probe (d, key);"
+    )
+    phases.done("index + count keys")
+
+    cache: dict[int, Features] = {}
+
+    def feats(d: int) -> Features:
+        f = cache.get(d)
+        if f is None:
+            if len(cache) >= 50_000:
+                cache.clear()
+            (fj,) = tmp.execute("SELECT f FROM recs WHERE d = ?", (d,)).fetchone()
+            f = cache[d] = json.loads(fj)
+        return f
+
+    uf = UnionFind(n)
+    scored: set[int] = set()
+    outcome, score = scorer.outcome, scorer.score
+
+    def pairs_of(rows: Iterable[tuple[int, int]]) -> int:
+        count = 0
+        for a, b in rows:
+            if a == b:
+                continue
+            if a > b:
+                a, b = b, a
+            pair = a << 32 | b
+            if pair in scored:
+                continue
+            scored.add(pair)
+            count += 1
+            if outcome(score(feats(a), feats(b))) == MERGE:
+                uf.union(a, b)
+        return count
+
+    pairs = pairs_of(
+        tmp.execute(
+            # (CROSS JOIN: in this order; most probe keys are in no other record)
+            "SELECT DISTINCT min(p.d, h.d), max(p.d, h.d) FROM probe p"
+            " CROSS JOIN cnt c ON c.key = p.key CROSS JOIN held h ON h.key = p.key"
+            " WHERE c.n <= c.lim AND h.d != p.d"
+        )
+    )
+    phases.done("score pairs (keys within cap by records)")
+    more = [
+        (key,)
+        for key, lim, ds in tmp.execute(
+            "SELECT key, lim, group_concat(d) FROM held WHERE key IN"
+            " (SELECT key FROM cnt WHERE n > lim) GROUP BY key"
+        )
+        if len({uf.find(int(d)) for d in ds.split(",")}) <= lim
+    ]
+    tmp.executescript(
+        "CREATE TABLE usable (key INTEGER PRIMARY KEY);"
+        "INSERT INTO usable SELECT key FROM cnt WHERE n <= lim;"
+    )
+    tmp.executemany("INSERT INTO usable VALUES (?)", more)
+    pairs += pairs_of(
+        tmp.execute(
+            "SELECT DISTINCT min(p.d, h.d), max(p.d, h.d) FROM probe p"
+            " JOIN held h ON h.key = p.key WHERE h.d != p.d"
+            " AND p.key IN (SELECT key FROM cnt WHERE n > lim)"
+            " AND p.key IN (SELECT key FROM usable)"
+        )
+    )
+    phases.done("score pairs (keys within cap by groups)")
+
+    def groups() -> dict[int, list[int]]:
+        members: defaultdict[int, list[int]] = defaultdict(list)
+        for d in range(n):
+            members[uf.find(d)].append(d)
+        return {r: ds for r, ds in members.items() if len(ds) > 1}
+
+    todo = groups()
+    while todo:
+        tmp.execute("DROP TABLE IF EXISTS comp")
+        tmp.execute("CREATE TABLE comp (d INTEGER PRIMARY KEY, root INTEGER)")
+        comp = ((d, r) for r, ds in todo.items() for d in ds)
+        tmp.executemany("INSERT INTO comp VALUES (?, ?)", comp)
+        near: defaultdict[int, set[int]] = defaultdict(set)
+        for root, d in tmp.execute(
+            "SELECT DISTINCT c.root, h.d FROM comp c CROSS JOIN probe p ON p.d = c.d"
+            " CROSS JOIN usable u ON u.key = p.key CROSS JOIN held h ON h.key = p.key"
+        ):
+            near[root].add(d)
+        changed = set()
+        for root, ds in todo.items():
+            others = near[root].difference(ds)
+            merged = False
+            for a in ds:
+                for b in others:
+                    x, y = (a, b) if a < b else (b, a)
+                    if x << 32 | y in scored:
+                        continue
+                    scored.add(x << 32 | y)
+                    pairs += 1
+                    if outcome(score(feats(a), feats(b))) == MERGE:
+                        uf.union(a, b)
+                        merged = True
+            if merged:
+                changed.add(uf.find(root))
+        if not changed:
+            break
+        now = groups()
+        todo = {r: ds for r, ds in now.items() if r in {uf.find(c) for c in changed}}
+    phases.done("score pairs (through a group)")
+
+    group = array("l", bytes(8 * n))
+    next_group = 0
+    clustered = 0
+    multi = groups()
+    for d in range(n):
+        group[d] = -1
+    for ds in multi.values():
+        names = {form(feats(d), "name") for d in ds}
+        if len(ds) <= RECORDS and identity.differs_within(names, scorer):
+            clustered += 1
+            firsts = dict(
+                tmp.execute(f"SELECT d, first FROM recs WHERE d IN ({','.join(map(str, ds))})")
+            )
+            by_ref = {firsts[d]: d for d in ds}
+            for part in identity.cluster([(firsts[d], feats(d)) for d in ds], scorer):
+                for ref in part:
+                    group[by_ref[ref]] = next_group
+                next_group += 1
+        else:
+            for d in ds:
+                group[d] = next_group
+            next_group += 1
+    for d in range(n):
+        if group[d] < 0:
+            group[d] = next_group
+            next_group += 1
+    phases.done("components + cluster")
+    tmp.close()
+    print(
+        f"  distinct records {n:,}, pairs scored {pairs:,}, groups {next_group:,}"
+        f" ({clustered:,} clustered)",
+        file=sys.stderr,
+    )
+    return array("l", (group[d] for d in of_row))
+
+
+def agreement(a: Iterable[Any], b: Iterable[Any]) -> dict[str, float]:
+    """Pairwise precision and recall of grouping `b` against `a` (same rows, same order),
+    and the share of `a`'s groups that `b` has exactly."""
+    a, b = list(a), list(b)
+    both = Counter(zip(a, b, strict=True))
+    size_a, size_b = Counter(a), Counter(b)
+    together = sum(comb(n, 2) for n in both.values())
+    pairs_a = sum(comb(n, 2) for n in size_a.values())
+    pairs_b = sum(comb(n, 2) for n in size_b.values())
+    same = sum(1 for (x, y), n in both.items() if size_a[x] == n == size_b[y])
+    return {
+        "precision": together / pairs_b if pairs_b else 1.0,
+        "recall": together / pairs_a if pairs_a else 1.0,
+        "groups_a": len(size_a),
+        "groups_b": len(size_b),
+        "identical": same / len(size_a),
+    }
+
+
+class RecordMapping:
+    """The inbox row already is a SourceRecord as JSON (synthetic data: mapped as
+    synthetic.to_record maps a raw row)."""
+
+    def apply(self, raw: Any, *, source: str, stream: str, external_id: str) -> Any:
+        from guestsync.models import SourceRecord
+
+        return SourceRecord.model_validate(
+            {**raw, "source": source, "stream": stream, "external_id": external_id}
+        )
+
+
+def child_synthetic(people: int, seed: int, db: Path) -> None:
+    """The bulk lane resolves synthetic.rows (typos, households on one phone, cross-script
+    names) into a new store at `db`; the truth goes beside it, as truth.json."""
+    from guestsync.models import InboxEntry, SourceRecord
+    from guestsync.process.batch import process_pending
+    from guestsync.store import Store
+    from guestsync.testing.synthetic import rows, to_record
+
+    records: list[SourceRecord] = []
+    truth: dict[str, int] = {}
+    for row, person in rows(people, 3.0, seed=seed):
+        records.append(to_record(row))
+        truth[f"{row['source']}:guests:{row['id']}"] = person
+    store = Store.open(db)
+    entries = [
+        InboxEntry.of(
+            source=r.source,
+            stream=r.stream,
+            external_id=r.external_id,
+            record=json.loads(r.model_dump_json(exclude={"source", "stream", "external_id"})),
+            origin="bench",
+        )
+        for r in records
+    ]
+    with store.atomic():
+        store.add_to_inbox(entries)
+    started, t0 = time.process_time(), time.perf_counter()
+    process_pending(store, lambda s, st: RecordMapping(), {}, batch_size=3000, bulk=True)  # type: ignore[arg-type,return-value]
+    cpu, wall = time.process_time() - started, time.perf_counter() - t0
+    guests = store.count_guests()
+    store.close()
+    db.with_name("truth.json").write_text(json.dumps(truth))
+    print(json.dumps({"cpu": cpu, "seconds": wall, "guests": guests, "tree_rss_mb": 0.0}))
+
+
+def show_differences(rows: list[tuple[str, str]], lane: list[str], groups: list[int]) -> None:
+    """To stderr: each lane guest whose rows this grouping does not hold as one group,
+    with its records' features and the groups they went to."""
+    by_lane: defaultdict[str, list[int]] = defaultdict(list)
+    for i, g in enumerate(lane):
+        by_lane[g].append(i)
+    size = Counter(groups)
+    for g, idx in by_lane.items():
+        mine = {groups[i] for i in idx}
+        if len(mine) == 1 and size[groups[idx[0]]] == len(idx):
+            continue
+        print(f"lane guest {g}:", file=sys.stderr)
+        for i in sorted(idx, key=lambda i: rows[i][0]):
+            print(f"   group {groups[i]:>6} {rows[i][0]:<28} {rows[i][1]}", file=sys.stderr)
+
+
+def child(db: Path, bounded: bool) -> None:
+    phases = Phases()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if bounded:  # (it streams the links: reading is part of its first phase)
+        groups: Any = setwise_bounded(db, IdentityConfig(), phases, db.parent)
+    else:
+        rows = read_rows(db)
+        phases.done("read")
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        groups = setwise(rows, IdentityConfig(), phases)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with sqlite3.connect(db) as conn:  # untimed: the lane's guests, in the same order
+        lane = dict(
+            conn.execute(
+                "SELECT source || ':' || stream || ':' || external_id, guest_id FROM guest_links"
+                " ORDER BY source, stream, external_id"  # setwise_bounded's order
+            ).fetchall()
+        )
+    if bounded:
+        rows = [(r, "") for r in lane]
+    n = len(rows)
+    if os.environ.get("BENCH_SETWISE_DIFF"):  # the lane's guests split or joined here
+        show_differences(rows, [lane[r] for r, _ in rows], groups)
+    truth_file = db.with_name("truth.json")
+    if truth_file.exists():
+        truth = json.loads(truth_file.read_text())
+        true = [truth[r] for r, _ in rows]
+        scores = {
+            "lane vs truth": agreement(true, [lane[r] for r, _ in rows]),
+            "set-based vs truth": agreement(true, groups),
+        }
+    else:
+        scores = {}
+    out = {
+        "rows": n,
+        "truth": scores,
+        "phases": phases.spent,
+        "rss_before_mb": rss_before,
+        "peak_rss_mb": peak,
+        "agreement": agreement([lane[r] for r, _ in rows], groups),
+    }
+    print(json.dumps(out))
+
+
+def run_variant(db: Path, variant: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", str(db), variant],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out | {"wall": time.perf_counter() - t0}
+
+
+def report(variant: str, proto: dict[str, Any], lane: dict[str, Any] | None) -> None:
+    n = proto["rows"]
+    resolve = sum(proto["phases"].values())
+    print(
+        f"  set-based resolution, {variant}: CPU {resolve:.1f}s ({resolve / n * 1e6:.0f} us/row),"
+        f" wall {proto['wall']:.1f}s, peak RSS {proto['peak_rss_mb']:.0f} MB"
+        f" ({proto['rss_before_mb']:.0f} MB before resolving)"
+    )
+    for name, s in proto["phases"].items():
+        print(f"    {name:<42} {s:7.2f}s {s / n * 1e6:6.1f} us/row")
+    a = proto["agreement"]
+    print(
+        f"    agreement with the lane: pairwise precision {a['precision']:.4f},"
+        f" recall {a['recall']:.4f}; guests {a['groups_a']:,} (lane) vs {a['groups_b']:,},"
+        f" {a['identical']:.2%} of the lane's identical"
+    )
+    for name, t in proto["truth"].items():
+        f1 = 2 * t["precision"] * t["recall"] / ((t["precision"] + t["recall"]) or 1)
+        print(
+            f"    {name}: pairwise precision {t['precision']:.4f}, recall {t['recall']:.4f},"
+            f" F1 {f1:.4f}"
+        )
+    if lane is not None:
+        print(f"    ratio: its CPU / the lane's {resolve / lane['cpu']:.3f}")
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args[:1] == ["--child"]:
+        child(Path(args[1]), args[2] == "bounded")
+        return
+    if args[:1] == ["--child-synthetic"]:
+        child_synthetic(int(args[1]), int(args[2]), Path(args[3]))
+        return
+    synthetic = "--synthetic" in args
+    seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 1
+    store = Path(args[args.index("--store") + 1]) if "--store" in args else None
+    sizes = [a for i, a in enumerate(args) if a.isdigit() and args[i - 1 : i] != ["--seed"]]
+    n = int(sizes[0]) if sizes else 200_000
+    variants = [v for v in ("in-memory", "bounded") if f"--{v}" in args] or ["in-memory", "bounded"]
+    lane: dict[str, Any] | None = None
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bulk" / "hub.db"
+        if store is not None:  # a store the lane made earlier: its guests, no lane CPU
+            db.parent.mkdir()
+            shutil.copy(store, db)
+        elif synthetic:  # n rows of about n / 3 people
+            db.parent.mkdir()
+            built = subprocess.run(
+                [sys.executable, __file__, "--child-synthetic", str(n // 3), str(seed), str(db)],
+                stdout=subprocess.PIPE,
+                text=True,
+                check=True,
+            )
+            lane = json.loads(built.stdout.strip().splitlines()[-1])
+        else:
+            csv_path = Path(tmp) / "bookings.csv"
+            make_csv(csv_path, n)
+            lane = run_child("bulk", csv_path, db.parent)
+        runs = {v: run_variant(db, v) for v in variants}
+    rows = next(iter(runs.values()))["rows"]
+    what = f"synthetic, seed {seed}" if synthetic else "bench_csv_import's file"
+    print(f"rows: {rows:,} ({what})")
+    if lane is not None:
+        part = "its resolution" if synthetic else "the whole import, in one process"
+        print(
+            f"  bulk lane ({part}): CPU {lane['cpu']:.1f}s ({lane['cpu'] / rows * 1e6:.0f}"
+            f" us/row), wall {lane['seconds']:.1f}s, {lane['guests']:,} guests"
+        )
+    for variant, proto in runs.items():
+        report(variant, proto, lane)
+
+
+if __name__ == "__main__":
+    main()

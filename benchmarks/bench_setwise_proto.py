@@ -82,6 +82,37 @@ class Phases:
         self._t = now
 
 
+# A key over its cap by records is tried (its records' pairs scored) when they make at
+# most this many times its cap groups so far.
+SETTLE = 4
+
+
+def settles_within(
+    found: list[int], limit: int, uf: UnionFind, merges: Callable[[int, int], bool]
+) -> bool:
+    """Whether the records holding a key, once the pairs among them that merge are joined,
+    are at most `limit` groups: the key is then used, as the lane used it while it held
+    no more guests than its cap (in the lane's order its guests merged as they came)."""
+    roots = {uf.find(d) for d in found}
+    if len(roots) <= limit:
+        return True
+    if len(roots) > SETTLE * limit:
+        return False
+    local = {r: r for r in roots}
+
+    def top(r: int) -> int:
+        while local[r] != r:
+            r = local[r]
+        return r
+
+    for i, a in enumerate(found):
+        for b in found[i + 1 :]:
+            ra, rb = top(uf.find(a)), top(uf.find(b))
+            if ra != rb and merges(a, b):
+                local[max(ra, rb)] = min(ra, rb)
+    return len({top(r) for r in roots}) <= limit
+
+
 def read_rows(db: Path) -> list[tuple[str, str]]:
     """(ref text, features JSON) of every linked record, in no set order."""
     with sqlite3.connect(db) as conn:
@@ -96,14 +127,9 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
     blocking = set(config.blocking)
     cap, caps = config.max_candidates_per_key, config.key_caps()
 
-    # distinct records: each features JSON parsed once; a record's first ref names it
-    # (`cluster` takes records in the order of their refs)
+    # distinct records: each features JSON parsed once
     index: dict[str, int] = {}
     of_row = [index.setdefault(f, len(index)) for _, f in rows]
-    first: list[str] = [""] * len(index)
-    for (ref, _), d in zip(rows, of_row, strict=True):
-        if not first[d] or ref < first[d]:
-            first[d] = ref
     feats: list[Features] = [json.loads(f) for f in index]
     del index
     phases.done("distinct + parse")
@@ -115,11 +141,14 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
         for k in keys_for(f):
             holders[k].append(d)
         probes.append(tuple(k for k in lookup_keys(f) if k[0] in blocking))
-    phases.done("keys")
+    phases.done("keys (the mapping worker's)")
 
     uf = UnionFind(len(feats))
     scored: set[tuple[int, int]] = set()
     outcome, score = scorer.outcome, scorer.score
+
+    def merges(a: int, b: int) -> bool:
+        return outcome(score(feats[a], feats[b])) == MERGE
 
     def link(usable: Callable[[Key, list[int]], bool]) -> int:
         """Score each new pair of records meeting on a usable key; union those merging."""
@@ -152,7 +181,7 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
     more = {
         k
         for k, found in holders.items()
-        if len(found) > limit(k) and len({uf.find(d) for d in found}) <= limit(k)
+        if len(found) > limit(k) and settles_within(found, limit(k), uf, merges)
     }
     pairs += link(lambda k, found: k in more)
     phases.done("score pairs (keys within cap by groups)")
@@ -191,17 +220,22 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
     members: defaultdict[int, list[int]] = defaultdict(list)
     for d in range(len(feats)):
         members[uf.find(d)].append(d)
+    # (`cluster` takes every row: a record's second booking, later in ref order, may
+    # join groups the first did not)
+    refs: defaultdict[int, list[str]] = defaultdict(list)
+    for (ref, _), d in zip(rows, of_row, strict=True):
+        refs[d].append(ref)
     group = [0] * len(feats)
+    by_ref: dict[str, int] = {}  # the rows of clustered groups
     clustered = 0
     n_groups = 0
     for ds in members.values():
         names = {form(feats[d], "name") for d in ds}
-        if len(ds) > 1 and len(ds) <= RECORDS and identity.differs_within(names, scorer):
+        linked = [(r, feats[d]) for d in ds for r in refs[d]]
+        if len(ds) > 1 and len(linked) <= RECORDS and identity.differs_within(names, scorer):
             clustered += 1
-            by_ref = {first[d]: d for d in ds}
-            for part in identity.cluster([(first[d], feats[d]) for d in ds], scorer):
-                for ref in part:
-                    group[by_ref[ref]] = n_groups
+            for part in identity.cluster(linked, scorer):
+                by_ref.update((ref, n_groups) for ref in part)
                 n_groups += 1
         else:
             for d in ds:
@@ -213,7 +247,7 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
         f" groups {n_groups:,} ({clustered:,} clustered)",
         file=sys.stderr,
     )
-    return [group[d] for d in of_row]
+    return [by_ref.get(ref, group[d]) for (ref, _), d in zip(rows, of_row, strict=True)]
 
 
 def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path) -> array:
@@ -238,6 +272,7 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
     held: list[tuple[int, int, int]] = []
     probe: list[tuple[int, int]] = []
     recs: list[tuple[int, str, str]] = []
+    keys_cpu = 0.0
 
     def flush() -> None:
         tmp.execute("BEGIN")
@@ -258,8 +293,10 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
             d = distinct[h] = len(distinct)
             f = json.loads(fj)
             recs.append((d, fj, ref))
+            started = time.process_time()
             held.extend((key_hash(*k), d, caps.get(k[0], cap)) for k in keys_for(f))
             probe.extend((key_hash(*k), d) for k in lookup_keys(f) if k[0] in blocking)
+            keys_cpu += time.process_time() - started
             if len(recs) >= 20_000:
                 flush()
         of_row.append(d)
@@ -267,7 +304,10 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
     src.close()
     n = len(distinct)
     del distinct
-    phases.done("distinct + keys (to scratch tables)")
+    phases.done("read, distinct, scratch tables")
+    # what the mapping worker hands over already (Prepared keys, hashes: handover.py)
+    phases.spent["read, distinct, scratch tables"] -= keys_cpu
+    phases.spent["keys + hashes (the mapping worker's)"] = keys_cpu
 
     tmp.executescript(
         "CREATE INDEX held_key ON held (key, d);"
@@ -291,6 +331,9 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
     uf = UnionFind(n)
     scored: set[int] = set()
     outcome, score = scorer.outcome, scorer.score
+
+    def merges(a: int, b: int) -> bool:
+        return outcome(score(feats(a), feats(b))) == MERGE
 
     def pairs_of(rows: Iterable[tuple[int, int]]) -> int:
         count = 0
@@ -323,7 +366,7 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
             "SELECT key, lim, group_concat(d) FROM held WHERE key IN"
             " (SELECT key FROM cnt WHERE n > lim) GROUP BY key"
         )
-        if len({uf.find(int(d)) for d in ds.split(",")}) <= lim
+        if settles_within([int(d) for d in ds.split(",")], lim, uf, merges)
     ]
     tmp.executescript(
         "CREATE TABLE usable (key INTEGER PRIMARY KEY);"

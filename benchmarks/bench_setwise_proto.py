@@ -1,25 +1,38 @@
 """A prototype of the design change #20's notes name: resolve a whole import set-based
-(blocking-key index, each pair of distinct records scored once, union-find over the
-pairs that score a merge, `identity.cluster` where names differ) instead of record by
-record. It measures what that resolution costs per row, and how far its guests agree
-with the bulk lane's on the same file. Not a lane: nothing is written, no golden record,
-booking or outbox row is made; it answers whether the design could reach the issue's CPU
-figure with the same guests.
+instead of record by record, with the lane's own functions (`keys_for`, `lookup_keys`,
+`Scorer`, `identity.cluster`). It measures what that resolution costs per row, and
+whether its guests are the bulk lane's. Not a lane: nothing is written (no link, key,
+golden record, booking, match-log or outbox row), and it starts from an empty store.
 
-The bulk lane imports bench_csv_import's file in a child process (its whole import: CPU
-and guests, as bench_csv_import's `bulk`). A second child reads the records' features
-from that store's `guest_links` (one row per booking: what the mapping and folding made
-of it, a function of the row alone) and resolves them set-based, timing each phase with
-process_time. Then, untimed, it compares its grouping of the rows with the lane's
-(`guest_links.guest_id`): pairwise precision and recall (pairs of rows put together by
-one and by the other) and the guests found identical.
+How it resolves: each pair of distinct records (by their features' JSON) that meet on a
+blocking key is scored once; union-find joins the pairs that score a merge; a group
+whose names differ is decided again by `identity.cluster` over its rows, in the order
+of their refs, as the lane's regrouping does. The lane's other rules, set-based:
+- caps: a key is used when the records holding it are within its cap, or when they are
+  once the merging pairs among them are joined (`settles_within`: in the lane's order
+  such a key was used while it held few guests, who merged as they came);
+- `Neighbourhood.through`: a group's records are scored against the holders of every
+  key of the group's records, to a fixed point.
 
-What the prototype leaves out is what the lane does per row beyond resolution:
-ingest, mapping and folding, settling (golden records, aggregates, payloads) and the
-writes; the issue measured those set-based at ~100 us a row (ingest 12, map+fold 37,
-settle 17, executemany writes 32: 53 at 1M).
+Two variants, each in its own child process: `in-memory` (the import's keys and features
+in dicts: its memory grows with the file) and `bounded` (the keys, the features and the
+pairs in a scratch SQLite database, joined and grouped there; in memory only the
+union-find over distinct records and a bounded cache of parsed features). Each phase's
+CPU is timed with process_time; the keys (and, bounded, their hashes) are what the
+mapping worker already computes and hands over in an import.
 
-Usage: bench_setwise_proto.py [N]   (default 200000)
+The input: bench_csv_import's file, imported by the bulk lane in a child process (its
+whole import: CPU and guests, as bench_csv_import's `bulk`); or `--synthetic`
+(synthetic.rows: typos, households on one phone, cross-script names; the lane's
+resolution alone is timed, and both groupings are scored against the truth); or
+`--store DB`, a store the lane made before (e.g. at 1M rows: no lane CPU then). The
+prototype reads each link's features from that store (what mapping and folding made of
+the row, a function of the row alone). Then, untimed, it compares its grouping of the
+rows with the lane's (`guest_links.guest_id`): pairwise precision and recall, and the
+share of the lane's guests it has exactly (BENCH_SETWISE_DIFF=1 prints those it has not).
+
+Usage: bench_setwise_proto.py [N] [--synthetic [--seed S]] [--store DB]
+       [--in-memory | --bounded]      (default: 200000 rows, both variants)
 """
 
 from __future__ import annotations
@@ -44,8 +57,9 @@ from bench_csv_import import make_csv, run_child
 
 from guestsync import identity
 from guestsync.identity import MERGE, IdentityConfig, Scorer
-from guestsync.identity.keys import Features, Key, keys_for, lookup_keys
+from guestsync.identity.keys import Features, Key, bound_memo, keys_for, lookup_keys
 from guestsync.identity.scoring import form
+from guestsync.process.mapping_pool import MAIN_MEMO
 from guestsync.process.neighbourhood import RECORDS
 from guestsync.store.keyhash import key_hash
 
@@ -258,11 +272,13 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
     scorer = Scorer(config)
     blocking = set(config.blocking)
     cap, caps = config.max_candidates_per_key, config.key_caps()
+    bound_memo(MAIN_MEMO)  # as the import bounds it
     tmp = sqlite3.connect(work / "setwise.db", isolation_level=None)
     for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -65536"):
         tmp.execute(f"PRAGMA {pragma}")
     tmp.executescript(
-        "CREATE TABLE recs (d INTEGER PRIMARY KEY, f TEXT, first TEXT);"
+        "CREATE TABLE recs (d INTEGER PRIMARY KEY, f TEXT);"
+        "CREATE TABLE rowmap (i INTEGER PRIMARY KEY, ref TEXT, d INTEGER);"
         "CREATE TABLE held (key INTEGER, d INTEGER, lim INTEGER);"
         "CREATE TABLE probe (key INTEGER, d INTEGER);"
     )
@@ -271,16 +287,18 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
     of_row = array("l")
     held: list[tuple[int, int, int]] = []
     probe: list[tuple[int, int]] = []
-    recs: list[tuple[int, str, str]] = []
+    recs: list[tuple[int, str]] = []
+    rowmap: list[tuple[int, str, int]] = []
     keys_cpu = 0.0
 
     def flush() -> None:
         tmp.execute("BEGIN")
-        tmp.executemany("INSERT INTO recs VALUES (?, ?, ?)", recs)
+        tmp.executemany("INSERT INTO recs VALUES (?, ?)", recs)
+        tmp.executemany("INSERT INTO rowmap VALUES (?, ?, ?)", rowmap)
         tmp.executemany("INSERT INTO held VALUES (?, ?, ?)", held)
         tmp.executemany("INSERT INTO probe VALUES (?, ?)", probe)
         tmp.execute("COMMIT")
-        recs.clear(), held.clear(), probe.clear()
+        recs.clear(), rowmap.clear(), held.clear(), probe.clear()
 
     cur = src.execute(
         "SELECT source || ':' || stream || ':' || external_id, features FROM guest_links"
@@ -292,14 +310,15 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
         if d is None:
             d = distinct[h] = len(distinct)
             f = json.loads(fj)
-            recs.append((d, fj, ref))
+            recs.append((d, fj))
             started = time.process_time()
             held.extend((key_hash(*k), d, caps.get(k[0], cap)) for k in keys_for(f))
             probe.extend((key_hash(*k), d) for k in lookup_keys(f) if k[0] in blocking)
             keys_cpu += time.process_time() - started
-            if len(recs) >= 20_000:
-                flush()
+        rowmap.append((len(of_row), ref, d))
         of_row.append(d)
+        if len(rowmap) >= 50_000:
+            flush()
     flush()
     src.close()
     n = len(distinct)
@@ -314,6 +333,7 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
         "CREATE TABLE cnt (key INTEGER PRIMARY KEY, n INTEGER, lim INTEGER);"
         "INSERT INTO cnt SELECT key, count(*), max(lim) FROM held GROUP BY key;"
         "CREATE INDEX probe_d ON probe (d, key);"
+        "CREATE INDEX rowmap_d ON rowmap (d);"
     )
     phases.done("index + count keys")
 
@@ -322,7 +342,7 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
     def feats(d: int) -> Features:
         f = cache.get(d)
         if f is None:
-            if len(cache) >= 50_000:
+            if len(cache) >= 20_000:
                 cache.clear()
             (fj,) = tmp.execute("SELECT f FROM recs WHERE d = ?", (d,)).fetchone()
             f = cache[d] = json.loads(fj)
@@ -424,6 +444,7 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
     phases.done("score pairs (through a group)")
 
     group = array("l", bytes(8 * n))
+    by_row: dict[int, int] = {}  # the rows of clustered groups
     next_group = 0
     clustered = 0
     multi = groups()
@@ -431,15 +452,16 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
         group[d] = -1
     for ds in multi.values():
         names = {form(feats(d), "name") for d in ds}
-        if len(ds) <= RECORDS and identity.differs_within(names, scorer):
+        if not identity.differs_within(names, scorer):
+            linked = []
+        else:  # every row (see setwise)
+            ins = ",".join(map(str, ds))
+            linked = tmp.execute(f"SELECT i, ref, d FROM rowmap WHERE d IN ({ins})").fetchall()
+        if 0 < len(linked) <= RECORDS:
             clustered += 1
-            firsts = dict(
-                tmp.execute(f"SELECT d, first FROM recs WHERE d IN ({','.join(map(str, ds))})")
-            )
-            by_ref = {firsts[d]: d for d in ds}
-            for part in identity.cluster([(firsts[d], feats(d)) for d in ds], scorer):
-                for ref in part:
-                    group[by_ref[ref]] = next_group
+            row_of = {ref: i for i, ref, _ in linked}
+            for part in identity.cluster([(ref, feats(d)) for _, ref, d in linked], scorer):
+                by_row.update((row_of[ref], next_group) for ref in part)
                 next_group += 1
         else:
             for d in ds:
@@ -456,7 +478,7 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
         f" ({clustered:,} clustered)",
         file=sys.stderr,
     )
-    return array("l", (group[d] for d in of_row))
+    return array("l", (by_row.get(i, group[d]) for i, d in enumerate(of_row)))
 
 
 def agreement(a: Iterable[Any], b: Iterable[Any]) -> dict[str, float]:

@@ -14,7 +14,6 @@ bench_pg_import.py finds it; a database of its own per run, dropped after.
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import resource
 import sys
@@ -24,22 +23,11 @@ from typing import Any
 
 from bench_pg_import import backend_cpu, server_url
 
-from guestsync.models import InboxEntry, SourceRecord
 from guestsync.process.batch import process_pending
 from guestsync.restaurant.hooks import ActivitySettings
 from guestsync.store import open_store
+from guestsync.testing.records import RecordMapping, inbox_entries
 from guestsync.testing.synthetic import rows, to_record
-
-
-class RecordMapping:
-    """The raw row already is the canonical record as JSON: the benchmark times the
-    process stage's claiming, resolving and writing, not a mapping."""
-
-    def apply(self, raw: Any, *, source: str, stream: str, external_id: str) -> SourceRecord:
-        return SourceRecord.model_validate(
-            {**raw, "source": source, "stream": stream, "external_id": external_id}
-        )
-
 
 # records per person: "dense", 3 records of each person shuffled through the backlog (two
 # windows being resolved at once share people: they take turns, and one starts again);
@@ -52,18 +40,8 @@ def fill(url: str, n: int, per_person: float) -> int:
     store = open_store(url)
     people = max(1, int(n / per_person))
     records = [to_record(r) for r, _ in rows(people, per_person, seed=11)][:n]
-    entries = [
-        InboxEntry.of(
-            source=r.source,
-            stream=r.stream,
-            external_id=r.external_id,
-            record=json.loads(r.model_dump_json(exclude={"source", "stream", "external_id"})),
-            origin="bench",
-        )
-        for r in records
-    ]
     with store.atomic():
-        added = store.add_to_inbox(entries)
+        added = store.add_to_inbox(inbox_entries(records, origin="bench"))
     store.close()
     return added
 

@@ -500,24 +500,13 @@ def agreement(a: Iterable[Any], b: Iterable[Any]) -> dict[str, float]:
     }
 
 
-class RecordMapping:
-    """The inbox row already is a SourceRecord as JSON (synthetic data: mapped as
-    synthetic.to_record maps a raw row)."""
-
-    def apply(self, raw: Any, *, source: str, stream: str, external_id: str) -> Any:
-        from guestsync.models import SourceRecord
-
-        return SourceRecord.model_validate(
-            {**raw, "source": source, "stream": stream, "external_id": external_id}
-        )
-
-
 def child_synthetic(people: int, seed: int, db: Path) -> None:
     """The bulk lane resolves synthetic.rows (typos, households on one phone, cross-script
     names) into a new store at `db`; the truth goes beside it, as truth.json."""
-    from guestsync.models import InboxEntry, SourceRecord
+    from guestsync.models import SourceRecord
     from guestsync.process.batch import process_pending
     from guestsync.store import Store
+    from guestsync.testing.records import RecordMapping, inbox_entries
     from guestsync.testing.synthetic import rows, to_record
 
     records: list[SourceRecord] = []
@@ -526,18 +515,8 @@ def child_synthetic(people: int, seed: int, db: Path) -> None:
         records.append(to_record(row))
         truth[f"{row['source']}:guests:{row['id']}"] = person
     store = Store.open(db)
-    entries = [
-        InboxEntry.of(
-            source=r.source,
-            stream=r.stream,
-            external_id=r.external_id,
-            record=json.loads(r.model_dump_json(exclude={"source", "stream", "external_id"})),
-            origin="bench",
-        )
-        for r in records
-    ]
     with store.atomic():
-        store.add_to_inbox(entries)
+        store.add_to_inbox(inbox_entries(records, origin="bench"))
     started, t0 = time.process_time(), time.perf_counter()
     process_pending(store, lambda s, st: RecordMapping(), {}, batch_size=3000, bulk=True)  # type: ignore[arg-type,return-value]
     cpu, wall = time.process_time() - started, time.perf_counter() - t0

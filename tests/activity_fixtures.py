@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from guestsync.connectors.base import Target
-from guestsync.models import InboxEntry, SourceRecord
+from guestsync.models import SourceRecord
 from guestsync.process.batch import ProcessStats, process_pending
 from guestsync.restaurant.hooks import ActivitySettings
 from guestsync.store import Store
+from guestsync.testing.records import RecordMapping, inbox_entries
+
+__all__ = ["NOW", "RecordMapping", "settings", "to_inbox"]
 
 NOW = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)  # 12:00 in Taipei
-
-
-class RecordMapping:
-    """Stands in for a compiled mapping: the raw row already is a SourceRecord as JSON."""
-
-    def apply(self, raw: Any, *, source: str, stream: str, external_id: str) -> SourceRecord:
-        return SourceRecord.model_validate(
-            {**raw, "source": source, "stream": stream, "external_id": external_id}
-        )
 
 
 def settings(**kw: Any) -> ActivitySettings:
@@ -31,16 +24,8 @@ def settings(**kw: Any) -> ActivitySettings:
 
 def to_inbox(store: Store, records: Sequence[SourceRecord]) -> None:
     """Put canonical records in the inbox, as raw rows `RecordMapping` maps back."""
-    entries = []
-    for r in records:
-        raw = json.loads(r.model_dump_json(exclude={"source", "stream", "external_id"}))
-        entries.append(
-            InboxEntry.of(
-                source=r.source, stream=r.stream, external_id=r.external_id, record=raw, origin="t"
-            )
-        )
     with store.atomic():
-        store.add_to_inbox(entries)
+        store.add_to_inbox(inbox_entries(records, origin="t"))
 
 
 def feed(

@@ -48,7 +48,7 @@ import tempfile
 import time
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from math import comb
 from pathlib import Path
 from typing import Any
@@ -481,6 +481,209 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
     return array("l", (by_row.get(i, group[d]) for i, d in enumerate(of_row)))
 
 
+D_BITS = 20  # distinct records numbered below 2**20 in the compact variant
+D_MASK = (1 << D_BITS) - 1
+
+
+def setwise_compact(db: Path, config: IdentityConfig, phases: Phases, work: Path) -> array:
+    """`setwise` in bounded memory without a scratch index: each record's keys as 64-bit
+    integers (39 bits of the key's hash, its cap's code, the record's number) in two
+    arrays sorted once, and merge-joined in memory for each pass; the features' JSON in a
+    scratch table read through a bounded cache. Returns the group of each of `db`'s
+    links, in (source, stream, external id) order."""
+    scorer = Scorer(config)
+    blocking = set(config.blocking)
+    cap, caps = config.max_candidates_per_key, config.key_caps()
+    limits = sorted({cap, *caps.values()})
+    code = {lim: i for i, lim in enumerate(limits)}
+    bound_memo(MAIN_MEMO)
+    tmp = sqlite3.connect(work / "compact.db", isolation_level=None)
+    for pragma in ("journal_mode = OFF", "synchronous = OFF"):
+        tmp.execute(f"PRAGMA {pragma}")
+    tmp.executescript(
+        "CREATE TABLE recs (d INTEGER PRIMARY KEY, f TEXT);"
+        "CREATE TABLE rowmap (i INTEGER PRIMARY KEY, ref TEXT, d INTEGER);"
+    )
+    distinct: dict[int, int] = {}
+    of_row = array("l")
+    held = array("q")  # key << 24 | cap code << 20 | record
+    probe = array("q")  # key << 20 | record
+    recs: list[tuple[int, str]] = []
+    rowmap: list[tuple[int, str, int]] = []
+    keys_cpu = 0.0
+
+    def flush() -> None:
+        tmp.execute("BEGIN")
+        tmp.executemany("INSERT INTO recs VALUES (?, ?)", recs)
+        tmp.executemany("INSERT INTO rowmap VALUES (?, ?, ?)", rowmap)
+        tmp.execute("COMMIT")
+        recs.clear(), rowmap.clear()
+
+    src = sqlite3.connect(db)
+    for ref, fj in src.execute(
+        "SELECT source || ':' || stream || ':' || external_id, features FROM guest_links"
+        " ORDER BY source, stream, external_id"
+    ):
+        h = hash(fj)
+        d = distinct.get(h)
+        if d is None:
+            d = distinct[h] = len(distinct)
+            assert d <= D_MASK, "the compact variant numbers up to 2**20 distinct records"
+            f = json.loads(fj)
+            recs.append((d, fj))
+            started = time.process_time()
+            for k in keys_for(f):
+                held.append(key_hash(*k) >> 25 << 24 | code[caps.get(k[0], cap)] << 20 | d)
+            for k in lookup_keys(f):
+                if k[0] in blocking:
+                    probe.append(key_hash(*k) >> 25 << 20 | d)
+            keys_cpu += time.process_time() - started
+        rowmap.append((len(of_row), ref, d))
+        of_row.append(d)
+        if len(rowmap) >= 50_000:
+            flush()
+    flush()
+    src.close()
+    n = len(distinct)
+    del distinct
+    phases.done("read, distinct, scratch table")
+    phases.spent["read, distinct, scratch table"] -= keys_cpu
+    phases.spent["keys + hashes (the mapping worker's)"] = keys_cpu
+    held = array("q", sorted(held))
+    probe = array("q", sorted(probe))
+    phases.done("sort the key arrays")
+
+    def keys() -> Iterator[tuple[int, int, list[int], list[int]]]:
+        """(key, cap, holders, probers) of every key some record probes and another
+        holds or probes: the sorted arrays merge-joined."""
+        i = j = 0
+        nh, np_ = len(held), len(probe)
+        while i < nh and j < np_:
+            kh, kp = held[i] >> 24, probe[j] >> 20
+            if kh < kp:
+                i += 1
+                continue
+            if kp < kh:
+                j += 1
+                continue
+            lim = limits[held[i] >> 20 & 0xF]
+            hs = []
+            while i < nh and held[i] >> 24 == kh:
+                hs.append(held[i] & D_MASK)
+                i += 1
+            ps = []
+            while j < np_ and probe[j] >> 20 == kh:
+                ps.append(probe[j] & D_MASK)
+                j += 1
+            if len(hs) > 1 or ps != hs:
+                yield kh, lim, hs, ps
+
+    cache: dict[int, Features] = {}
+
+    def feats(d: int) -> Features:
+        f = cache.get(d)
+        if f is None:
+            if len(cache) >= 20_000:
+                cache.clear()
+            (fj,) = tmp.execute("SELECT f FROM recs WHERE d = ?", (d,)).fetchone()
+            f = cache[d] = json.loads(fj)
+        return f
+
+    uf = UnionFind(n)
+    scored: set[int] = set()
+    outcome, score = scorer.outcome, scorer.score
+
+    def merges(a: int, b: int) -> bool:
+        return outcome(score(feats(a), feats(b))) == MERGE
+
+    def pair(a: int, b: int) -> int:
+        """Score the pair once; 1 if it was new."""
+        x = a << 32 | b if a < b else b << 32 | a
+        if a == b or x in scored:
+            return 0
+        scored.add(x)
+        if merges(a, b):
+            uf.union(a, b)
+        return 1
+
+    found = sorted(
+        {
+            min(a, b) << 32 | max(a, b)
+            for _, lim, hs, ps in keys()
+            if len(hs) <= lim
+            for a in ps
+            for b in hs
+            if a != b
+        }
+    )
+    phases.done("merge-join: pairs")
+    pairs = sum(pair(x >> 32, x & 0xFFFFFFFF) for x in found)
+    del found
+    phases.done("score pairs (keys within cap by records)")
+    more: set[int] = set()
+    for kh, lim, hs, ps in keys():
+        if len(hs) > lim and settles_within(hs, lim, uf, merges):
+            more.add(kh)
+            pairs += sum(pair(a, b) for a in ps for b in hs)
+    phases.done("score pairs (keys within cap by groups)")
+
+    while True:  # through a group, to a fixed point
+        near: defaultdict[int, set[int]] = defaultdict(set)
+        for kh, lim, hs, ps in keys():
+            if len(hs) > lim and kh not in more:
+                continue
+            roots = {uf.find(d) for d in ps}
+            for b in hs:
+                rb = uf.find(b)
+                for r in roots:
+                    if r != rb:
+                        near[r].add(b)
+        if not near:
+            break
+        members: defaultdict[int, list[int]] = defaultdict(list)
+        for d in range(n):
+            if (r := uf.find(d)) in near:
+                members[r].append(d)
+        before = pairs
+        for r, bs in near.items():
+            ds = members[r]
+            if len(ds) > 1:
+                pairs += sum(pair(a, b) for a in ds for b in bs)
+        if pairs == before:
+            break
+    phases.done("score pairs (through a group)")
+
+    multi: defaultdict[int, list[int]] = defaultdict(list)
+    for d in range(n):
+        multi[uf.find(d)].append(d)
+    group = array("l", bytes(8 * n))
+    by_row: dict[int, int] = {}
+    next_group = clustered = 0
+    for ds in multi.values():
+        linked: list[Any] = []
+        if len(ds) > 1 and identity.differs_within({form(feats(d), "name") for d in ds}, scorer):
+            ins = ",".join(map(str, ds))
+            linked = tmp.execute(f"SELECT i, ref, d FROM rowmap WHERE d IN ({ins})").fetchall()
+        if 0 < len(linked) <= RECORDS:
+            clustered += 1
+            row_of = {ref: i for i, ref, _ in linked}
+            for part in identity.cluster([(ref, feats(d)) for _, ref, d in linked], scorer):
+                by_row.update((row_of[ref], next_group) for ref in part)
+                next_group += 1
+        else:
+            for d in ds:
+                group[d] = next_group
+            next_group += 1
+    phases.done("components + cluster")
+    tmp.close()
+    print(
+        f"  distinct records {n:,}, pairs scored {pairs:,}, groups {next_group:,}"
+        f" ({clustered:,} clustered)",
+        file=sys.stderr,
+    )
+    return array("l", (by_row.get(i, group[d]) for i, d in enumerate(of_row)))
+
+
 def agreement(a: Iterable[Any], b: Iterable[Any]) -> dict[str, float]:
     """Pairwise precision and recall of grouping `b` against `a` (same rows, same order),
     and the share of `a`'s groups that `b` has exactly."""
@@ -542,11 +745,12 @@ def show_differences(rows: list[tuple[str, str]], lane: list[str], groups: list[
             print(f"   group {groups[i]:>6} {rows[i][0]:<28} {rows[i][1]}", file=sys.stderr)
 
 
-def child(db: Path, bounded: bool) -> None:
+def child(db: Path, variant: str) -> None:
     phases = Phases()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if bounded:  # (it streams the links: reading is part of its first phase)
-        groups: Any = setwise_bounded(db, IdentityConfig(), phases, db.parent)
+    if variant != "in-memory":  # (they stream the links: reading is their first phase)
+        resolve = setwise_bounded if variant == "bounded" else setwise_compact
+        groups: Any = resolve(db, IdentityConfig(), phases, db.parent)
     else:
         rows = read_rows(db)
         phases.done("read")
@@ -560,7 +764,7 @@ def child(db: Path, bounded: bool) -> None:
                 " ORDER BY source, stream, external_id"  # setwise_bounded's order
             ).fetchall()
         )
-    if bounded:
+    if variant != "in-memory":
         rows = [(r, "") for r in lane]
     n = len(rows)
     if os.environ.get("BENCH_SETWISE_DIFF"):  # the lane's guests split or joined here
@@ -627,7 +831,7 @@ def report(variant: str, proto: dict[str, Any], lane: dict[str, Any] | None) -> 
 def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["--child"]:
-        child(Path(args[1]), args[2] == "bounded")
+        child(Path(args[1]), args[2])
         return
     if args[:1] == ["--child-synthetic"]:
         child_synthetic(int(args[1]), int(args[2]), Path(args[3]))
@@ -637,7 +841,8 @@ def main() -> None:
     store = Path(args[args.index("--store") + 1]) if "--store" in args else None
     sizes = [a for i, a in enumerate(args) if a.isdigit() and args[i - 1 : i] != ["--seed"]]
     n = int(sizes[0]) if sizes else 200_000
-    variants = [v for v in ("in-memory", "bounded") if f"--{v}" in args] or ["in-memory", "bounded"]
+    every = ("in-memory", "bounded", "compact")
+    variants = [v for v in every if f"--{v}" in args] or list(every)
     lane: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bulk" / "hub.db"

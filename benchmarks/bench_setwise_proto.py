@@ -483,6 +483,10 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
 
 D_BITS = 20  # distinct records numbered below 2**20 in the compact variant
 D_MASK = (1 << D_BITS) - 1
+# 39 bits of a key's hash: all 32 of the whole key's, 7 of its group's (store/keyhash.py:
+# its high bits alone would make one key of every key of a name). Two keys sharing them
+# (~7 pairs in 2.75M keys) only add candidates.
+KEY_MASK = (1 << 39) - 1
 
 
 def setwise_compact(db: Path, config: IdentityConfig, phases: Phases, work: Path) -> array:
@@ -533,10 +537,10 @@ def setwise_compact(db: Path, config: IdentityConfig, phases: Phases, work: Path
             recs.append((d, fj))
             started = time.process_time()
             for k in keys_for(f):
-                held.append(key_hash(*k) >> 25 << 24 | code[caps.get(k[0], cap)] << 20 | d)
+                held.append((key_hash(*k) & KEY_MASK) << 24 | code[caps.get(k[0], cap)] << 20 | d)
             for k in lookup_keys(f):
                 if k[0] in blocking:
-                    probe.append(key_hash(*k) >> 25 << 20 | d)
+                    probe.append((key_hash(*k) & KEY_MASK) << 20 | d)
             keys_cpu += time.process_time() - started
         rowmap.append((len(of_row), ref, d))
         of_row.append(d)
@@ -620,11 +624,11 @@ def setwise_compact(db: Path, config: IdentityConfig, phases: Phases, work: Path
     pairs = sum(pair(x >> 32, x & 0xFFFFFFFF) for x in found)
     del found
     phases.done("score pairs (keys within cap by records)")
-    more: set[int] = set()
-    for kh, lim, hs, ps in keys():
-        if len(hs) > lim and settles_within(hs, lim, uf, merges):
-            more.add(kh)
-            pairs += sum(pair(a, b) for a in ps for b in hs)
+    # (which keys settle is decided on pass 1's groups, then their pairs are scored)
+    more = {
+        kh for kh, lim, hs, _ in keys() if len(hs) > lim and settles_within(hs, lim, uf, merges)
+    }
+    pairs += sum(pair(a, b) for kh, _, hs, ps in keys() if kh in more for a in ps for b in hs)
     phases.done("score pairs (keys within cap by groups)")
 
     while True:  # through a group, to a fixed point

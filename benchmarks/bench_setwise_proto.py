@@ -257,11 +257,141 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
             n_groups += 1
     phases.done("components + cluster")
     print(
-        f"  distinct records {len(feats):,}, keys {len(holders):,}, pairs scored {pairs:,},"
+        f"  in-memory: distinct records {len(feats):,}, keys {len(holders):,}, pairs scored {pairs:,},"
         f" groups {n_groups:,} ({clustered:,} clustered)",
         file=sys.stderr,
     )
     return [by_ref.get(ref, group[d]) for (ref, _), d in zip(rows, of_row, strict=True)]
+
+
+class Scratch:
+    """What the bounded variants keep out of memory: each distinct record's features'
+    JSON and each row's record number, in a scratch SQLite database (with the variant's
+    own tables, whose rows it buffers too), and the features read back through a
+    bounded cache."""
+
+    def __init__(self, path: Path, schema: str = "", cache_mib: int = 2) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None)
+        for pragma in (
+            "journal_mode = OFF",
+            "synchronous = OFF",
+            f"cache_size = -{cache_mib << 10}",
+        ):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.executescript(
+            "CREATE TABLE recs (d INTEGER PRIMARY KEY, f TEXT);"
+            "CREATE TABLE rowmap (i INTEGER PRIMARY KEY, ref TEXT, d INTEGER);" + schema
+        )
+        self.buffers: dict[str, list[tuple[Any, ...]]] = {"recs": [], "rowmap": []}
+        self.of_row = array("l")  # each row's distinct record
+        self._cache: dict[int, Features] = {}
+
+    def records(self, db: Path) -> Iterator[tuple[int, Features]]:
+        """(number, features) of each distinct record of `db`'s links, streamed in
+        (source, stream, external id) order; every row is numbered and kept."""
+        distinct: dict[int, int] = {}  # hash of the features' JSON -> record number
+        rows, of_row = self.buffers["rowmap"], self.of_row
+        src = sqlite3.connect(db)
+        for ref, fj in src.execute(
+            "SELECT source || ':' || stream || ':' || external_id, features FROM guest_links"
+            " ORDER BY source, stream, external_id"
+        ):
+            h = hash(fj)
+            d = distinct.get(h)
+            if d is None:
+                d = distinct[h] = len(distinct)
+                self.buffers["recs"].append((d, fj))
+                yield d, json.loads(fj)
+            rows.append((len(of_row), ref, d))
+            of_row.append(d)
+            if len(rows) >= 50_000:
+                self.flush()
+        self.flush()
+        src.close()
+
+    def flush(self) -> None:
+        self.db.execute("BEGIN")
+        for table, rows in self.buffers.items():
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                self.db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+                rows.clear()
+        self.db.execute("COMMIT")
+
+    def feats(self, d: int) -> Features:
+        f = self._cache.get(d)
+        if f is None:
+            if len(self._cache) >= 20_000:
+                self._cache.clear()
+            (fj,) = self.db.execute("SELECT f FROM recs WHERE d = ?", (d,)).fetchone()
+            f = self._cache[d] = json.loads(fj)
+        return f
+
+    def groups(self, uf: UnionFind, n: int, scorer: Scorer) -> tuple[array, int, int]:
+        """Each row's group (its records' component; `cluster` over the rows of one whose
+        names differ, as `setwise`), how many groups, how many of them clustered."""
+        members: defaultdict[int, list[int]] = defaultdict(list)
+        for d in range(n):
+            members[uf.find(d)].append(d)
+        group = array("l", bytes(8 * n))
+        by_row: dict[int, int] = {}  # the rows of clustered groups
+        count = clustered = 0
+        for ds in members.values():
+            linked: list[Any] = []
+            if len(ds) > 1 and identity.differs_within(
+                {form(self.feats(d), "name") for d in ds}, scorer
+            ):
+                ins = ",".join(map(str, ds))
+                linked = self.db.execute(
+                    f"SELECT i, ref, d FROM rowmap WHERE d IN ({ins})"
+                ).fetchall()
+            if 0 < len(linked) <= RECORDS:
+                clustered += 1
+                row_of = {ref: i for i, ref, _ in linked}
+                for part in identity.cluster(
+                    [(ref, self.feats(d)) for _, ref, d in linked], scorer
+                ):
+                    by_row.update((row_of[ref], count) for ref in part)
+                    count += 1
+            else:
+                for d in ds:
+                    group[d] = count
+                count += 1
+        of_row = self.of_row
+        return array("l", (by_row.get(i, group[d]) for i, d in enumerate(of_row))), count, clustered
+
+
+class Scored:
+    """Each pair of distinct records scored once; those merging joined."""
+
+    def __init__(self, n: int, scorer: Scorer, feats: Callable[[int], Features]) -> None:
+        self.uf = UnionFind(n)
+        self.done: set[int] = set()
+        self.count = 0
+        self._outcome, self._score, self._feats = scorer.outcome, scorer.score, feats
+
+    def merges(self, a: int, b: int) -> bool:
+        return self._outcome(self._score(self._feats(a), self._feats(b))) == MERGE
+
+    def pair(self, a: int, b: int) -> bool:
+        """Score the pair (once); whether they merged now."""
+        x = a << 32 | b if a < b else b << 32 | a
+        if a == b or x in self.done:
+            return False
+        self.done.add(x)
+        self.count += 1
+        if self.merges(a, b):
+            self.uf.union(a, b)
+            return True
+        return False
+
+
+def _report(label: str, n: int, scored: Scored, groups: int, clustered: int) -> None:
+    print(
+        f"  {label}: distinct records {n:,}, pairs scored {scored.count:,}, groups {groups:,}"
+        f" ({clustered:,} clustered)",
+        file=sys.stderr,
+    )
 
 
 def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path) -> array:
@@ -273,61 +403,27 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
     blocking = set(config.blocking)
     cap, caps = config.max_candidates_per_key, config.key_caps()
     bound_memo(MAIN_MEMO)  # as the import bounds it
-    tmp = sqlite3.connect(work / "setwise.db", isolation_level=None)
-    for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -65536"):
-        tmp.execute(f"PRAGMA {pragma}")
-    tmp.executescript(
-        "CREATE TABLE recs (d INTEGER PRIMARY KEY, f TEXT);"
-        "CREATE TABLE rowmap (i INTEGER PRIMARY KEY, ref TEXT, d INTEGER);"
+    scratch = Scratch(
+        work / "setwise.db",
         "CREATE TABLE held (key INTEGER, d INTEGER, lim INTEGER);"
-        "CREATE TABLE probe (key INTEGER, d INTEGER);"
+        "CREATE TABLE probe (key INTEGER, d INTEGER);",
+        cache_mib=64,
     )
-    src = sqlite3.connect(db)
-    distinct: dict[int, int] = {}  # hash of the features' JSON -> record number
-    of_row = array("l")
-    held: list[tuple[int, int, int]] = []
-    probe: list[tuple[int, int]] = []
-    recs: list[tuple[int, str]] = []
-    rowmap: list[tuple[int, str, int]] = []
-    keys_cpu = 0.0
-
-    def flush() -> None:
-        tmp.execute("BEGIN")
-        tmp.executemany("INSERT INTO recs VALUES (?, ?)", recs)
-        tmp.executemany("INSERT INTO rowmap VALUES (?, ?, ?)", rowmap)
-        tmp.executemany("INSERT INTO held VALUES (?, ?, ?)", held)
-        tmp.executemany("INSERT INTO probe VALUES (?, ?)", probe)
-        tmp.execute("COMMIT")
-        recs.clear(), rowmap.clear(), held.clear(), probe.clear()
-
-    cur = src.execute(
-        "SELECT source || ':' || stream || ':' || external_id, features FROM guest_links"
-        " ORDER BY source, stream, external_id"
-    )
-    for ref, fj in cur:
-        h = hash(fj)
-        d = distinct.get(h)
-        if d is None:
-            d = distinct[h] = len(distinct)
-            f = json.loads(fj)
-            recs.append((d, fj))
-            started = time.process_time()
-            held.extend((key_hash(*k), d, caps.get(k[0], cap)) for k in keys_for(f))
-            probe.extend((key_hash(*k), d) for k in lookup_keys(f) if k[0] in blocking)
-            keys_cpu += time.process_time() - started
-        rowmap.append((len(of_row), ref, d))
-        of_row.append(d)
-        if len(rowmap) >= 50_000:
-            flush()
-    flush()
-    src.close()
-    n = len(distinct)
-    del distinct
+    held = scratch.buffers["held"] = []
+    probe = scratch.buffers["probe"] = []
+    keys_cpu, n = 0.0, 0
+    for d, f in scratch.records(db):
+        started = time.process_time()
+        held.extend((key_hash(*k), d, caps.get(k[0], cap)) for k in keys_for(f))
+        probe.extend((key_hash(*k), d) for k in lookup_keys(f) if k[0] in blocking)
+        keys_cpu += time.process_time() - started
+        n = d + 1
     phases.done("read, distinct, scratch tables")
     # what the mapping worker hands over already (Prepared keys, hashes: handover.py)
     phases.spent["read, distinct, scratch tables"] -= keys_cpu
     phases.spent["keys + hashes (the mapping worker's)"] = keys_cpu
 
+    tmp = scratch.db
     tmp.executescript(
         "CREATE INDEX held_key ON held (key, d);"
         "CREATE TABLE cnt (key INTEGER PRIMARY KEY, n INTEGER, lim INTEGER);"
@@ -337,48 +433,15 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
     )
     phases.done("index + count keys")
 
-    cache: dict[int, Features] = {}
-
-    def feats(d: int) -> Features:
-        f = cache.get(d)
-        if f is None:
-            if len(cache) >= 20_000:
-                cache.clear()
-            (fj,) = tmp.execute("SELECT f FROM recs WHERE d = ?", (d,)).fetchone()
-            f = cache[d] = json.loads(fj)
-        return f
-
-    uf = UnionFind(n)
-    scored: set[int] = set()
-    outcome, score = scorer.outcome, scorer.score
-
-    def merges(a: int, b: int) -> bool:
-        return outcome(score(feats(a), feats(b))) == MERGE
-
-    def pairs_of(rows: Iterable[tuple[int, int]]) -> int:
-        count = 0
-        for a, b in rows:
-            if a == b:
-                continue
-            if a > b:
-                a, b = b, a
-            pair = a << 32 | b
-            if pair in scored:
-                continue
-            scored.add(pair)
-            count += 1
-            if outcome(score(feats(a), feats(b))) == MERGE:
-                uf.union(a, b)
-        return count
-
-    pairs = pairs_of(
-        tmp.execute(
-            # (CROSS JOIN: in this order; most probe keys are in no other record)
-            "SELECT DISTINCT min(p.d, h.d), max(p.d, h.d) FROM probe p"
-            " CROSS JOIN cnt c ON c.key = p.key CROSS JOIN held h ON h.key = p.key"
-            " WHERE c.n <= c.lim AND h.d != p.d"
-        )
-    )
+    scored = Scored(n, scorer, scratch.feats)
+    uf = scored.uf
+    for a, b in tmp.execute(
+        # (CROSS JOIN: in this order; most probe keys are in no other record)
+        "SELECT DISTINCT min(p.d, h.d), max(p.d, h.d) FROM probe p"
+        " CROSS JOIN cnt c ON c.key = p.key CROSS JOIN held h ON h.key = p.key"
+        " WHERE c.n <= c.lim AND h.d != p.d"
+    ):
+        scored.pair(a, b)
     phases.done("score pairs (keys within cap by records)")
     more = [
         (key,)
@@ -386,31 +449,32 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
             "SELECT key, lim, group_concat(d) FROM held WHERE key IN"
             " (SELECT key FROM cnt WHERE n > lim) GROUP BY key"
         )
-        if settles_within([int(d) for d in ds.split(",")], lim, uf, merges)
+        if settles_within([int(d) for d in ds.split(",")], lim, uf, scored.merges)
     ]
     tmp.executescript(
         "CREATE TABLE usable (key INTEGER PRIMARY KEY);"
         "INSERT INTO usable SELECT key FROM cnt WHERE n <= lim;"
     )
     tmp.executemany("INSERT INTO usable VALUES (?)", more)
-    pairs += pairs_of(
-        tmp.execute(
-            "SELECT DISTINCT min(p.d, h.d), max(p.d, h.d) FROM probe p"
-            " JOIN held h ON h.key = p.key WHERE h.d != p.d"
-            " AND p.key IN (SELECT key FROM cnt WHERE n > lim)"
-            " AND p.key IN (SELECT key FROM usable)"
-        )
-    )
+    for a, b in tmp.execute(
+        "SELECT DISTINCT min(p.d, h.d), max(p.d, h.d) FROM probe p"
+        " JOIN held h ON h.key = p.key WHERE h.d != p.d"
+        " AND p.key IN (SELECT key FROM cnt WHERE n > lim)"
+        " AND p.key IN (SELECT key FROM usable)"
+    ):
+        scored.pair(a, b)
     phases.done("score pairs (keys within cap by groups)")
 
-    def groups() -> dict[int, list[int]]:
+    def multi(roots: set[int] | None = None) -> dict[int, list[int]]:
         members: defaultdict[int, list[int]] = defaultdict(list)
         for d in range(n):
-            members[uf.find(d)].append(d)
+            r = uf.find(d)
+            if roots is None or r in roots:
+                members[r].append(d)
         return {r: ds for r, ds in members.items() if len(ds) > 1}
 
-    todo = groups()
-    while todo:
+    todo = multi()
+    while todo:  # through a group, to a fixed point
         tmp.execute("DROP TABLE IF EXISTS comp")
         tmp.execute("CREATE TABLE comp (d INTEGER PRIMARY KEY, root INTEGER)")
         comp = ((d, r) for r, ds in todo.items() for d in ds)
@@ -424,61 +488,20 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
         changed = set()
         for root, ds in todo.items():
             others = near[root].difference(ds)
-            merged = False
             for a in ds:
                 for b in others:
-                    x, y = (a, b) if a < b else (b, a)
-                    if x << 32 | y in scored:
-                        continue
-                    scored.add(x << 32 | y)
-                    pairs += 1
-                    if outcome(score(feats(a), feats(b))) == MERGE:
-                        uf.union(a, b)
-                        merged = True
-            if merged:
-                changed.add(uf.find(root))
+                    if scored.pair(a, b):
+                        changed.add(root)
         if not changed:
             break
-        now = groups()
-        todo = {r: ds for r, ds in now.items() if r in {uf.find(c) for c in changed}}
+        todo = multi({uf.find(c) for c in changed})
     phases.done("score pairs (through a group)")
 
-    group = array("l", bytes(8 * n))
-    by_row: dict[int, int] = {}  # the rows of clustered groups
-    next_group = 0
-    clustered = 0
-    multi = groups()
-    for d in range(n):
-        group[d] = -1
-    for ds in multi.values():
-        names = {form(feats(d), "name") for d in ds}
-        if not identity.differs_within(names, scorer):
-            linked = []
-        else:  # every row (see setwise)
-            ins = ",".join(map(str, ds))
-            linked = tmp.execute(f"SELECT i, ref, d FROM rowmap WHERE d IN ({ins})").fetchall()
-        if 0 < len(linked) <= RECORDS:
-            clustered += 1
-            row_of = {ref: i for i, ref, _ in linked}
-            for part in identity.cluster([(ref, feats(d)) for _, ref, d in linked], scorer):
-                by_row.update((row_of[ref], next_group) for ref in part)
-                next_group += 1
-        else:
-            for d in ds:
-                group[d] = next_group
-            next_group += 1
-    for d in range(n):
-        if group[d] < 0:
-            group[d] = next_group
-            next_group += 1
+    groups, count, clustered = scratch.groups(uf, n, scorer)
     phases.done("components + cluster")
-    tmp.close()
-    print(
-        f"  distinct records {n:,}, pairs scored {pairs:,}, groups {next_group:,}"
-        f" ({clustered:,} clustered)",
-        file=sys.stderr,
-    )
-    return array("l", (by_row.get(i, group[d]) for i, d in enumerate(of_row)))
+    scratch.db.close()
+    _report("bounded", n, scored, count, clustered)
+    return groups
 
 
 D_BITS = 20  # distinct records numbered below 2**20 in the compact variant
@@ -501,58 +524,24 @@ def setwise_compact(db: Path, config: IdentityConfig, phases: Phases, work: Path
     limits = sorted({cap, *caps.values()})
     code = {lim: i for i, lim in enumerate(limits)}
     bound_memo(MAIN_MEMO)
-    tmp = sqlite3.connect(work / "compact.db", isolation_level=None)
-    for pragma in ("journal_mode = OFF", "synchronous = OFF"):
-        tmp.execute(f"PRAGMA {pragma}")
-    tmp.executescript(
-        "CREATE TABLE recs (d INTEGER PRIMARY KEY, f TEXT);"
-        "CREATE TABLE rowmap (i INTEGER PRIMARY KEY, ref TEXT, d INTEGER);"
-    )
-    distinct: dict[int, int] = {}
-    of_row = array("l")
+    scratch = Scratch(work / "compact.db")
     held = array("q")  # key << 24 | cap code << 20 | record
     probe = array("q")  # key << 20 | record
-    recs: list[tuple[int, str]] = []
-    rowmap: list[tuple[int, str, int]] = []
-    keys_cpu = 0.0
-
-    def flush() -> None:
-        tmp.execute("BEGIN")
-        tmp.executemany("INSERT INTO recs VALUES (?, ?)", recs)
-        tmp.executemany("INSERT INTO rowmap VALUES (?, ?, ?)", rowmap)
-        tmp.execute("COMMIT")
-        recs.clear(), rowmap.clear()
-
-    src = sqlite3.connect(db)
-    for ref, fj in src.execute(
-        "SELECT source || ':' || stream || ':' || external_id, features FROM guest_links"
-        " ORDER BY source, stream, external_id"
-    ):
-        h = hash(fj)
-        d = distinct.get(h)
-        if d is None:
-            d = distinct[h] = len(distinct)
-            assert d <= D_MASK, "the compact variant numbers up to 2**20 distinct records"
-            f = json.loads(fj)
-            recs.append((d, fj))
-            started = time.process_time()
-            for k in keys_for(f):
-                held.append((key_hash(*k) & KEY_MASK) << 24 | code[caps.get(k[0], cap)] << 20 | d)
-            for k in lookup_keys(f):
-                if k[0] in blocking:
-                    probe.append((key_hash(*k) & KEY_MASK) << 20 | d)
-            keys_cpu += time.process_time() - started
-        rowmap.append((len(of_row), ref, d))
-        of_row.append(d)
-        if len(rowmap) >= 50_000:
-            flush()
-    flush()
-    src.close()
-    n = len(distinct)
-    del distinct
+    keys_cpu, n = 0.0, 0
+    for d, f in scratch.records(db):
+        assert d <= D_MASK, "the compact variant numbers up to 2**20 distinct records"
+        started = time.process_time()
+        for k in keys_for(f):
+            held.append((key_hash(*k) & KEY_MASK) << 24 | code[caps.get(k[0], cap)] << 20 | d)
+        for k in lookup_keys(f):
+            if k[0] in blocking:
+                probe.append((key_hash(*k) & KEY_MASK) << 20 | d)
+        keys_cpu += time.process_time() - started
+        n = d + 1
     phases.done("read, distinct, scratch table")
     phases.spent["read, distinct, scratch table"] -= keys_cpu
     phases.spent["keys + hashes (the mapping worker's)"] = keys_cpu
+    scratch.db.execute("CREATE INDEX rowmap_d ON rowmap (d)")
     held = array("q", sorted(held))
     probe = array("q", sorted(probe))
     phases.done("sort the key arrays")
@@ -582,34 +571,8 @@ def setwise_compact(db: Path, config: IdentityConfig, phases: Phases, work: Path
             if len(hs) > 1 or ps != hs:
                 yield kh, lim, hs, ps
 
-    cache: dict[int, Features] = {}
-
-    def feats(d: int) -> Features:
-        f = cache.get(d)
-        if f is None:
-            if len(cache) >= 20_000:
-                cache.clear()
-            (fj,) = tmp.execute("SELECT f FROM recs WHERE d = ?", (d,)).fetchone()
-            f = cache[d] = json.loads(fj)
-        return f
-
-    uf = UnionFind(n)
-    scored: set[int] = set()
-    outcome, score = scorer.outcome, scorer.score
-
-    def merges(a: int, b: int) -> bool:
-        return outcome(score(feats(a), feats(b))) == MERGE
-
-    def pair(a: int, b: int) -> int:
-        """Score the pair once; 1 if it was new."""
-        x = a << 32 | b if a < b else b << 32 | a
-        if a == b or x in scored:
-            return 0
-        scored.add(x)
-        if merges(a, b):
-            uf.union(a, b)
-        return 1
-
+    scored = Scored(n, scorer, scratch.feats)
+    uf, pair = scored.uf, scored.pair
     found = sorted(
         {
             min(a, b) << 32 | max(a, b)
@@ -621,14 +584,21 @@ def setwise_compact(db: Path, config: IdentityConfig, phases: Phases, work: Path
         }
     )
     phases.done("merge-join: pairs")
-    pairs = sum(pair(x >> 32, x & 0xFFFFFFFF) for x in found)
+    for x in found:
+        pair(x >> 32, x & 0xFFFFFFFF)
     del found
     phases.done("score pairs (keys within cap by records)")
     # (which keys settle is decided on pass 1's groups, then their pairs are scored)
     more = {
-        kh for kh, lim, hs, _ in keys() if len(hs) > lim and settles_within(hs, lim, uf, merges)
+        kh
+        for kh, lim, hs, _ in keys()
+        if len(hs) > lim and settles_within(hs, lim, uf, scored.merges)
     }
-    pairs += sum(pair(a, b) for kh, _, hs, ps in keys() if kh in more for a in ps for b in hs)
+    for kh, _, hs, ps in keys():
+        if kh in more:
+            for a in ps:
+                for b in hs:
+                    pair(a, b)
     phases.done("score pairs (keys within cap by groups)")
 
     while True:  # through a group, to a fixed point
@@ -642,50 +612,25 @@ def setwise_compact(db: Path, config: IdentityConfig, phases: Phases, work: Path
                 for r in roots:
                     if r != rb:
                         near[r].add(b)
-        if not near:
-            break
         members: defaultdict[int, list[int]] = defaultdict(list)
         for d in range(n):
             if (r := uf.find(d)) in near:
                 members[r].append(d)
-        before = pairs
+        before = scored.count
         for r, bs in near.items():
-            ds = members[r]
-            if len(ds) > 1:
-                pairs += sum(pair(a, b) for a in ds for b in bs)
-        if pairs == before:
+            if len(ds := members[r]) > 1:
+                for a in ds:
+                    for b in bs:
+                        pair(a, b)
+        if scored.count == before:
             break
     phases.done("score pairs (through a group)")
 
-    multi: defaultdict[int, list[int]] = defaultdict(list)
-    for d in range(n):
-        multi[uf.find(d)].append(d)
-    group = array("l", bytes(8 * n))
-    by_row: dict[int, int] = {}
-    next_group = clustered = 0
-    for ds in multi.values():
-        linked: list[Any] = []
-        if len(ds) > 1 and identity.differs_within({form(feats(d), "name") for d in ds}, scorer):
-            ins = ",".join(map(str, ds))
-            linked = tmp.execute(f"SELECT i, ref, d FROM rowmap WHERE d IN ({ins})").fetchall()
-        if 0 < len(linked) <= RECORDS:
-            clustered += 1
-            row_of = {ref: i for i, ref, _ in linked}
-            for part in identity.cluster([(ref, feats(d)) for _, ref, d in linked], scorer):
-                by_row.update((row_of[ref], next_group) for ref in part)
-                next_group += 1
-        else:
-            for d in ds:
-                group[d] = next_group
-            next_group += 1
+    groups, count, clustered = scratch.groups(uf, n, scorer)
     phases.done("components + cluster")
-    tmp.close()
-    print(
-        f"  distinct records {n:,}, pairs scored {pairs:,}, groups {next_group:,}"
-        f" ({clustered:,} clustered)",
-        file=sys.stderr,
-    )
-    return array("l", (by_row.get(i, group[d]) for i, d in enumerate(of_row)))
+    scratch.db.close()
+    _report("compact", n, scored, count, clustered)
+    return groups
 
 
 def agreement(a: Iterable[Any], b: Iterable[Any]) -> dict[str, float]:

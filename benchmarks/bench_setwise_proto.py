@@ -257,8 +257,8 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
             n_groups += 1
     phases.done("components + cluster")
     print(
-        f"  in-memory: distinct records {len(feats):,}, keys {len(holders):,}, pairs scored {pairs:,},"
-        f" groups {n_groups:,} ({clustered:,} clustered)",
+        f"  in-memory: distinct records {len(feats):,}, keys {len(holders):,},"
+        f" pairs scored {pairs:,}, groups {n_groups:,} ({clustered:,} clustered)",
         file=sys.stderr,
     )
     return [by_ref.get(ref, group[d]) for (ref, _), d in zip(rows, of_row, strict=True)]

@@ -327,9 +327,10 @@ class Scratch:
             f = self._cache[d] = json.loads(fj)
         return f
 
-    def groups(self, uf: UnionFind, n: int, scorer: Scorer) -> tuple[array, int, int]:
+    def finish(self, label: str, scored: Scored, scorer: Scorer, phases: Phases) -> array:
         """Each row's group (its records' component; `cluster` over the rows of one whose
-        names differ, as `setwise`), how many groups, how many of them clustered."""
+        names differ, as `setwise`), in the order the rows were streamed."""
+        uf, n = scored.uf, len(scored.uf.parent)
         members: defaultdict[int, list[int]] = defaultdict(list)
         for d in range(n):
             members[uf.find(d)].append(d)
@@ -357,8 +358,14 @@ class Scratch:
                 for d in ds:
                     group[d] = count
                 count += 1
-        of_row = self.of_row
-        return array("l", (by_row.get(i, group[d]) for i, d in enumerate(of_row))), count, clustered
+        phases.done("components + cluster")
+        self.db.close()
+        print(
+            f"  {label}: distinct records {n:,}, pairs scored {scored.count:,}, groups {count:,}"
+            f" ({clustered:,} clustered)",
+            file=sys.stderr,
+        )
+        return array("l", (by_row.get(i, group[d]) for i, d in enumerate(self.of_row)))
 
 
 class Scored:
@@ -384,14 +391,6 @@ class Scored:
             self.uf.union(a, b)
             return True
         return False
-
-
-def _report(label: str, n: int, scored: Scored, groups: int, clustered: int) -> None:
-    print(
-        f"  {label}: distinct records {n:,}, pairs scored {scored.count:,}, groups {groups:,}"
-        f" ({clustered:,} clustered)",
-        file=sys.stderr,
-    )
 
 
 def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path) -> array:
@@ -497,11 +496,7 @@ def setwise_bounded(db: Path, config: IdentityConfig, phases: Phases, work: Path
         todo = multi({uf.find(c) for c in changed})
     phases.done("score pairs (through a group)")
 
-    groups, count, clustered = scratch.groups(uf, n, scorer)
-    phases.done("components + cluster")
-    scratch.db.close()
-    _report("bounded", n, scored, count, clustered)
-    return groups
+    return scratch.finish("bounded", scored, scorer, phases)
 
 
 D_BITS = 20  # distinct records numbered below 2**20 in the compact variant
@@ -626,11 +621,7 @@ def setwise_compact(db: Path, config: IdentityConfig, phases: Phases, work: Path
             break
     phases.done("score pairs (through a group)")
 
-    groups, count, clustered = scratch.groups(uf, n, scorer)
-    phases.done("components + cluster")
-    scratch.db.close()
-    _report("compact", n, scored, count, clustered)
-    return groups
+    return scratch.finish("compact", scored, scorer, phases)
 
 
 def agreement(a: Iterable[Any], b: Iterable[Any]) -> dict[str, float]:

@@ -48,7 +48,7 @@ import tempfile
 import time
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from math import comb
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,41 @@ def settles_within(
             if ra != rb and merges(a, b):
                 local[max(ra, rb)] = min(ra, rb)
     return len({top(r) for r in roots}) <= limit
+
+
+def group_rows(
+    uf: UnionFind,
+    of_row: Sequence[int],
+    feats: Callable[[int], Features],
+    rows_of: Callable[[list[int]], list[tuple[int, str, int]]],
+    scorer: Scorer,
+) -> tuple[array, int, int]:
+    """Each row's group: the component of its record, except where names differ within
+    one, which `cluster` decides again as the lane's regrouping does, over every row of
+    it ((row, ref, record) from `rows_of`: a record's second booking, later in ref order,
+    may join groups the first did not). Also how many groups, and how many clustered."""
+    n = len(uf.parent)
+    members: defaultdict[int, list[int]] = defaultdict(list)
+    for d in range(n):
+        members[uf.find(d)].append(d)
+    group = array("l", bytes(8 * n))
+    by_row: dict[int, int] = {}  # the rows of clustered groups
+    count = clustered = 0
+    for ds in members.values():
+        linked: list[tuple[int, str, int]] = []
+        if len(ds) > 1 and identity.differs_within({form(feats(d), "name") for d in ds}, scorer):
+            linked = rows_of(ds)
+        if 0 < len(linked) <= RECORDS:
+            clustered += 1
+            row_of = {ref: i for i, ref, _ in linked}
+            for part in identity.cluster([(ref, feats(d)) for _, ref, d in linked], scorer):
+                by_row.update((row_of[ref], count) for ref in part)
+                count += 1
+        else:
+            for d in ds:
+                group[d] = count
+            count += 1
+    return array("l", (by_row.get(i, group[d]) for i, d in enumerate(of_row))), count, clustered
 
 
 def read_rows(db: Path) -> list[tuple[str, str]]:
@@ -229,39 +264,23 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
                         changed = True
     phases.done("score pairs (through a group)")
 
-    # groups: components of merging pairs; where names differ within one, `cluster`
-    # decides it as the lane's regrouping does (in the order of the records' refs)
-    members: defaultdict[int, list[int]] = defaultdict(list)
-    for d in range(len(feats)):
-        members[uf.find(d)].append(d)
-    # (`cluster` takes every row: a record's second booking, later in ref order, may
-    # join groups the first did not)
-    refs: defaultdict[int, list[str]] = defaultdict(list)
-    for (ref, _), d in zip(rows, of_row, strict=True):
-        refs[d].append(ref)
-    group = [0] * len(feats)
-    by_ref: dict[str, int] = {}  # the rows of clustered groups
-    clustered = 0
-    n_groups = 0
-    for ds in members.values():
-        names = {form(feats[d], "name") for d in ds}
-        linked = [(r, feats[d]) for d in ds for r in refs[d]]
-        if len(ds) > 1 and len(linked) <= RECORDS and identity.differs_within(names, scorer):
-            clustered += 1
-            for part in identity.cluster(linked, scorer):
-                by_ref.update((ref, n_groups) for ref in part)
-                n_groups += 1
-        else:
-            for d in ds:
-                group[d] = n_groups
-            n_groups += 1
+    refs: defaultdict[int, list[tuple[int, str]]] = defaultdict(list)
+    for i, ((ref, _), d) in enumerate(zip(rows, of_row, strict=True)):
+        refs[d].append((i, ref))
+    groups, count, clustered = group_rows(
+        uf,
+        of_row,
+        feats.__getitem__,
+        lambda ds: [(i, r, d) for d in ds for i, r in refs[d]],
+        scorer,
+    )
     phases.done("components + cluster")
     print(
         f"  in-memory: distinct records {len(feats):,}, keys {len(holders):,},"
-        f" pairs scored {pairs:,}, groups {n_groups:,} ({clustered:,} clustered)",
+        f" pairs scored {pairs:,}, groups {count:,} ({clustered:,} clustered)",
         file=sys.stderr,
     )
-    return [by_ref.get(ref, group[d]) for (ref, _), d in zip(rows, of_row, strict=True)]
+    return list(groups)
 
 
 class Scratch:
@@ -330,42 +349,21 @@ class Scratch:
     def finish(self, label: str, scored: Scored, scorer: Scorer, phases: Phases) -> array:
         """Each row's group (its records' component; `cluster` over the rows of one whose
         names differ, as `setwise`), in the order the rows were streamed."""
-        uf, n = scored.uf, len(scored.uf.parent)
-        members: defaultdict[int, list[int]] = defaultdict(list)
-        for d in range(n):
-            members[uf.find(d)].append(d)
-        group = array("l", bytes(8 * n))
-        by_row: dict[int, int] = {}  # the rows of clustered groups
-        count = clustered = 0
-        for ds in members.values():
-            linked: list[Any] = []
-            if len(ds) > 1 and identity.differs_within(
-                {form(self.feats(d), "name") for d in ds}, scorer
-            ):
-                ins = ",".join(map(str, ds))
-                linked = self.db.execute(
-                    f"SELECT i, ref, d FROM rowmap WHERE d IN ({ins})"
-                ).fetchall()
-            if 0 < len(linked) <= RECORDS:
-                clustered += 1
-                row_of = {ref: i for i, ref, _ in linked}
-                for part in identity.cluster(
-                    [(ref, self.feats(d)) for _, ref, d in linked], scorer
-                ):
-                    by_row.update((row_of[ref], count) for ref in part)
-                    count += 1
-            else:
-                for d in ds:
-                    group[d] = count
-                count += 1
+
+        def rows_of(ds: list[int]) -> list[tuple[int, str, int]]:
+            ins = ",".join(map(str, ds))
+            return self.db.execute(f"SELECT i, ref, d FROM rowmap WHERE d IN ({ins})").fetchall()
+
+        groups, count, clustered = group_rows(scored.uf, self.of_row, self.feats, rows_of, scorer)
         phases.done("components + cluster")
         self.db.close()
         print(
-            f"  {label}: distinct records {n:,}, pairs scored {scored.count:,}, groups {count:,}"
+            f"  {label}: distinct records {len(scored.uf.parent):,}, pairs scored"
+            f" {scored.count:,}, groups {count:,}"
             f" ({clustered:,} clustered)",
             file=sys.stderr,
         )
-        return array("l", (by_row.get(i, group[d]) for i, d in enumerate(self.of_row)))
+        return groups
 
 
 class Scored:

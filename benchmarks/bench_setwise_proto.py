@@ -192,47 +192,31 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
         probes.append(tuple(k for k in lookup_keys(f) if k[0] in blocking))
     phases.done("keys (the mapping worker's)")
 
-    uf = UnionFind(len(feats))
-    scored: set[tuple[int, int]] = set()
-    outcome, score = scorer.outcome, scorer.score
+    scored = Scored(len(feats), scorer, feats.__getitem__)
+    uf = scored.uf
 
-    def merges(a: int, b: int) -> bool:
-        return outcome(score(feats[a], feats[b])) == MERGE
-
-    def link(usable: Callable[[Key, list[int]], bool]) -> int:
+    def link(usable: Callable[[Key, list[int]], bool]) -> None:
         """Score each new pair of records meeting on a usable key; union those merging."""
-        pairs = 0
         for a, keys in enumerate(probes):
             for k in keys:
                 found = holders.get(k)
-                if not found or not usable(k, found):
-                    continue
-                fa = feats[a]
-                for b in found:
-                    if b == a:
-                        continue
-                    pair = (a, b) if a < b else (b, a)
-                    if pair in scored:
-                        continue
-                    scored.add(pair)
-                    pairs += 1
-                    if outcome(score(fa, feats[b])) == MERGE:
-                        uf.union(a, b)
-        return pairs
+                if found and usable(k, found):
+                    for b in found:
+                        scored.pair(a, b)
 
     # a key is used while it holds no more guests than its cap: first the keys whose
     # records alone are within it, then those whose groups so far are
     def limit(k: Key) -> int:
         return caps.get(k[0], cap)
 
-    pairs = link(lambda k, found: len(found) <= limit(k))
+    link(lambda k, found: len(found) <= limit(k))
     phases.done("score pairs (keys within cap by records)")
     more = {
         k
         for k, found in holders.items()
-        if len(found) > limit(k) and settles_within(found, limit(k), uf, merges)
+        if len(found) > limit(k) and settles_within(found, limit(k), uf, scored.merges)
     }
-    pairs += link(lambda k, found: k in more)
+    link(lambda k, found: k in more)
     phases.done("score pairs (keys within cap by groups)")
 
     # through a group: a record scores a merge with one that only the keys of another
@@ -254,14 +238,7 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
             near = {b for d in ds for k in probes[d] if usable(k) for b in holders[k]} - mine
             for a in ds:
                 for b in near:
-                    pair = (a, b) if a < b else (b, a)
-                    if pair in scored:
-                        continue
-                    scored.add(pair)
-                    pairs += 1
-                    if outcome(score(feats[a], feats[b])) == MERGE:
-                        uf.union(a, b)
-                        changed = True
+                    changed = scored.pair(a, b) or changed
     phases.done("score pairs (through a group)")
 
     refs: defaultdict[int, list[tuple[int, str]]] = defaultdict(list)
@@ -277,7 +254,7 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
     phases.done("components + cluster")
     print(
         f"  in-memory: distinct records {len(feats):,}, keys {len(holders):,},"
-        f" pairs scored {pairs:,}, groups {count:,} ({clustered:,} clustered)",
+        f" pairs scored {scored.count:,}, groups {count:,} ({clustered:,} clustered)",
         file=sys.stderr,
     )
     return list(groups)

@@ -13,7 +13,7 @@ from guestsync.restaurant.hooks import ActivitySettings
 from guestsync.store import Store
 from guestsync.testing.records import RecordMapping, inbox_entries
 
-__all__ = ["NOW", "RecordMapping", "settings", "to_inbox"]
+__all__ = ["NOW", "RecordMapping", "feed", "settings", "to_inbox"]
 
 NOW = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)  # 12:00 in Taipei
 

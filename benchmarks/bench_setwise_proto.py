@@ -676,7 +676,7 @@ def child(db: Path, variant: str) -> None:
         lane = dict(
             conn.execute(
                 "SELECT source || ':' || stream || ':' || external_id, guest_id FROM guest_links"
-                " ORDER BY source, stream, external_id"  # setwise_bounded's order
+                " ORDER BY source, stream, external_id"  # as Scratch.records streams them
             ).fetchall()
         )
     if variant != "in-memory":

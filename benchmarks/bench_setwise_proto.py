@@ -49,7 +49,6 @@ import time
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from math import comb
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +61,7 @@ from guestsync.identity.scoring import form
 from guestsync.process.mapping_pool import MAIN_MEMO
 from guestsync.process.neighbourhood import RECORDS
 from guestsync.store.keyhash import key_hash
+from guestsync.testing.quality import pairwise_quality
 
 
 class UnionFind:
@@ -600,22 +600,14 @@ def setwise_compact(db: Path, config: IdentityConfig, phases: Phases, work: Path
 
 
 def agreement(a: Iterable[Any], b: Iterable[Any]) -> dict[str, float]:
-    """Pairwise precision and recall of grouping `b` against `a` (same rows, same order),
-    and the share of `a`'s groups that `b` has exactly."""
+    """Pairwise precision, recall and F1 of grouping `b` against `a` (same rows, same
+    order: testing.quality's), and the share of `a`'s groups that `b` has exactly."""
     a, b = list(a), list(b)
+    out = pairwise_quality(dict(enumerate(b)), dict(enumerate(a)))
     both = Counter(zip(a, b, strict=True))
     size_a, size_b = Counter(a), Counter(b)
-    together = sum(comb(n, 2) for n in both.values())
-    pairs_a = sum(comb(n, 2) for n in size_a.values())
-    pairs_b = sum(comb(n, 2) for n in size_b.values())
     same = sum(1 for (x, y), n in both.items() if size_a[x] == n == size_b[y])
-    return {
-        "precision": together / pairs_b if pairs_b else 1.0,
-        "recall": together / pairs_a if pairs_a else 1.0,
-        "groups_a": len(size_a),
-        "groups_b": len(size_b),
-        "identical": same / len(size_a),
-    }
+    return out | {"groups_a": len(size_a), "groups_b": len(size_b), "identical": same / len(size_a)}
 
 
 def child_synthetic(people: int, seed: int, db: Path) -> None:
@@ -734,10 +726,9 @@ def report(variant: str, proto: dict[str, Any], lane: dict[str, Any] | None) -> 
         f" {a['identical']:.2%} of the lane's identical"
     )
     for name, t in proto["truth"].items():
-        f1 = 2 * t["precision"] * t["recall"] / ((t["precision"] + t["recall"]) or 1)
         print(
             f"    {name}: pairwise precision {t['precision']:.4f}, recall {t['recall']:.4f},"
-            f" F1 {f1:.4f}"
+            f" F1 {t['f1']:.4f}"
         )
     if lane is not None:
         print(f"    ratio: its CPU / the lane's {resolve / lane['cpu']:.3f}")

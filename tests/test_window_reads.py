@@ -53,3 +53,35 @@ def test_keys_not_read_asked_together_are_read_in_one_query(tmp_path, monkeypatc
     assert len(reads) == 1 and len(reads[0]) == 3
     assert window.guests_sharing_keys([EMAIL, phone], cap=5) == (["g1", "g2"], [])
     assert len(reads) == 1  # read once, then answered from memory
+
+
+def test_holds_only_answers_as_the_look_up_would(tmp_path):
+    """`holds_only` (Neighbourhood.through's shortcut) is True exactly when the look-up
+    would find no guest outside the given ones, with keys over their cap skipped; a key
+    the window never read is for the look-up to answer."""
+    import itertools
+    import random
+
+    store = _store(tmp_path)
+    keys = [("phone", f"+88691234567{i}") for i in range(4)] + [EMAIL, ("name", "陳美玲")]
+    for gid in ("g3", "g4"):
+        store.save_guest(Guest(id=gid))
+    store.add_guest_keys("g2", keys[:2])
+    store.add_guest_keys("g3", [keys[1], keys[2]])
+    store.add_guest_keys("g4", [keys[1], keys[5]])
+    caps = {"name": 0, "email": 1}
+    window = WindowStore(store, [keys[:5]], [], cap=2, caps=caps)
+    window.add_guest_keys("g1", [keys[3]])
+    rng = random.Random(7)
+    guests = ["g1", "g2", "g3", "g4"]
+    tried = 0
+    for n in range(1, 4):
+        for some in itertools.combinations(keys[:5], n):
+            skip = set(rng.sample(guests, rng.randrange(len(guests))))
+            found, _ = window.guests_sharing_keys(list(some), cap=2, caps=caps)
+            expected = not [g for g in found if g not in skip]
+            assert window.holds_only(some, skip, 2, caps) == expected, (some, skip)
+            tried += expected
+    assert tried  # some sets hold only the skipped guests
+    assert not window.holds_only([("email", "unread@example.com")], set(guests), 2, caps)
+    assert window.holds_only([keys[5]], set(), 2, caps)  # `name` is not looked up (cap 0)

@@ -249,6 +249,17 @@ def _keys(f: Features) -> _Keys:
     return found
 
 
+def remember(f: Features, stored: list[Key], probe: list[Key]) -> None:
+    """Take keys made elsewhere for `f` (`stored_and_probe_keys` in the mapping worker,
+    handed over with the record: process/handover.py) as this process's own, so that
+    the records linked from them find their keys here without making them again."""
+    sig = _signature(f)
+    if sig not in _MEMO:
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        _MEMO[sig] = _Keys(stored, probe)
+
+
 def keys_for(f: Features) -> list[Key]:
     """Blocking keys of one record's features."""
     return list(_keys(f).stored)

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..identity.keys import Key
+from ..identity.keys import Key, remember
 from ..identity.prepare import MappedBatch, Prepared
 from ..models import SourceRecord
 
@@ -159,6 +159,8 @@ def decode(handover: Handover) -> MappedBatch:
     them) and their `Prepared`."""
     fields, rows, which, folded, hashes = handover
     preps = [Prepared(fields, *f) for f in folded]
+    for p in preps:  # the main process looks up linked records' keys (neighbourhood.py)
+        remember(p.features, p.keys, p.probe)
     record = _RECORD.decode
     return MappedBatch(
         [r if isinstance(r, str) else record(r) for r in rows],

@@ -21,7 +21,7 @@ writes and match-log row.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -154,6 +154,24 @@ class WindowStore:
             self._guests[h] = gs
             if len(gs) > limits[h]:
                 self._full.add(h)
+
+    def holds_only(
+        self, keys: Iterable[Key], guests: Container[str], cap: int, caps: Mapping[str, int]
+    ) -> bool:
+        """Whether `guests_sharing_keys(keys)` would answer no guest outside `guests`: each
+        key, at these caps, holds only those, or is over its cap (skipped). False when a
+        key is not known to the window (the store is asked then)."""
+        known = self._guests
+        for k in keys:
+            limit = caps.get(k[0], cap)
+            if limit <= 0:
+                continue
+            gs = known.get(self._hashed(k))
+            if gs is None:
+                return False
+            if len(gs) <= limit and any(g not in guests for g in gs):
+                return False
+        return True
 
     def meets_nobody(self, keys: Sequence[tuple[str, str]]) -> bool:
         """Whether these probe keys, at the window's caps, meet no guest: none stored and

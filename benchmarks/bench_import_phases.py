@@ -6,8 +6,12 @@ The import runs in this process (the mapping worker off, as it is below 20k rows
 the mapping and folding move to the other core and their CPU is the worker's), on
 bench_csv_import's file, and each phase's functions are wrapped to add their CPU time
 (time.process_time) to the phase, less that of the phases they call. The bulk lane by
-default; `--per-record` the other.
-Usage: bench_import_phases.py [--per-record] [N]   (default 20000)
+default; `--per-record` the other. `--mapping-worker`: the bulk lane as an import of 20k
+rows or more runs by default, the worker mapping and folding; the phases are then the
+main thread's CPU (time.thread_time), the hand-over taken in is a phase of its own, and
+the other threads' CPU (the checkpointer, the executor's unpickling of the hand-over) is
+printed apart.
+Usage: bench_import_phases.py [--per-record | --mapping-worker] [N]   (default 20000)
 
 "other" is what no phase wraps; in the bulk lane (py-spy, 50k rows, #20), besides this
 bench's own timing: freeing each window's records, features and decisions as it ends
@@ -31,6 +35,7 @@ from bench_csv_import import make_csv, open_hub
 
 import guestsync.process.batch as batch
 import guestsync.process.fastpath as fastpath
+import guestsync.process.mapping_pool as mapping_pool
 import guestsync.process.resolve as resolve
 import guestsync.process.window as window
 import guestsync.restaurant.hooks as hooks
@@ -39,13 +44,14 @@ import guestsync.sync_engine as sync_engine
 from guestsync.actions.import_csv import import_files
 
 SPENT: defaultdict[str, float] = defaultdict(float)
+CLOCK = [time.process_time]  # time.thread_time with the worker: the main thread's
 STACK: list[float] = []  # CPU of the phases called by each wrapped call in progress
 CALLS = [0]  # wrapped calls made: each costs this bench CPU of its own (`overhead`)
 
 
 def _charge(label: str, started: float) -> None:
     CALLS[0] += 1
-    spent = time.process_time() - started
+    spent = CLOCK[0]() - started
     inner = STACK.pop()
     SPENT[label] += spent - inner
     if STACK:
@@ -57,7 +63,7 @@ def wrap(owner: Any, name: str, label: str) -> None:
 
     @functools.wraps(real)
     def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.process_time()
+        started = CLOCK[0]()
         STACK.append(0.0)
         try:
             return real(*args, **kwargs)
@@ -82,7 +88,7 @@ def wrap_commits() -> None:
             if not cm.__exit__(*sys.exc_info()):
                 raise
         else:
-            started = time.process_time()
+            started = CLOCK[0]()
             STACK.append(0.0)
             try:
                 cm.__exit__(None, None, None)
@@ -104,10 +110,10 @@ def overhead() -> float:
     wrap(Nop, "nop", "calibration")
     nop, n = Nop().nop, 20_000
     STACK.append(0.0)
-    started = time.process_time()
+    started = CLOCK[0]()
     for _ in range(n):
         nop()
-    per_call = (time.process_time() - started) / n
+    per_call = (CLOCK[0]() - started) / n
     STACK.pop()
     del SPENT["calibration"]
     CALLS[0] = 0
@@ -132,6 +138,10 @@ PHASES = [
 def main() -> None:
     args = sys.argv[1:]
     per_record = "--per-record" in args
+    worker = "--mapping-worker" in args
+    if worker:
+        CLOCK[0] = time.thread_time
+        PHASES.append((mapping_pool, "decode", "hand-over taken in (decode)"))
     n = next((int(a) for a in args if not a.startswith("--")), 20_000)
     per_call = overhead()
     for owner, name, label in PHASES:
@@ -150,18 +160,23 @@ def main() -> None:
         csv_path = Path(tmp) / "bookings.csv"
         make_csv(csv_path, n)
         hub = open_hub(Path(tmp))
-        # the import in this process (the mapping worker off, whatever the size: each
-        # phase's CPU is ours), in its windows (bulk: `import_window`; else 500 a batch)
-        hub.parallel_min_rows = sys.maxsize
+        # the import in this process (the mapping worker off, whatever the size, unless
+        # asked: each phase's CPU is ours), in its windows (bulk: `import_window`, with
+        # the worker mapping_pool.BATCH; else 500 a batch)
+        hub.parallel_min_rows = 0 if worker else sys.maxsize
         hub.bulk = not per_record
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu, threads = time.perf_counter(), CLOCK[0](), time.process_time()
         STACK.append(0.0)
         import_files(hub, "site", [str(csv_path)])
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu = time.perf_counter() - wall, CLOCK[0]() - cpu
+        threads = time.process_time() - threads - cpu
         guests = hub.store.count_guests()
         hub.close()
     lane = "per-record" if per_record else "bulk"
+    lane += " (mapping worker; CPU: the main thread's)" if worker else ""
     print(f"{lane} lane, {n:,} rows: wall {wall:.1f}s, CPU {cpu:.2f}s, {guests:,} guests")
+    if worker:
+        print(f"  the main process's other threads: {threads:.2f}s {threads / n * 1e6:.0f} us/row")
     print(f"  fast path (met nobody: new guest): {fast[0]:,} rows, {fast[0] / n:.0%}")
     rest = cpu - sum(SPENT.values())
     for label, spent in [*sorted(SPENT.items(), key=lambda kv: -kv[1]), ("other", rest)]:

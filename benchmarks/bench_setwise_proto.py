@@ -30,6 +30,10 @@ prototype reads each link's features from that store (what mapping and folding m
 the row, a function of the row alone). Then, untimed, it compares its grouping of the
 rows with the lane's (`guest_links.guest_id`): pairwise precision and recall, and the
 share of the lane's guests it has exactly (BENCH_SETWISE_DIFF=1 prints those it has not).
+The in-memory variant also counts what else a set-based lane would change: the lane's
+`merges` rows (guests its order made, then joined) and review items, against a review
+queue defined on the final groups (a pair of guests with a pair of records scoring a
+review, or a merge kept apart).
 
 Usage: bench_setwise_proto.py [N] [--synthetic [--seed S]] [--store DB]
        [--in-memory | --bounded]      (default: 200000 rows, both variants)
@@ -55,7 +59,7 @@ from typing import Any
 from bench_csv_import import make_csv, run_child
 
 from guestsync import identity
-from guestsync.identity import MERGE, IdentityConfig, Scorer
+from guestsync.identity import DISTINCT, MERGE, IdentityConfig, Scorer
 from guestsync.identity.keys import Features, Key, bound_memo, keys_for, lookup_keys
 from guestsync.identity.scoring import form
 from guestsync.process.mapping_pool import MAIN_MEMO
@@ -170,8 +174,11 @@ def read_rows(db: Path) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases) -> list[int]:
-    """A group number for each row: the set-based resolution this bench measures."""
+def setwise(
+    rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases
+) -> tuple[list[int], set[tuple[int, int]]]:
+    """A group number for each row: the set-based resolution this bench measures. And,
+    untimed, the pairs of groups a set-based review queue would hold (`review_pairs`)."""
     scorer = Scorer(config)
     blocking = set(config.blocking)
     cap, caps = config.max_candidates_per_key, config.key_caps()
@@ -192,7 +199,7 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
         probes.append(tuple(k for k in lookup_keys(f) if k[0] in blocking))
     phases.done("keys (the mapping worker's)")
 
-    scored = Scored(len(feats), scorer, feats.__getitem__)
+    scored = Scored(len(feats), scorer, feats.__getitem__, near=True)
     uf = scored.uf
 
     def link(usable: Callable[[Key, list[int]], bool]) -> None:
@@ -257,7 +264,21 @@ def setwise(rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases)
         f" pairs scored {scored.count:,}, groups {count:,} ({clustered:,} clustered)",
         file=sys.stderr,
     )
-    return list(groups)
+    group_of = {d: groups[i] for i, d in enumerate(of_row)}
+    return list(groups), review_pairs(scored.near or [], group_of)
+
+
+def review_pairs(near: Iterable[tuple[int, int]], group_of: dict[int, int]) -> set[tuple[int, int]]:
+    """The pairs of groups a review queue defined on the final groups would hold: those
+    with a pair of records that scores a review, or a merge that a guard rule or
+    `cluster` kept apart. (One item per pair of guests; the lane adds one per record
+    whose arrival met such a guest and merged with nobody.)"""
+    out: set[tuple[int, int]] = set()
+    for a, b in near:
+        x, y = group_of[a], group_of[b]
+        if x != y:
+            out.add((x, y) if x < y else (y, x))
+    return out
 
 
 class Scratch:
@@ -346,11 +367,16 @@ class Scratch:
 class Scored:
     """Each pair of distinct records scored once; those merging joined."""
 
-    def __init__(self, n: int, scorer: Scorer, feats: Callable[[int], Features]) -> None:
+    def __init__(
+        self, n: int, scorer: Scorer, feats: Callable[[int], Features], *, near: bool = False
+    ) -> None:
         self.uf = UnionFind(n)
         self.done: set[int] = set()
         self.count = 0
         self._outcome, self._score, self._feats = scorer.outcome, scorer.score, feats
+        # with `near`: the pairs scoring a merge or a review (a set-based review queue is
+        # made of those whose records end in different groups: `review_pairs`)
+        self.near: list[tuple[int, int]] | None = [] if near else None
 
     def merges(self, a: int, b: int) -> bool:
         return self._outcome(self._score(self._feats(a), self._feats(b))) == MERGE
@@ -362,7 +388,10 @@ class Scored:
             return False
         self.done.add(x)
         self.count += 1
-        if self.merges(a, b):
+        outcome = self._outcome(self._score(self._feats(a), self._feats(b)))
+        if self.near is not None and outcome != DISTINCT:
+            self.near.append((a, b))
+        if outcome == MERGE:
             self.uf.union(a, b)
             return True
         return False
@@ -662,7 +691,7 @@ def child(db: Path, variant: str) -> None:
         rows = read_rows(db)
         phases.done("read")
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        groups = setwise(rows, IdentityConfig(), phases)
+        groups, reviews = setwise(rows, IdentityConfig(), phases)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with sqlite3.connect(db) as conn:  # untimed: the lane's guests, in the same order
         lane = dict(
@@ -689,12 +718,45 @@ def child(db: Path, variant: str) -> None:
     out = {
         "rows": n,
         "truth": scores,
+        "queues": queues(db, rows, groups, reviews) if variant == "in-memory" else {},
         "phases": phases.spent,
         "rss_before_mb": rss_before,
         "peak_rss_mb": peak,
         "agreement": agreement([lane[r] for r, _ in rows], groups),
     }
     print(json.dumps(out))
+
+
+def queues(
+    db: Path, rows: list[tuple[str, str]], groups: list[int], reviews: set[tuple[int, int]]
+) -> dict[str, int]:
+    """What stands between the lane and a set-based one beside the guests: the lane's
+    merges rows (guests its order made, then joined) and review items, against the
+    review pairs defined on the final groups. A lane item is a pair of the groups its
+    record and candidate are in now (the same group: merged since)."""
+    group = {ref: g for (ref, _), g in zip(rows, groups, strict=True)}
+    with sqlite3.connect(db) as conn:
+        merges = conn.execute("SELECT count(*) FROM merges").fetchone()[0]
+        items = conn.execute(
+            "SELECT record_ref, candidate_ref, status FROM review_queue"
+        ).fetchall()
+    lane: set[tuple[int, int]] = set()
+    joined = 0
+    for a, b, _ in items:
+        x, y = group[a], group[b]
+        if x == y:
+            joined += 1
+        else:
+            lane.add((x, y) if x < y else (y, x))
+    return {
+        "lane merges rows": merges,
+        "lane review items": len(items),
+        "open": sum(status == "open" for _, _, status in items),
+        "lane items now within one guest": joined,
+        "lane review pairs of guests": len(lane),
+        "set-based review pairs": len(reviews),
+        "in both": len(lane & reviews),
+    }
 
 
 def run_variant(db: Path, variant: str) -> dict[str, Any]:
@@ -729,6 +791,10 @@ def report(variant: str, proto: dict[str, Any], lane: dict[str, Any] | None) -> 
         print(
             f"    {name}: pairwise precision {t['precision']:.4f}, recall {t['recall']:.4f},"
             f" F1 {t['f1']:.4f}"
+        )
+    if proto["queues"]:
+        print(
+            "    merges and reviews: " + ", ".join(f"{k} {v:,}" for k, v in proto["queues"].items())
         )
     if lane is not None:
         print(f"    ratio: its CPU / the lane's {resolve / lane['cpu']:.3f}")

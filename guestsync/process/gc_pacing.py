@@ -6,8 +6,8 @@ window's records, features and decisions (some 200k more). With the default thre
 ran every few hundred rows: 15–23% of the CPU of a 20k-row import
 (benchmarks/bench_import_phases.py, measured with gc.callbacks), for garbage that is almost
 all freed by reference counting anyway (records, windows and models hold no cycles).
-Three rules, measured together (1.97 -> 0.25 CPU-s of full collections at 20k rows, the
-same guests):
+The rules (the first three measured together: 1.97 -> 0.25 CPU-s of full collections at
+20k rows, the same guests):
 
 - `paced()` around a whole backlog (`process_inbox`) and for the mapping worker's life:
   what exists when it starts is frozen (never walked, still freed when unreferenced) and
@@ -31,6 +31,13 @@ same guests):
   between two, collecting nothing (0.03–0.08 CPU-s of a 50k-row import's ~2 s of
   settling; 200k: one, 0.005 s). A chunk frees its objects as it ends, so the count
   stays far below;
+- `window_done()` after each window of a paced backlog, the window taken in (the worker's
+  hand-over rebuilt) inside its `no_collections()`: what the window leaves alive (the
+  next window's hand-over, unpickled meanwhile by the executor's thread, and memo
+  entries) is frozen, not walked by the young and middle collections that followed each
+  window end (36 ms each at 100k rows with the worker; with the hand-over rebuilt under
+  the paced thresholds besides, 2.78 s of collections in all, ~0.2 s now; inline,
+  0.95 -> 0.22 s; the same 1,230 objects collected, as `paced()` ends);
 - `freeze_long_lived()` once per process after its first bulk window, for callers that
   process windows outside `paced()` (serve's worker): what is alive then lives as long as
   the process. Only a cycle among those objects, made garbage later, would stay; the
@@ -92,6 +99,16 @@ def settling() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(gen0, gen1, gen2)
+
+
+def window_done() -> None:
+    """After a window of a paced backlog: what it leaves alive (the next window's hand-over,
+    unpickled meanwhile; memo entries) is frozen instead of walked by the young collection
+    its end would start, and by the middle ones after (100k rows with the mapping worker:
+    1.2 s of collections after windows, #20). Still freed by reference counting; `paced()`
+    unfreezes all as the backlog ends, and a cycle among them is collected then."""
+    if _paced:
+        gc.freeze()
 
 
 def freeze_long_lived() -> None:

@@ -416,11 +416,7 @@ def process_pending(
             if not queue:
                 break
             rows, taking = queue.popleft()
-            # the window taken in (the worker's hand-over rebuilt, or mapped ahead) with no
-            # collection, as the window's own mapping is (gc_pacing.no_collections): under
-            # the paced thresholds, each young collection while 3000 records were rebuilt
-            # walked the whole hand-over. What the window leaves alive is then frozen
-            # (window_done). 100k rows with the worker: 2.78 s of collections -> ~0.2 (#20)
+            # taken in (the hand-over rebuilt) with no collection, then frozen: window_done
             with gc_pacing.no_collections():
                 mapped = taking() if taking else None
                 taking = None  # its future held the hand-over as sent, through the window

@@ -177,8 +177,9 @@ def read_rows(db: Path) -> list[tuple[str, str]]:
 def setwise(
     rows: list[tuple[str, str]], config: IdentityConfig, phases: Phases
 ) -> tuple[list[int], set[tuple[int, int]]]:
-    """A group number for each row: the set-based resolution this bench measures. And,
-    untimed, the pairs of groups a set-based review queue would hold (`review_pairs`)."""
+    """A group number for each row: the set-based resolution this bench measures. And the
+    pairs of groups a set-based review queue would hold (`review_pairs`: the pairs above
+    "distinct" are kept as they are scored, a list append each within the timed phases)."""
     scorer = Scorer(config)
     blocking = set(config.blocking)
     cap, caps = config.max_candidates_per_key, config.key_caps()
@@ -273,12 +274,11 @@ def review_pairs(near: Iterable[tuple[int, int]], group_of: dict[int, int]) -> s
     with a pair of records that scores a review, or a merge that a guard rule or
     `cluster` kept apart. (One item per pair of guests; the lane adds one per record
     whose arrival met such a guest and merged with nobody.)"""
-    out: set[tuple[int, int]] = set()
-    for a, b in near:
-        x, y = group_of[a], group_of[b]
-        if x != y:
-            out.add((x, y) if x < y else (y, x))
-    return out
+    return {unordered(group_of[a], group_of[b]) for a, b in near if group_of[a] != group_of[b]}
+
+
+def unordered(x: int, y: int) -> tuple[int, int]:
+    return (x, y) if x < y else (y, x)
 
 
 class Scratch:
@@ -378,8 +378,11 @@ class Scored:
         # made of those whose records end in different groups: `review_pairs`)
         self.near: list[tuple[int, int]] | None = [] if near else None
 
+    def outcome(self, a: int, b: int) -> str:
+        return self._outcome(self._score(self._feats(a), self._feats(b)))
+
     def merges(self, a: int, b: int) -> bool:
-        return self._outcome(self._score(self._feats(a), self._feats(b))) == MERGE
+        return self.outcome(a, b) == MERGE
 
     def pair(self, a: int, b: int) -> bool:
         """Score the pair (once); whether they merged now."""
@@ -388,7 +391,7 @@ class Scored:
             return False
         self.done.add(x)
         self.count += 1
-        outcome = self._outcome(self._score(self._feats(a), self._feats(b)))
+        outcome = self.outcome(a, b)
         if self.near is not None and outcome != DISTINCT:
             self.near.append((a, b))
         if outcome == MERGE:
@@ -747,7 +750,7 @@ def queues(
         if x == y:
             joined += 1
         else:
-            lane.add((x, y) if x < y else (y, x))
+            lane.add(unordered(x, y))
     return {
         "lane merges rows": merges,
         "lane review items": len(items),

@@ -73,8 +73,6 @@ def test_settling_collects_the_young_less_often_then_restores():
 
 
 def test_a_window_done_in_a_paced_backlog_is_frozen_until_it_ends():
-    cycle: list[object] = []
-    cycle.append(cycle)
     gc_pacing.window_done()  # not paced: nothing frozen for good
     assert gc.get_freeze_count() == 0
     with paced():
@@ -103,9 +101,8 @@ def test_each_window_is_taken_in_with_no_collection_and_its_hand_over_let_go(tmp
         sent = HandOver()
         held[window[0].id] = weakref.ref(sent)
 
-        def take():  # type: ignore[no-untyped-def]
+        def take(sent: HandOver = sent):  # type: ignore[no-untyped-def]  # held as the future is
             thresholds.append(min(gc.get_threshold()))
-            assert sent is not None
             return batch.map_ahead(window, lambda s, st: RecordMapping())  # type: ignore[arg-type,return-value]
 
         return take

@@ -4,6 +4,9 @@ with no flush in between."""
 
 from __future__ import annotations
 
+import itertools
+import random
+
 from guestsync.models import Guest
 from guestsync.process.window import WindowStore
 from guestsync.store import Store
@@ -59,9 +62,6 @@ def test_holds_only_answers_as_the_look_up_would(tmp_path):
     """`holds_only` (Neighbourhood.through's shortcut) is True exactly when the look-up
     would find no guest outside the given ones, with keys over their cap skipped; a key
     the window never read is for the look-up to answer."""
-    import itertools
-    import random
-
     store = _store(tmp_path)
     keys = [("phone", f"+88691234567{i}") for i in range(4)] + [EMAIL, ("name", "陳美玲")]
     for gid in ("g3", "g4"):

@@ -242,22 +242,23 @@ def _keys(f: Features) -> _Keys:
     found = _MEMO.get(sig)
     if found is None:
         keys = _keys_for(f)
-        found = _Keys(keys, probe_keys(f, keys))
-        if len(_MEMO) >= _MEMO_MAX:
-            _MEMO.clear()
-        _MEMO[sig] = found
+        found = _remembered(sig, _Keys(keys, probe_keys(f, keys)))
     return found
+
+
+def _remembered(sig: tuple[Any, ...], entry: _Keys) -> _Keys:
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()
+    _MEMO[sig] = entry
+    return entry
 
 
 def remember(f: Features, stored: list[Key], probe: list[Key]) -> None:
     """Take keys made elsewhere for `f` (`stored_and_probe_keys` in the mapping worker,
     handed over with the record: process/handover.py) as this process's own, so that
     the records linked from them find their keys here without making them again."""
-    sig = _signature(f)
-    if sig not in _MEMO:
-        if len(_MEMO) >= _MEMO_MAX:
-            _MEMO.clear()
-        _MEMO[sig] = _Keys(stored, probe)
+    if (sig := _signature(f)) not in _MEMO:
+        _remembered(sig, _Keys(stored, probe))
 
 
 def keys_for(f: Features) -> list[Key]:

@@ -102,11 +102,9 @@ def settling() -> Iterator[None]:
 
 
 def window_done() -> None:
-    """After a window of a paced backlog: what it leaves alive (the next window's hand-over,
-    unpickled meanwhile; memo entries) is frozen instead of walked by the young collection
-    its end would start, and by the middle ones after (100k rows with the mapping worker:
-    1.2 s of collections after windows, #20). Still freed by reference counting; `paced()`
-    unfreezes all as the backlog ends, and a cycle among them is collected then."""
+    """After a window of a paced backlog: what it leaves alive is frozen, not walked by the
+    collections after (the module's docstring). Still freed by reference counting;
+    `paced()` unfreezes all as the backlog ends, and a cycle among them is collected then."""
     if _paced:
         gc.freeze()
 

@@ -162,11 +162,8 @@ class WindowStore:
         key, at these caps, holds only those, or is over its cap (skipped). False when a
         key is not known to the window (the store is asked then)."""
         known = self._guests
-        for k in keys:
-            limit = caps.get(k[0], cap)
-            if limit <= 0:
-                continue
-            gs = known.get(self._hashed(k))
+        for _, h, limit in self._cut(list(keys), cap, caps):
+            gs = known.get(h)
             if gs is None:
                 return False
             if len(gs) <= limit and any(g not in guests for g in gs):

@@ -61,7 +61,7 @@ def test_keys_not_read_asked_together_are_read_in_one_query(tmp_path, monkeypatc
 def test_holds_only_answers_as_the_look_up_would(tmp_path):
     """`holds_only` (Neighbourhood.through's shortcut) is True exactly when the look-up
     would find no guest outside the given ones, with keys over their cap skipped; a key
-    the window never read is for the look-up to answer."""
+    the window never read is read as the look-up reads it, in one query."""
     store = _store(tmp_path)
     keys = [("phone", f"+88691234567{i}") for i in range(4)] + [EMAIL, ("name", "陳美玲")]
     for gid in ("g3", "g4"):
@@ -83,5 +83,23 @@ def test_holds_only_answers_as_the_look_up_would(tmp_path):
             assert window.holds_only(some, skip, 2, caps) == expected, (some, skip)
             tried += expected
     assert tried  # some sets hold only the skipped guests
-    assert not window.holds_only([("email", "unread@example.com")], set(guests), 2, caps)
     assert window.holds_only([keys[5]], set(), 2, caps)  # `name` is not looked up (cap 0)
+
+
+def test_holds_only_reads_keys_the_window_has_not_read(tmp_path, monkeypatch):
+    """Keys the window never read: one query for them together, as the look-up makes,
+    then its memory answers, for `holds_only` and the look-up alike; a guest the window
+    gave such a key since counts too."""
+    store = _store(tmp_path)  # g1 holds EMAIL in the store
+    phone, name = ("phone", "+886912345678"), ("name", "陳美玲")
+    window = WindowStore(store, [], [], cap=5, caps={})
+    window.add_guest_keys("g2", [phone])  # buffered, a key the window never read
+    reads: list[dict[int, int]] = []
+    real = store.guests_of_keys
+    monkeypatch.setattr(store, "guests_of_keys", lambda lim: reads.append(lim) or real(lim))
+    assert window.holds_only([EMAIL, phone, name], {"g1", "g2"}, 5, {})
+    assert len(reads) == 1 and len(reads[0]) == 3
+    assert not window.holds_only([EMAIL, phone], {"g1"}, 5, {})  # g2 has the phone
+    assert not window.holds_only([EMAIL], {"g2"}, 5, {})  # the store's g1 has the email
+    assert window.guests_sharing_keys([EMAIL, phone, name], cap=5) == (["g1", "g2"], [])
+    assert len(reads) == 1  # all answered from what the first call read

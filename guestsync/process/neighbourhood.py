@@ -94,9 +94,9 @@ class Neighbourhood:
         if not keys:
             return []
         skip = skip | {g for g, _ in mine}
-        # most often these keys hold only the guest joined: the window tells so from
-        # memory, without the look-up's sorting and cutting (50k rows: 7 of 21,857 found
-        # a guest, #20)
+        # most often these keys hold only the guest joined: the window tells so, without
+        # the look-up's sorting and lists (it reads the keys it has not read as the
+        # look-up would; 50k rows: 7 of 21,857 found a guest, #20)
         if isinstance(store, WindowStore) and store.holds_only(keys, skip, self.cap, self.caps):
             return []
         others = [(g, f) for g, _, f in self.sharing(store, keys, skip)]

@@ -128,9 +128,7 @@ class WindowStore:
         gids: set[str] = set()
         over: list[tuple[str, str]] = []
         guests = self._guests
-        unread = {h: limit for _, h, limit in probe if h not in guests}
-        if unread:  # not keys of this window's probes: read together
-            self._read_keys(unread)
+        self._read_keys(probe)  # those not of this window's probes: read together
         for k, h, limit in probe:
             gs = guests[h]
             if len(gs) > limit:
@@ -139,15 +137,18 @@ class WindowStore:
                 gids.update(gs)
         return sorted(gids), over
 
-    def _read_keys(self, limits: Mapping[int, int]) -> None:
-        """The guests of keys the window has not read (by hash, with their caps): the
-        store's (up to cap + 1, in one query: `Neighbourhood.through` asks a few keys
-        at once, once for most records at 50k rows, #20) and those the window gave them
-        since it last flushed. No flush needed: the window buffers no other change to
+    def _read_keys(self, cut: Sequence[tuple[Key, int, int]]) -> None:
+        """The guests of those of these keys (`_cut`: key, hash, cap) the window has not
+        read: the store's (up to cap + 1, in one query: `Neighbourhood.through` asks a
+        few keys at once, once for most records at 50k rows, #20) and those the window
+        gave them since it last flushed. No flush needed: the window buffers no other change to
         `guest_keys` (a drop flushes first). Read with the window instead (every
         candidate's records' probe keys), at 200k rows they were 595,772 keys more for
         the 208,408 that 34,715 of these reads asked: 356/371 -> 411/385 CPU us a row
         (#20, alternating runs). Not kept."""
+        limits = {h: limit for _, h, limit in cut if h not in self._guests}
+        if not limits:
+            return
         found = self._store.guests_of_keys({h: limit + 1 for h, limit in limits.items()})
         for h, gs in found.items():
             gs += [g for g in self._unread.pop(h, ()) if g not in gs]
@@ -165,9 +166,7 @@ class WindowStore:
         and the look-up's sorting and lists around each read cost more than the read."""
         known = self._guests
         cut = self._cut(list(keys), cap, caps)
-        unread = {h: limit for _, h, limit in cut if h not in known}
-        if unread:
-            self._read_keys(unread)
+        self._read_keys(cut)
         for _, h, limit in cut:
             gs = known[h]
             if len(gs) <= limit and any(g not in guests for g in gs):

@@ -72,18 +72,26 @@ def test_settling_collects_the_young_less_often_then_restores():
     assert gc.get_threshold() == before
 
 
+class _Node:
+    me: object
+
+
 def test_a_window_done_in_a_paced_backlog_is_frozen_until_it_ends():
     gc_pacing.window_done()  # not paced: nothing frozen for good
     assert gc.get_freeze_count() == 0
     with paced():
         frozen = gc.get_freeze_count()
-        left: list[object] = []
-        left.append(left)  # a cycle a window leaves behind
+        left = _Node()
+        left.me = left  # a cycle a window leaves behind
+        gone = weakref.ref(left)
         gc_pacing.window_done()
         assert gc.get_freeze_count() > frozen  # not walked by the collections after
         del left
+        gc.collect()
+        assert gone() is not None  # frozen: no collection walks it
     assert gc.get_freeze_count() == 0
-    assert gc.collect() >= 1  # the backlog over, its cycles are collected
+    gc.collect()
+    assert gone() is None  # the backlog over, its cycles are collected
 
 
 def test_each_window_is_taken_in_with_no_collection_and_its_hand_over_let_go(tmp_path, monkeypatch):

@@ -141,11 +141,11 @@ class WindowStore:
         """The guests of those of these keys (`_cut`: key, hash, cap) the window has not
         read: the store's (up to cap + 1, in one query: `Neighbourhood.through` asks a
         few keys at once, once for most records at 50k rows, #20) and those the window
-        gave them since it last flushed. No flush needed: the window buffers no other change to
-        `guest_keys` (a drop flushes first). Read with the window instead (every
-        candidate's records' probe keys), at 200k rows they were 595,772 keys more for
-        the 208,408 that 34,715 of these reads asked: 356/371 -> 411/385 CPU us a row
-        (#20, alternating runs). Not kept."""
+        gave them since it last flushed. No flush needed: the window buffers no other
+        change to `guest_keys` (a drop flushes first). Read with the window instead
+        (every candidate's records' probe keys), at 200k rows they were 595,772 keys
+        more for the 208,408 that 34,715 of these reads asked: 356/371 -> 411/385 CPU
+        us a row (#20, alternating runs). Not kept."""
         limits = {h: limit for _, h, limit in cut if h not in self._guests}
         if not limits:
             return

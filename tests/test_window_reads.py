@@ -58,10 +58,10 @@ def test_keys_not_read_asked_together_are_read_in_one_query(tmp_path, monkeypatc
     assert len(reads) == 1  # read once, then answered from memory
 
 
-def test_holds_only_answers_as_the_look_up_would(tmp_path):
-    """`holds_only` (Neighbourhood.through's shortcut) is True exactly when the look-up
-    would find no guest outside the given ones, with keys over their cap skipped; a key
-    the window never read is read as the look-up reads it, in one query."""
+def test_others_sharing_keys_answers_as_the_look_up_would(tmp_path):
+    """The window's `others_sharing_keys` (Neighbourhood's look-up) answers the guests the
+    look-up finds outside `skip`, sorted, with keys over their cap skipped; a key the
+    window never read is read as the look-up reads it. The store answers the same."""
     store = _store(tmp_path)
     keys = [("phone", f"+88691234567{i}") for i in range(4)] + [EMAIL, ("name", "陳美玲")]
     for gid in ("g3", "g4"):
@@ -70,26 +70,32 @@ def test_holds_only_answers_as_the_look_up_would(tmp_path):
     store.add_guest_keys("g3", [keys[1], keys[2]])
     store.add_guest_keys("g4", [keys[1], keys[5]])
     caps = {"name": 0, "email": 1}
-    window = WindowStore(store, [keys[:5]], [], cap=2, caps=caps)
-    window.add_guest_keys("g1", [keys[3]])
+    window = WindowStore(store, [keys[:5]], [], cap=3, caps=caps)
+    window.add_guest_keys("g1", [keys[3]])  # buffered: the store has it once flushed
     rng = random.Random(7)
     guests = ["g1", "g2", "g3", "g4"]
-    tried = 0
-    for n in range(1, 4):
-        for some in itertools.combinations(keys[:5], n):
-            skip = set(rng.sample(guests, rng.randrange(len(guests))))
-            found, _ = window.guests_sharing_keys(list(some), cap=2, caps=caps)
-            expected = not [g for g in found if g not in skip]
-            assert window.holds_only(some, skip, 2, caps) == expected, (some, skip)
-            tried += expected
-    assert tried  # some sets hold only the skipped guests
-    assert window.holds_only([keys[5]], set(), 2, caps)  # `name` is not looked up (cap 0)
+    asked = [
+        (some, set(rng.sample(guests, rng.randrange(len(guests)))))
+        for n in range(1, 4)
+        for some in itertools.combinations(keys[:5], n)
+    ]
+    answers = []
+    for some, skip in asked:
+        found, _ = window.guests_sharing_keys(list(some), cap=3, caps=caps)
+        expected = [g for g in found if g not in skip]
+        assert window.others_sharing_keys(some, skip, cap=3, caps=caps) == expected
+        answers.append(expected)
+    assert [] in answers and any(len(a) > 1 for a in answers)  # nobody else; several
+    window.flush()
+    assert [store.others_sharing_keys(s, k, cap=3, caps=caps) for s, k in asked] == answers
+    assert window.others_sharing_keys([keys[5]], set(), cap=3, caps=caps) == []  # cap 0
+    assert window.others_sharing_keys([keys[1]], set(), cap=2, caps=caps) == []  # over cap
 
 
-def test_holds_only_reads_keys_the_window_has_not_read(tmp_path, monkeypatch):
+def test_others_sharing_keys_reads_keys_the_window_has_not_read(tmp_path, monkeypatch):
     """Keys the window never read: one query for them together, as the look-up makes,
-    then its memory answers, for `holds_only` and the look-up alike; a guest the window
-    gave such a key since counts too."""
+    then its memory answers, for `others_sharing_keys` and the look-up alike; a guest the
+    window gave such a key since counts too."""
     store = _store(tmp_path)  # g1 holds EMAIL in the store
     phone, name = ("phone", "+886912345678"), ("name", "陳美玲")
     window = WindowStore(store, [], [], cap=5, caps={})
@@ -97,9 +103,9 @@ def test_holds_only_reads_keys_the_window_has_not_read(tmp_path, monkeypatch):
     reads: list[dict[int, int]] = []
     real = store.guests_of_keys
     monkeypatch.setattr(store, "guests_of_keys", lambda lim: reads.append(lim) or real(lim))
-    assert window.holds_only([EMAIL, phone, name], {"g1", "g2"}, 5, {})
+    assert window.others_sharing_keys([EMAIL, phone, name], {"g1", "g2"}, cap=5) == []
     assert len(reads) == 1 and len(reads[0]) == 3
-    assert not window.holds_only([EMAIL, phone], {"g1"}, 5, {})  # g2 has the phone
-    assert not window.holds_only([EMAIL], {"g2"}, 5, {})  # the store's g1 has the email
+    assert window.others_sharing_keys([EMAIL, phone], {"g1"}, cap=5) == ["g2"]  # the phone
+    assert window.others_sharing_keys([EMAIL], {"g2"}, cap=5) == ["g1"]  # the store's email
     assert window.guests_sharing_keys([EMAIL, phone, name], cap=5) == (["g1", "g2"], [])
     assert len(reads) == 1  # all answered from what the first call read

@@ -22,6 +22,7 @@ from pathlib import Path
 from .activity import ActivityOps, GuestActivity
 from .base import StoreBase, ts, utcnow
 from .batch import BatchOps
+from .candidates import CandidateOps
 from .delivery import CrmOp, DeadLetterDetail, DeliveryOps, QueueDepth
 from .dirty import DirtyOps
 from .export import ExportOps
@@ -51,6 +52,7 @@ class Store(
     InboxOps,
     GuestOps,
     IdentityOps,
+    CandidateOps,
     OutboxOps,
     RunOps,
     ReplayOps,

@@ -1,10 +1,10 @@
-"""Identity resolution's tables: candidate lookup by blocking key, links with features,
-the match log, the review queue and merges."""
+"""Identity resolution's tables: links with features, the match log, the review queue and
+merges (candidates.py looks candidates up)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -62,79 +62,8 @@ def _merge_row(r: Sequence[Any]) -> MergeRow:
     return MergeRow(r[0], r[1], r[2], r[3], r[4], [tuple(x) for x in json.loads(r[5])], r[6])
 
 
-def cut_at_caps(
-    found: Mapping[tuple[str, str], Collection[str]], cap: int, caps: Mapping[str, int]
-) -> tuple[list[str], list[tuple[str, str]]]:
-    """(the guests of keys within their cap, sorted; the keys over it, skipped)."""
-    over = [k for k, gs in found.items() if len(gs) > caps.get(k[0], cap)]
-    return sorted({g for k, gs in found.items() if k not in over for g in gs}), over
-
-
 class IdentityOps(StoreBase):
-    # -- candidates ----------------------------------------------------------------
-
-    def guests_sharing_keys(
-        self,
-        keys: Sequence[tuple[str, str]],
-        *,
-        cap: int,
-        caps: Mapping[str, int] | None = None,
-    ) -> tuple[list[str], list[tuple[str, str]]]:
-        """Guests sharing any key, in one query; and the keys skipped because more than
-        `cap` guests share them (too common to tell anything, too costly to compare).
-        `caps` gives some key kinds a cap of their own."""
-        caps = caps or {}
-        by_hash: dict[int, tuple[str, str]] = {}
-        for k in keys:
-            if caps.get(k[0], cap) > 0:
-                by_hash.setdefault(key_hash(*k), k)
-        if not by_hash:
-            return [], []
-        sub = "SELECT * FROM (SELECT key, guest_id FROM guest_keys WHERE key = ? LIMIT ?) AS k"
-        sql = " UNION ALL ".join([sub] * len(by_hash))
-        params: list[Any] = []
-        for h, (kind, _) in by_hash.items():
-            params += [h, caps.get(kind, cap) + 1]
-        by_key: dict[tuple[str, str], list[str]] = {}
-        for h, gid in self.conn.execute(sql, params):
-            by_key.setdefault(by_hash[h], []).append(gid)
-        return cut_at_caps(by_key, cap, caps)
-
-    def candidate_links(self, guest_ids: Sequence[str]) -> list[tuple[str, Ref, Any]]:
-        """(guest id, ref, features) of every record linked to these guests, oldest guest
-        first. Features are parsed JSON; a link stored before features existed gives its
-        record (a Guest) instead, for the caller to fold."""
-        if not guest_ids:
-            return []
-        rows = self.conn.execute(
-            "SELECT guest_id, source, stream, external_id, features,"
-            " CASE WHEN features IS NULL THEN record END FROM guest_links"
-            f" WHERE guest_id IN ({marks(len(guest_ids))})",
-            list(guest_ids),
-        ).fetchall()
-        # Oldest guest first. The guests' rows are read only when there are several to
-        # order: at a million records a guest's row is seldom in the page cache, and most
-        # records have one candidate guest (links reference guests: foreign key).
-        found = {r[0] for r in rows}
-        if len(found) > 1:
-            created = dict(
-                self.conn.execute(
-                    f"SELECT id, created_at FROM guests WHERE id IN ({marks(len(found))})",
-                    list(found),
-                ).fetchall()
-            )
-            rows = [r for r in rows if r[0] in created]
-            rows.sort(key=lambda r: (created[r[0]] or "", r[0], r[1], r[2], r[3]))  # NULL first
-        else:
-            rows.sort(key=lambda r: (r[1], r[2], r[3]))
-        return [
-            (
-                r[0],
-                (r[1], r[2], r[3]),
-                json.loads(r[4]) if r[4] else Guest.model_validate_json(r[5]),
-            )
-            for r in rows
-        ]
+    # -- links and guests ------------------------------------------------------------
 
     def guest_state(self, guest_id: str) -> tuple[bool, str | None]:
         """(exists, merged_into) in one look-up."""
@@ -148,8 +77,6 @@ class IdentityOps(StoreBase):
             (source, external_id),
         ).fetchall()
         return [tuple(r) for r in rows]  # type: ignore[misc]
-
-    # -- links and guests ------------------------------------------------------------
 
     def save_link(
         self,

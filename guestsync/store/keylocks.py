@@ -202,10 +202,10 @@ class KeyLockOps:
 
 
 class KeyedReads:
-    """The identity reads a window makes, guarded (before IdentityOps and WindowOps in
-    Store's bases): in a window under key locks, the keys are held before they are read,
-    the guests the reads name after, the read repeated until all in it are held
-    (`KeyLockOps._met_guests`). Outside one, and on SQLite, the reads themselves."""
+    """The identity reads a window makes, guarded (before CandidateOps, IdentityOps and
+    WindowOps in Store's bases): in a window under key locks, the keys are held before
+    they are read, the guests the reads name after, the read repeated until all in it are
+    held (`KeyLockOps._met_guests`). Outside one, and on SQLite, the reads themselves."""
 
     _met_keys: Callable[[Iterable[int]], None]
     _met_guests: Callable[..., Any]
